@@ -1,0 +1,62 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { requestId } from 'hono/request-id';
+import type { Deps } from './deps';
+import type { AppEnv } from './http/context';
+import { AppError, errorResponse, toAppError } from './http/errors';
+import { authenticate, requireJson } from './http/middleware';
+import admin from './http/routes/admin';
+import incidents from './http/routes/incidents';
+import system from './http/routes/system';
+import timeline from './http/routes/timeline';
+
+/** Largest JSON body accepted: an SOS is a few hundred bytes; a zone boundary may be larger. */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/** The whole HTTP surface. Imports no runtime: Node, Workers and tests each supply `deps`. */
+export function buildApp(deps: Deps) {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use(
+    requestId({ headerName: 'X-Request-Id', limitLength: 64 }),
+    async (c, next) => {
+      c.set('deps', deps);
+      const log = deps.log.child({ requestId: c.get('requestId') });
+      c.set('log', log);
+      const start = performance.now();
+      await next();
+      log.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - start) * 10) / 10 }, 'request');
+    },
+  );
+  app.use(
+    '/v1/*',
+    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new AppError('payload_too_large', `request body over ${MAX_BODY_BYTES} bytes`); } }),
+    requireJson,
+    authenticate,
+  );
+
+  app.route('/', system);
+  app.route('/', admin);
+  app.route('/', incidents);
+  app.route('/', timeline);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Mayday',
+      version: '1.0.0',
+      description: 'The emergency lane for delivery drivers: SOS intake, paging and escalation, check-ins, audit. Every error is `{"error": {code, message, requestId}}`.',
+    },
+  });
+
+  app.notFound((c) => errorResponse(c, new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
+  app.onError((err, c) => {
+    const e = toAppError(err, c.get('log') ?? deps.log);
+    if (e.status >= 500) (c.get('log') ?? deps.log).warn({ code: e.code }, e.message);
+    return errorResponse(c, e);
+  });
+  return app;
+}
+
+export type App = ReturnType<typeof buildApp>;

@@ -1,0 +1,80 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+/** The environment, as the contract names it, plus a few additions documented in the README. */
+export const envSchema = z
+  .object({
+    PORT: port.default(3000),
+    DATABASE_URL: optional(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')),
+    DATA_DIR: z.string().min(1).default('./.data'),
+    ADMIN_TOKEN: optional(z.string().min(16, 'must be at least 16 characters')),
+    PUBLIC_BASE_URL: optional(z.url({ protocol: /^https?$/ })),
+    TWILIO_ACCOUNT_SID: optional(z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must look like AC followed by 32 hex digits')),
+    TWILIO_AUTH_TOKEN: optional(z.string().min(8)),
+    /** A second auth token accepted on webhooks while the primary is being rotated. */
+    TWILIO_AUTH_TOKEN_SECONDARY: optional(z.string().min(8)),
+    TWILIO_FROM_NUMBER: optional(z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'must be an E.164 number such as +15550100')),
+    TWILIO_API_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Seed the demo (zone, responders, driver) into an empty database. Default: only on the embedded database. */
+    DEMO: optional(z.enum(['true', 'false'])),
+    /** Pretty logs for people; JSON otherwise. Default: pretty when stdout is a terminal. */
+    LOG_FORMAT: optional(z.enum(['json', 'pretty'])),
+  })
+  .superRefine((env, ctx) => {
+    const twilio = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM_NUMBER'] as const;
+    const set = twilio.filter((k) => env[k] !== undefined);
+    if (set.length > 0 && set.length < twilio.length) {
+      for (const k of twilio.filter((k) => env[k] === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [k], message: `is required when ${set.join(', ')} ${set.length > 1 ? 'are' : 'is'} set` });
+      }
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  port: number;
+  databaseUrl?: string;
+  dataDir: string;
+  adminToken?: string;
+  publicBaseUrl: string;
+  twilio?: { accountSid: string; authToken: string; secondaryAuthToken?: string; fromNumber: string; apiBaseUrl: string };
+  logLevel: Env['LOG_LEVEL'];
+  demo?: boolean;
+  logFormat?: 'json' | 'pretty';
+}
+
+export class ConfigError extends Error {}
+
+/** Parse the environment once. A bad value throws a ConfigError naming every bad variable. */
+export function parseConfig(source: Record<string, string | undefined>): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${String(i.path[0] ?? '(environment)')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  return {
+    port: env.PORT,
+    databaseUrl: env.DATABASE_URL,
+    dataDir: env.DATA_DIR,
+    adminToken: env.ADMIN_TOKEN,
+    publicBaseUrl: (env.PUBLIC_BASE_URL ?? `http://localhost:${env.PORT}`).replace(/\/+$/, ''),
+    twilio: env.TWILIO_ACCOUNT_SID
+      ? {
+          accountSid: env.TWILIO_ACCOUNT_SID,
+          authToken: env.TWILIO_AUTH_TOKEN!,
+          secondaryAuthToken: env.TWILIO_AUTH_TOKEN_SECONDARY,
+          fromNumber: env.TWILIO_FROM_NUMBER!,
+          apiBaseUrl: env.TWILIO_API_BASE_URL.replace(/\/+$/, ''),
+        }
+      : undefined,
+    logLevel: env.LOG_LEVEL,
+    demo: env.DEMO === undefined ? undefined : env.DEMO === 'true',
+    logFormat: env.LOG_FORMAT,
+  };
+}

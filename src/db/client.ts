@@ -1,0 +1,28 @@
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql<{}>;
+export type TxSql = postgres.TransactionSql<{}>;
+
+export interface ConnectOptions {
+  max?: number;
+  /** Name shown in pg_stat_activity. */
+  applicationName?: string;
+}
+
+/** One pool per process on Node. Notices (e.g. "relation already exists, skipping") are not news. */
+export function connect(url: string, opts: ConnectOptions = {}): Sql {
+  return postgres(url, {
+    max: opts.max ?? 10,
+    onnotice: () => {},
+    connection: { application_name: opts.applicationName ?? 'mayday' },
+    // A dead server must not hang requests forever: fail fast, let the caller answer 503.
+    connect_timeout: 5,
+    idle_timeout: 60,
+  });
+}
+
+/** SQLSTATE of a PostgreSQL error, if it is one. */
+export function sqlState(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}

@@ -1,0 +1,19 @@
+import type { Authenticator } from './auth/authenticator';
+import type { Sql } from './db/client';
+import type { Logger } from './log';
+import type { ZoneDirectory } from './zones/store';
+
+/** Everything the app needs from its runtime, built once by an entry (Node, Workers, tests). */
+export interface Deps {
+  sql: Sql;
+  log: Logger;
+  auth: Authenticator;
+  zones: ZoneDirectory;
+  publicBaseUrl: string;
+  /** The newest migration this code expects; /readyz answers 503 until the database has it. */
+  schemaVersion: number;
+  /** Static files of the interactive API docs (swagger-ui-dist), when the runtime can serve them. */
+  docsAsset?: (name: string) => Promise<{ body: Uint8Array; type: string } | undefined>;
+  /** Set while the process is shutting down: /readyz answers 503. */
+  draining?: () => boolean;
+}

@@ -1,0 +1,122 @@
+/**
+ * Mayday on Node: configuration, database (embedded unless DATABASE_URL), migrations, demo
+ * seed, HTTP server and graceful shutdown.
+ */
+import { serve } from '@hono/node-server';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { buildApp } from '../app';
+import { Authenticator } from '../auth/authenticator';
+import { newToken } from '../auth/crypto';
+import { ConfigError, parseConfig, type Config } from '../config/env';
+import { connect } from '../db/client';
+import { startEmbedded, type EmbeddedPostgres } from '../db/embedded';
+import { migrate } from '../db/migrate';
+import { loadMigrations } from '../db/migrations-fs';
+import type { Deps } from '../deps';
+import { seedDemo, DEMO, type DemoTokens } from '../demo/seed';
+import { createLogger } from '../log';
+import { ZoneDirectory } from '../zones/store';
+
+function adminToken(config: Config): { token: string; generated: boolean } {
+  if (config.adminToken) return { token: config.adminToken, generated: false };
+  const file = join(resolve(config.dataDir), 'admin-token');
+  if (existsSync(file)) return { token: readFileSync(file, 'utf8').trim(), generated: true };
+  mkdirSync(resolve(config.dataDir), { recursive: true, mode: 0o700 });
+  const token = newToken('adm');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return { token, generated: true };
+}
+
+function docsAssets(): Deps['docsAsset'] {
+  let dir: string;
+  try {
+    dir = createRequire(import.meta.url)('swagger-ui-dist').getAbsoluteFSPath() as string;
+  } catch {
+    return undefined;
+  }
+  const types: Record<string, string> = { 'swagger-ui.css': 'text/css; charset=utf-8', 'swagger-ui-bundle.js': 'text/javascript; charset=utf-8' };
+  return async (name) => (types[name] ? { body: await readFile(join(dir, name)), type: types[name] } : undefined);
+}
+
+function printBanner(config: Config, admin: { token: string; generated: boolean }, demo: DemoTokens | undefined) {
+  const out: string[] = ['', `Mayday is listening on http://localhost:${config.port}  (API docs: /docs, OpenAPI: /openapi.json)`];
+  if (admin.generated) out.push(`admin token (kept in ${join(config.dataDir, 'admin-token')}): ${admin.token}`);
+  if (demo) {
+    out.push('', 'Demo data seeded. These tokens are shown this once:');
+    for (const t of demo.tokens) out.push(`  ${t.role.padEnd(11)} ${t.name.padEnd(11)} ${t.phone}  ${t.token}`);
+    out.push(`  driver PINs: cancel ${DEMO.driver.cancelPin}, duress ${DEMO.driver.duressPin}; a spot inside the zone: lat ${DEMO.here.lat}, lng ${DEMO.here.lng}`);
+  }
+  out.push('');
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+async function main() {
+  let config: Config;
+  try {
+    config = parseConfig(process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`mayday: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const log = createLogger({ level: config.logLevel, pretty: config.logFormat ? config.logFormat === 'pretty' : process.stdout.isTTY });
+
+  let embedded: EmbeddedPostgres | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    embedded = await startEmbedded({ dataDir: config.dataDir, log: (msg) => log.info(msg) });
+    url = embedded.url;
+  }
+  const sql = connect(url, { max: 20 });
+  const migrations = loadMigrations();
+  const applied = await migrate(sql, migrations);
+  if (applied.length) log.info({ applied }, 'migrations applied');
+
+  const admin = adminToken(config);
+  const demo = (config.demo ?? !config.databaseUrl) ? await seedDemo(sql) : undefined;
+
+  let draining = false;
+  const deps: Deps = {
+    sql,
+    log,
+    auth: new Authenticator(sql, admin.token),
+    zones: new ZoneDirectory(sql),
+    publicBaseUrl: config.publicBaseUrl,
+    schemaVersion: Math.max(...migrations.map((m) => m.id)),
+    docsAsset: docsAssets(),
+    draining: () => draining,
+  };
+  const app = buildApp(deps);
+  const server = serve({ fetch: app.fetch, port: config.port }, () => printBanner(config, admin, demo));
+
+  const shutdown = async (signal: string) => {
+    if (draining) return;
+    draining = true;
+    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    const force = setTimeout(() => {
+      log.error('shutdown took over 20 s; exiting');
+      process.exit(1);
+    }, 20_000);
+    force.unref();
+    await new Promise<void>((res) => {
+      server.close(() => res());
+      (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+    });
+    await sql.end({ timeout: 5 });
+    await embedded?.stop();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((e) => {
+  process.stderr.write(`mayday: failed to start: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

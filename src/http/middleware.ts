@@ -1,0 +1,41 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import type { Principal, Role } from '../auth/principal';
+import type { AppEnv } from './context';
+import { AppError } from './errors';
+
+/** Authenticate the bearer token if there is one; routes then call requireRole(). */
+export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const header = c.req.header('authorization');
+  if (header) {
+    const m = /^Bearer\s+(\S{1,512})\s*$/i.exec(header);
+    if (!m) throw new AppError('unauthorized', 'Authorization must be "Bearer <token>"');
+    const p = await c.get('deps').auth.authenticate(m[1]);
+    if (!p) throw new AppError('unauthorized', 'unknown or revoked token');
+    c.set('principal', p);
+    c.set('log', c.get('log').child({ role: p.role, principalId: p.id }));
+  }
+  await next();
+};
+
+/** The caller, who must hold one of `roles`: 401 without a token, 403 with the wrong role. */
+export function requireRole<R extends Role>(c: Context<AppEnv>, ...roles: R[]): Principal & { role: R } {
+  const p = c.get('principal');
+  if (!p) throw new AppError('unauthorized', 'a bearer token is required');
+  if (!(roles as Role[]).includes(p.role)) throw new AppError('forbidden', `not allowed for role ${p.role}`);
+  return p as Principal & { role: R };
+}
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+/** JSON APIs take JSON: a body of another type is refused with 415 before anything parses it. */
+export const requireJson: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (BODY_METHODS.has(c.req.method)) {
+    const length = c.req.header('content-length');
+    const hasBody = (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
+    const type = c.req.header('content-type') ?? '';
+    if (hasBody && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(type)) {
+      throw new AppError('unsupported_media_type', 'send the body as application/json');
+    }
+  }
+  await next();
+};

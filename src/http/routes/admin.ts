@@ -1,0 +1,124 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { router, json, body, errors, notFoundError, conflictError, bearer, IdParam } from '../openapi';
+import { requireRole } from '../middleware';
+import {
+  CreateZoneBody, EscalationPolicySchema, OverrideBody, RotationBody, ZoneSchema,
+} from '../../zones/schemas';
+import * as zones from '../../zones/store';
+import * as users from '../../users/store';
+import {
+  AgentSchema, AuditorSchema, CreateAgentBody, CreateAuditorBody, CreateDriverBody, CreateResponderBody, DriverSchema, ResponderSchema,
+} from '../../users/schemas';
+
+const tags = ['admin'];
+const app = router();
+
+app.openapi(
+  createRoute({ method: 'post', path: '/v1/zones', tags, security: bearer, request: body(CreateZoneBody),
+    responses: { 201: json(ZoneSchema, 'The zone'), ...errors, ...conflictError('A fallback zone already exists') } }),
+  async (c) => {
+    requireRole(c, 'admin');
+    const deps = c.get('deps');
+    const zone = await zones.createZone(deps.sql, c.req.valid('json'));
+    deps.zones.invalidate();
+    return c.json(zone, 201);
+  },
+);
+
+app.openapi(
+  createRoute({ method: 'get', path: '/v1/zones', tags, security: bearer,
+    responses: { 200: json(z.object({ zones: z.array(ZoneSchema) }), 'Every zone'), ...errors } }),
+  async (c) => {
+    requireRole(c, 'admin', 'supervisor', 'safety_lead', 'auditor');
+    return c.json({ zones: await zones.listZones(c.get('deps').sql) }, 200);
+  },
+);
+
+app.openapi(
+  createRoute({ method: 'get', path: '/v1/zones/{id}', tags, security: bearer, request: { params: IdParam },
+    responses: { 200: json(ZoneSchema, 'The zone'), ...errors, ...notFoundError } }),
+  async (c) => {
+    requireRole(c, 'admin', 'supervisor', 'safety_lead', 'auditor');
+    return c.json(await zones.getZone(c.get('deps').sql, c.req.valid('param').id), 200);
+  },
+);
+
+app.openapi(
+  createRoute({ method: 'post', path: '/v1/responders', tags, security: bearer, request: body(CreateResponderBody),
+    responses: { 201: json(ResponderSchema, 'The responder and its token (shown once)'), ...errors, ...conflictError('Phone already in use') } }),
+  async (c) => {
+    requireRole(c, 'admin');
+    return c.json(await users.createResponder(c.get('deps').sql, c.req.valid('json')), 201);
+  },
+);
+
+app.openapi(
+  createRoute({ method: 'post', path: '/v1/drivers', tags, security: bearer, request: body(CreateDriverBody),
+    responses: { 201: json(DriverSchema, 'The driver and its token (shown once); PINs are stored hashed'), ...errors, ...conflictError('Phone already in use') } }),
+  async (c) => {
+    requireRole(c, 'admin');
+    return c.json(await users.createDriver(c.get('deps').sql, c.req.valid('json')), 201);
+  },
+);
+
+app.openapi(
+  createRoute({ method: 'post', path: '/v1/auditors', tags, security: bearer, request: body(CreateAuditorBody),
+    responses: { 201: json(AuditorSchema, 'The auditor and its token (shown once)'), ...errors } }),
+  async (c) => {
+    requireRole(c, 'admin');
+    return c.json(await users.createAuditor(c.get('deps').sql, c.req.valid('json')), 201);
+  },
+);
+
+app.openapi(
+  createRoute({ method: 'post', path: '/v1/agents', tags, security: bearer, request: body(CreateAgentBody),
+    responses: { 201: json(AgentSchema, 'The support agent and its token (shown once)'), ...errors } }),
+  async (c) => {
+    requireRole(c, 'admin');
+    return c.json(await users.createAgent(c.get('deps').sql, c.req.valid('json')), 201);
+  },
+);
+
+const RotationOut = RotationBody.extend({ zoneId: z.uuid() }).openapi('RotationSet');
+app.openapi(
+  createRoute({ method: 'put', path: '/v1/zones/{id}/rotation', tags, security: bearer, request: { params: IdParam, ...body(RotationBody) },
+    responses: { 200: json(RotationOut, 'The rotation now in force'), ...errors, ...notFoundError } }),
+  async (c) => {
+    requireRole(c, 'admin');
+    return c.json(await zones.setRotation(c.get('deps').sql, c.req.valid('param').id, c.req.valid('json')), 200);
+  },
+);
+
+const OverrideOut = z.object({ id: z.uuid(), zoneId: z.uuid(), responderId: z.uuid(), from: z.string(), to: z.string() }).openapi('Override');
+app.openapi(
+  createRoute({ method: 'post', path: '/v1/zones/{id}/overrides', tags, security: bearer, request: { params: IdParam, ...body(OverrideBody) },
+    responses: { 201: json(OverrideOut, 'The override'), ...errors, ...notFoundError } }),
+  async (c) => {
+    requireRole(c, 'admin');
+    return c.json(await zones.addOverride(c.get('deps').sql, c.req.valid('param').id, c.req.valid('json')), 201);
+  },
+);
+
+const OncallQuery = z.object({ at: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Default: now.' }) });
+const OncallOut = z.object({ zoneId: z.uuid(), at: z.string(), responderId: z.uuid().nullable() }).openapi('Oncall');
+app.openapi(
+  createRoute({ method: 'get', path: '/v1/zones/{id}/oncall', tags: ['oncall'], security: bearer, request: { params: IdParam, query: OncallQuery },
+    responses: { 200: json(OncallOut, 'Who is on call then (an override, else the rotation); null when nobody'), ...errors, ...notFoundError } }),
+  async (c) => {
+    requireRole(c, 'admin', 'supervisor', 'safety_lead');
+    const at = c.req.valid('query').at;
+    return c.json(await zones.oncallAt(c.get('deps').sql, c.req.valid('param').id, at ? new Date(at) : new Date()), 200);
+  },
+);
+
+const PolicyOut = EscalationPolicySchema.extend({ zoneId: z.uuid(), repeatEverySeconds: z.number().int() }).openapi('EscalationPolicySet');
+app.openapi(
+  createRoute({ method: 'put', path: '/v1/zones/{id}/escalation-policy', tags, security: bearer, request: { params: IdParam, ...body(EscalationPolicySchema) },
+    responses: { 200: json(PolicyOut, 'The policy now in force'), ...errors, ...notFoundError } }),
+  async (c) => {
+    requireRole(c, 'admin');
+    return c.json(await zones.setEscalationPolicy(c.get('deps').sql, c.req.valid('param').id, c.req.valid('json')), 200);
+  },
+);
+
+export default app;

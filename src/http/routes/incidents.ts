@@ -1,0 +1,78 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { actorOf } from '../../auth/principal';
+import { IncidentEnvelope, IncidentSchema, ListIncidentsQuery, LocationInput, SosBody } from '../../incidents/schemas';
+import { intakeSos } from '../../incidents/service';
+import { addLocation, getIncidentFor, listIncidentsFor } from '../../incidents/store';
+import { AppError } from '../errors';
+import { requireRole } from '../middleware';
+import { bearer, body, conflictError, errors, IdParam, json, notFoundError, router } from '../openapi';
+
+const app = router();
+
+app.openapi(
+  createRoute({
+    method: 'post', path: '/v1/sos', tags: ['driver'], security: bearer, request: body(SosBody),
+    summary: 'Press SOS',
+    description: 'Stores the report, geo-tags it to a zone and answers at once. Retries with the same clientRequestId answer 200 with the same incident. Never refused for rate.',
+    responses: {
+      201: json(IncidentEnvelope, 'A new incident'),
+      200: json(IncidentEnvelope, 'A retry of a press already taken: the same incident'),
+      ...errors,
+    },
+  }),
+  async (c) => {
+    const driver = requireRole(c, 'driver');
+    const b = c.req.valid('json');
+    const { incident, created } = await intakeSos(c.get('deps'), driver, { ...b, source: 'app' });
+    c.get('log').info({ incidentId: incident.id, code: incident.code, kind: incident.kind, created }, created ? 'sos opened' : 'sos retry coalesced');
+    return c.json({ incident }, created ? 201 : 200);
+  },
+);
+
+app.openapi(
+  createRoute({
+    method: 'post', path: '/v1/incidents/{id}/locations', tags: ['driver'], security: bearer,
+    request: { params: IdParam, ...body(LocationInput) },
+    summary: 'Add a location fix to the trail',
+    responses: {
+      202: json(z.object({ accepted: z.literal(true), current: z.boolean().openapi({ description: 'false: older than the latest fix, kept in the trail only' }) }), 'Stored'),
+      ...errors, ...notFoundError, ...conflictError('The incident is resolved'),
+    },
+  }),
+  async (c) => {
+    const driver = requireRole(c, 'driver');
+    const { id } = c.req.valid('param');
+    const loc = c.req.valid('json');
+    const deps = c.get('deps');
+    await getIncidentFor(deps.sql, driver, id);
+    const r = await addLocation(deps.sql, id, { lat: loc.lat, lng: loc.lng, accuracyM: loc.accuracyM ?? null, capturedAt: loc.capturedAt ?? null }, actorOf(driver));
+    if (r === 'resolved') throw new AppError('conflict', 'the incident is resolved');
+    return c.json({ accepted: true as const, current: r.current }, 202);
+  },
+);
+
+app.openapi(
+  createRoute({
+    method: 'get', path: '/v1/incidents', tags: ['responder'], security: bearer, request: { query: ListIncidentsQuery },
+    summary: 'List incidents visible to the caller',
+    description: 'A driver sees its own, a supervisor its zones’, a safety lead, auditor or admin every one. Newest first.',
+    responses: { 200: json(z.object({ incidents: z.array(IncidentSchema) }), 'Incidents'), ...errors },
+  }),
+  async (c) => {
+    const p = requireRole(c, 'admin', 'driver', 'supervisor', 'safety_lead', 'auditor');
+    return c.json({ incidents: await listIncidentsFor(c.get('deps').sql, p, c.req.valid('query')) }, 200);
+  },
+);
+
+app.openapi(
+  createRoute({
+    method: 'get', path: '/v1/incidents/{id}', tags: ['responder'], security: bearer, request: { params: IdParam },
+    responses: { 200: json(IncidentEnvelope, 'The incident'), ...errors, ...notFoundError },
+  }),
+  async (c) => {
+    const p = requireRole(c, 'admin', 'driver', 'supervisor', 'safety_lead', 'auditor');
+    return c.json({ incident: await getIncidentFor(c.get('deps').sql, p, c.req.valid('param').id) }, 200);
+  },
+);
+
+export default app;

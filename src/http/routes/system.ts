@@ -1,0 +1,49 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { schemaVersion } from '../../db/migrate';
+import { json, router } from '../openapi';
+
+const app = router();
+const Health = z.object({ status: z.string() }).openapi('Health');
+
+app.openapi(
+  createRoute({ method: 'get', path: '/healthz', tags: ['system'], summary: 'Alive', responses: { 200: json(Health, 'The process answers') } }),
+  (c) => c.json({ status: 'ok' }, 200),
+);
+
+app.openapi(
+  createRoute({
+    method: 'get', path: '/readyz', tags: ['system'], summary: 'Ready: database reachable and migrated',
+    responses: { 200: json(Health, 'Ready'), 503: json(Health.extend({ reason: z.string() }), 'Not ready') },
+  }),
+  async (c) => {
+    const deps = c.get('deps');
+    if (deps.draining?.()) return c.json({ status: 'unavailable', reason: 'shutting down' }, 503);
+    try {
+      const v = await Promise.race([
+        schemaVersion(deps.sql),
+        new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2_000)),
+      ]);
+      if (v < deps.schemaVersion) return c.json({ status: 'unavailable', reason: `database at migration ${v}, expected ${deps.schemaVersion}` }, 503);
+      return c.json({ status: 'ready' }, 200);
+    } catch {
+      return c.json({ status: 'unavailable', reason: 'database unreachable' }, 503);
+    }
+  },
+);
+
+const DOCS_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Mayday API</title><link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="ui"><p style="font-family:sans-serif;padding:1rem">The interactive docs need swagger-ui's files, which this runtime does not serve. The document itself is at <a href="/openapi.json">/openapi.json</a>.</p></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script>if (window.SwaggerUIBundle) SwaggerUIBundle({ url: '/openapi.json', dom_id: '#ui', persistAuthorization: true });</script>
+</body></html>`;
+
+app.get('/docs', (c) => c.html(DOCS_PAGE));
+app.get('/docs/assets/:name{swagger-ui\\.css|swagger-ui-bundle\\.js}', async (c) => {
+  const asset = await c.get('deps').docsAsset?.(c.req.param('name'));
+  if (!asset) return c.notFound();
+  return c.body(asset.body as Uint8Array<ArrayBuffer>, 200, { 'content-type': asset.type, 'cache-control': 'public, max-age=86400' });
+});
+
+export default app;

@@ -1,0 +1,123 @@
+import type { Sql } from '../db/client';
+import type { Principal } from '../auth/principal';
+import { notFound } from '../http/errors';
+import type { Incident, Kind, Severity } from './schemas';
+
+/** A row of `incidents` as SQL or to_jsonb() gives it (timestamps as Date or as text). */
+export interface IncidentRow {
+  id: string;
+  code: number;
+  status: Incident['status'];
+  kind: Kind;
+  severity: Severity;
+  driver_id: string;
+  zone_id: string | null;
+  zone_rule: Incident['zoneRule'];
+  source: Incident['source'];
+  note: string | null;
+  opened_at: Date | string;
+  lat: number;
+  lng: number;
+  accuracy_m: number | null;
+  location_at: Date | string;
+  acknowledged_at: Date | string | null;
+  acknowledged_by: string | null;
+  resolved_at: Date | string | null;
+  disposition: Incident['disposition'];
+}
+
+const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
+const isoOrNull = (v: Date | string | null) => (v === null ? null : iso(v));
+
+export function toIncident(r: IncidentRow): Incident {
+  return {
+    id: r.id,
+    code: r.code,
+    status: r.status,
+    kind: r.kind,
+    severity: r.severity,
+    driverId: r.driver_id,
+    zoneId: r.zone_id,
+    zoneRule: r.zone_rule,
+    source: r.source,
+    note: r.note,
+    openedAt: iso(r.opened_at),
+    location: { lat: r.lat, lng: r.lng, accuracyM: r.accuracy_m, capturedAt: iso(r.location_at) },
+    acknowledgedAt: isoOrNull(r.acknowledged_at),
+    acknowledgedBy: r.acknowledged_by,
+    resolvedAt: isoOrNull(r.resolved_at),
+    disposition: r.disposition,
+  };
+}
+
+export interface OpenIncident {
+  driverId: string;
+  clientRequestId: string | null;
+  source: Incident['source'];
+  kind: Kind;
+  severity: Severity;
+  zoneId: string | null;
+  zoneRule: Incident['zoneRule'];
+  lat: number;
+  lng: number;
+  accuracyM: number | null;
+  capturedAt: string | null;
+  note: string | null;
+  actor: string;
+}
+
+/** One round trip: see sos_open() in sql/. */
+export async function openIncident(sql: Sql, o: OpenIncident): Promise<{ incident: Incident; created: boolean }> {
+  const [row] = await sql<{ incident: IncidentRow; created: boolean }[]>`
+    SELECT incident, created FROM sos_open(
+      ${o.driverId}, ${o.clientRequestId}, ${o.source}, ${o.kind}, ${o.severity}, ${o.zoneId}, ${o.zoneRule},
+      ${o.lat}, ${o.lng}, ${o.accuracyM}, ${o.capturedAt}, ${o.note}, ${o.actor})`;
+  return { incident: toIncident(row.incident), created: row.created };
+}
+
+/** The SQL condition under which `p` may see an incident aliased `i`. */
+function visibleTo(sql: Sql, p: Principal) {
+  switch (p.role) {
+    case 'admin':
+    case 'safety_lead':
+    case 'auditor':
+      return sql`true`;
+    case 'driver':
+      return sql`i.driver_id = ${p.id}`;
+    case 'supervisor':
+      return sql`i.zone_id IN (SELECT zone_id FROM responder_zones WHERE responder_id = ${p.id})`;
+    default:
+      return sql`false`;
+  }
+}
+
+export async function getIncidentFor(sql: Sql, p: Principal, id: string): Promise<Incident> {
+  const [row] = await sql<IncidentRow[]>`SELECT i.* FROM incidents i WHERE i.id = ${id} AND ${visibleTo(sql, p)}`;
+  if (!row) throw notFound('incident');
+  return toIncident(row);
+}
+
+export async function listIncidentsFor(sql: Sql, p: Principal, q: { status?: string; limit: number }): Promise<Incident[]> {
+  const status =
+    q.status === undefined ? sql`true` : q.status === 'active' ? sql`i.status <> 'resolved'` : sql`i.status = ${q.status}`;
+  const rows = await sql<IncidentRow[]>`
+    SELECT i.* FROM incidents i WHERE ${status} AND ${visibleTo(sql, p)}
+    ORDER BY i.opened_at DESC, i.id LIMIT ${q.limit}`;
+  return rows.map(toIncident);
+}
+
+/**
+ * Add a fix to the trail. It becomes the incident's location only if it is newer than the
+ * current one; an older fix is kept in the trail but never replaces it.
+ */
+export async function addLocation(
+  sql: Sql,
+  incidentId: string,
+  loc: { lat: number; lng: number; accuracyM: number | null; capturedAt: string | null },
+  actor: string,
+): Promise<{ current: boolean } | 'resolved'> {
+  const [row] = await sql<{ result: string }[]>`
+    SELECT location_add(${incidentId}, ${loc.lat}, ${loc.lng}, ${loc.accuracyM}, ${loc.capturedAt}, ${actor}) AS result`;
+  if (row.result === 'resolved') return 'resolved';
+  return { current: row.result === 'current' };
+}

@@ -1,0 +1,41 @@
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+/** "+15550100123" → "+1…23": enough to tell two phones apart in a log, not enough to call one. */
+export function maskPhone(phone: string | null | undefined): string {
+  if (!phone) return '';
+  return phone.length <= 5 ? '…' : `${phone.slice(0, 2)}…${phone.slice(-2)}`;
+}
+
+const PHONE_KEYS = new Set(['phone', 'to', 'from', 'To', 'From', 'Called', 'Caller']);
+
+/**
+ * Paths pino removes or masks wherever they appear one or two levels down. Secrets are
+ * replaced outright; phone numbers keep their first and last two characters.
+ */
+export const REDACT_KEYS = [
+  'token', 'authToken', 'adminToken', 'secondaryAuthToken', 'authorization', 'Authorization', 'cookie',
+  'pin', 'cancelPin', 'duressPin', 'Digits', 'Body', 'body',
+  'lat', 'lng', 'location', 'boundary',
+  ...PHONE_KEYS,
+];
+const paths = REDACT_KEYS.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]);
+
+export function createLogger(opts: { level: string; pretty?: boolean; destination?: pino.DestinationStream }): Logger {
+  const options: pino.LoggerOptions = {
+    level: opts.level,
+    base: undefined,
+    redact: {
+      paths,
+      censor: (value: unknown, path: string[]) => {
+        const key = path[path.length - 1] ?? '';
+        return PHONE_KEYS.has(key) && typeof value === 'string' ? maskPhone(value) : '[redacted]';
+      },
+    },
+  };
+  if (opts.pretty && !opts.destination) {
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
+  }
+  return opts.destination ? pino(options, opts.destination) : pino(options);
+}

@@ -1,0 +1,29 @@
+import { z } from '@hono/zod-openapi';
+
+export const EVENT_TYPES = [
+  'incident.opened', 'incident.duplicate_request', 'incident.linked', 'location.updated',
+  'page.queued', 'page.sent', 'page.delivered', 'page.failed', 'page.voicemail',
+  'escalation.step', 'escalation.exhausted', 'incident.acknowledged',
+  'checkin.requested', 'checkin.received', 'checkin.missed',
+  'cancel.requested', 'cancel.rejected', 'cancel.locked', 'duress.triggered',
+  'incident.severity_raised', 'incident.resolved', 'location.redacted',
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const TimelineEventSchema = z
+  .object({
+    seq: z.number().int(),
+    type: z.enum(EVENT_TYPES),
+    at: z.string().openapi({ description: 'Database time, ISO 8601 with milliseconds.' }),
+    actor: z.string().openapi({ description: '"system", "admin", "twilio" or "<role>:<id>".' }),
+    data: z.record(z.string(), z.unknown()),
+    prevHash: z.string(),
+    hash: z.string(),
+  })
+  .openapi('TimelineEvent');
+export type TimelineEvent = z.infer<typeof TimelineEventSchema>;
+
+export const TimelineSchema = z.object({ incidentId: z.uuid(), events: z.array(TimelineEventSchema) }).openapi('Timeline');
+export const VerifySchema = z
+  .object({ valid: z.boolean(), eventCount: z.number().int(), headHash: z.string().nullable() })
+  .openapi('TimelineVerification');

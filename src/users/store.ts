@@ -1,0 +1,67 @@
+import type { Sql } from '../db/client';
+import { hashPin } from '../auth/crypto';
+import { mintToken } from '../auth/store';
+import { AppError } from '../http/errors';
+
+type Role = 'driver' | 'supervisor' | 'safety_lead' | 'auditor' | 'agent';
+
+interface NewUser {
+  role: Role;
+  name: string;
+  phone?: string;
+  tier?: number;
+  cancelPinHash?: string;
+  duressPinHash?: string;
+}
+
+/** Insert a user and its first token in one statement; answers the id and the token (shown once). */
+async function insertUser(sql: Sql, u: NewUser, zoneIds: string[] = []): Promise<{ id: string; token: string }> {
+  const { token, hash } = await mintToken(u.role);
+  try {
+    const [row] = await sql<{ id: string }[]>`
+      WITH u AS (
+        INSERT INTO users (role, name, phone, tier, cancel_pin_hash, duress_pin_hash)
+        VALUES (${u.role}, ${u.name}, ${u.phone ?? null}, ${u.tier ?? null}, ${u.cancelPinHash ?? null}, ${u.duressPinHash ?? null})
+        RETURNING id
+      ), t AS (
+        INSERT INTO tokens (token_hash, user_id) SELECT ${hash}, id FROM u
+      ), z AS (
+        INSERT INTO responder_zones (responder_id, zone_id)
+        SELECT u.id, zid FROM u, unnest(${zoneIds}::uuid[]) AS zid
+      )
+      SELECT id FROM u`;
+    return { id: row.id, token };
+  } catch (e) {
+    const c = (e as { constraint_name?: string }).constraint_name;
+    if (c === 'users_phone_key') throw new AppError('conflict', 'that phone number already belongs to someone');
+    if (c === 'responder_zones_zone_id_fkey') throw new AppError('validation_failed', 'unknown zone in zoneIds');
+    throw e;
+  }
+}
+
+export async function createResponder(sql: Sql, r: { name: string; phone: string; role: 'supervisor' | 'safety_lead'; zoneIds: string[] }) {
+  const zoneIds = [...new Set(r.zoneIds)];
+  const { id, token } = await insertUser(sql, { role: r.role, name: r.name, phone: r.phone }, zoneIds);
+  return { id, name: r.name, phone: r.phone, role: r.role, zoneIds, token };
+}
+
+export async function createDriver(sql: Sql, d: { name: string; phone: string; cancelPin: string; duressPin: string }) {
+  const [cancelPinHash, duressPinHash] = await Promise.all([hashPin(d.cancelPin), hashPin(d.duressPin)]);
+  const { id, token } = await insertUser(sql, { role: 'driver', name: d.name, phone: d.phone, cancelPinHash, duressPinHash });
+  return { id, name: d.name, phone: d.phone, token };
+}
+
+export async function createAuditor(sql: Sql, a: { name: string }) {
+  const { id, token } = await insertUser(sql, { role: 'auditor', name: a.name });
+  return { id, name: a.name, token };
+}
+
+export async function createAgent(sql: Sql, a: { name: string; tier: number }) {
+  const { id, token } = await insertUser(sql, { role: 'agent', name: a.name, tier: a.tier });
+  return { id, name: a.name, tier: a.tier, token };
+}
+
+/** Zones a supervisor answers for. */
+export async function zonesOf(sql: Sql, responderId: string): Promise<string[]> {
+  return (await sql<{ zone_id: string }[]>`SELECT zone_id FROM responder_zones WHERE responder_id = ${responderId}`).map((r) => r.zone_id);
+}

@@ -1,0 +1,82 @@
+import { z } from '@hono/zod-openapi';
+
+const lng = z.number().min(-180).max(180);
+const lat = z.number().min(-90).max(90);
+/** [lng, lat] (RFC 7946 order), an optional altitude ignored. */
+const position = z.union([z.tuple([lng, lat]), z.tuple([lng, lat, z.number()])]);
+const ring = z
+  .array(position)
+  .min(4, 'a linear ring needs at least 4 positions')
+  .refine((r) => r[0][0] === r[r.length - 1][0] && r[0][1] === r[r.length - 1][1], 'a linear ring must end where it starts');
+
+export const PolygonSchema = z
+  .object({
+    type: z.literal('Polygon'),
+    coordinates: z.array(ring).min(1, 'a polygon needs an outer ring'),
+  })
+  .openapi('GeoJSONPolygon', { description: 'GeoJSON Polygon, positions in [lng, lat] order; rings after the first are holes.' });
+export type Polygon = z.infer<typeof PolygonSchema>;
+
+const zoneSettings = {
+  checkInSeconds: z.number().int().min(5).max(86_400).optional().openapi({ description: 'Interval between check-ins asked of the driver (default 300).' }),
+  checkInGraceSeconds: z.number().int().min(0).max(86_400).optional().openapi({ description: 'How long a check-in may go unanswered (default 120).' }),
+};
+
+export const CreateZoneBody = z
+  .union([
+    z.strictObject({ name: z.string().trim().min(1).max(200), boundary: PolygonSchema, fallback: z.literal(false).optional(), ...zoneSettings }),
+    z.strictObject({ name: z.string().trim().min(1).max(200), fallback: z.literal(true), ...zoneSettings }),
+  ])
+  .openapi('CreateZone');
+export type CreateZone = z.infer<typeof CreateZoneBody>;
+
+export const NOTIFY_TARGETS = ['oncall', 'zone_supervisors', 'safety_leads'] as const;
+export const CHANNELS = ['sms', 'voice'] as const;
+export type Channel = (typeof CHANNELS)[number];
+
+export const EscalationStepSchema = z.strictObject({
+  afterSeconds: z.number().int().min(0).max(86_400),
+  notify: z.array(z.union([z.enum(NOTIFY_TARGETS), z.uuid()])).min(1).max(50),
+  channels: z
+    .array(z.enum(CHANNELS))
+    .min(1)
+    .refine((c) => new Set(c).size === c.length, 'channels must not repeat'),
+});
+export const EscalationPolicySchema = z
+  .strictObject({
+    steps: z
+      .array(EscalationStepSchema)
+      .min(1)
+      .max(20)
+      .refine((s) => s.every((step, i) => i === 0 || step.afterSeconds > s[i - 1].afterSeconds), 'afterSeconds must be strictly increasing'),
+    repeatEverySeconds: z.number().int().min(10).max(86_400).optional().openapi({ description: 'How often the last step repeats until someone acknowledges (default 120).' }),
+  })
+  .openapi('EscalationPolicy');
+export type EscalationPolicy = z.infer<typeof EscalationPolicySchema>;
+
+export const ZoneSchema = z
+  .object({
+    id: z.uuid(),
+    name: z.string(),
+    fallback: z.boolean(),
+    boundary: PolygonSchema.nullable(),
+    checkInSeconds: z.number().int(),
+    checkInGraceSeconds: z.number().int(),
+    escalationPolicy: EscalationPolicySchema.nullable().openapi({ description: 'null: the default policy applies.' }),
+    createdAt: z.string(),
+  })
+  .openapi('Zone');
+export type Zone = z.infer<typeof ZoneSchema>;
+
+export const RotationBody = z
+  .strictObject({
+    responderIds: z.array(z.uuid()).min(1).max(100),
+    shiftMinutes: z.number().int().min(1).max(60 * 24 * 31),
+    startsAt: z.iso.datetime({ offset: true }),
+  })
+  .openapi('Rotation');
+
+export const OverrideBody = z
+  .strictObject({ responderId: z.uuid(), from: z.iso.datetime({ offset: true }), to: z.iso.datetime({ offset: true }) })
+  .refine((o) => Date.parse(o.to) > Date.parse(o.from), { message: 'to must be after from', path: ['to'] })
+  .openapi('CreateOverride');

@@ -1,0 +1,131 @@
+import type { Sql } from '../db/client';
+import { AppError, notFound } from '../http/errors';
+import type { CreateZone, EscalationPolicy, Polygon, Zone } from './schemas';
+import type { ZoneShape } from './locate';
+
+interface ZoneRow {
+  id: string;
+  name: string;
+  is_fallback: boolean;
+  boundary: Polygon | null;
+  check_in_seconds: number;
+  check_in_grace_seconds: number;
+  escalation_policy: EscalationPolicy | null;
+  created_at: Date;
+}
+
+const toZone = (r: ZoneRow): Zone => ({
+  id: r.id,
+  name: r.name,
+  fallback: r.is_fallback,
+  boundary: r.boundary,
+  checkInSeconds: r.check_in_seconds,
+  checkInGraceSeconds: r.check_in_grace_seconds,
+  escalationPolicy: r.escalation_policy,
+  createdAt: r.created_at.toISOString(),
+});
+
+export async function createZone(sql: Sql, z: CreateZone): Promise<Zone> {
+  try {
+    const [row] = await sql<ZoneRow[]>`
+      INSERT INTO zones (name, boundary, is_fallback, check_in_seconds, check_in_grace_seconds)
+      VALUES (${z.name}, ${'boundary' in z ? sql.json(z.boundary) : null}, ${z.fallback === true},
+              ${z.checkInSeconds ?? 300}, ${z.checkInGraceSeconds ?? 120})
+      RETURNING *`;
+    return toZone(row);
+  } catch (e) {
+    if ((e as { constraint_name?: string }).constraint_name === 'zones_one_fallback') {
+      throw new AppError('conflict', 'a fallback zone already exists');
+    }
+    throw e;
+  }
+}
+
+export async function listZones(sql: Sql): Promise<Zone[]> {
+  return (await sql<ZoneRow[]>`SELECT * FROM zones ORDER BY created_at, id`).map(toZone);
+}
+
+export async function getZone(sql: Sql, id: string): Promise<Zone> {
+  const [row] = await sql<ZoneRow[]>`SELECT * FROM zones WHERE id = ${id}`;
+  if (!row) throw notFound('zone');
+  return toZone(row);
+}
+
+/** Responder ids among `ids` that are not supervisors or safety leads. */
+export async function unknownResponders(sql: Sql, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const found = await sql<{ id: string }[]>`
+    SELECT id FROM users WHERE id = ANY(${ids}::uuid[]) AND role IN ('supervisor', 'safety_lead')`;
+  const ok = new Set(found.map((r) => r.id));
+  return [...new Set(ids)].filter((id) => !ok.has(id));
+}
+
+async function requireResponders(sql: Sql, ids: string[]) {
+  const missing = await unknownResponders(sql, ids);
+  if (missing.length) throw new AppError('validation_failed', `not a responder: ${missing.join(', ')}`, { responderIds: missing });
+}
+
+export async function setEscalationPolicy(sql: Sql, zoneId: string, policy: EscalationPolicy) {
+  const ids = policy.steps.flatMap((s) => s.notify.filter((n) => n.includes('-')));
+  await requireResponders(sql, ids);
+  const rows = await sql`UPDATE zones SET escalation_policy = ${sql.json(policy)} WHERE id = ${zoneId} RETURNING id`;
+  if (rows.count === 0) throw notFound('zone');
+  return { zoneId, ...policy, repeatEverySeconds: policy.repeatEverySeconds ?? 120 };
+}
+
+export async function setRotation(sql: Sql, zoneId: string, r: { responderIds: string[]; shiftMinutes: number; startsAt: string }) {
+  await getZone(sql, zoneId);
+  await requireResponders(sql, r.responderIds);
+  await sql`
+    INSERT INTO rotations (zone_id, responder_ids, shift_minutes, starts_at)
+    VALUES (${zoneId}, ${r.responderIds}::uuid[], ${r.shiftMinutes}, ${r.startsAt})
+    ON CONFLICT (zone_id) DO UPDATE
+      SET responder_ids = EXCLUDED.responder_ids, shift_minutes = EXCLUDED.shift_minutes,
+          starts_at = EXCLUDED.starts_at, updated_at = now()`;
+  return { zoneId, responderIds: r.responderIds, shiftMinutes: r.shiftMinutes, startsAt: new Date(r.startsAt).toISOString() };
+}
+
+export async function addOverride(sql: Sql, zoneId: string, o: { responderId: string; from: string; to: string }) {
+  await getZone(sql, zoneId);
+  await requireResponders(sql, [o.responderId]);
+  const [row] = await sql<{ id: string; from_at: Date; to_at: Date }[]>`
+    INSERT INTO overrides (zone_id, responder_id, from_at, to_at)
+    VALUES (${zoneId}, ${o.responderId}, ${o.from}, ${o.to}) RETURNING id, from_at, to_at`;
+  return { id: row.id, zoneId, responderId: o.responderId, from: row.from_at.toISOString(), to: row.to_at.toISOString() };
+}
+
+export async function oncallAt(sql: Sql, zoneId: string, at: Date) {
+  await getZone(sql, zoneId);
+  const [row] = await sql<{ responder_id: string | null }[]>`SELECT oncall_responder(${zoneId}, ${at}) AS responder_id`;
+  return { zoneId, at: at.toISOString(), responderId: row.responder_id };
+}
+
+/**
+ * The zone shapes SOS intake resolves against, kept in memory so an SOS costs no extra read.
+ * Writes on this instance refresh it at once; other instances within `ttlMs`.
+ */
+export class ZoneDirectory {
+  private shapes?: Promise<ZoneShape[]>;
+  private loadedAt = 0;
+
+  constructor(
+    private sql: Sql,
+    private ttlMs = 2_000,
+  ) {}
+
+  async get(): Promise<ZoneShape[]> {
+    if (!this.shapes || Date.now() - this.loadedAt > this.ttlMs) {
+      this.loadedAt = Date.now();
+      this.shapes = this.sql<{ id: string; is_fallback: boolean; boundary: Polygon | null }[]>`
+        SELECT id, is_fallback, boundary FROM zones ORDER BY created_at, id`.then((rows) =>
+        rows.map((r) => ({ id: r.id, fallback: r.is_fallback, boundary: r.boundary })),
+      );
+      this.shapes.catch(() => (this.shapes = undefined));
+    }
+    return this.shapes;
+  }
+
+  invalidate() {
+    this.shapes = undefined;
+  }
+}
