@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { testApp, type TestApp } from './helpers/app';
+import { square, world, type Person } from './helpers/world';
+
+let t: TestApp;
+let w: ReturnType<typeof world>;
+let zone: { id: string };
+let driver: Person;
+let other: Person;
+
+beforeAll(async () => {
+  t = await testApp();
+  w = world(t);
+  zone = await w.zone('Bentonville', square(36.37, -94.2));
+  driver = await w.driver('Dana');
+  other = await w.driver('Eli');
+});
+
+describe('POST /v1/sos', () => {
+  it('stores the incident, geo-tags it and grades it', async () => {
+    const res = await w.sos(driver, { kind: 'shooting', note: 'two men, one armed' });
+    expect(res.status).toBe(201);
+    const inc = res.body.incident;
+    expect(inc).toMatchObject({
+      status: 'open', kind: 'shooting', severity: 'critical', driverId: driver.id, zoneId: zone.id, zoneRule: 'inside',
+      location: { lat: 36.37, lng: -94.2, accuracyM: 10 }, acknowledgedAt: null, acknowledgedBy: null, resolvedAt: null, disposition: null,
+    });
+    expect(inc.code).toBeGreaterThanOrEqual(1000);
+    const [row] = await t.sql`SELECT count(*)::int AS n FROM incident_events WHERE incident_id = ${inc.id} AND type = 'incident.opened'`;
+    expect(row.n).toBe(1);
+  });
+
+  it.each([
+    ['robbery', 'critical'], ['shooting', 'critical'], ['assault', 'critical'],
+    ['crash', 'high'], ['medical', 'high'], ['harassment', 'medium'], ['other', 'medium'],
+  ])('grades %s as %s', async (kind, severity) => {
+    const res = await w.sos(driver, { kind });
+    expect(res.status).toBe(201);
+    expect(res.body.incident.severity).toBe(severity);
+  });
+
+  it('answers a retry of the same press with 200 and the same incident, and notes it', async () => {
+    const clientRequestId = randomUUID();
+    const first = await w.sos(driver, { clientRequestId });
+    const again = await w.sos(driver, { clientRequestId, kind: 'other' });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(200);
+    expect(again.body.incident.id).toBe(first.body.incident.id);
+    expect(again.body.incident.kind).toBe('robbery');
+    const types = await t.sql`SELECT type FROM incident_events WHERE incident_id = ${first.body.incident.id} AND type <> 'incident.linked' ORDER BY seq`;
+    expect(types.map((r) => r.type)).toEqual(['incident.opened', 'incident.duplicate_request']);
+  });
+
+  it('coalesces 20 concurrent identical presses into exactly one incident', async () => {
+    const clientRequestId = randomUUID();
+    const results = await Promise.all(Array.from({ length: 20 }, () => w.sos(other, { clientRequestId })));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(19);
+    expect(new Set(results.map((r) => r.body.incident.id)).size).toBe(1);
+    const [n] = await t.sql`SELECT count(*)::int AS n FROM incidents WHERE client_request_id = ${clientRequestId}`;
+    expect(n.n).toBe(1);
+    const [d] = await t.sql`SELECT count(*)::int AS n FROM incident_events WHERE incident_id = ${results[0].body.incident.id} AND type = 'incident.duplicate_request'`;
+    expect(d.n).toBe(19);
+  });
+
+  it('the same clientRequestId from another driver is another incident', async () => {
+    const clientRequestId = randomUUID();
+    const a = await w.sos(driver, { clientRequestId });
+    const b = await w.sos(other, { clientRequestId });
+    expect(a.status).toBe(201);
+    expect(b.status).toBe(201);
+    expect(a.body.incident.id).not.toBe(b.body.incident.id);
+  });
+
+  it('a new press while another is open opens a new incident, and each timeline notes the other', async () => {
+    const d = await w.driver('Fay');
+    const a = (await w.sos(d)).body.incident;
+    const b = (await w.sos(d)).body.incident;
+    expect(a.id).not.toBe(b.id);
+    const linked = await t.sql`SELECT incident_id, data->>'otherIncidentId' AS other FROM incident_events WHERE type = 'incident.linked' AND incident_id IN (${a.id}, ${b.id})`;
+    expect(linked.map((r) => [r.incident_id, r.other]).sort()).toEqual([[a.id, b.id], [b.id, a.id]].sort());
+  });
+
+  it('refuses bad input with 422 and the one error body, and stores nothing', async () => {
+    const [before] = await t.sql`SELECT count(*)::int AS n FROM incidents`;
+    for (const body of [
+      { clientRequestId: 'not-a-uuid', kind: 'robbery', location: { lat: 1, lng: 1 } },
+      { clientRequestId: randomUUID(), kind: 'bored', location: { lat: 1, lng: 1 } },
+      { clientRequestId: randomUUID(), kind: 'robbery', location: { lat: 91, lng: 1 } },
+      { clientRequestId: randomUUID(), kind: 'robbery', location: { lat: 1, lng: -181 } },
+      { clientRequestId: randomUUID(), kind: 'robbery', location: { lat: 1, lng: 1, accuracyM: -1 } },
+      { clientRequestId: randomUUID(), kind: 'robbery' },
+      { clientRequestId: randomUUID(), kind: 'robbery', location: { lat: 1, lng: 1 }, extra: true },
+    ]) {
+      const res = await t.post('/v1/sos', body, driver.token);
+      expect(res.status, JSON.stringify(body)).toBe(422);
+      expect(res.body.error.code).toBe('validation_failed');
+      expect(res.body.error.requestId).toEqual(expect.any(String));
+    }
+    const [after] = await t.sql`SELECT count(*)::int AS n FROM incidents`;
+    expect(after.n).toBe(before.n);
+  });
+
+  it('only drivers press SOS', async () => {
+    const sup = await w.responder('supervisor', [zone.id]);
+    expect((await w.sos(sup)).status).toBe(403);
+    expect((await w.sos({ token: w.admin })).status).toBe(403);
+    expect((await w.sos({ token: 'nope' })).status).toBe(401);
+  });
+});
+
+describe('zone resolution', () => {
+  it('inside a boundary, outside every boundary → fallback, and no fallback → nearest; the timeline says which', async () => {
+    const t2 = await testApp();
+    const w2 = world(t2);
+    const d = await w2.driver();
+    // No zones at all: still taken.
+    const none = await w2.sos(d, { location: { lat: 10, lng: 10 } });
+    expect(none.status).toBe(201);
+    expect(none.body.incident).toMatchObject({ zoneId: null, zoneRule: 'none' });
+
+    const north = await w2.zone('North', square(40, -100, 1));
+    const south = await w2.zone('South', square(30, -100, 1));
+    const inside = (await w2.sos(d, { location: { lat: 30.5, lng: -100.2 } })).body.incident;
+    expect(inside).toMatchObject({ zoneId: south.id, zoneRule: 'inside' });
+    const near = (await w2.sos(d, { location: { lat: 38.2, lng: -100 } })).body.incident;
+    expect(near).toMatchObject({ zoneId: north.id, zoneRule: 'nearest' });
+
+    const fb = await w2.fallbackZone();
+    const out = (await w2.sos(d, { location: { lat: 38.2, lng: -100 } })).body.incident;
+    expect(out).toMatchObject({ zoneId: fb.id, zoneRule: 'fallback' });
+    const stillInside = (await w2.sos(d, { location: { lat: 40.1, lng: -99.5 } })).body.incident;
+    expect(stillInside).toMatchObject({ zoneId: north.id, zoneRule: 'inside' });
+
+    const [ev] = await t2.sql`SELECT data FROM incident_events WHERE incident_id = ${out.id} AND type = 'incident.opened'`;
+    expect(ev.data).toMatchObject({ zoneRule: 'fallback', zoneId: fb.id });
+  });
+
+  it('a hole in a polygon is not inside it', async () => {
+    const t3 = await testApp();
+    const w3 = world(t3);
+    const d = await w3.driver();
+    const outer = square(0, 0, 1).coordinates[0];
+    const hole = square(0, 0, 0.2).coordinates[0].slice().reverse();
+    const donut = await w3.zone('Donut', { type: 'Polygon', coordinates: [outer, hole] });
+    const fb = await w3.fallbackZone();
+    expect((await w3.sos(d, { location: { lat: 0.5, lng: 0.5 } })).body.incident.zoneId).toBe(donut.id);
+    expect((await w3.sos(d, { location: { lat: 0, lng: 0 } })).body.incident.zoneId).toBe(fb.id);
+  });
+});
+
+describe('reading incidents', () => {
+  it('a driver sees only its own incidents; another driver gets 404', async () => {
+    const mine = (await w.sos(driver)).body.incident;
+    expect((await t.get(`/v1/incidents/${mine.id}`, driver.token)).status).toBe(200);
+    expect((await t.get(`/v1/incidents/${mine.id}`, other.token)).status).toBe(404);
+    const list = await t.get('/v1/incidents?status=active', other.token);
+    expect(list.status).toBe(200);
+    expect(list.body.incidents.every((i: { driverId: string }) => i.driverId === other.id)).toBe(true);
+    expect(list.body.incidents.some((i: { id: string }) => i.id === mine.id)).toBe(false);
+  });
+
+  it('a supervisor sees its zones’ incidents; a safety lead, an auditor and the admin see every zone’s', async () => {
+    const elsewhere = await w.zone('Elsewhere', square(10, 10));
+    const supHere = await w.responder('supervisor', [zone.id]);
+    const supThere = await w.responder('supervisor', [elsewhere.id]);
+    const lead = await w.responder('safety_lead', []);
+    const aud = await w.auditor();
+    const inc = (await w.sos(driver)).body.incident;
+    expect((await t.get(`/v1/incidents/${inc.id}`, supHere.token)).status).toBe(200);
+    expect((await t.get(`/v1/incidents/${inc.id}`, supThere.token)).status).toBe(404);
+    for (const tok of [lead.token, aud.token, w.admin]) expect((await t.get(`/v1/incidents/${inc.id}`, tok)).status).toBe(200);
+    const listThere = await t.get('/v1/incidents?status=active', supThere.token);
+    expect(listThere.body.incidents).toEqual([]);
+    const listHere = await t.get('/v1/incidents?status=active', supHere.token);
+    expect(listHere.body.incidents.map((i: { id: string }) => i.id)).toContain(inc.id);
+    const agent = await w.agent();
+    expect((await t.get(`/v1/incidents/${inc.id}`, agent.token)).status).toBe(403);
+  });
+
+  it('filters by status and answers 422 on an unknown status, 404 on an unknown id', async () => {
+    expect((await t.get('/v1/incidents?status=sleeping', w.admin)).status).toBe(422);
+    expect((await t.get(`/v1/incidents/${randomUUID()}`, w.admin)).status).toBe(404);
+    expect((await t.get('/v1/incidents/not-a-uuid', w.admin)).status).toBe(422);
+    const open = await t.get('/v1/incidents?status=open', w.admin);
+    expect(open.body.incidents.length).toBeGreaterThan(0);
+    expect(open.body.incidents.every((i: { status: string }) => i.status === 'open')).toBe(true);
+  });
+});
+
+describe('POST /v1/incidents/{id}/locations', () => {
+  it('adds fixes to the trail; a fix older than the newest is kept but does not replace it', async () => {
+    const inc = (await w.sos(driver, { location: { lat: 36.37, lng: -94.2, capturedAt: '2026-01-01T10:00:00Z' } })).body.incident;
+    const newer = await t.post(`/v1/incidents/${inc.id}/locations`, { lat: 36.38, lng: -94.21, accuracyM: 5, capturedAt: '2026-01-01T10:01:00Z' }, driver.token);
+    expect(newer.status).toBe(202);
+    expect(newer.body).toEqual({ accepted: true, current: true });
+    const older = await t.post(`/v1/incidents/${inc.id}/locations`, { lat: 36.1, lng: -94.1, capturedAt: '2026-01-01T10:00:30Z' }, driver.token);
+    expect(older.status).toBe(202);
+    expect(older.body.current).toBe(false);
+    const now = (await t.get(`/v1/incidents/${inc.id}`, driver.token)).body.incident;
+    expect(now.location).toMatchObject({ lat: 36.38, lng: -94.21, accuracyM: 5, capturedAt: '2026-01-01T10:01:00.000Z' });
+    const trail = await t.sql`SELECT lat FROM incident_locations WHERE incident_id = ${inc.id} ORDER BY captured_at`;
+    expect(trail.map((r) => r.lat)).toEqual([36.37, 36.1, 36.38]);
+    const [ev] = await t.sql`SELECT count(*)::int AS n FROM incident_events WHERE incident_id = ${inc.id} AND type = 'location.updated'`;
+    expect(ev.n).toBe(2);
+  });
+
+  it('another driver cannot add to my incident; bad coordinates are 422', async () => {
+    const inc = (await w.sos(driver)).body.incident;
+    expect((await t.post(`/v1/incidents/${inc.id}/locations`, { lat: 1, lng: 1 }, other.token)).status).toBe(404);
+    expect((await t.post(`/v1/incidents/${inc.id}/locations`, { lat: 'x', lng: 1 }, driver.token)).status).toBe(422);
+  });
+});
