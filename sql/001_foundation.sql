@@ -237,6 +237,7 @@ $$;
 -- Open an incident (or return the one this driver already opened with this clientRequestId).
 -- One call, one round trip: the incident, its first trail point, its incident.opened event,
 -- a note on each of the driver's other open incidents, or the duplicate_request event.
+-- (From 002 on, the incident.opened event also starts escalation in the same transaction.)
 CREATE FUNCTION sos_open(p_driver uuid, p_client_request uuid, p_source text, p_kind text, p_severity text,
                          p_zone uuid, p_zone_rule text, p_lat double precision, p_lng double precision,
                          p_acc double precision, p_captured timestamptz, p_note text, p_actor text)
@@ -303,7 +304,8 @@ DECLARE
   v_digest text;
   v_is_current boolean;
 BEGIN
-  SELECT status, location_at INTO v_status, v_current_at FROM incidents WHERE id = p_incident FOR UPDATE;
+  -- NO KEY UPDATE: it does not block the foreign-key checks of other writers' events.
+  SELECT status, location_at INTO v_status, v_current_at FROM incidents WHERE id = p_incident FOR NO KEY UPDATE;
   IF v_status IS NULL OR v_status = 'resolved' THEN
     RETURN 'resolved';
   END IF;

@@ -7,6 +7,9 @@ import { AppError, errorResponse, toAppError } from './http/errors';
 import { authenticate, requireJson } from './http/middleware';
 import admin from './http/routes/admin';
 import incidents from './http/routes/incidents';
+import lifecycle from './http/routes/lifecycle';
+import simulator from './http/routes/simulator';
+import webhooks from './http/routes/webhooks';
 import system from './http/routes/system';
 import timeline from './http/routes/timeline';
 
@@ -34,11 +37,15 @@ export function buildApp(deps: Deps) {
     requireJson,
     authenticate,
   );
+  app.use('/webhooks/*', bodyLimit({ maxSize: 64 * 1024, onError: () => { throw new AppError('payload_too_large', 'webhook body too large'); } }));
 
   app.route('/', system);
   app.route('/', admin);
   app.route('/', incidents);
   app.route('/', timeline);
+  app.route('/', lifecycle);
+  app.route('/', simulator);
+  app.route('/', webhooks);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

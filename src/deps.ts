@@ -1,6 +1,9 @@
+import type { Telephony, TwimlBuilder } from './adapters/twilio/types';
 import type { Authenticator } from './auth/authenticator';
 import type { Sql } from './db/client';
 import type { Logger } from './log';
+import type { Pager } from './paging/pager';
+import type { Simulator } from './simulator/simulator';
 import type { ZoneDirectory } from './zones/store';
 
 /** Everything the app needs from its runtime, built once by an entry (Node, Workers, tests). */
@@ -10,6 +13,11 @@ export interface Deps {
   auth: Authenticator;
   zones: ZoneDirectory;
   publicBaseUrl: string;
+  telephony: Telephony;
+  twiml: TwimlBuilder;
+  pager: Pager;
+  /** Present when the built-in phone simulator stands in for Twilio. */
+  simulator?: Simulator;
   /** The newest migration this code expects; /readyz answers 503 until the database has it. */
   schemaVersion: number;
   /** Static files of the interactive API docs (swagger-ui-dist), when the runtime can serve them. */

@@ -48,7 +48,7 @@ describe('POST /v1/sos', () => {
     expect(again.status).toBe(200);
     expect(again.body.incident.id).toBe(first.body.incident.id);
     expect(again.body.incident.kind).toBe('robbery');
-    const types = await t.sql`SELECT type FROM incident_events WHERE incident_id = ${first.body.incident.id} AND type <> 'incident.linked' ORDER BY seq`;
+    const types = await t.sql`SELECT type FROM incident_events WHERE incident_id = ${first.body.incident.id} AND type LIKE 'incident.%' AND type <> 'incident.linked' ORDER BY seq`;
     expect(types.map((r) => r.type)).toEqual(['incident.opened', 'incident.duplicate_request']);
   });
 

@@ -7,8 +7,6 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
-import { buildApp } from '../app';
-import { Authenticator } from '../auth/authenticator';
 import { newToken } from '../auth/crypto';
 import { ConfigError, parseConfig, type Config } from '../config/env';
 import { connect } from '../db/client';
@@ -18,7 +16,7 @@ import { loadMigrations } from '../db/migrations-fs';
 import type { Deps } from '../deps';
 import { seedDemo, DEMO, type DemoTokens } from '../demo/seed';
 import { createLogger } from '../log';
-import { ZoneDirectory } from '../zones/store';
+import { wireNode } from './wire';
 
 function adminToken(config: Config): { token: string; generated: boolean } {
   if (config.adminToken) return { token: config.adminToken, generated: false };
@@ -81,17 +79,18 @@ async function main() {
   const demo = (config.demo ?? !config.databaseUrl) ? await seedDemo(sql) : undefined;
 
   let draining = false;
-  const deps: Deps = {
+  const { app, engine } = wireNode({
     sql,
     log,
-    auth: new Authenticator(sql, admin.token),
-    zones: new ZoneDirectory(sql),
+    adminToken: admin.token,
     publicBaseUrl: config.publicBaseUrl,
+    twilio: config.twilio,
     schemaVersion: Math.max(...migrations.map((m) => m.id)),
     docsAsset: docsAssets(),
     draining: () => draining,
-  };
-  const app = buildApp(deps);
+  });
+  await engine.start();
+  log.info({ telephony: config.twilio ? 'twilio' : 'simulator' }, 'paging engine started');
   const server = serve({ fetch: app.fetch, port: config.port }, () => printBanner(config, admin, demo));
 
   const shutdown = async (signal: string) => {
@@ -107,6 +106,7 @@ async function main() {
       server.close(() => res());
       (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
     });
+    await engine.stop(); // sends under way record their outcome; queued pages wait for the next start
     await sql.end({ timeout: 5 });
     await embedded?.stop();
     log.info('stopped');

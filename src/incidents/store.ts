@@ -85,7 +85,9 @@ function visibleTo(sql: Sql, p: Principal) {
     case 'driver':
       return sql`i.driver_id = ${p.id}`;
     case 'supervisor':
-      return sql`i.zone_id IN (SELECT zone_id FROM responder_zones WHERE responder_id = ${p.id})`;
+      // Its zones' incidents, and any it was paged for.
+      return sql`(i.zone_id IN (SELECT zone_id FROM responder_zones WHERE responder_id = ${p.id})
+                  OR EXISTS (SELECT 1 FROM pages pg WHERE pg.incident_id = i.id AND pg.recipient_id = ${p.id}))`;
     default:
       return sql`false`;
   }

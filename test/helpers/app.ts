@@ -1,11 +1,15 @@
 import { Writable } from 'node:stream';
-import { buildApp, type App } from '../../src/app';
-import { Authenticator } from '../../src/auth/authenticator';
+import { afterAll } from 'vitest';
+import type { TwilioConfig } from '../../src/adapters/twilio/sdk';
+import type { App } from '../../src/app';
 import type { Sql } from '../../src/db/client';
 import { loadMigrations } from '../../src/db/migrations-fs';
 import type { Deps } from '../../src/deps';
+import type { Engine } from '../../src/engine/engine';
+import { wireNode } from '../../src/entry/wire';
 import { createLogger } from '../../src/log';
-import { ZoneDirectory } from '../../src/zones/store';
+import type { PagingOptions } from '../../src/paging/pager';
+import type { Simulator } from '../../src/simulator/simulator';
 import { freshDatabase } from './db';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -30,6 +34,8 @@ export interface TestApp {
   sql: Sql;
   url: string;
   deps: Deps;
+  engine: Engine;
+  simulator?: Simulator;
   logs: LogCapture;
   req<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Res<T>>;
   get<T = any>(path: string, token?: string): Promise<Res<T>>;
@@ -37,20 +43,28 @@ export interface TestApp {
   put<T = any>(path: string, body: unknown, token?: string): Promise<Res<T>>;
 }
 
-/** The real app on a database of this file's own; requests go in-process through app.request(). */
-export async function testApp(opts: { logLevel?: string } = {}): Promise<TestApp> {
+export const PUBLIC_BASE_URL = 'https://mayday.test';
+
+/**
+ * The real app on a database of this file's own; requests go in-process through app.request().
+ * Pages go to the phone simulator, or with `twilio` to the Twilio REST API (stood in for by msw).
+ * The engine is not started: tests drive it with `engine.tick(asOf)`.
+ */
+export async function testApp(opts: { logLevel?: string; twilio?: TwilioConfig; paging?: Partial<PagingOptions> } = {}): Promise<TestApp> {
   const { url, sql } = await freshDatabase();
   const logs = new LogCapture();
   const log = createLogger({ level: opts.logLevel ?? 'info', destination: logs });
-  const deps: Deps = {
+  const { app, deps, engine, simulator } = wireNode({
     sql,
     log,
-    auth: new Authenticator(sql, ADMIN_TOKEN),
-    zones: new ZoneDirectory(sql, 0),
-    publicBaseUrl: 'http://mayday.test',
+    adminToken: ADMIN_TOKEN,
+    publicBaseUrl: PUBLIC_BASE_URL,
+    twilio: opts.twilio,
     schemaVersion: Math.max(...loadMigrations().map((m) => m.id)),
-  };
-  const app = buildApp(deps);
+    paging: opts.paging,
+    zoneCacheMs: 0,
+  });
+  afterAll(() => engine.stop());
   const req = async (method: string, path: string, o: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token) headers.authorization = `Bearer ${o.token}`;
@@ -71,7 +85,7 @@ export async function testApp(opts: { logLevel?: string } = {}): Promise<TestApp
     return { status: res.status, body: parsed as any, headers: res.headers };
   };
   return {
-    app, sql, url, deps, logs, req,
+    app, sql, url, deps, engine, simulator, logs, req,
     get: (path, token) => req('GET', path, { token }),
     post: (path, body, token) => req('POST', path, { token, body }),
     put: (path, body, token) => req('PUT', path, { token, body }),

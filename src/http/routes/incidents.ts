@@ -23,7 +23,9 @@ app.openapi(
   async (c) => {
     const driver = requireRole(c, 'driver');
     const b = c.req.valid('json');
-    const { incident, created } = await intakeSos(c.get('deps'), driver, { ...b, source: 'app' });
+    const deps = c.get('deps');
+    const { incident, created } = await intakeSos(deps, driver, { ...b, source: 'app' });
+    if (created) deps.pager.wake(); // the first pages were queued in the same transaction
     c.get('log').info({ incidentId: incident.id, code: incident.code, kind: incident.kind, created }, created ? 'sos opened' : 'sos retry coalesced');
     return c.json({ incident }, created ? 201 : 200);
   },

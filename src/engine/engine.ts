@@ -1,0 +1,119 @@
+import type { Sql } from '../db/client';
+import type { Logger } from '../log';
+import type { Pager } from '../paging/pager';
+
+export interface EngineDeps {
+  sql: Sql;
+  log: Logger;
+  pager: Pager;
+  /** Extra periodic work (the phone simulator's unanswered calls, later check-ins). */
+  onTick?: (asOf: Date | null) => Promise<void>;
+}
+
+export interface TickResult {
+  escalated: number;
+  failed: number;
+  recovered: number;
+  sent: number;
+  /** Milliseconds after their deadline that escalations ran (for the lateness histogram). */
+  lateMs: number[];
+  nextDeadline: Date | null;
+  ms: number;
+}
+
+const BATCH = 200;
+
+/**
+ * The escalation engine: `tick(asOf)` does everything due as of `asOf` — starts escalation
+ * steps whose deadline passed (claimed with FOR UPDATE SKIP LOCKED, so instances share the
+ * work), settles pages whose sender died, and sends what is queued. Time is a parameter: tests
+ * move `asOf` instead of sleeping. `start()` runs it on a timer set to the next deadline, at
+ * least every `sweepMs`, and wakes the sender whenever any instance queues a page (NOTIFY).
+ */
+export class Engine {
+  private timer?: ReturnType<typeof setTimeout>;
+  private ticking?: Promise<TickResult>;
+  private stopped = true;
+  private unlisten?: () => Promise<void>;
+
+  constructor(
+    private deps: EngineDeps,
+    private opts: { sweepMs: number; slowTickMs: number } = { sweepMs: 1_000, slowTickMs: 500 },
+  ) {}
+
+  /**
+   * Run everything due as of `asOf` (default: the database's now). With `waitForSends` (tests)
+   * it also waits until every send it started, and every failover those queued, has an outcome.
+   */
+  async tick(asOf?: Date, waitForSends = true): Promise<TickResult> {
+    const started = performance.now();
+    const at = asOf ?? null;
+    const { sql, pager } = this.deps;
+    let escalated = 0;
+    let failed = 0;
+    const lateMs: number[] = [];
+    for (;;) {
+      const rows = await sql<{ incident_id: string; late_ms: number | null; failed: boolean }[]>`
+        SELECT incident_id, late_ms, failed FROM escalate_due(coalesce(${at}::timestamptz, now()), ${BATCH})`;
+      for (const r of rows) {
+        if (r.failed) failed++;
+        else escalated++;
+        if (r.late_ms !== null) lateMs.push(r.late_ms);
+      }
+      if (failed) this.deps.log.error({ failed }, 'escalation failed for some incidents; they stay due and are retried');
+      if (rows.length < BATCH || failed === rows.length) break;
+    }
+    const recovered = await pager.recover(at);
+    await this.deps.onTick?.(at);
+    let sent = 0;
+    for (;;) {
+      const n = await pager.drain(at);
+      sent += n;
+      if (!waitForSends) break;
+      await pager.idle();
+      if (n === 0) break;
+    }
+    const [next] = await sql<{ at: Date | null }[]>`
+      SELECT min(esc_next_at) AS at FROM incidents WHERE status = 'open' AND esc_next_at IS NOT NULL`;
+    const ms = Math.round(performance.now() - started);
+    if (ms > this.opts.slowTickMs) this.deps.log.warn({ ms, escalated, sent }, 'engine tick ran long');
+    return { escalated, failed, recovered, sent, lateMs, nextDeadline: next.at, ms };
+  }
+
+  async start() {
+    this.stopped = false;
+    const listener = await this.deps.sql.listen('mayday_pages', () => this.deps.pager.wake());
+    this.unlisten = () => listener.unlisten();
+    this.schedule(0);
+  }
+
+  async stop() {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.deps.pager.stop();
+    await this.ticking?.catch(() => undefined);
+    await this.deps.pager.idle();
+    await this.unlisten?.().catch(() => undefined);
+  }
+
+  private schedule(ms: number) {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.run(), Math.max(0, Math.min(ms, this.opts.sweepMs)));
+  }
+
+  private async run() {
+    if (this.stopped) return;
+    let next = this.opts.sweepMs;
+    try {
+      this.ticking = this.tick(undefined, false);
+      const r = await this.ticking;
+      if (r.nextDeadline) next = r.nextDeadline.getTime() - Date.now();
+    } catch (e) {
+      this.deps.log.warn({ err: e }, 'engine tick failed; retrying');
+    } finally {
+      this.ticking = undefined;
+    }
+    this.schedule(next);
+  }
+}

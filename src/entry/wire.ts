@@ -1,0 +1,48 @@
+import { sdkTwiml, twilioTelephony, type TwilioConfig } from '../adapters/twilio/sdk';
+import { buildApp } from '../app';
+import { Authenticator } from '../auth/authenticator';
+import type { Sql } from '../db/client';
+import type { Deps } from '../deps';
+import { Engine } from '../engine/engine';
+import type { Logger } from '../log';
+import { Pager, type PagingOptions } from '../paging/pager';
+import { Simulator } from '../simulator/simulator';
+import { ZoneDirectory } from '../zones/store';
+
+export interface WireOptions {
+  sql: Sql;
+  log: Logger;
+  adminToken?: string;
+  publicBaseUrl: string;
+  /** Twilio credentials; without them the phone simulator stands in. */
+  twilio?: TwilioConfig;
+  schemaVersion: number;
+  paging?: Partial<PagingOptions>;
+  zoneCacheMs?: number;
+  docsAsset?: Deps['docsAsset'];
+  draining?: () => boolean;
+}
+
+/** Build the app, the sender and the engine on Node (the same pieces the tests use). */
+export function wireNode(o: WireOptions) {
+  const simulator = o.twilio ? undefined : new Simulator(o.sql);
+  const telephony = o.twilio ? twilioTelephony(o.twilio) : simulator!;
+  const pager = new Pager({ sql: o.sql, log: o.log, telephony, twiml: sdkTwiml, publicBaseUrl: o.publicBaseUrl, options: o.paging });
+  const deps: Deps = {
+    sql: o.sql,
+    log: o.log,
+    auth: new Authenticator(o.sql, o.adminToken),
+    zones: new ZoneDirectory(o.sql, o.zoneCacheMs),
+    publicBaseUrl: o.publicBaseUrl,
+    telephony,
+    twiml: sdkTwiml,
+    pager,
+    simulator,
+    schemaVersion: o.schemaVersion,
+    docsAsset: o.docsAsset,
+    draining: o.draining,
+  };
+  simulator?.bind(deps);
+  const engine = new Engine({ sql: o.sql, log: o.log, pager, onTick: simulator ? (at) => simulator.tick(at) : undefined });
+  return { deps, engine, pager, simulator, app: buildApp(deps) };
+}

@@ -1,0 +1,64 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { DISPOSITIONS, IncidentEnvelope } from '../../incidents/schemas';
+import { acknowledge, resolve } from '../../incidents/lifecycle';
+import { getIncidentFor } from '../../incidents/store';
+import { listPages } from '../../paging/store';
+import { requireRole } from '../middleware';
+import { bearer, body, conflictError, errors, IdParam, json, notFoundError, router } from '../openapi';
+
+const app = router();
+const tags = ['responder'];
+
+app.openapi(
+  createRoute({
+    method: 'post', path: '/v1/incidents/{id}/ack', tags, security: bearer, request: { params: IdParam },
+    summary: 'Acknowledge: I have it. Stops every further page of the incident.',
+    responses: { 200: json(IncidentEnvelope, 'Acknowledged'), ...errors, ...notFoundError, ...conflictError('The incident is not open') },
+  }),
+  async (c) => {
+    const p = requireRole(c, 'supervisor', 'safety_lead');
+    const incident = await acknowledge(c.get('deps'), p, c.req.valid('param').id);
+    c.get('log').info({ incidentId: incident.id }, 'acknowledged');
+    return c.json({ incident }, 200);
+  },
+);
+
+const ResolveBody = z.strictObject({ disposition: z.enum(DISPOSITIONS), note: z.string().max(4000).optional() }).openapi('Resolve');
+app.openapi(
+  createRoute({
+    method: 'post', path: '/v1/incidents/{id}/resolve', tags, security: bearer, request: { params: IdParam, ...body(ResolveBody) },
+    summary: 'Resolve with a disposition; a resolved incident accepts no more changes',
+    responses: { 200: json(IncidentEnvelope, 'Resolved'), ...errors, ...notFoundError, ...conflictError('Already resolved') },
+  }),
+  async (c) => {
+    const p = requireRole(c, 'supervisor', 'safety_lead');
+    const incident = await resolve(c.get('deps'), p, c.req.valid('param').id, c.req.valid('json'));
+    c.get('log').info({ incidentId: incident.id, disposition: incident.disposition }, 'resolved');
+    return c.json({ incident }, 200);
+  },
+);
+
+const PageSchema = z
+  .object({
+    id: z.uuid(), recipientId: z.uuid(), recipientName: z.string(), channel: z.enum(['sms', 'voice']),
+    purpose: z.string(), step: z.number().int(), round: z.number().int(), attempt: z.number().int(),
+    status: z.string(), twilioStatus: z.string().nullable(), answeredBy: z.string().nullable(), sid: z.string().nullable(),
+    error: z.string().nullable(), createdAt: z.string(), sentAt: z.string().nullable(), deliveredAt: z.string().nullable(),
+  })
+  .openapi('Page');
+app.openapi(
+  createRoute({
+    method: 'get', path: '/v1/incidents/{id}/pages', tags, security: bearer, request: { params: IdParam },
+    summary: 'Every page of the incident and its delivery state (an addition to the contract)',
+    responses: { 200: json(z.object({ pages: z.array(PageSchema) }), 'Pages, oldest first'), ...errors, ...notFoundError },
+  }),
+  async (c) => {
+    const p = requireRole(c, 'supervisor', 'safety_lead', 'auditor', 'admin');
+    const { id } = c.req.valid('param');
+    const sql = c.get('deps').sql;
+    await getIncidentFor(sql, p, id);
+    return c.json({ pages: (await listPages(sql, id)) as z.infer<typeof PageSchema>[] }, 200);
+  },
+);
+
+export default app;

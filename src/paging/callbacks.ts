@@ -1,0 +1,35 @@
+import type { Deps } from '../deps';
+import { recordCallback, recordKeypress } from './store';
+
+export interface StatusReport {
+  pageId: string;
+  sid: string | null;
+  /** MessageStatus or CallStatus; null for an answering-machine report alone. */
+  status: string | null;
+  answeredBy: string | null;
+  errorCode: string | null;
+}
+
+/** A status callback (from Twilio's webhook or the simulator): the stored status only moves forward. */
+export async function onStatus(deps: Deps, r: StatusReport): Promise<string> {
+  const o = deps.pager.options;
+  const result = await recordCallback(deps.sql, r, o.callRetrySeconds, o.maxAttempts);
+  deps.log.debug({ pageId: r.pageId, status: r.status, answeredBy: r.answeredBy, result }, 'page status');
+  // A failover page (other channel, now) may have been queued.
+  deps.pager.wake();
+  return result;
+}
+
+export interface KeypressOutcome {
+  result: 'acknowledged' | 'already' | 'ignored' | 'unknown';
+  say: string;
+}
+
+/** A digit pressed on a page call: 1 acknowledges, anything else is not an acknowledgement. */
+export async function onKeypress(deps: Deps, pageId: string, digits: string): Promise<KeypressOutcome> {
+  const r = await recordKeypress(deps.sql, pageId, digits);
+  if (r === 'open') return { result: 'acknowledged', say: 'Acknowledged. The incident is yours. Details are in your text messages. Goodbye.' };
+  if (r === 'ignored') return { result: 'ignored', say: 'That was not 1. The incident is not acknowledged. Mayday will call again.' };
+  if (r === 'unknown page') return { result: 'unknown', say: 'This call is not known to Mayday. Goodbye.' };
+  return { result: 'already', say: 'This incident was already acknowledged or closed. Thank you. Goodbye.' };
+}

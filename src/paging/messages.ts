@@ -1,0 +1,37 @@
+import type { ClaimedPage } from './store';
+
+const KIND_WORD: Record<ClaimedPage['kind'], string> = {
+  robbery: 'ROBBERY', shooting: 'SHOOTING', assault: 'ASSAULT', harassment: 'HARASSMENT', crash: 'CRASH', medical: 'MEDICAL', other: 'EMERGENCY',
+};
+
+function age(from: Date, now: Date): string {
+  const s = Math.max(0, Math.round((now.getTime() - from.getTime()) / 1000));
+  if (s < 90) return `${s}s`;
+  if (s < 5400) return `${Math.round(s / 60)}min`;
+  return `${Math.round(s / 3600)}h`;
+}
+
+/**
+ * The SMS a responder gets. It always carries the literal words "ACK <code>", so the reply the
+ * person types is the one the service understands, and the latest fix with its age and accuracy.
+ */
+export function pageSms(p: ClaimedPage, now = new Date()): string {
+  const where = `${p.lat.toFixed(5)},${p.lng.toFixed(5)}`;
+  const acc = p.accuracy_m === null ? '' : ` ±${Math.round(p.accuracy_m)}m`;
+  const again = p.round > 0 ? ` (reminder ${p.round})` : p.purpose === 'retry' ? ' (again)' : '';
+  return (
+    `MAYDAY #${p.code}${again}: ${KIND_WORD[p.kind]} - driver ${p.driver_name} needs help${p.zone_name ? ` in ${p.zone_name}` : ''}. ` +
+    `Last fix ${where}${acc}, ${age(p.location_at, now)} ago: https://maps.google.com/?q=${where} ` +
+    `Reply ACK ${p.code} to take it.`
+  );
+}
+
+/** What the page call says (Twilio's <Say>), then gathers one digit: 1 acknowledges. */
+export function pageScript(p: ClaimedPage): string {
+  const code = String(p.code).split('').join(' ');
+  return (
+    `Mayday emergency. ${KIND_WORD[p.kind].toLowerCase()} reported by driver ${p.driver_name}` +
+    `${p.zone_name ? ` in ${p.zone_name}` : ''}. Incident ${code}. Location by text message. ` +
+    `Press 1 to acknowledge and take this incident.`
+  );
+}

@@ -1,0 +1,191 @@
+import type { TwimlBuilder, Telephony } from '../adapters/twilio/types';
+import type { Sql } from '../db/client';
+import type { Logger } from '../log';
+import { maskPhone } from '../log';
+import { pageScript, pageSms } from './messages';
+import { cancelPage, claimPages, expireLeases, markFailed, markSent, markUnknown, requeue, type ClaimedPage } from './store';
+
+export interface PagingOptions {
+  /** How long a sender may hold a page before its outcome counts as unknown. */
+  leaseSeconds: number;
+  /** A call again after voicemail / no answer / busy, and a new attempt after an unknown outcome. */
+  callRetrySeconds: number;
+  unknownRetrySeconds: number;
+  /** Attempts per recipient, channel and step (the first included). */
+  maxAttempts: number;
+  /** HTTP tries of one attempt when Twilio answers 429 or 5xx. */
+  maxTries: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+}
+
+export const DEFAULT_PAGING: PagingOptions = {
+  leaseSeconds: 20,
+  callRetrySeconds: 30,
+  unknownRetrySeconds: 10,
+  maxAttempts: 3,
+  maxTries: 8,
+  backoffBaseMs: 250,
+  backoffCapMs: 8_000,
+};
+
+const ESCALATION = new Set(['page', 'failover', 'retry']);
+
+/** Full jitter: a random delay up to min(cap, base * 2^(tries-1)). */
+export function backoffMs(tries: number, o: Pick<PagingOptions, 'backoffBaseMs' | 'backoffCapMs'>, random = Math.random): number {
+  const ceiling = Math.min(o.backoffCapMs, o.backoffBaseMs * 2 ** Math.max(0, tries - 1));
+  return Math.max(50, Math.round(random() * ceiling));
+}
+
+export interface PagerDeps {
+  sql: Sql;
+  log: Logger;
+  telephony: Telephony;
+  twiml: TwimlBuilder;
+  publicBaseUrl: string;
+  options?: Partial<PagingOptions>;
+}
+
+/**
+ * The outbox sender. Every due page is claimed (FOR UPDATE SKIP LOCKED, so any number of
+ * instances share the work and each page goes to one of them) and sent at once, each in its
+ * own promise: pages of different incidents never wait behind each other, and there is no
+ * global cap on SOS pages.
+ */
+export class Pager {
+  readonly options: PagingOptions;
+  private inflight = new Set<Promise<void>>();
+  private running = false;
+  private again = false;
+  private timers = new Set<ReturnType<typeof setTimeout>>();
+  private stopped = false;
+
+  constructor(private deps: PagerDeps) {
+    this.options = { ...DEFAULT_PAGING, ...deps.options };
+  }
+
+  /** Something was queued: send it now. Calls while a drain runs coalesce into one more pass. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = true;
+    void (async () => {
+      try {
+        do {
+          this.again = false;
+          await this.drain(null);
+        } while (this.again && !this.stopped);
+      } catch (e) {
+        this.deps.log.warn({ err: e }, 'pager drain failed; the sweep will retry');
+      } finally {
+        this.running = false;
+      }
+    })();
+  }
+
+  /** Claim and start sending every page due as of `asOf` (null: the database's now). */
+  async drain(asOf: Date | null): Promise<number> {
+    const batch = 100;
+    let total = 0;
+    for (;;) {
+      const pages = await claimPages(this.deps.sql, asOf, batch, this.options.leaseSeconds);
+      for (const p of pages) this.track(this.send(p));
+      total += pages.length;
+      if (pages.length < batch) return total;
+    }
+  }
+
+  /** Turn pages held by a dead sender into unknown outcomes (with a new attempt queued). */
+  async recover(asOf: Date | null): Promise<number> {
+    return expireLeases(this.deps.sql, asOf, this.options.unknownRetrySeconds, this.options.maxAttempts);
+  }
+
+  /** Resolves when every send started so far has recorded its outcome. */
+  async idle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  stop() {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private track(p: Promise<void>) {
+    this.inflight.add(p);
+    void p.finally(() => this.inflight.delete(p));
+  }
+
+  private later(ms: number) {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.wake();
+    }, ms);
+    t.unref?.();
+    this.timers.add(t);
+  }
+
+  callbackUrl(path: string, pageId: string) {
+    return `${this.deps.publicBaseUrl}/webhooks/twilio/${path}?page=${pageId}`;
+  }
+
+  private async send(p: ClaimedPage): Promise<void> {
+    const { sql, log, telephony } = this.deps;
+    const o = this.options;
+    const plog = log.child({ pageId: p.id, incidentId: p.incident_id, channel: p.channel, attempt: p.attempt, to: maskPhone(p.phone) });
+    try {
+      if (ESCALATION.has(p.purpose) && p.incident_status !== 'open') {
+        await cancelPage(sql, p.id);
+        return;
+      }
+      const started = performance.now();
+      const result =
+        p.channel === 'sms'
+          ? await telephony.sendSms({ pageId: p.id, to: p.phone, body: pageSms(p), statusCallback: this.callbackUrl('status', p.id) })
+          : await telephony.placeCall({
+              pageId: p.id,
+              to: p.phone,
+              script: pageScript(p),
+              twiml: this.deps.twiml.pageCall({ script: pageScript(p), gatherAction: this.callbackUrl('voice/gather', p.id) }),
+              statusCallback: this.callbackUrl('voice/status', p.id),
+              amdCallback: this.callbackUrl('voice/amd', p.id),
+            });
+      const ms = Math.round(performance.now() - started);
+      if (result.ok) {
+        await markSent(sql, p.id, result.sid);
+        plog.info({ sid: result.sid, ms }, 'page sent');
+        return;
+      }
+      switch (result.kind) {
+        case 'retry':
+          if (p.tries >= o.maxTries) {
+            plog.warn({ status: result.status, code: result.code, tries: p.tries }, 'page failed: Twilio kept refusing');
+            await markFailed(sql, p.id, result.code ?? String(result.status ?? 'retry_exhausted'), `gave up after ${p.tries} tries: ${result.message}`);
+          } else {
+            const delay = backoffMs(p.tries, o);
+            plog.info({ status: result.status, code: result.code, delay }, 'page not taken; retrying');
+            await requeue(sql, p.id, delay, result.message);
+            this.later(delay + 5);
+          }
+          return;
+        case 'permanent':
+          plog.warn({ status: result.status, code: result.code }, 'page failed permanently');
+          await markFailed(sql, p.id, result.code ?? String(result.status ?? ''), result.message);
+          this.wake(); // the failover page, if any, goes now
+          return;
+        case 'unknown':
+          plog.warn({ code: result.code, ms }, 'page outcome unknown; a new attempt follows unless Twilio reports this one');
+          await markUnknown(sql, p.id, result.message, o.unknownRetrySeconds, o.maxAttempts);
+          this.later(o.unknownRetrySeconds * 1000 + 5);
+          return;
+      }
+    } catch (e) {
+      // Recording failed (database down): the lease runs out and recover() settles it as unknown.
+      plog.error({ err: e }, 'could not record a page outcome');
+    }
+  }
+}

@@ -1,0 +1,147 @@
+import type { Sql } from '../db/client';
+import type { Kind, Severity } from '../incidents/schemas';
+
+/** A page claimed for sending, with what its message needs to say. */
+export interface ClaimedPage {
+  id: string;
+  incident_id: string;
+  recipient_id: string;
+  phone: string;
+  channel: 'sms' | 'voice';
+  purpose: 'page' | 'failover' | 'retry' | 'duress' | 'notice' | 'checkin';
+  step: number;
+  round: number;
+  attempt: number;
+  tries: number;
+  code: number;
+  kind: Kind;
+  severity: Severity;
+  incident_status: string;
+  lat: number;
+  lng: number;
+  accuracy_m: number | null;
+  location_at: Date;
+  driver_name: string;
+  zone_name: string | null;
+  recipient_name: string;
+}
+
+/**
+ * Lease up to `limit` due pages to this sender. A lease that runs out (the sender died
+ * mid-send) is later turned into an 'unknown' outcome by expireLeases(), never re-sent as is.
+ */
+export async function claimPages(sql: Sql, asOf: Date | null, limit: number, leaseSeconds: number): Promise<ClaimedPage[]> {
+  return sql<ClaimedPage[]>`
+    WITH c AS (
+      SELECT id FROM pages
+      WHERE status = 'queued' AND not_before <= coalesce(${asOf}::timestamptz, now())
+      ORDER BY not_before
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+      UPDATE pages p SET status = 'sending', tries = p.tries + 1,
+             lease_until = now() + make_interval(secs => ${leaseSeconds})
+      FROM c WHERE p.id = c.id
+      RETURNING p.*
+    )
+    SELECT claimed.id, claimed.incident_id, claimed.recipient_id, claimed.phone, claimed.channel, claimed.purpose,
+           claimed.step, claimed.round, claimed.attempt, claimed.tries,
+           i.code, i.kind, i.severity, i.status AS incident_status, i.lat, i.lng, i.accuracy_m, i.location_at,
+           d.name AS driver_name, z.name AS zone_name, r.name AS recipient_name
+    FROM claimed
+    JOIN incidents i ON i.id = claimed.incident_id
+    JOIN users d ON d.id = i.driver_id
+    JOIN users r ON r.id = claimed.recipient_id
+    LEFT JOIN zones z ON z.id = i.zone_id`;
+}
+
+export async function markSent(sql: Sql, pageId: string, sid: string) {
+  await sql`SELECT page_sent(${pageId}, ${sid})`;
+}
+
+export async function requeue(sql: Sql, pageId: string, delayMs: number, error: string) {
+  await sql`SELECT page_requeue(${pageId}, ${Math.round(delayMs)}, ${error})`;
+}
+
+export async function markFailed(sql: Sql, pageId: string, code: string | null, error: string) {
+  await sql`SELECT page_failed(${pageId}, ${code}, ${error})`;
+}
+
+export async function markUnknown(sql: Sql, pageId: string, error: string, retryDelaySeconds: number, maxAttempts: number) {
+  await sql`SELECT page_unknown(${pageId}, ${error}, ${retryDelaySeconds}, ${maxAttempts})`;
+}
+
+export async function cancelPage(sql: Sql, pageId: string) {
+  await sql`UPDATE pages SET status = 'canceled', lease_until = NULL WHERE id = ${pageId} AND status = 'sending'`;
+}
+
+/** Pages whose sender died holding them: their outcome is unknown. Answers how many. */
+export async function expireLeases(sql: Sql, asOf: Date | null, retryDelaySeconds: number, maxAttempts: number): Promise<number> {
+  const rows = await sql`
+    SELECT page_unknown(id, 'sender stopped while sending', ${retryDelaySeconds}, ${maxAttempts})
+    FROM (SELECT id FROM pages WHERE status = 'sending' AND lease_until < coalesce(${asOf}::timestamptz, now())
+          ORDER BY lease_until LIMIT 500 FOR UPDATE SKIP LOCKED) due`;
+  return rows.count;
+}
+
+export interface CallbackOutcome { result: string }
+
+export async function recordCallback(
+  sql: Sql,
+  p: { pageId: string; sid: string | null; status: string | null; answeredBy: string | null; errorCode: string | null },
+  retryDelaySeconds: number,
+  maxAttempts: number,
+): Promise<string> {
+  const [row] = await sql<{ r: string }[]>`
+    SELECT page_callback(${p.pageId}, ${p.sid}, ${p.status}, ${p.answeredBy}, ${p.errorCode}, ${retryDelaySeconds}, ${maxAttempts}) AS r`;
+  return row.r;
+}
+
+/** 'open' when the keypress acknowledged the incident; else the status it already had. */
+export async function recordKeypress(sql: Sql, pageId: string, digits: string): Promise<string> {
+  const [row] = await sql<{ r: string }[]>`SELECT page_keypress(${pageId}, ${digits}) AS r`;
+  return row.r;
+}
+
+export interface PageView {
+  id: string;
+  recipientId: string;
+  recipientName: string;
+  channel: string;
+  purpose: string;
+  step: number;
+  round: number;
+  attempt: number;
+  status: string;
+  twilioStatus: string | null;
+  answeredBy: string | null;
+  sid: string | null;
+  error: string | null;
+  createdAt: string;
+  sentAt: string | null;
+  deliveredAt: string | null;
+}
+
+export async function listPages(sql: Sql, incidentId: string): Promise<PageView[]> {
+  const rows = await sql`
+    SELECT p.*, u.name AS recipient_name FROM pages p JOIN users u ON u.id = p.recipient_id
+    WHERE p.incident_id = ${incidentId} ORDER BY p.created_at, p.channel`;
+  return rows.map((r) => ({
+    id: r.id,
+    recipientId: r.recipient_id,
+    recipientName: r.recipient_name,
+    channel: r.channel,
+    purpose: r.purpose,
+    step: r.step,
+    round: r.round,
+    attempt: r.attempt,
+    status: r.status,
+    twilioStatus: r.twilio_status,
+    answeredBy: r.answered_by,
+    sid: r.sid,
+    error: r.error,
+    createdAt: r.created_at.toISOString(),
+    sentAt: r.sent_at?.toISOString() ?? null,
+    deliveredAt: r.delivered_at?.toISOString() ?? null,
+  }));
+}
