@@ -228,12 +228,13 @@ describe('on a database that is not migrated', () => {
   it('/readyz answers 503 until the migrations are applied, then 200', async () => {
     const { sql } = await freshDatabase({ migrated: false });
     const migrations = loadMigrations();
+    // The test app's deps (whatever they grow to), pointed at the unmigrated database.
     const deps: Deps = {
+      ...t.deps,
       sql,
       log: createLogger({ level: 'silent', destination: new LogCapture() }),
       auth: new Authenticator(sql, ADMIN_TOKEN),
       zones: new ZoneDirectory(sql, 0),
-      publicBaseUrl: 'http://mayday.test',
       schemaVersion: Math.max(...migrations.map((m) => m.id)),
     };
     const app = buildApp(deps);
