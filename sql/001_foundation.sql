@@ -101,7 +101,7 @@ CREATE TABLE incidents (
   zone_id            uuid REFERENCES zones (id),
   zone_rule          text NOT NULL CHECK (zone_rule IN ('inside', 'fallback', 'nearest', 'none')),
   note               text,
-  opened_at          timestamptz NOT NULL DEFAULT now(),
+  opened_at          timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
   lat                double precision NOT NULL CHECK (lat BETWEEN -90 AND 90),
   lng                double precision NOT NULL CHECK (lng BETWEEN -180 AND 180),
   accuracy_m         double precision CHECK (accuracy_m >= 0),
@@ -115,8 +115,6 @@ CREATE TABLE incidents (
   UNIQUE (driver_id, client_request_id)
 );
 CREATE INDEX incidents_active_idx ON incidents (opened_at DESC) WHERE status <> 'resolved';
-CREATE INDEX incidents_driver_idx ON incidents (driver_id, opened_at DESC);
-CREATE INDEX incidents_zone_idx ON incidents (zone_id, opened_at DESC);
 CREATE INDEX incidents_opened_idx ON incidents (opened_at);
 
 -- The location trail. Precise coordinates live here, not in timeline events: an event carries
@@ -277,9 +275,11 @@ BEGIN
     'clientRequestId', p_client_request, 'note', p_note,
     'location', jsonb_build_object('id', v_loc, 'digest', v_digest, 'accuracyM', p_acc))));
 
+  -- Note the driver's other open incidents, each way: the newest few only, so a runaway app
+  -- pressing SOS with fresh ids cannot make every press cost more than the last.
   FOR v_other IN
     SELECT o.id FROM incidents o WHERE o.driver_id = p_driver AND o.id <> v_id AND o.status <> 'resolved'
-    ORDER BY o.opened_at
+    ORDER BY o.opened_at DESC LIMIT 3
   LOOP
     INSERT INTO incident_events (incident_id, type, actor, data)
     VALUES (v_id, 'incident.linked', 'system', jsonb_build_object('otherIncidentId', v_other.id, 'reason', 'driver_has_open_incident')),

@@ -20,7 +20,8 @@ ALTER TABLE incident_events ADD CONSTRAINT incident_events_type_check CHECK (typ
 ALTER TABLE incidents
   ADD COLUMN esc_step     integer NOT NULL DEFAULT -1,   -- index of the last step started
   ADD COLUMN esc_round    integer NOT NULL DEFAULT 0,    -- repeats of the last step so far
-  ADD COLUMN esc_next_at  timestamptz,                   -- when escalation must act next; null when it need not
+  -- when escalation must act next (at first: at once); null when it need not
+  ADD COLUMN esc_next_at  timestamptz DEFAULT date_trunc('milliseconds', now()),
   ADD COLUMN exhausted_at timestamptz,
   ADD COLUMN ack_via      text CHECK (ack_via IN ('api', 'sms', 'voice'));
 CREATE INDEX incidents_due_idx ON incidents (esc_next_at) WHERE status = 'open' AND esc_next_at IS NOT NULL;
@@ -524,7 +525,6 @@ $$;
 CREATE FUNCTION sos_escalate_on_open() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE incidents SET esc_next_at = opened_at WHERE id = NEW.incident_id;
   BEGIN
     PERFORM escalate(NEW.incident_id, now());
   EXCEPTION WHEN OTHERS THEN

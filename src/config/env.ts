@@ -52,7 +52,8 @@ export class ConfigError extends Error {}
 
 /** Parse the environment once. A bad value throws a ConfigError naming every bad variable. */
 export function parseConfig(source: Record<string, string | undefined>): Config {
-  const parsed = envSchema.safeParse(source);
+  // An empty variable counts as unset, so its default applies.
+  const parsed = envSchema.safeParse(Object.fromEntries(Object.entries(source).filter(([, v]) => v !== '')));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${String(i.path[0] ?? '(environment)')}: ${i.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);

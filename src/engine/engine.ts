@@ -63,7 +63,7 @@ export class Engine {
       if (failed) this.deps.log.error({ failed }, 'escalation failed for some incidents; they stay due and are retried');
       if (rows.length < BATCH || failed === rows.length) break;
     }
-    const recovered = await pager.recover(at);
+    const recovered = await pager.recover();
     await this.deps.onTick?.(at);
     let sent = 0;
     for (;;) {

@@ -88,6 +88,8 @@ export function toAppError(err: unknown, log?: Logger): AppError {
       return new AppError('validation_failed', 'refers to something that does not exist');
     case '23514':
     case '22P02':
+    case '22021': // a NUL or invalid byte in text
+    case '22P05': // ... or in jsonb
     case '22003':
     case '22007':
     case '22008':

@@ -39,3 +39,19 @@ export const requireJson: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   await next();
 };
+
+/**
+ * Route middleware: the caller must hold one of `roles`. It runs before the route's validators,
+ * so a caller without the right token learns nothing from validation errors.
+ */
+export const allow = (...roles: Role[]): MiddlewareHandler<AppEnv> => async (c, next) => {
+  requireRole(c, ...roles);
+  await next();
+};
+
+/** The caller of a route guarded by allow(). */
+export function principal(c: Context<AppEnv>): Principal {
+  const p = c.get('principal');
+  if (!p) throw new AppError('unauthorized', 'a bearer token is required');
+  return p;
+}

@@ -55,7 +55,7 @@ export interface PagerDeps {
 export class Pager {
   readonly options: PagingOptions;
   private inflight = new Set<Promise<void>>();
-  private running = false;
+  private running: Promise<void> | null = null;
   private again = false;
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private stopped = false;
@@ -71,8 +71,7 @@ export class Pager {
       this.again = true;
       return;
     }
-    this.running = true;
-    void (async () => {
+    this.running = (async () => {
       try {
         do {
           this.again = false;
@@ -81,7 +80,7 @@ export class Pager {
       } catch (e) {
         this.deps.log.warn({ err: e }, 'pager drain failed; the sweep will retry');
       } finally {
-        this.running = false;
+        this.running = null;
       }
     })();
   }
@@ -99,13 +98,15 @@ export class Pager {
   }
 
   /** Turn pages held by a dead sender into unknown outcomes (with a new attempt queued). */
-  async recover(asOf: Date | null): Promise<number> {
-    return expireLeases(this.deps.sql, asOf, this.options.unknownRetrySeconds, this.options.maxAttempts);
+  async recover(): Promise<number> {
+    return expireLeases(this.deps.sql, this.options.unknownRetrySeconds, this.options.maxAttempts);
   }
 
-  /** Resolves when every send started so far has recorded its outcome. */
+  /** Resolves when no drain is running and every send started has recorded its outcome. */
   async idle(): Promise<void> {
-    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+    while (this.running || this.inflight.size > 0) {
+      await Promise.allSettled([...this.inflight, ...(this.running ? [this.running] : [])]);
+    }
   }
 
   stop() {

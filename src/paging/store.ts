@@ -75,11 +75,14 @@ export async function cancelPage(sql: Sql, pageId: string) {
   await sql`UPDATE pages SET status = 'canceled', lease_until = NULL WHERE id = ${pageId} AND status = 'sending'`;
 }
 
-/** Pages whose sender died holding them: their outcome is unknown. Answers how many. */
-export async function expireLeases(sql: Sql, asOf: Date | null, retryDelaySeconds: number, maxAttempts: number): Promise<number> {
+/**
+ * Pages whose sender died holding them: their outcome is unknown. Answers how many. Leases are
+ * real time (the database's clock), whatever time a test asks the engine to act as of.
+ */
+export async function expireLeases(sql: Sql, retryDelaySeconds: number, maxAttempts: number): Promise<number> {
   const rows = await sql`
     SELECT page_unknown(id, 'sender stopped while sending', ${retryDelaySeconds}, ${maxAttempts})
-    FROM (SELECT id FROM pages WHERE status = 'sending' AND lease_until < coalesce(${asOf}::timestamptz, now())
+    FROM (SELECT id FROM pages WHERE status = 'sending' AND lease_until < now()
           ORDER BY lease_until LIMIT 500 FOR UPDATE SKIP LOCKED) due`;
   return rows.count;
 }

@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client';
 import { AppError, notFound } from '../http/errors';
-import type { CreateZone, EscalationPolicy, Polygon, Zone } from './schemas';
+import { NOTIFY_TARGETS, type CreateZone, type EscalationPolicy, type Polygon, type Zone } from './schemas';
 import type { ZoneShape } from './locate';
 
 interface ZoneRow {
@@ -54,10 +54,11 @@ export async function getZone(sql: Sql, id: string): Promise<Zone> {
 /** Responder ids among `ids` that are not supervisors or safety leads. */
 export async function unknownResponders(sql: Sql, ids: string[]): Promise<string[]> {
   if (ids.length === 0) return [];
+  const wanted = [...new Set(ids.map((id) => id.toLowerCase()))];
   const found = await sql<{ id: string }[]>`
-    SELECT id FROM users WHERE id = ANY(${ids}::uuid[]) AND role IN ('supervisor', 'safety_lead')`;
+    SELECT id FROM users WHERE id = ANY(${wanted}::uuid[]) AND role IN ('supervisor', 'safety_lead')`;
   const ok = new Set(found.map((r) => r.id));
-  return [...new Set(ids)].filter((id) => !ok.has(id));
+  return wanted.filter((id) => !ok.has(id));
 }
 
 async function requireResponders(sql: Sql, ids: string[]) {
@@ -66,7 +67,7 @@ async function requireResponders(sql: Sql, ids: string[]) {
 }
 
 export async function setEscalationPolicy(sql: Sql, zoneId: string, policy: EscalationPolicy) {
-  const ids = policy.steps.flatMap((s) => s.notify.filter((n) => n.includes('-')));
+  const ids = policy.steps.flatMap((s) => s.notify.filter((n) => !(NOTIFY_TARGETS as readonly string[]).includes(n)));
   await requireResponders(sql, ids);
   const rows = await sql`UPDATE zones SET escalation_policy = ${sql.json(policy)} WHERE id = ${zoneId} RETURNING id`;
   if (rows.count === 0) throw notFound('zone');

@@ -30,7 +30,7 @@ export function world(t: TestApp) {
     async fallbackZone(name = 'Fallback') {
       return ok(await t.post('/v1/zones', { name, fallback: true }, admin), 201) as { id: string };
     },
-    async responder(role: 'supervisor' | 'safety_lead', zoneIds: string[], name = role): Promise<Person> {
+    async responder(role: 'supervisor' | 'safety_lead', zoneIds: string[], name: string = role): Promise<Person> {
       return ok(await t.post('/v1/responders', { name, phone: nextPhone(), role, zoneIds }, admin), 201) as Person;
     },
     async driver(name = 'Driver', pins = { cancelPin: '1234', duressPin: '9999' }): Promise<Person> {

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { router, json, body, errors, notFoundError, conflictError, bearer, IdParam } from '../openapi';
-import { requireRole } from '../middleware';
+import { allow, principal } from '../middleware';
 import {
   CreateZoneBody, EscalationPolicySchema, OverrideBody, RotationBody, ZoneSchema,
 } from '../../zones/schemas';
@@ -15,9 +15,9 @@ const app = router();
 
 app.openapi(
   createRoute({ method: 'post', path: '/v1/zones', tags, security: bearer, request: body(CreateZoneBody),
-    responses: { 201: json(ZoneSchema, 'The zone'), ...errors, ...conflictError('A fallback zone already exists') } }),
+    responses: { 201: json(ZoneSchema, 'The zone'), ...errors, ...conflictError('A fallback zone already exists') },
+    middleware: [allow('admin')] as const }),
   async (c) => {
-    requireRole(c, 'admin');
     const deps = c.get('deps');
     const zone = await zones.createZone(deps.sql, c.req.valid('json'));
     deps.zones.invalidate();
@@ -27,54 +27,54 @@ app.openapi(
 
 app.openapi(
   createRoute({ method: 'get', path: '/v1/zones', tags, security: bearer,
-    responses: { 200: json(z.object({ zones: z.array(ZoneSchema) }), 'Every zone'), ...errors } }),
+    responses: { 200: json(z.object({ zones: z.array(ZoneSchema) }), 'Every zone'), ...errors },
+    middleware: [allow('admin', 'supervisor', 'safety_lead', 'auditor')] as const }),
   async (c) => {
-    requireRole(c, 'admin', 'supervisor', 'safety_lead', 'auditor');
     return c.json({ zones: await zones.listZones(c.get('deps').sql) }, 200);
   },
 );
 
 app.openapi(
   createRoute({ method: 'get', path: '/v1/zones/{id}', tags, security: bearer, request: { params: IdParam },
-    responses: { 200: json(ZoneSchema, 'The zone'), ...errors, ...notFoundError } }),
+    responses: { 200: json(ZoneSchema, 'The zone'), ...errors, ...notFoundError },
+    middleware: [allow('admin', 'supervisor', 'safety_lead', 'auditor')] as const }),
   async (c) => {
-    requireRole(c, 'admin', 'supervisor', 'safety_lead', 'auditor');
     return c.json(await zones.getZone(c.get('deps').sql, c.req.valid('param').id), 200);
   },
 );
 
 app.openapi(
   createRoute({ method: 'post', path: '/v1/responders', tags, security: bearer, request: body(CreateResponderBody),
-    responses: { 201: json(ResponderSchema, 'The responder and its token (shown once)'), ...errors, ...conflictError('Phone already in use') } }),
+    responses: { 201: json(ResponderSchema, 'The responder and its token (shown once)'), ...errors, ...conflictError('Phone already in use') },
+    middleware: [allow('admin')] as const }),
   async (c) => {
-    requireRole(c, 'admin');
     return c.json(await users.createResponder(c.get('deps').sql, c.req.valid('json')), 201);
   },
 );
 
 app.openapi(
   createRoute({ method: 'post', path: '/v1/drivers', tags, security: bearer, request: body(CreateDriverBody),
-    responses: { 201: json(DriverSchema, 'The driver and its token (shown once); PINs are stored hashed'), ...errors, ...conflictError('Phone already in use') } }),
+    responses: { 201: json(DriverSchema, 'The driver and its token (shown once); PINs are stored hashed'), ...errors, ...conflictError('Phone already in use') },
+    middleware: [allow('admin')] as const }),
   async (c) => {
-    requireRole(c, 'admin');
     return c.json(await users.createDriver(c.get('deps').sql, c.req.valid('json')), 201);
   },
 );
 
 app.openapi(
   createRoute({ method: 'post', path: '/v1/auditors', tags, security: bearer, request: body(CreateAuditorBody),
-    responses: { 201: json(AuditorSchema, 'The auditor and its token (shown once)'), ...errors } }),
+    responses: { 201: json(AuditorSchema, 'The auditor and its token (shown once)'), ...errors },
+    middleware: [allow('admin')] as const }),
   async (c) => {
-    requireRole(c, 'admin');
     return c.json(await users.createAuditor(c.get('deps').sql, c.req.valid('json')), 201);
   },
 );
 
 app.openapi(
   createRoute({ method: 'post', path: '/v1/agents', tags, security: bearer, request: body(CreateAgentBody),
-    responses: { 201: json(AgentSchema, 'The support agent and its token (shown once)'), ...errors } }),
+    responses: { 201: json(AgentSchema, 'The support agent and its token (shown once)'), ...errors },
+    middleware: [allow('admin')] as const }),
   async (c) => {
-    requireRole(c, 'admin');
     return c.json(await users.createAgent(c.get('deps').sql, c.req.valid('json')), 201);
   },
 );
@@ -82,9 +82,9 @@ app.openapi(
 const RotationOut = RotationBody.extend({ zoneId: z.uuid() }).openapi('RotationSet');
 app.openapi(
   createRoute({ method: 'put', path: '/v1/zones/{id}/rotation', tags, security: bearer, request: { params: IdParam, ...body(RotationBody) },
-    responses: { 200: json(RotationOut, 'The rotation now in force'), ...errors, ...notFoundError } }),
+    responses: { 200: json(RotationOut, 'The rotation now in force'), ...errors, ...notFoundError },
+    middleware: [allow('admin')] as const }),
   async (c) => {
-    requireRole(c, 'admin');
     return c.json(await zones.setRotation(c.get('deps').sql, c.req.valid('param').id, c.req.valid('json')), 200);
   },
 );
@@ -92,9 +92,9 @@ app.openapi(
 const OverrideOut = z.object({ id: z.uuid(), zoneId: z.uuid(), responderId: z.uuid(), from: z.string(), to: z.string() }).openapi('Override');
 app.openapi(
   createRoute({ method: 'post', path: '/v1/zones/{id}/overrides', tags, security: bearer, request: { params: IdParam, ...body(OverrideBody) },
-    responses: { 201: json(OverrideOut, 'The override'), ...errors, ...notFoundError } }),
+    responses: { 201: json(OverrideOut, 'The override'), ...errors, ...notFoundError },
+    middleware: [allow('admin')] as const }),
   async (c) => {
-    requireRole(c, 'admin');
     return c.json(await zones.addOverride(c.get('deps').sql, c.req.valid('param').id, c.req.valid('json')), 201);
   },
 );
@@ -103,9 +103,9 @@ const OncallQuery = z.object({ at: z.iso.datetime({ offset: true }).optional().o
 const OncallOut = z.object({ zoneId: z.uuid(), at: z.string(), responderId: z.uuid().nullable() }).openapi('Oncall');
 app.openapi(
   createRoute({ method: 'get', path: '/v1/zones/{id}/oncall', tags: ['oncall'], security: bearer, request: { params: IdParam, query: OncallQuery },
-    responses: { 200: json(OncallOut, 'Who is on call then (an override, else the rotation); null when nobody'), ...errors, ...notFoundError } }),
+    responses: { 200: json(OncallOut, 'Who is on call then (an override, else the rotation); null when nobody'), ...errors, ...notFoundError },
+    middleware: [allow('admin', 'supervisor', 'safety_lead')] as const }),
   async (c) => {
-    requireRole(c, 'admin', 'supervisor', 'safety_lead');
     const at = c.req.valid('query').at;
     return c.json(await zones.oncallAt(c.get('deps').sql, c.req.valid('param').id, at ? new Date(at) : new Date()), 200);
   },
@@ -114,9 +114,9 @@ app.openapi(
 const PolicyOut = EscalationPolicySchema.extend({ zoneId: z.uuid(), repeatEverySeconds: z.number().int() }).openapi('EscalationPolicySet');
 app.openapi(
   createRoute({ method: 'put', path: '/v1/zones/{id}/escalation-policy', tags, security: bearer, request: { params: IdParam, ...body(EscalationPolicySchema) },
-    responses: { 200: json(PolicyOut, 'The policy now in force'), ...errors, ...notFoundError } }),
+    responses: { 200: json(PolicyOut, 'The policy now in force'), ...errors, ...notFoundError },
+    middleware: [allow('admin')] as const }),
   async (c) => {
-    requireRole(c, 'admin');
     return c.json(await zones.setEscalationPolicy(c.get('deps').sql, c.req.valid('param').id, c.req.valid('json')), 200);
   },
 );

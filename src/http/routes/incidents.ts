@@ -4,7 +4,7 @@ import { IncidentEnvelope, IncidentSchema, ListIncidentsQuery, LocationInput, So
 import { intakeSos } from '../../incidents/service';
 import { addLocation, getIncidentFor, listIncidentsFor } from '../../incidents/store';
 import { AppError } from '../errors';
-import { requireRole } from '../middleware';
+import { allow, principal } from '../middleware';
 import { bearer, body, conflictError, errors, IdParam, json, notFoundError, router } from '../openapi';
 
 const app = router();
@@ -19,9 +19,10 @@ app.openapi(
       200: json(IncidentEnvelope, 'A retry of a press already taken: the same incident'),
       ...errors,
     },
+    middleware: [allow('driver')] as const,
   }),
   async (c) => {
-    const driver = requireRole(c, 'driver');
+    const driver = principal(c);
     const b = c.req.valid('json');
     const deps = c.get('deps');
     const { incident, created } = await intakeSos(deps, driver, { ...b, source: 'app' });
@@ -40,9 +41,10 @@ app.openapi(
       202: json(z.object({ accepted: z.literal(true), current: z.boolean().openapi({ description: 'false: older than the latest fix, kept in the trail only' }) }), 'Stored'),
       ...errors, ...notFoundError, ...conflictError('The incident is resolved'),
     },
+    middleware: [allow('driver')] as const,
   }),
   async (c) => {
-    const driver = requireRole(c, 'driver');
+    const driver = principal(c);
     const { id } = c.req.valid('param');
     const loc = c.req.valid('json');
     const deps = c.get('deps');
@@ -59,9 +61,10 @@ app.openapi(
     summary: 'List incidents visible to the caller',
     description: 'A driver sees its own, a supervisor its zones’, a safety lead, auditor or admin every one. Newest first.',
     responses: { 200: json(z.object({ incidents: z.array(IncidentSchema) }), 'Incidents'), ...errors },
+    middleware: [allow('admin', 'driver', 'supervisor', 'safety_lead', 'auditor')] as const,
   }),
   async (c) => {
-    const p = requireRole(c, 'admin', 'driver', 'supervisor', 'safety_lead', 'auditor');
+    const p = principal(c);
     return c.json({ incidents: await listIncidentsFor(c.get('deps').sql, p, c.req.valid('query')) }, 200);
   },
 );
@@ -70,9 +73,10 @@ app.openapi(
   createRoute({
     method: 'get', path: '/v1/incidents/{id}', tags: ['responder'], security: bearer, request: { params: IdParam },
     responses: { 200: json(IncidentEnvelope, 'The incident'), ...errors, ...notFoundError },
+    middleware: [allow('admin', 'driver', 'supervisor', 'safety_lead', 'auditor')] as const,
   }),
   async (c) => {
-    const p = requireRole(c, 'admin', 'driver', 'supervisor', 'safety_lead', 'auditor');
+    const p = principal(c);
     return c.json({ incident: await getIncidentFor(c.get('deps').sql, p, c.req.valid('param').id) }, 200);
   },
 );

@@ -3,7 +3,7 @@ import { DISPOSITIONS, IncidentEnvelope } from '../../incidents/schemas';
 import { acknowledge, resolve } from '../../incidents/lifecycle';
 import { getIncidentFor } from '../../incidents/store';
 import { listPages } from '../../paging/store';
-import { requireRole } from '../middleware';
+import { allow, principal } from '../middleware';
 import { bearer, body, conflictError, errors, IdParam, json, notFoundError, router } from '../openapi';
 
 const app = router();
@@ -14,9 +14,10 @@ app.openapi(
     method: 'post', path: '/v1/incidents/{id}/ack', tags, security: bearer, request: { params: IdParam },
     summary: 'Acknowledge: I have it. Stops every further page of the incident.',
     responses: { 200: json(IncidentEnvelope, 'Acknowledged'), ...errors, ...notFoundError, ...conflictError('The incident is not open') },
+    middleware: [allow('supervisor', 'safety_lead')] as const,
   }),
   async (c) => {
-    const p = requireRole(c, 'supervisor', 'safety_lead');
+    const p = principal(c);
     const incident = await acknowledge(c.get('deps'), p, c.req.valid('param').id);
     c.get('log').info({ incidentId: incident.id }, 'acknowledged');
     return c.json({ incident }, 200);
@@ -29,9 +30,10 @@ app.openapi(
     method: 'post', path: '/v1/incidents/{id}/resolve', tags, security: bearer, request: { params: IdParam, ...body(ResolveBody) },
     summary: 'Resolve with a disposition; a resolved incident accepts no more changes',
     responses: { 200: json(IncidentEnvelope, 'Resolved'), ...errors, ...notFoundError, ...conflictError('Already resolved') },
+    middleware: [allow('supervisor', 'safety_lead')] as const,
   }),
   async (c) => {
-    const p = requireRole(c, 'supervisor', 'safety_lead');
+    const p = principal(c);
     const incident = await resolve(c.get('deps'), p, c.req.valid('param').id, c.req.valid('json'));
     c.get('log').info({ incidentId: incident.id, disposition: incident.disposition }, 'resolved');
     return c.json({ incident }, 200);
@@ -51,9 +53,10 @@ app.openapi(
     method: 'get', path: '/v1/incidents/{id}/pages', tags, security: bearer, request: { params: IdParam },
     summary: 'Every page of the incident and its delivery state (an addition to the contract)',
     responses: { 200: json(z.object({ pages: z.array(PageSchema) }), 'Pages, oldest first'), ...errors, ...notFoundError },
+    middleware: [allow('supervisor', 'safety_lead', 'auditor', 'admin')] as const,
   }),
   async (c) => {
-    const p = requireRole(c, 'supervisor', 'safety_lead', 'auditor', 'admin');
+    const p = principal(c);
     const { id } = c.req.valid('param');
     const sql = c.get('deps').sql;
     await getIncidentFor(sql, p, id);

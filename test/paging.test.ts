@@ -1,0 +1,449 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { testApp, type TestApp } from './helpers/app';
+import { amd, callStatus, messageStatus, mockTwilio, press, smsFrom, postSigned, TWILIO } from './helpers/twilio';
+import { square, world, type Person } from './helpers/world';
+
+const twilio = mockTwilio();
+afterEach(() => twilio.expectNothingElse());
+
+interface Scene {
+  t: TestApp;
+  w: ReturnType<typeof world>;
+  zone: { id: string };
+  a: Person; // on call now (rotation)
+  b: Person; // next in the rotation
+  c: Person; // zone supervisor, not in the rotation
+  lead: Person; // safety lead
+  driver: Person;
+}
+
+/** A zone with a rotation (A on call now, then B), a third supervisor C, a safety lead and a driver. */
+async function scene(opts: { policy?: unknown; leads?: boolean; twilioTimeoutMs?: number } = {}): Promise<Scene> {
+  const t = await testApp({ twilio: { ...TWILIO, timeoutMs: opts.twilioTimeoutMs ?? TWILIO.timeoutMs }, paging: { callRetrySeconds: 30, unknownRetrySeconds: 10, backoffBaseMs: 50, backoffCapMs: 200 } });
+  const w = world(t);
+  const zone = await w.zone('Zone', square(36.37, -94.2));
+  const a = await w.responder('supervisor', [zone.id], 'Ava');
+  const b = await w.responder('supervisor', [zone.id], 'Ben');
+  const c = await w.responder('supervisor', [zone.id], 'Cy');
+  const lead = opts.leads === false ? (undefined as unknown as Person) : await w.responder('safety_lead', [], 'Lee');
+  const driver = await w.driver('Dana');
+  const startsAt = new Date(Date.now() - 60_000).toISOString();
+  expect((await t.put(`/v1/zones/${zone.id}/rotation`, { responderIds: [a.id, b.id], shiftMinutes: 600, startsAt }, w.admin)).status).toBe(200);
+  if (opts.policy) expect((await t.put(`/v1/zones/${zone.id}/escalation-policy`, opts.policy, w.admin)).status).toBe(200);
+  return { t, w, zone, a, b, c, lead, driver };
+}
+
+async function sos(s: Scene, over: Record<string, unknown> = {}) {
+  const res = await s.w.sos(s.driver, over);
+  expect(res.status).toBe(201);
+  return res.body.incident as { id: string; code: number; openedAt: string };
+}
+
+const at = (inc: { openedAt: string }, seconds: number) => new Date(Date.parse(inc.openedAt) + seconds * 1000);
+
+async function events(s: Scene, incidentId: string, type?: string) {
+  const rows = await s.t.sql<{ type: string; data: any }[]>`
+    SELECT type, data FROM incident_events WHERE incident_id = ${incidentId} ORDER BY seq`;
+  return type ? rows.filter((r) => r.type === type) : rows;
+}
+
+async function status(s: Scene, incidentId: string) {
+  const [r] = await s.t.sql<{ status: string }[]>`SELECT status FROM incidents WHERE id = ${incidentId}`;
+  return r.status;
+}
+
+describe('an SOS reaches the on-call supervisor at once', () => {
+  it('SMS and call to the on-call within one tick; the SMS quotes ACK <code>; the call gathers a digit', async () => {
+    const s = await scene();
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    const sms = twilio.expectSms(s.a.phone, new RegExp(`ACK ${inc.code}\\b`));
+    expect(sms.body).toContain('ROBBERY');
+    expect(sms.params.From).toBe(TWILIO.fromNumber);
+    expect(sms.params.StatusCallback).toBe(`https://mayday.test/webhooks/twilio/status?page=${sms.pageId}`);
+    const call = twilio.expectCall(s.a.phone, /<Gather[^>]*numDigits="1"[^>]*action="https:\/\/mayday\.test\/webhooks\/twilio\/voice\/gather\?page=/);
+    expect(call.body).toMatch(/Press 1/);
+    expect(call.params.MachineDetection).toBe('Enable');
+    expect(call.params.StatusCallback).toMatch(/^https:\/\/mayday\.test\/webhooks\/twilio\/voice\/status\?page=/);
+    const types = (await events(s, inc.id)).map((e) => e.type);
+    expect(types.slice(0, 4)).toEqual(['incident.opened', 'escalation.step', 'page.queued', 'page.queued']);
+    expect(types.filter((x) => x === 'page.sent')).toHaveLength(2);
+    const sent = await events(s, inc.id, 'page.sent');
+    expect(sent.map((e) => e.data.sid).sort()).toEqual([sms.sid, call.sid].sort());
+  });
+
+  it('the first pages are queued in the same transaction that stores the SOS', async () => {
+    const s = await scene();
+    const inc = await sos(s);
+    // No tick yet: the outbox already holds them.
+    const pages = await s.t.sql`SELECT recipient_id, channel, step FROM pages WHERE incident_id = ${inc.id} ORDER BY channel`;
+    expect(pages.map((p) => [p.recipient_id, p.channel, p.step])).toEqual([[s.a.id, 'sms', 0], [s.a.id, 'voice', 0]]);
+    await s.t.engine.tick();
+    twilio.forget();
+  });
+
+  it('an override beats the rotation', async () => {
+    const s = await scene();
+    const from = new Date(Date.now() - 60_000).toISOString();
+    const to = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await s.t.post(`/v1/zones/${s.zone.id}/overrides`, { responderId: s.c.id, from, to }, s.w.admin)).status).toBe(201);
+    await sos(s);
+    await s.t.engine.tick();
+    twilio.expectSms(s.c.phone);
+    twilio.expectCall(s.c.phone);
+  });
+});
+
+describe('acknowledgement stops escalation', () => {
+  it('an "ack" reply from the paged phone acknowledges; no further message at any later deadline', async () => {
+    const s = await scene();
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.expectSms(s.a.phone);
+    twilio.expectCall(s.a.phone);
+    const reply = await smsFrom(s.t, s.a.phone, '  ack  ');
+    expect(reply.status).toBe(200);
+    expect(reply.text).toMatch(new RegExp(`<Message>[^<]*#${inc.code} acknowledged`));
+    expect(await status(s, inc.id)).toBe('acknowledged');
+    for (const sec of [61, 121, 241, 600]) await s.t.engine.tick(at(inc, sec));
+    twilio.expectNothingElse();
+    const [ack] = await events(s, inc.id, 'incident.acknowledged');
+    expect(ack.data).toMatchObject({ by: s.a.id, via: 'sms' });
+    const view = (await s.t.get(`/v1/incidents/${inc.id}`, s.a.token)).body.incident;
+    expect(view).toMatchObject({ status: 'acknowledged', acknowledgedBy: s.a.id });
+  });
+
+  it('"ACK <code>" names the incident; "1" takes the newest; case and spacing do not matter', async () => {
+    const s = await scene();
+    const first = await sos(s);
+    const second = await sos(s);
+    await s.t.engine.tick();
+    twilio.forget();
+    expect((await smsFrom(s.t, s.a.phone, `Ack   ${first.code}`)).text).toContain(`#${first.code} acknowledged`);
+    expect(await status(s, first.id)).toBe('acknowledged');
+    expect(await status(s, second.id)).toBe('open');
+    expect((await smsFrom(s.t, s.a.phone, '1')).text).toContain(`#${second.code} acknowledged`);
+    expect(await status(s, second.id)).toBe('acknowledged');
+    expect((await smsFrom(s.t, s.a.phone, `ACK ${first.code}`)).text).toContain('already acknowledged by Ava');
+  });
+
+  it('a reply from someone who was not paged does not acknowledge; an unknown text gets a short help text, a few times an hour at most', async () => {
+    const s = await scene();
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.forget();
+    expect((await smsFrom(s.t, s.c.phone, `ACK ${inc.code}`)).text).toContain('not paged');
+    expect((await smsFrom(s.t, s.c.phone, 'ACK')).text).toContain('no incident was paged to you');
+    expect(await status(s, inc.id)).toBe('open');
+    const stranger = '+15557770001';
+    expect((await smsFrom(s.t, stranger, `ACK ${inc.code}`)).text).toMatch(/<Message>Mayday: reply ACK/);
+    expect(await status(s, inc.id)).toBe('open');
+    const replies = [];
+    for (let i = 0; i < 5; i++) replies.push((await smsFrom(s.t, s.a.phone, 'what is this?')).text);
+    expect(replies.filter((r) => r.includes('<Message>'))).toHaveLength(3); // at most 3 an hour to one number
+  });
+
+  it('a keypress of 1 on the page call acknowledges (via voice); another digit does not', async () => {
+    const s = await scene();
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.expectSms(s.a.phone);
+    const call = twilio.expectCall(s.a.phone);
+    const two = await press(s.t, call, '2');
+    expect(two.text).toContain('not acknowledged');
+    expect(await status(s, inc.id)).toBe('open');
+    const one = await press(s.t, call, '1');
+    expect(one.status).toBe(200);
+    expect(one.text).toMatch(/<Say>Acknowledged/);
+    expect(await status(s, inc.id)).toBe('acknowledged');
+    const [ack] = await events(s, inc.id, 'incident.acknowledged');
+    expect(ack.data).toMatchObject({ by: s.a.id, via: 'voice', pageId: call.pageId });
+    await callStatus(s.t, call, 'completed', { AnsweredBy: 'human' });
+    expect(await events(s, inc.id, 'page.voicemail')).toEqual([]);
+    await s.t.engine.tick(at(inc, 700));
+  });
+
+  it('acknowledging through the API; acknowledging again is 409; a supervisor of another zone cannot see it', async () => {
+    const s = await scene();
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.forget();
+    const res = await s.t.post(`/v1/incidents/${inc.id}/ack`, undefined, s.b.token);
+    expect(res.status).toBe(200);
+    expect(res.body.incident).toMatchObject({ status: 'acknowledged', acknowledgedBy: s.b.id });
+    expect((await s.t.post(`/v1/incidents/${inc.id}/ack`, undefined, s.a.token)).status).toBe(409);
+    const other = await s.w.zone('Other', square(10, 10));
+    const stranger = await s.w.responder('supervisor', [other.id], 'Stranger');
+    expect((await s.t.post(`/v1/incidents/${inc.id}/ack`, undefined, stranger.token)).status).toBe(404);
+    expect((await s.t.post(`/v1/incidents/${inc.id}/ack`, undefined, s.driver.token)).status).toBe(403);
+    await s.t.engine.tick(at(inc, 300));
+  });
+});
+
+describe('escalation when nobody acknowledges', () => {
+  it('step 2 at 60 s (every zone supervisor), step 3 at 120 s (safety leads), exhaustion at 240 s, then every 120 s', async () => {
+    const s = await scene();
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.expectSms(s.a.phone);
+    twilio.expectCall(s.a.phone);
+
+    await s.t.engine.tick(at(inc, 59));
+    twilio.expectNothingElse();
+
+    await s.t.engine.tick(at(inc, 60));
+    for (const p of [s.a, s.b, s.c]) {
+      twilio.expectSms(p.phone, /ACK/);
+      twilio.expectCall(p.phone);
+    }
+    twilio.expectNothingElse();
+
+    await s.t.engine.tick(at(inc, 120));
+    twilio.expectSms(s.lead.phone);
+    twilio.expectCall(s.lead.phone);
+    twilio.expectNothingElse();
+
+    await s.t.engine.tick(at(inc, 239));
+    twilio.expectNothingElse();
+    await s.t.engine.tick(at(inc, 240));
+    twilio.expectSms(s.lead.phone, /reminder 1/);
+    twilio.expectCall(s.lead.phone);
+    twilio.expectNothingElse();
+    expect(await events(s, inc.id, 'escalation.exhausted')).toHaveLength(1);
+
+    await s.t.engine.tick(at(inc, 360));
+    twilio.expectSms(s.lead.phone, /reminder 2/);
+    twilio.expectCall(s.lead.phone);
+    expect(await events(s, inc.id, 'escalation.exhausted')).toHaveLength(1);
+    const steps = (await events(s, inc.id, 'escalation.step')).map((e) => [e.data.step, e.data.round]);
+    expect(steps).toEqual([[0, 0], [1, 0], [2, 0], [2, 1], [2, 2]]);
+  });
+
+  it('a step that reaches nobody does not wait: the next starts at once; if none reaches anyone, every safety lead is paged', async () => {
+    const s = await scene();
+    // A zone nobody covers: an SOS there still reaches the safety lead immediately.
+    const empty = await s.w.zone('Empty', square(40, -100));
+    const policy = { steps: [
+      { afterSeconds: 0, notify: ['oncall'], channels: ['sms'] },
+      { afterSeconds: 300, notify: ['zone_supervisors'], channels: ['sms'] },
+    ] };
+    expect((await s.t.put(`/v1/zones/${empty.id}/escalation-policy`, policy, s.w.admin)).status).toBe(200);
+    const inc = await sos(s, { location: { lat: 40, lng: -100 } });
+    await s.t.engine.tick();
+    twilio.expectSms(s.lead.phone);
+    twilio.expectCall(s.lead.phone);
+    const steps = await events(s, inc.id, 'escalation.step');
+    expect(steps.map((e) => e.data.skipped)).toEqual([true, true, false]);
+    expect(steps[2].data.reason).toBe('no step reached anyone');
+    expect(empty.id).toBeDefined();
+  });
+
+  it('with nobody reachable at all, exhaustion is still recorded (never a silent end)', async () => {
+    const s = await scene({ leads: false });
+    const inc = await sos(s, { location: { lat: 40, lng: -100 } }); // nearest zone: the only one; on call A
+    await s.t.engine.tick();
+    twilio.forget();
+    const lonely = await testApp({ twilio: TWILIO });
+    const lw = world(lonely);
+    await lw.zone('Nobody here');
+    const d = await lw.driver();
+    const lonelyInc = (await lw.sos(d)).body.incident;
+    await lonely.engine.tick();
+    await lonely.engine.tick(at(lonelyInc, 121));
+    const ex = (await lonely.sql`SELECT data FROM incident_events WHERE incident_id = ${lonelyInc.id} AND type = 'escalation.exhausted'`);
+    expect(ex).toHaveLength(1);
+    expect(ex[0].data.nobodyReachable).toBe(true);
+    expect(inc.id).toBeDefined();
+  });
+});
+
+describe('voicemail is not an acknowledgement', () => {
+  it('AnsweredBy=machine_* records page.voicemail and the call is tried again after a short delay', async () => {
+    const s = await scene({ policy: { steps: [{ afterSeconds: 0, notify: ['oncall'], channels: ['voice'] }, { afterSeconds: 600, notify: ['safety_leads'], channels: ['sms'] }] } });
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    const call = twilio.expectCall(s.a.phone);
+    await callStatus(s.t, call, 'in-progress');
+    expect((await amd(s.t, call, 'machine_end_beep')).status).toBe(204);
+    await callStatus(s.t, call, 'completed');
+    expect(await status(s, inc.id)).toBe('open');
+    const vm = await events(s, inc.id, 'page.voicemail');
+    expect(vm).toHaveLength(1);
+    expect(vm[0].data.answeredBy).toBe('machine_end_beep');
+    await s.t.engine.tick(at(inc, 20));
+    twilio.expectNothingElse();
+    await s.t.engine.tick(at(inc, 45));
+    const again = twilio.expectCall(s.a.phone);
+    expect(again.pageId).not.toBe(call.pageId);
+    const [p] = await s.t.sql`SELECT purpose, attempt FROM pages WHERE id = ${again.pageId}`;
+    expect(p).toMatchObject({ purpose: 'retry', attempt: 2 });
+  });
+
+  it('a completed call without a keypress counts as voicemail too', async () => {
+    const s = await scene({ policy: { steps: [{ afterSeconds: 0, notify: ['oncall'], channels: ['voice'] }, { afterSeconds: 600, notify: ['safety_leads'], channels: ['sms'] }] } });
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    const call = twilio.expectCall(s.a.phone);
+    await callStatus(s.t, call, 'in-progress', { AnsweredBy: 'human' });
+    await callStatus(s.t, call, 'completed');
+    expect(await events(s, inc.id, 'page.voicemail')).toHaveLength(1);
+    expect(await status(s, inc.id)).toBe('open');
+    await s.t.engine.tick(at(inc, 45));
+    twilio.expectCall(s.a.phone);
+  });
+});
+
+describe('failures', () => {
+  const smsOnly = { steps: [{ afterSeconds: 0, notify: ['oncall'], channels: ['sms'] }, { afterSeconds: 600, notify: ['safety_leads'], channels: ['sms'] }] };
+
+  it('an undelivered SMS makes an immediate call to the same person', async () => {
+    const s = await scene({ policy: smsOnly });
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    const sms = twilio.expectSms(s.a.phone);
+    twilio.expectNothingElse();
+    expect((await messageStatus(s.t, sms, 'undelivered', { ErrorCode: '30003' })).status).toBe(204);
+    await s.t.engine.tick(); // what the wake-up started
+    twilio.expectCall(s.a.phone);
+    const [failed] = await events(s, inc.id, 'page.failed');
+    expect(failed.data).toMatchObject({ pageId: sms.pageId, errorCode: '30003', failoverPageId: expect.any(String) });
+  });
+
+  it('an invalid number (21211) fails the page and tries the other channel at once; other recipients are unaffected', async () => {
+    const s = await scene({ policy: { steps: [{ afterSeconds: 0, notify: ['zone_supervisors'], channels: ['sms'] }] } });
+    twilio.fail('sms', { status: 400, code: 21211, message: "The 'To' number is not a valid phone number." }, s.b.phone);
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.expectSms(s.a.phone);
+    twilio.expectSms(s.c.phone);
+    twilio.expectCall(s.b.phone);
+    const [failed] = await events(s, inc.id, 'page.failed');
+    expect(failed.data).toMatchObject({ recipientId: s.b.id, errorCode: '21211' });
+  });
+
+  it('429 then success: exactly one message, after a backoff', async () => {
+    const s = await scene({ policy: smsOnly });
+    twilio.fail('sms', { status: 429, code: 20429, message: 'Too Many Requests' }, s.a.phone);
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.expectNothingElse();
+    await s.t.engine.tick(new Date(Date.now() + 5_000));
+    twilio.expectSms(s.a.phone);
+    expect(twilio.requests.filter((r) => r.to === s.a.phone)).toHaveLength(2);
+    expect(await events(s, inc.id, 'page.sent')).toHaveLength(1);
+    expect(await events(s, inc.id, 'page.failed')).toHaveLength(0);
+  });
+
+  it('a 5xx is retried the same way', async () => {
+    const s = await scene({ policy: smsOnly });
+    twilio.fail('sms', { status: 503, message: 'Service Unavailable' }, s.a.phone);
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    await s.t.engine.tick(new Date(Date.now() + 5_000));
+    twilio.expectSms(s.a.phone);
+    expect(await events(s, inc.id, 'page.sent')).toHaveLength(1);
+  });
+
+  it('a timeout is recorded as an unknown outcome, not re-sent as the same attempt; a new attempt follows', async () => {
+    const s = await scene({ policy: smsOnly, twilioTimeoutMs: 300 });
+    twilio.fail('sms', 'hang', s.a.phone);
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.expectNothingElse();
+    const [unknown] = await events(s, inc.id, 'page.unknown');
+    expect(unknown.data.retryPageId).toEqual(expect.any(String));
+    await s.t.engine.tick(new Date(Date.now() + 11_000));
+    const sms = twilio.expectSms(s.a.phone);
+    expect(sms.pageId).toBe(unknown.data.retryPageId);
+    expect(sms.pageId).not.toBe(unknown.data.pageId);
+  });
+
+  it('status callbacks late, twice or out of order: the stored status only moves forward', async () => {
+    const s = await scene({ policy: smsOnly });
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    const sms = twilio.expectSms(s.a.phone);
+    await messageStatus(s.t, sms, 'delivered');
+    await messageStatus(s.t, sms, 'sent');
+    await messageStatus(s.t, sms, 'delivered');
+    await messageStatus(s.t, sms, 'queued');
+    const [p] = await s.t.sql`SELECT status, twilio_status FROM pages WHERE id = ${sms.pageId}`;
+    expect(p).toEqual({ status: 'delivered', twilio_status: 'delivered' });
+    expect(await events(s, inc.id, 'page.delivered')).toHaveLength(1);
+    // A late "undelivered" after "delivered" cannot fail it either.
+    await messageStatus(s.t, sms, 'undelivered');
+    expect(await events(s, inc.id, 'page.failed')).toHaveLength(0);
+    twilio.expectNothingElse();
+  });
+});
+
+describe('webhook signatures', () => {
+  it('a forged or missing signature gets 403 and changes nothing; the secondary token is accepted', async () => {
+    const s = await scene();
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.forget();
+    const forged = await postSigned(s.t, '/webhooks/twilio/sms', { From: s.a.phone, Body: 'ACK' }, 'not-the-token');
+    expect(forged.status).toBe(403);
+    expect(JSON.parse(forged.text).error.code).toBe('bad_signature');
+    const unsigned = await s.t.app.request('/webhooks/twilio/sms', {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `From=${encodeURIComponent(s.a.phone)}&Body=ACK`,
+    });
+    expect(unsigned.status).toBe(403);
+    const [page] = await s.t.sql`SELECT id FROM pages WHERE incident_id = ${inc.id} AND channel = 'voice'`;
+    const fakeGather = await postSigned(s.t, `/webhooks/twilio/voice/gather?page=${page.id}`, { Digits: '1' }, 'wrong');
+    expect(fakeGather.status).toBe(403);
+    expect(await status(s, inc.id)).toBe('open');
+    const rotated = await postSigned(s.t, '/webhooks/twilio/sms', { From: s.a.phone, Body: 'ACK' }, TWILIO.secondaryAuthToken);
+    expect(rotated.status).toBe(200);
+    expect(await status(s, inc.id)).toBe('acknowledged');
+  });
+});
+
+describe('several engines on one database', () => {
+  it('two engines ticking at once send each page exactly once', async () => {
+    const s = await scene();
+    const { wireNode } = await import('../src/entry/wire');
+    const { connect } = await import('../src/db/client');
+    const { createLogger } = await import('../src/log');
+    const sql2 = connect(s.t.url, { max: 5 });
+    const second = wireNode({ sql: sql2, log: createLogger({ level: 'silent' }), publicBaseUrl: 'https://mayday.test', twilio: TWILIO, schemaVersion: 1 });
+    const incidents = [];
+    for (let i = 0; i < 20; i++) incidents.push(await sos(s, { clientRequestId: randomUUID() }));
+    const when = at(incidents[incidents.length - 1], 61);
+    await Promise.all([s.t.engine.tick(when), second.engine.tick(when), s.t.engine.tick(when), second.engine.tick(when)]);
+    await second.engine.stop();
+    await sql2.end();
+    const pageIds = new Set((await s.t.sql`SELECT id FROM pages WHERE incident_id = ANY(${incidents.map((i) => i.id)}::uuid[])`).map((r) => r.id));
+    const perPage = new Map<string, number>();
+    for (const m of twilio.accepted) if (pageIds.has(m.pageId)) perPage.set(m.pageId, (perPage.get(m.pageId) ?? 0) + 1);
+    const n = pageIds.size;
+    const ours = [...perPage.entries()];
+    expect(n).toBe(20 * 2 + 20 * 3 * 2); // step 0: A × 2 channels; step 1: A, B, C × 2 channels
+    expect(ours).toHaveLength(n);
+    expect(ours.filter(([, count]) => count !== 1)).toEqual([]);
+    twilio.forget();
+  });
+});
+
+describe('resolution', () => {
+  it('two responders resolving at once: one wins, the other gets 409; nothing is paged afterwards', async () => {
+    const s = await scene();
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.forget();
+    const [r1, r2] = await Promise.all([
+      s.t.post(`/v1/incidents/${inc.id}/resolve`, { disposition: 'police_dispatched', note: 'unit 12' }, s.a.token),
+      s.t.post(`/v1/incidents/${inc.id}/resolve`, { disposition: 'resolved_safe' }, s.lead.token),
+    ]);
+    expect([r1.status, r2.status].sort()).toEqual([200, 409]);
+    const winner = r1.status === 200 ? r1 : r2;
+    expect(winner.body.incident.status).toBe('resolved');
+    expect(await events(s, inc.id, 'incident.resolved')).toHaveLength(1);
+    expect((await s.t.post(`/v1/incidents/${inc.id}/ack`, undefined, s.a.token)).status).toBe(409);
+    await s.t.engine.tick(at(inc, 600));
+    twilio.expectNothingElse();
+    expect((await s.t.post(`/v1/incidents/${inc.id}/resolve`, { disposition: 'nope' }, s.a.token)).status).toBe(422);
+  });
+});
