@@ -102,16 +102,19 @@ CREATE TABLE incidents (
   zone_rule          text NOT NULL CHECK (zone_rule IN ('inside', 'fallback', 'nearest', 'none')),
   note               text,
   opened_at          timestamptz NOT NULL DEFAULT date_trunc('milliseconds', now()),
-  lat                double precision NOT NULL CHECK (lat BETWEEN -90 AND 90),
-  lng                double precision NOT NULL CHECK (lng BETWEEN -180 AND 180),
+  -- The latest fix. Null only for an incident opened without one (an SMS SOS from a driver
+  -- Mayday has never had a location for).
+  lat                double precision CHECK (lat BETWEEN -90 AND 90),
+  lng                double precision CHECK (lng BETWEEN -180 AND 180),
   accuracy_m         double precision CHECK (accuracy_m >= 0),
-  location_at        timestamptz NOT NULL,
+  location_at        timestamptz,
   acknowledged_at    timestamptz,
   acknowledged_by    uuid REFERENCES users (id),
   resolved_at        timestamptz,
   resolved_by        uuid REFERENCES users (id),
   disposition        text CHECK (disposition IN ('resolved_safe', 'police_dispatched', 'medical_dispatched', 'false_alarm', 'driver_cancelled', 'duplicate', 'other')),
   resolution_note    text,
+  CHECK ((lat IS NULL) = (lng IS NULL) AND (lat IS NULL) = (location_at IS NULL)),
   UNIQUE (driver_id, client_request_id)
 );
 CREATE INDEX incidents_active_idx ON incidents (opened_at DESC) WHERE status <> 'resolved';
@@ -253,7 +256,7 @@ BEGIN
   INSERT INTO incidents (driver_id, client_request_id, source, kind, severity, zone_id, zone_rule, note,
                          lat, lng, accuracy_m, location_at)
   VALUES (p_driver, p_client_request, p_source, p_kind, p_severity, p_zone, p_zone_rule, p_note,
-          p_lat, p_lng, p_acc, coalesce(p_captured, now()))
+          p_lat, p_lng, p_acc, CASE WHEN p_lat IS NOT NULL THEN coalesce(p_captured, now()) END)
   ON CONFLICT (driver_id, client_request_id) DO NOTHING
   RETURNING id INTO v_id;
 
@@ -265,15 +268,17 @@ BEGIN
     RETURN;
   END IF;
 
-  INSERT INTO incident_locations (incident_id, lat, lng, accuracy_m, captured_at)
-  VALUES (v_id, p_lat, p_lng, p_acc, coalesce(p_captured, now()))
-  RETURNING id, location_digest(lat, lng, accuracy_m, captured_at, salt) INTO v_loc, v_digest;
+  IF p_lat IS NOT NULL THEN
+    INSERT INTO incident_locations (incident_id, lat, lng, accuracy_m, captured_at)
+    VALUES (v_id, p_lat, p_lng, p_acc, coalesce(p_captured, now()))
+    RETURNING id, location_digest(lat, lng, accuracy_m, captured_at, salt) INTO v_loc, v_digest;
+  END IF;
 
   INSERT INTO incident_events (incident_id, type, actor, data)
   VALUES (v_id, 'incident.opened', p_actor, jsonb_strip_nulls(jsonb_build_object(
     'kind', p_kind, 'severity', p_severity, 'source', p_source, 'zoneId', p_zone, 'zoneRule', p_zone_rule,
     'clientRequestId', p_client_request, 'note', p_note,
-    'location', jsonb_build_object('id', v_loc, 'digest', v_digest, 'accuracyM', p_acc))));
+    'location', CASE WHEN v_loc IS NOT NULL THEN jsonb_build_object('id', v_loc, 'digest', v_digest, 'accuracyM', p_acc) END)));
 
   -- Note the driver's other open incidents, each way: the newest few only, so a runaway app
   -- pressing SOS with fresh ids cannot make every press cost more than the last.
@@ -309,7 +314,7 @@ BEGIN
   IF v_status IS NULL OR v_status = 'resolved' THEN
     RETURN 'resolved';
   END IF;
-  v_is_current := v_at >= v_current_at;
+  v_is_current := v_current_at IS NULL OR v_at >= v_current_at;
   INSERT INTO incident_locations (incident_id, lat, lng, accuracy_m, captured_at)
   VALUES (p_incident, p_lat, p_lng, p_acc, v_at)
   RETURNING id, location_digest(lat, lng, accuracy_m, captured_at, salt) INTO v_loc, v_digest;

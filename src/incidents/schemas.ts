@@ -51,7 +51,10 @@ export const IncidentSchema = z
     source: z.enum(['app', 'sms', 'support']),
     note: z.string().nullable(),
     openedAt: z.string(),
-    location: z.object({ lat: z.number(), lng: z.number(), accuracyM: z.number().nullable(), capturedAt: z.string() }),
+    location: z
+      .object({ lat: z.number(), lng: z.number(), accuracyM: z.number().nullable(), capturedAt: z.string() })
+      .nullable()
+      .openapi({ description: 'The latest fix; null only for an SMS SOS from a driver whose location Mayday never had.' }),
     acknowledgedAt: z.string().nullable(),
     acknowledgedBy: z.uuid().nullable(),
     resolvedAt: z.string().nullable(),

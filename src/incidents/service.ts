@@ -7,7 +7,8 @@ import { openIncident } from './store';
 export interface SosInput {
   clientRequestId: string | null;
   kind: Kind;
-  location: LocationInput;
+  /** The fix with the report; null when there is none (an SMS SOS with no fix on record). */
+  location: LocationInput | null;
   note?: string;
   source: 'app' | 'sms' | 'support';
 }
@@ -26,10 +27,10 @@ export async function intakeSos(deps: Deps, driver: Principal, input: SosInput) 
     severity: SEVERITY_OF_KIND[input.kind],
     zoneId,
     zoneRule: rule,
-    lat: input.location.lat,
-    lng: input.location.lng,
-    accuracyM: input.location.accuracyM ?? null,
-    capturedAt: input.location.capturedAt ?? null,
+    lat: input.location?.lat ?? null,
+    lng: input.location?.lng ?? null,
+    accuracyM: input.location?.accuracyM ?? null,
+    capturedAt: input.location?.capturedAt ?? null,
     note: input.note ?? null,
     actor: actorOf(driver),
   });

@@ -16,10 +16,10 @@ export interface IncidentRow {
   source: Incident['source'];
   note: string | null;
   opened_at: Date | string;
-  lat: number;
-  lng: number;
+  lat: number | null;
+  lng: number | null;
   accuracy_m: number | null;
-  location_at: Date | string;
+  location_at: Date | string | null;
   acknowledged_at: Date | string | null;
   acknowledged_by: string | null;
   resolved_at: Date | string | null;
@@ -42,7 +42,9 @@ export function toIncident(r: IncidentRow): Incident {
     source: r.source,
     note: r.note,
     openedAt: iso(r.opened_at),
-    location: { lat: r.lat, lng: r.lng, accuracyM: r.accuracy_m, capturedAt: iso(r.location_at) },
+    location: r.lat === null || r.lng === null || r.location_at === null
+      ? null
+      : { lat: r.lat, lng: r.lng, accuracyM: r.accuracy_m, capturedAt: iso(r.location_at) },
     acknowledgedAt: isoOrNull(r.acknowledged_at),
     acknowledgedBy: r.acknowledged_by,
     resolvedAt: isoOrNull(r.resolved_at),
@@ -58,8 +60,8 @@ export interface OpenIncident {
   severity: Severity;
   zoneId: string | null;
   zoneRule: Incident['zoneRule'];
-  lat: number;
-  lng: number;
+  lat: number | null;
+  lng: number | null;
   accuracyM: number | null;
   capturedAt: string | null;
   note: string | null;

@@ -16,13 +16,16 @@ function age(from: Date, now: Date): string {
  * person types is the one the service understands, and the latest fix with its age and accuracy.
  */
 export function pageSms(p: ClaimedPage, now = new Date()): string {
-  const where = `${p.lat.toFixed(5)},${p.lng.toFixed(5)}`;
-  const acc = p.accuracy_m === null ? '' : ` ±${Math.round(p.accuracy_m)}m`;
   const again = p.round > 0 ? ` (reminder ${p.round})` : p.purpose === 'retry' ? ' (again)' : '';
+  let fix = 'Location unknown.';
+  if (p.lat !== null && p.lng !== null && p.location_at !== null) {
+    const where = `${p.lat.toFixed(5)},${p.lng.toFixed(5)}`;
+    const acc = p.accuracy_m === null ? '' : ` ±${Math.round(p.accuracy_m)}m`;
+    fix = `Last fix ${where}${acc}, ${age(p.location_at, now)} ago: https://maps.google.com/?q=${where}`;
+  }
   return (
     `MAYDAY #${p.code}${again}: ${KIND_WORD[p.kind]} - driver ${p.driver_name} needs help${p.zone_name ? ` in ${p.zone_name}` : ''}. ` +
-    `Last fix ${where}${acc}, ${age(p.location_at, now)} ago: https://maps.google.com/?q=${where} ` +
-    `Reply ACK ${p.code} to take it.`
+    `${fix} Reply ACK ${p.code} to take it.`
   );
 }
 

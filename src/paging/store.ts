@@ -17,10 +17,10 @@ export interface ClaimedPage {
   kind: Kind;
   severity: Severity;
   incident_status: string;
-  lat: number;
-  lng: number;
+  lat: number | null;
+  lng: number | null;
   accuracy_m: number | null;
-  location_at: Date;
+  location_at: Date | null;
   driver_name: string;
   zone_name: string | null;
   recipient_name: string;

@@ -34,12 +34,14 @@ export function distanceToPolygon(poly: Polygon, p: Point): number {
 /**
  * Which zone takes a report at `p`: the first (oldest) zone whose boundary contains it; else the
  * fallback zone; else the zone whose boundary is nearest; else none (no zones at all — the SOS
- * is still taken and every safety lead is paged).
+ * is still taken and every safety lead is paged). A report with no location goes to the
+ * fallback zone, or none.
  */
-export function locateZone(zones: ZoneShape[], p: Point): { zoneId: string | null; rule: ZoneRule; distanceM?: number } {
-  for (const z of zones) if (z.boundary && polygonContains(z.boundary, p)) return { zoneId: z.id, rule: 'inside' };
+export function locateZone(zones: ZoneShape[], p: Point | null): { zoneId: string | null; rule: ZoneRule; distanceM?: number } {
+  if (p) for (const z of zones) if (z.boundary && polygonContains(z.boundary, p)) return { zoneId: z.id, rule: 'inside' };
   const fallback = zones.find((z) => z.fallback);
   if (fallback) return { zoneId: fallback.id, rule: 'fallback' };
+  if (!p) return { zoneId: null, rule: 'none' };
   let best: { zoneId: string; distanceM: number } | undefined;
   for (const z of zones) {
     if (!z.boundary) continue;
