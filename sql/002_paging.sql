@@ -34,8 +34,12 @@ CREATE TABLE pages (
   phone         text NOT NULL,
   channel       text NOT NULL CHECK (channel IN ('sms', 'voice')),
   -- page: an escalation step; failover: the other channel after a failure; retry: a call
-  -- again after voicemail/no answer, or a send whose outcome was unknown; others: later issues.
-  purpose       text NOT NULL DEFAULT 'page' CHECK (purpose IN ('page', 'failover', 'retry', 'duress', 'notice', 'checkin')),
+  -- again after voicemail/no answer, or a send whose outcome was unknown; repage: a step paged
+  -- again out of turn (the driver asked for help, a check-in was missed); duress: the duress
+  -- PIN; notice: information only (the driver cancelled); checkin: "reply SAFE or HELP".
+  purpose       text NOT NULL DEFAULT 'page' CHECK (purpose IN ('page', 'failover', 'retry', 'repage', 'duress', 'notice', 'checkin')),
+  -- Why a repage or notice was sent (need_help, checkin_missed, cancelled); it shapes the text.
+  note          text,
   step          integer NOT NULL,
   round         integer NOT NULL DEFAULT 0,
   attempt       integer NOT NULL DEFAULT 1,
@@ -94,16 +98,16 @@ $$;
 -- Queue pages for recipients x channels with their page.queued events. Answers how many.
 CREATE FUNCTION queue_pages(p_incident uuid, p_recipients uuid[], p_channels text[], p_purpose text,
                             p_step integer, p_round integer, p_at timestamptz, p_attempt integer DEFAULT 1,
-                            p_delay_seconds double precision DEFAULT 0)
+                            p_delay_seconds double precision DEFAULT 0, p_note text DEFAULT NULL)
 RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
   n integer;
 BEGIN
   WITH ins AS (
-    INSERT INTO pages (incident_id, recipient_id, phone, channel, purpose, step, round, attempt, not_before)
+    INSERT INTO pages (incident_id, recipient_id, phone, channel, purpose, step, round, attempt, not_before, note)
     SELECT p_incident, u.id, u.phone, ch, p_purpose, p_step, p_round, p_attempt,
-           least(p_at, now()) + make_interval(secs => p_delay_seconds)
+           least(p_at, now()) + make_interval(secs => p_delay_seconds), p_note
     FROM users u CROSS JOIN unnest(p_channels) AS ch
     WHERE u.id = ANY (p_recipients) AND u.phone IS NOT NULL
     ON CONFLICT DO NOTHING
@@ -112,7 +116,7 @@ BEGIN
     INSERT INTO incident_events (incident_id, type, actor, data)
     SELECT p_incident, 'page.queued', 'system', jsonb_build_object(
              'pageId', id, 'recipientId', recipient_id, 'channel', channel, 'purpose', p_purpose,
-             'step', p_step, 'round', p_round, 'attempt', attempt, 'notBefore', not_before)
+             'step', p_step, 'round', p_round, 'attempt', attempt, 'notBefore', not_before, 'note', p_note)
     FROM (SELECT * FROM ins ORDER BY recipient_id, channel) q
     RETURNING 1
   )
@@ -293,11 +297,15 @@ CREATE FUNCTION page_failover(v pages) RETURNS uuid
 LANGUAGE plpgsql AS $$
 DECLARE
   other text := CASE v.channel WHEN 'sms' THEN 'voice' ELSE 'sms' END;
+  -- A duress or repage failover says what the original said.
+  fo_purpose text := CASE WHEN v.purpose IN ('duress', 'repage') THEN v.purpose ELSE 'failover' END;
+  inc_status text := (SELECT status FROM incidents WHERE id = v.incident_id);
   next_attempt integer;
   fo uuid;
 BEGIN
-  IF v.purpose NOT IN ('page', 'failover', 'retry')
-     OR (SELECT status FROM incidents WHERE id = v.incident_id) IS DISTINCT FROM 'open'
+  IF v.purpose NOT IN ('page', 'failover', 'retry', 'repage', 'duress')
+     OR inc_status NOT IN ('open', 'acknowledged')
+     OR (v.purpose IN ('page', 'failover', 'retry') AND inc_status <> 'open')
      OR EXISTS (SELECT 1 FROM pages p WHERE p.incident_id = v.incident_id AND p.recipient_id = v.recipient_id
                 AND p.channel = other AND p.step = v.step AND p.round = v.round
                 AND p.status IN ('queued', 'sending', 'sent', 'delivered', 'unknown')) THEN
@@ -305,10 +313,10 @@ BEGIN
   END IF;
   SELECT coalesce(max(attempt), 0) + 1 INTO next_attempt FROM pages p
   WHERE p.incident_id = v.incident_id AND p.recipient_id = v.recipient_id AND p.channel = other
-    AND p.purpose = 'failover' AND p.step = v.step AND p.round = v.round;
-  PERFORM queue_pages(v.incident_id, ARRAY[v.recipient_id], ARRAY[other], 'failover', v.step, v.round, now(), next_attempt);
+    AND p.purpose = fo_purpose AND p.step = v.step AND p.round = v.round;
+  PERFORM queue_pages(v.incident_id, ARRAY[v.recipient_id], ARRAY[other], fo_purpose, v.step, v.round, now(), next_attempt, 0, v.note);
   SELECT id INTO fo FROM pages p WHERE p.incident_id = v.incident_id AND p.recipient_id = v.recipient_id AND p.channel = other
-    AND p.purpose = 'failover' AND p.step = v.step AND p.round = v.round AND p.attempt = next_attempt;
+    AND p.purpose = fo_purpose AND p.step = v.step AND p.round = v.round AND p.attempt = next_attempt;
   RETURN fo;
 END
 $$;
@@ -326,7 +334,7 @@ BEGIN
     RETURN NULL;
   END IF;
   PERFORM queue_pages(v.incident_id, ARRAY[v.recipient_id], ARRAY[v.channel], v_purpose, v.step, v.round, now(),
-                      v.attempt + 1, p_delay_seconds);
+                      v.attempt + 1, p_delay_seconds, v.note);
   SELECT id INTO r FROM pages p WHERE p.incident_id = v.incident_id AND p.recipient_id = v.recipient_id AND p.channel = v.channel
     AND p.purpose = v_purpose AND p.step = v.step AND p.round = v.round AND p.attempt = v.attempt + 1;
   RETURN r;

@@ -1,6 +1,10 @@
+import { sha256Hex } from '../auth/crypto';
+import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
+import { intakeSos } from '../incidents/service';
 import { maskPhone } from '../log';
 
+export const DRIVER_HELP_TEXT = 'Mayday: text SOS if you are in danger. Reply SAFE or HELP when Mayday asks how you are.';
 export const HELP_TEXT =
   'Mayday: reply ACK <number> (for example ACK 1042) to acknowledge an incident you were paged for, or ACK for the newest one.';
 /** At most this many help texts to one number an hour, so two robots cannot text each other forever. */
@@ -9,7 +13,7 @@ export const HELP_PER_HOUR = 3;
 /** "  ack   1042 " → "ACK 1042": case and spacing do not matter. */
 export const normalize = (body: string) => body.normalize('NFKC').trim().replace(/\s+/g, ' ').toUpperCase();
 
-async function helpText(deps: Deps, phone: string, text = HELP_TEXT): Promise<string | null> {
+async function helpText(deps: Deps, phone: string, text: string = HELP_TEXT): Promise<string | null> {
   const [row] = await deps.sql<{ n: number }[]>`
     WITH recent AS (SELECT count(*)::int AS n FROM sms_help_replies WHERE phone = ${phone} AND at > now() - interval '1 hour'),
          ins AS (INSERT INTO sms_help_replies (phone) SELECT ${phone} FROM recent WHERE n < ${HELP_PER_HOUR} RETURNING 1)
@@ -24,10 +28,11 @@ interface PagedIncident { incident_id: string; code: number; status: string; pag
  * incident paged to that phone; `ACK <code>` names one (it must have been paged to that phone).
  * Answers the reply to send back, or null for none.
  */
-export async function handleInboundSms(deps: Deps, from: string, body: string): Promise<string | null> {
+export async function handleInboundSms(deps: Deps, from: string, body: string, messageSid?: string): Promise<string | null> {
   const text = normalize(body);
   const [user] = await deps.sql<{ id: string; role: string; name: string }[]>`SELECT id, role, name FROM users WHERE phone = ${from}`;
   const log = deps.log.child({ from: maskPhone(from), role: user?.role });
+  if (user?.role === 'driver') return driverSms(deps, { id: user.id, role: 'driver', name: user.name }, text, messageSid);
   if (!user || (user.role !== 'supervisor' && user.role !== 'safety_lead')) {
     log.info('inbound sms from a number that is not a responder');
     return helpText(deps, from);
@@ -55,4 +60,47 @@ export async function handleInboundSms(deps: Deps, from: string, body: string): 
   return paged.acked_by
     ? `Mayday: #${paged.code} was already acknowledged by ${paged.acked_by}.`
     : `Mayday: #${paged.code} is ${r.r.replace('_', ' ')}; nothing changed.`;
+}
+
+/** A stable UUID for one inbound message, so Twilio retrying its webhook opens one incident, not two. */
+async function requestIdOf(messageSid: string): Promise<string> {
+  const h = await sha256Hex(`sms:${messageSid}`);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * From a driver's registered phone: SAFE or HELP answers a check-in of the open incident;
+ * SOS (or HELP) with none open opens one through the same intake as the app, at the last
+ * known location; with one open, SOS counts as HELP.
+ */
+async function driverSms(deps: Deps, driver: Principal, text: string, messageSid?: string): Promise<string | null> {
+  const word = text.replace(/[^A-Z]/g, '');
+  if (word !== 'SAFE' && word !== 'HELP' && word !== 'SOS') return helpText(deps, `driver:${driver.id}`, DRIVER_HELP_TEXT);
+  const [open] = await deps.sql<{ id: string; code: number }[]>`
+    SELECT id, code FROM incidents
+    WHERE driver_id = ${driver.id} AND status IN ('open', 'acknowledged') AND duress_at IS NULL
+    ORDER BY opened_at DESC LIMIT 1`;
+  if (open) {
+    const status = word === 'SAFE' ? 'safe' : 'need_help';
+    await deps.sql`SELECT checkin_receive(${open.id}, ${status}, 'sms', NULL, ${actorOf(driver)})`;
+    if (status === 'need_help') deps.pager.wake();
+    return status === 'safe'
+      ? `Mayday #${open.code}: noted, you are safe. Text HELP if that changes.`
+      : `Mayday #${open.code}: help is on the way - we are paging your safety team again now.`;
+  }
+  if (word === 'SAFE') return 'Mayday: you have no open incident. Text SOS if you are in danger.';
+  const [fix] = await deps.sql<{ lat: number; lng: number; accuracy_m: number | null; captured_at: Date }[]>`
+    SELECT l.lat, l.lng, l.accuracy_m, l.captured_at FROM incident_locations l JOIN incidents i ON i.id = l.incident_id
+    WHERE i.driver_id = ${driver.id} AND l.coarsened_at IS NULL
+    ORDER BY l.captured_at DESC LIMIT 1`;
+  const { incident, created } = await intakeSos(deps, driver, {
+    clientRequestId: messageSid ? await requestIdOf(messageSid) : null,
+    kind: 'other',
+    source: 'sms',
+    note: 'SOS by text message',
+    location: fix ? { lat: fix.lat, lng: fix.lng, accuracyM: fix.accuracy_m ?? undefined, capturedAt: fix.captured_at.toISOString() } : null,
+  });
+  if (created) deps.pager.wake();
+  deps.log.info({ incidentId: incident.id, code: incident.code, created }, 'sos by sms');
+  return `Mayday #${incident.code}: help is being reached - we are paging your safety team now. Text SAFE when you are safe.`;
 }

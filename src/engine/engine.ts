@@ -13,6 +13,8 @@ export interface EngineDeps {
 export interface TickResult {
   escalated: number;
   failed: number;
+  /** Incidents whose check-in was requested or missed. */
+  checkins: number;
   recovered: number;
   sent: number;
   /** Milliseconds after their deadline that escalations ran (for the lateness histogram). */
@@ -25,7 +27,7 @@ const BATCH = 200;
 
 /**
  * The escalation engine: `tick(asOf)` does everything due as of `asOf` — starts escalation
- * steps whose deadline passed (claimed with FOR UPDATE SKIP LOCKED, so instances share the
+ * steps whose deadline passed, asks drivers to check in and records missed check-ins (claimed with FOR UPDATE SKIP LOCKED, so instances share the
  * work), settles pages whose sender died, and sends what is queued. Time is a parameter: tests
  * move `asOf` instead of sleeping. `start()` runs it on a timer set to the next deadline, at
  * least every `sweepMs`, and wakes the sender whenever any instance queues a page (NOTIFY).
@@ -63,6 +65,12 @@ export class Engine {
       if (failed) this.deps.log.error({ failed }, 'escalation failed for some incidents; they stay due and are retried');
       if (rows.length < BATCH || failed === rows.length) break;
     }
+    let checkins = 0;
+    for (;;) {
+      const rows = await sql`SELECT incident_id FROM checkins_due(coalesce(${at}::timestamptz, now()), ${BATCH})`;
+      checkins += rows.length;
+      if (rows.length < BATCH) break;
+    }
     const recovered = await pager.recover();
     await this.deps.onTick?.(at);
     let sent = 0;
@@ -74,10 +82,13 @@ export class Engine {
       if (n === 0) break;
     }
     const [next] = await sql<{ at: Date | null }[]>`
-      SELECT min(esc_next_at) AS at FROM incidents WHERE status = 'open' AND esc_next_at IS NOT NULL`;
+      SELECT least(
+        (SELECT min(esc_next_at) FROM incidents WHERE status = 'open' AND esc_next_at IS NOT NULL),
+        (SELECT min(checkin_next_at) FROM incidents WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL),
+        (SELECT min(checkin_due_at) FROM incidents WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL)) AS at`;
     const ms = Math.round(performance.now() - started);
     if (ms > this.opts.slowTickMs) this.deps.log.warn({ ms, escalated, sent }, 'engine tick ran long');
-    return { escalated, failed, recovered, sent, lateMs, nextDeadline: next.at, ms };
+    return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline: next.at, ms };
   }
 
   async start() {

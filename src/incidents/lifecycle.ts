@@ -1,4 +1,5 @@
-import type { Principal } from '../auth/principal';
+import { verifyPin } from '../auth/crypto';
+import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { AppError } from '../http/errors';
 import { getIncidentFor } from './store';
@@ -18,4 +19,44 @@ export async function resolve(deps: Deps, p: Principal, incidentId: string, r: {
     SELECT resolve_incident(${incidentId}, ${p.id}, ${r.disposition}, ${r.note ?? null}) AS r`;
   if (row.r === 'resolved') throw new AppError('conflict', 'the incident is already resolved');
   return getIncidentFor(deps.sql, p, incidentId);
+}
+
+/** The driver answers a check-in from the app: 409 once the incident is resolved. */
+export async function checkIn(deps: Deps, driver: Principal, incidentId: string, c: { status: 'safe' | 'need_help'; note?: string }, via: 'app' | 'sms' = 'app') {
+  await getIncidentFor(deps.sql, driver, incidentId);
+  const [row] = await deps.sql<{ r: string }[]>`
+    SELECT checkin_receive(${incidentId}, ${c.status}, ${via}, ${c.note ?? null}, ${actorOf(driver)}) AS r`;
+  if (row.r === 'resolved') throw new AppError('conflict', 'the incident is resolved');
+  if (c.status === 'need_help') deps.pager.wake();
+  return { incidentId, status: c.status, receivedAt: new Date().toISOString() };
+}
+
+export type CancelOutcome = 'cancelled' | 'wrong' | 'locked' | 'already' | 'resolved';
+
+/**
+ * Cancel with a PIN. Both stored hashes are always checked, so neither the answer nor its
+ * timing tells a cancel PIN from the duress PIN. Throws for wrong / locked / already / resolved.
+ */
+export async function cancel(deps: Deps, driver: Principal, incidentId: string, pin: string) {
+  await getIncidentFor(deps.sql, driver, incidentId);
+  const [u] = await deps.sql<{ cancel_pin_hash: string; duress_pin_hash: string }[]>`
+    SELECT cancel_pin_hash, duress_pin_hash FROM users WHERE id = ${driver.id}`;
+  const [isCancel, isDuress] = await Promise.all([verifyPin(pin, u.cancel_pin_hash), verifyPin(pin, u.duress_pin_hash)]);
+  const outcome = isDuress ? 'duress' : isCancel ? 'cancel' : 'wrong';
+  const [row] = await deps.sql<{ r: CancelOutcome }[]>`SELECT cancel_incident(${incidentId}, ${outcome}, ${actorOf(driver)}) AS r`;
+  deps.pager.wake(); // duress pages or cancel notices
+  // Log what the driver is told, never which PIN it was.
+  deps.log.info({ incidentId, answer: row.r }, 'cancel request');
+  switch (row.r) {
+    case 'cancelled':
+      return getIncidentFor(deps.sql, driver, incidentId);
+    case 'wrong':
+      throw new AppError('forbidden', 'wrong PIN');
+    case 'locked':
+      throw new AppError('forbidden', 'cancellation is locked after too many wrong PINs; a responder will resolve the incident');
+    case 'already':
+      throw new AppError('conflict', 'the incident is already cancelled');
+    case 'resolved':
+      throw new AppError('conflict', 'the incident is resolved');
+  }
 }

@@ -59,6 +59,7 @@ export const IncidentSchema = z
     acknowledgedBy: z.uuid().nullable(),
     resolvedAt: z.string().nullable(),
     disposition: z.enum(DISPOSITIONS).nullable(),
+    checkInDueAt: z.string().nullable().openapi({ description: 'A check-in is awaited from the driver until then (reply SAFE or HELP).' }),
   })
   .openapi('Incident');
 export type Incident = z.infer<typeof IncidentSchema>;

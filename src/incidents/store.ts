@@ -24,6 +24,9 @@ export interface IncidentRow {
   acknowledged_by: string | null;
   resolved_at: Date | string | null;
   disposition: Incident['disposition'];
+  checkin_due_at?: Date | string | null;
+  duress_at?: Date | string | null;
+  driver_view?: IncidentRow | null;
 }
 
 const iso = (v: Date | string) => (v instanceof Date ? v : new Date(v)).toISOString();
@@ -49,7 +52,20 @@ export function toIncident(r: IncidentRow): Incident {
     acknowledgedBy: r.acknowledged_by,
     resolvedAt: isoOrNull(r.resolved_at),
     disposition: r.disposition,
+    checkInDueAt: isoOrNull(r.checkin_due_at ?? null),
   };
+}
+
+/**
+ * The incident as `p` may see it. After a duress PIN the driver keeps seeing what a real
+ * cancel would have shown (until it is resolved, then "resolved, driver_cancelled"): no trace
+ * of the duress, the raised severity or anyone acting on it.
+ */
+export function viewFor(p: Principal, r: IncidentRow): Incident {
+  if (p.role !== 'driver' || !r.driver_view) return toIncident(r);
+  const shown = toIncident(r.driver_view);
+  if (r.status === 'resolved') return { ...shown, status: 'resolved', resolvedAt: isoOrNull(r.resolved_at), disposition: 'driver_cancelled' };
+  return shown;
 }
 
 export interface OpenIncident {
@@ -98,16 +114,19 @@ function visibleTo(sql: Sql, p: Principal) {
 export async function getIncidentFor(sql: Sql, p: Principal, id: string): Promise<Incident> {
   const [row] = await sql<IncidentRow[]>`SELECT i.* FROM incidents i WHERE i.id = ${id} AND ${visibleTo(sql, p)}`;
   if (!row) throw notFound('incident');
-  return toIncident(row);
+  return viewFor(p, row);
 }
 
 export async function listIncidentsFor(sql: Sql, p: Principal, q: { status?: string; limit: number }): Promise<Incident[]> {
+  // A driver filters on what it sees (a duress incident looks cancel_requested to it).
+  const st = p.role === 'driver' ? sql`coalesce(i.driver_view ->> 'status', i.status)` : sql`i.status`;
   const status =
-    q.status === undefined ? sql`true` : q.status === 'active' ? sql`i.status <> 'resolved'` : sql`i.status = ${q.status}`;
+    q.status === undefined ? sql`true` : q.status === 'active' ? sql`i.status <> 'resolved'` : sql`${st} = ${q.status} AND i.status <> 'resolved'`;
+  const resolvedFilter = q.status === 'resolved' ? sql`i.status = 'resolved'` : status;
   const rows = await sql<IncidentRow[]>`
-    SELECT i.* FROM incidents i WHERE ${status} AND ${visibleTo(sql, p)}
+    SELECT i.* FROM incidents i WHERE ${resolvedFilter} AND ${visibleTo(sql, p)}
     ORDER BY i.opened_at DESC, i.id LIMIT ${q.limit}`;
-  return rows.map(toIncident);
+  return rows.map((r) => viewFor(p, r));
 }
 
 /**

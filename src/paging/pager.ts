@@ -2,7 +2,7 @@ import type { TwimlBuilder, Telephony } from '../adapters/twilio/types';
 import type { Sql } from '../db/client';
 import type { Logger } from '../log';
 import { maskPhone } from '../log';
-import { pageScript, pageSms } from './messages';
+import { pageScript, smsFor } from './messages';
 import { cancelPage, claimPages, expireLeases, markFailed, markSent, markUnknown, requeue, type ClaimedPage } from './store';
 
 export interface PagingOptions {
@@ -146,7 +146,7 @@ export class Pager {
       const started = performance.now();
       const result =
         p.channel === 'sms'
-          ? await telephony.sendSms({ pageId: p.id, to: p.phone, body: pageSms(p), statusCallback: this.callbackUrl('status', p.id) })
+          ? await telephony.sendSms({ pageId: p.id, to: p.phone, body: smsFor(p), statusCallback: this.callbackUrl('status', p.id) })
           : await telephony.placeCall({
               pageId: p.id,
               to: p.phone,

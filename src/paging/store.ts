@@ -8,7 +8,8 @@ export interface ClaimedPage {
   recipient_id: string;
   phone: string;
   channel: 'sms' | 'voice';
-  purpose: 'page' | 'failover' | 'retry' | 'duress' | 'notice' | 'checkin';
+  purpose: 'page' | 'failover' | 'retry' | 'repage' | 'duress' | 'notice' | 'checkin';
+  note: string | null;
   step: number;
   round: number;
   attempt: number;
@@ -44,7 +45,7 @@ export async function claimPages(sql: Sql, asOf: Date | null, limit: number, lea
       FROM c WHERE p.id = c.id
       RETURNING p.*
     )
-    SELECT claimed.id, claimed.incident_id, claimed.recipient_id, claimed.phone, claimed.channel, claimed.purpose,
+    SELECT claimed.id, claimed.incident_id, claimed.recipient_id, claimed.phone, claimed.channel, claimed.purpose, claimed.note,
            claimed.step, claimed.round, claimed.attempt, claimed.tries,
            i.code, i.kind, i.severity, i.status AS incident_status, i.lat, i.lng, i.accuracy_m, i.location_at,
            d.name AS driver_name, z.name AS zone_name, r.name AS recipient_name

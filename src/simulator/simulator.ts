@@ -92,8 +92,9 @@ export class Simulator implements Telephony {
   /** The simulated phone texts Mayday; answers Mayday's reply (if any). */
   async textFrom(phone: string, body: string): Promise<{ reply: string | null }> {
     if (!this.deps) throw new Error('simulator not bound');
-    await this.sql`INSERT INTO sim_messages (sid, kind, direction, phone, body, status) VALUES (${sid('SM')}, 'sms', 'from_phone', ${phone}, ${body}, 'received')`;
-    const reply = await handleInboundSms(this.deps, phone, body);
+    const inbound = sid('SM');
+    await this.sql`INSERT INTO sim_messages (sid, kind, direction, phone, body, status) VALUES (${inbound}, 'sms', 'from_phone', ${phone}, ${body}, 'received')`;
+    const reply = await handleInboundSms(this.deps, phone, body, inbound);
     if (reply) {
       await this.sql`INSERT INTO sim_messages (sid, kind, direction, phone, body, status) VALUES (${sid('SM')}, 'sms', 'to_phone', ${phone}, ${reply}, 'delivered')`;
     }

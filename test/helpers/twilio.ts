@@ -42,6 +42,7 @@ export function mockTwilio() {
   const requests: { kind: 'sms' | 'call'; to: string; pageId: string }[] = [];
   let unseen: Sent[] = [];
   const faults: { kind: 'sms' | 'call' | 'any'; to?: string; fault: Fault }[] = [];
+  const ignored = new Set<string>();
 
   const handle = (kind: 'sms' | 'call') => async ({ request }: { request: Request }) => {
     const params = Object.fromEntries(new URLSearchParams(await request.text()));
@@ -59,7 +60,7 @@ export function mockTwilio() {
     const sid = (kind === 'sms' ? 'SM' : 'CA') + String(++seq).padStart(32, '0');
     const sent: Sent = { kind, sid, to: params.To, body: params.Body ?? params.Twiml ?? '', pageId, params };
     accepted.push(sent);
-    unseen.push(sent);
+    if (!ignored.has(sent.to)) unseen.push(sent);
     return HttpResponse.json({ sid, status: 'queued', to: params.To, from: params.From, account_sid: TWILIO.accountSid }, { status: 201 });
   };
 
@@ -101,6 +102,14 @@ export function mockTwilio() {
     },
     forget() {
       unseen = [];
+    },
+    /** Messages to this phone are recorded (in `accepted`) but not expected one by one. */
+    ignore(phone: string) {
+      ignored.add(phone);
+    },
+    /** Everything accepted for one phone, oldest first. */
+    to(phone: string) {
+      return accepted.filter((m) => m.to === phone);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { DISPOSITIONS, IncidentEnvelope } from '../../incidents/schemas';
-import { acknowledge, resolve } from '../../incidents/lifecycle';
+import { acknowledge, cancel, checkIn, resolve } from '../../incidents/lifecycle';
 import { getIncidentFor } from '../../incidents/store';
 import { listPages } from '../../paging/store';
 import { allow, principal } from '../middleware';
@@ -61,6 +61,36 @@ app.openapi(
     const sql = c.get('deps').sql;
     await getIncidentFor(sql, p, id);
     return c.json({ pages: (await listPages(sql, id)) as z.infer<typeof PageSchema>[] }, 200);
+  },
+);
+
+const CheckInBody = z.strictObject({ status: z.enum(['safe', 'need_help']), note: z.string().max(2000).optional() }).openapi('CheckIn');
+const CheckInOut = z.object({ checkIn: z.object({ incidentId: z.uuid(), status: z.enum(['safe', 'need_help']), receivedAt: z.string() }) }).openapi('CheckInReceived');
+app.openapi(
+  createRoute({
+    method: 'post', path: '/v1/incidents/{id}/check-ins', tags: ['driver'], security: bearer, request: { params: IdParam, ...body(CheckInBody) },
+    summary: 'Answer a check-in: safe, or need_help (raises severity and pages the current step again at once)',
+    responses: { 201: json(CheckInOut, 'Recorded'), ...errors, ...notFoundError, ...conflictError('The incident is resolved') },
+    middleware: [allow('driver')] as const,
+  }),
+  async (c) => {
+    const checkIn_ = await checkIn(c.get('deps'), principal(c), c.req.valid('param').id, c.req.valid('json'));
+    return c.json({ checkIn: checkIn_ }, 201);
+  },
+);
+
+const CancelBody = z.strictObject({ pin: z.string().min(1).max(64) }).openapi('Cancel');
+app.openapi(
+  createRoute({
+    method: 'post', path: '/v1/incidents/{id}/cancel', tags: ['driver'], security: bearer, request: { params: IdParam, ...body(CancelBody) },
+    summary: 'Cancel with the driver’s PIN',
+    description: 'The cancel PIN moves the incident to cancel_requested (a responder resolves it). A wrong PIN changes nothing (403); after 5 wrong PINs cancelling is locked (403). The duress PIN answers exactly like the cancel PIN.',
+    responses: { 200: json(IncidentEnvelope, 'Cancel requested'), ...errors, ...notFoundError, ...conflictError('Already cancelled or resolved') },
+    middleware: [allow('driver')] as const,
+  }),
+  async (c) => {
+    const incident = await cancel(c.get('deps'), principal(c), c.req.valid('param').id, c.req.valid('json').pin);
+    return c.json({ incident }, 200);
   },
 );
 

@@ -41,7 +41,7 @@ const xml = (c: Context<AppEnv>, body: string) => c.body(body, 200, { 'content-t
 app.post('/webhooks/twilio/sms', async (c) => {
   const f = await signedForm(c);
   const deps = c.get('deps');
-  const reply = f.From ? await handleInboundSms(deps, f.From, f.Body ?? '') : null;
+  const reply = f.From ? await handleInboundSms(deps, f.From, f.Body ?? '', f.MessageSid || f.SmsSid || undefined) : null;
   c.get('log').info({ from: maskPhone(f.From), replied: reply !== null }, 'inbound sms');
   return xml(c, deps.twiml.message(reply ?? undefined));
 });
