@@ -9,6 +9,7 @@ import admin from './http/routes/admin';
 import incidents from './http/routes/incidents';
 import lifecycle from './http/routes/lifecycle';
 import simulator from './http/routes/simulator';
+import support from './http/routes/support';
 import webhooks from './http/routes/webhooks';
 import system from './http/routes/system';
 import timeline from './http/routes/timeline';
@@ -44,6 +45,7 @@ export function buildApp(deps: Deps) {
   app.route('/', incidents);
   app.route('/', timeline);
   app.route('/', lifecycle);
+  app.route('/', support);
   app.route('/', simulator);
   app.route('/', webhooks);
 
