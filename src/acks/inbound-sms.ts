@@ -76,6 +76,13 @@ async function requestIdOf(messageSid: string): Promise<string> {
 async function driverSms(deps: Deps, driver: Principal, text: string, messageSid?: string): Promise<string | null> {
   const word = text.replace(/[^A-Z]/g, '');
   if (word !== 'SAFE' && word !== 'HELP' && word !== 'SOS') return helpText(deps, `driver:${driver.id}`, DRIVER_HELP_TEXT);
+  const clientRequestId = messageSid ? await requestIdOf(messageSid) : null;
+  if (clientRequestId) {
+    // Twilio retrying the webhook of a message that already opened an incident: same answer.
+    const [opened] = await deps.sql<{ code: number }[]>`
+      SELECT code FROM incidents WHERE driver_id = ${driver.id} AND client_request_id = ${clientRequestId}`;
+    if (opened) return openedText(opened.code);
+  }
   const [open] = await deps.sql<{ id: string; code: number }[]>`
     SELECT id, code FROM incidents
     WHERE driver_id = ${driver.id} AND status IN ('open', 'acknowledged') AND duress_at IS NULL
@@ -94,7 +101,7 @@ async function driverSms(deps: Deps, driver: Principal, text: string, messageSid
     WHERE i.driver_id = ${driver.id} AND l.coarsened_at IS NULL
     ORDER BY l.captured_at DESC LIMIT 1`;
   const { incident, created } = await intakeSos(deps, driver, {
-    clientRequestId: messageSid ? await requestIdOf(messageSid) : null,
+    clientRequestId,
     kind: 'other',
     source: 'sms',
     note: 'SOS by text message',
@@ -102,5 +109,7 @@ async function driverSms(deps: Deps, driver: Principal, text: string, messageSid
   });
   if (created) deps.pager.wake();
   deps.log.info({ incidentId: incident.id, code: incident.code, created }, 'sos by sms');
-  return `Mayday #${incident.code}: help is being reached - we are paging your safety team now. Text SAFE when you are safe.`;
+  return openedText(incident.code);
 }
+
+const openedText = (code: number) => `Mayday #${code}: help is being reached - we are paging your safety team now. Text SAFE when you are safe.`;
