@@ -13,6 +13,7 @@ import support from './http/routes/support';
 import webhooks from './http/routes/webhooks';
 import system from './http/routes/system';
 import timeline from './http/routes/timeline';
+import users from './http/routes/users';
 
 /** Largest JSON body accepted: an SOS is a few hundred bytes; a zone boundary may be larger. */
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -44,6 +45,7 @@ export function buildApp(deps: Deps) {
   app.route('/', admin);
   app.route('/', incidents);
   app.route('/', timeline);
+  app.route('/', users);
   app.route('/', lifecycle);
   app.route('/', support);
   app.route('/', simulator);

@@ -2,6 +2,7 @@ import type { Telephony, TwimlBuilder } from './adapters/twilio/types';
 import type { Authenticator } from './auth/authenticator';
 import type { Sql } from './db/client';
 import type { Logger } from './log';
+import type { Metrics } from './metrics';
 import type { Pager } from './paging/pager';
 import type { Simulator } from './simulator/simulator';
 import type { ZoneDirectory } from './zones/store';
@@ -16,6 +17,8 @@ export interface Deps {
   telephony: Telephony;
   twiml: TwimlBuilder;
   pager: Pager;
+  /** Prometheus metrics, where the runtime keeps them. */
+  metrics?: Metrics;
   /** Present when the built-in phone simulator stands in for Twilio. */
   simulator?: Simulator;
   /** The newest migration this code expects; /readyz answers 503 until the database has it. */

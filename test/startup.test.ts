@@ -82,7 +82,7 @@ describe('npm start', () => {
     expect(first.out()).toContain('Demo data seeded');
     expect(first.out()).toMatch(/driver\s+Dana Kim/);
     const admin = readFileSync(join(dataDir, 'admin-token'), 'utf8').trim();
-    const zones = await (await fetch(`http://127.0.0.1:${first.port}/v1/zones`, { headers: { authorization: `Bearer ${admin}` } })).json();
+    const zones: any = await (await fetch(`http://127.0.0.1:${first.port}/v1/zones`, { headers: { authorization: `Bearer ${admin}` } })).json();
     expect(zones.zones).toHaveLength(1);
 
     // SIGKILL: nothing runs Mayday's shutdown, and the embedded server is left behind.
@@ -95,7 +95,7 @@ describe('npm start', () => {
     runs.push(second);
     await ready(second);
     expect(second.out()).not.toContain('Demo data seeded');
-    const again = await (await fetch(`http://127.0.0.1:${second.port}/v1/zones`, { headers: { authorization: `Bearer ${admin}` } })).json();
+    const again: any = await (await fetch(`http://127.0.0.1:${second.port}/v1/zones`, { headers: { authorization: `Bearer ${admin}` } })).json();
     expect(again.zones).toHaveLength(1); // the same data, reused
 
     second.child.kill('SIGTERM');

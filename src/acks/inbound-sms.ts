@@ -21,7 +21,7 @@ async function helpText(deps: Deps, phone: string, text: string = HELP_TEXT): Pr
   return row.n < HELP_PER_HOUR ? text : null;
 }
 
-interface PagedIncident { incident_id: string; code: number; status: string; page_id: string; acked_by: string | null }
+interface PagedIncident { incident_id: string; code: number; status: string; page_id: string; acked_by: string | null; opened_at: Date }
 
 /**
  * An SMS to Mayday's number. From a responder: `ACK` or `1` acknowledges the newest open
@@ -41,7 +41,7 @@ export async function handleInboundSms(deps: Deps, from: string, body: string, m
   if (!named && text !== 'ACK' && text !== '1') return helpText(deps, from);
   const code = named ? Number(named[1]) : null;
   const [paged] = await deps.sql<PagedIncident[]>`
-    SELECT p.incident_id, i.code, i.status, p.id AS page_id, a.name AS acked_by
+    SELECT p.incident_id, i.code, i.status, p.id AS page_id, a.name AS acked_by, i.opened_at
     FROM pages p JOIN incidents i ON i.id = p.incident_id LEFT JOIN users a ON a.id = i.acknowledged_by
     WHERE p.recipient_id = ${user.id} ${code === null ? deps.sql`` : deps.sql`AND i.code = ${code}`}
     ORDER BY (i.status = 'open') DESC, p.created_at DESC
@@ -55,6 +55,7 @@ export async function handleInboundSms(deps: Deps, from: string, body: string, m
   const [r] = await deps.sql<{ r: string }[]>`SELECT ack_incident(${paged.incident_id}, ${user.id}, 'sms', ${paged.page_id}) AS r`;
   if (r.r === 'open') {
     log.info({ incidentId: paged.incident_id, code: paged.code }, 'acknowledged by sms');
+    deps.metrics?.acknowledged((Date.now() - paged.opened_at.getTime()) / 1000, 'sms');
     return `Mayday: #${paged.code} acknowledged. It is yours - further pages stopped.`;
   }
   return paged.acked_by

@@ -39,6 +39,12 @@ export class Authenticator {
     return p;
   }
 
+  /** Forget tokens revoked on other instances as soon as they say so (NOTIFY mayday_tokens). */
+  async listen(): Promise<() => Promise<void>> {
+    const l = await this.sql.listen('mayday_tokens', (userId) => this.forgetUser(userId));
+    return () => l.unlisten();
+  }
+
   forgetUser(userId: string) {
     for (const [k, v] of this.cache) if (v.p.id === userId) this.cache.delete(k);
   }

@@ -29,8 +29,10 @@ export async function addToken(sql: Sql, userId: string, role: Exclude<Role, 'ad
   return token;
 }
 
-/** Revoke every live token of a user; returns how many. */
+/** Revoke every live token of a user; returns how many. Other instances hear of it (NOTIFY) and forget it at once. */
 export async function revokeTokens(sql: Sql, userId: string): Promise<number> {
-  const rows = await sql`UPDATE tokens SET revoked_at = now() WHERE user_id = ${userId} AND revoked_at IS NULL RETURNING 1`;
-  return rows.count;
+  const [row] = await sql<{ n: number }[]>`
+    WITH r AS (UPDATE tokens SET revoked_at = now() WHERE user_id = ${userId} AND revoked_at IS NULL RETURNING 1)
+    SELECT count(*)::int AS n, pg_notify('mayday_tokens', ${userId}) FROM r`;
+  return row.n;
 }

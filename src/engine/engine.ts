@@ -1,11 +1,13 @@
 import type { Sql } from '../db/client';
 import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
 import type { Pager } from '../paging/pager';
 
 export interface EngineDeps {
   sql: Sql;
   log: Logger;
   pager: Pager;
+  metrics?: Metrics;
   /** Extra periodic work (the phone simulator's unanswered calls, later check-ins). */
   onTick?: (asOf: Date | null) => Promise<void>;
 }
@@ -87,7 +89,10 @@ export class Engine {
         (SELECT min(checkin_next_at) FROM incidents WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL),
         (SELECT min(checkin_due_at) FROM incidents WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL)) AS at`;
     const ms = Math.round(performance.now() - started);
-    if (ms > this.opts.slowTickMs) this.deps.log.warn({ ms, escalated, sent }, 'engine tick ran long');
+    const slow = ms > this.opts.slowTickMs;
+    if (slow) this.deps.log.warn({ ms, escalated, sent }, 'engine tick ran long');
+    this.deps.metrics?.tick(ms, slow);
+    this.deps.metrics?.escalationLateness(lateMs);
     return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline: next.at, ms };
   }
 

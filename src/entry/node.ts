@@ -79,7 +79,7 @@ async function main() {
   const demo = (config.demo ?? !config.databaseUrl) ? await seedDemo(sql) : undefined;
 
   let draining = false;
-  const { app, engine } = wireNode({
+  const { app, engine, deps } = wireNode({
     sql,
     log,
     adminToken: admin.token,
@@ -90,6 +90,7 @@ async function main() {
     draining: () => draining,
   });
   await engine.start();
+  const stopTokenListener = await deps.auth.listen();
   log.info({ telephony: config.twilio ? 'twilio' : 'simulator' }, 'paging engine started');
   const server = serve({ fetch: app.fetch, port: config.port }, () => printBanner(config, admin, demo));
 
@@ -107,6 +108,7 @@ async function main() {
       (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
     });
     await engine.stop(); // sends under way record their outcome; queued pages wait for the next start
+    await stopTokenListener().catch(() => undefined);
     await sql.end({ timeout: 5 });
     await embedded?.stop();
     log.info('stopped');

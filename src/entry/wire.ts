@@ -5,6 +5,7 @@ import type { Sql } from '../db/client';
 import type { Deps } from '../deps';
 import { Engine } from '../engine/engine';
 import type { Logger } from '../log';
+import { createMetrics } from '../metrics';
 import { Pager, type PagingOptions } from '../paging/pager';
 import { Simulator } from '../simulator/simulator';
 import { ZoneDirectory } from '../zones/store';
@@ -27,7 +28,8 @@ export interface WireOptions {
 export function wireNode(o: WireOptions) {
   const simulator = o.twilio ? undefined : new Simulator(o.sql);
   const telephony = o.twilio ? twilioTelephony(o.twilio) : simulator!;
-  const pager = new Pager({ sql: o.sql, log: o.log, telephony, twiml: sdkTwiml, publicBaseUrl: o.publicBaseUrl, options: o.paging });
+  const metrics = createMetrics(o.sql);
+  const pager = new Pager({ sql: o.sql, log: o.log, telephony, twiml: sdkTwiml, publicBaseUrl: o.publicBaseUrl, options: o.paging, metrics });
   const deps: Deps = {
     sql: o.sql,
     log: o.log,
@@ -37,12 +39,13 @@ export function wireNode(o: WireOptions) {
     telephony,
     twiml: sdkTwiml,
     pager,
+    metrics,
     simulator,
     schemaVersion: o.schemaVersion,
     docsAsset: o.docsAsset,
     draining: o.draining,
   };
   simulator?.bind(deps);
-  const engine = new Engine({ sql: o.sql, log: o.log, pager, onTick: simulator ? (at) => simulator.tick(at) : undefined });
+  const engine = new Engine({ sql: o.sql, log: o.log, pager, metrics, onTick: simulator ? (at) => simulator.tick(at) : undefined });
   return { deps, engine, pager, simulator, app: buildApp(deps) };
 }

@@ -9,7 +9,9 @@ export async function acknowledge(deps: Deps, p: Principal, incidentId: string) 
   await getIncidentFor(deps.sql, p, incidentId);
   const [row] = await deps.sql<{ r: string }[]>`SELECT ack_incident(${incidentId}, ${p.id}, 'api', NULL) AS r`;
   if (row.r !== 'open') throw new AppError('conflict', `the incident is ${row.r}, not open`);
-  return getIncidentFor(deps.sql, p, incidentId);
+  const incident = await getIncidentFor(deps.sql, p, incidentId);
+  deps.metrics?.acknowledged((Date.now() - Date.parse(incident.openedAt)) / 1000, 'api');
+  return incident;
 }
 
 /** Resolve with a disposition. 409 when it is already resolved (the first of two racers wins). */

@@ -28,6 +28,10 @@ export interface KeypressOutcome {
 /** A digit pressed on a page call: 1 acknowledges, anything else is not an acknowledgement. */
 export async function onKeypress(deps: Deps, pageId: string, digits: string): Promise<KeypressOutcome> {
   const r = await recordKeypress(deps.sql, pageId, digits);
+  if (r === 'open' && deps.metrics) {
+    const [i] = await deps.sql<{ opened_at: Date }[]>`SELECT i.opened_at FROM pages p JOIN incidents i ON i.id = p.incident_id WHERE p.id = ${pageId}`;
+    deps.metrics.acknowledged((Date.now() - i.opened_at.getTime()) / 1000, 'voice');
+  }
   if (r === 'open') return { result: 'acknowledged', say: 'Acknowledged. The incident is yours. Details are in your text messages. Goodbye.' };
   if (r === 'ignored') return { result: 'ignored', say: 'That was not 1. The incident is not acknowledged. Mayday will call again.' };
   if (r === 'unknown page') return { result: 'unknown', say: 'This call is not known to Mayday. Goodbye.' };

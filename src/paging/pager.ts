@@ -1,6 +1,7 @@
 import type { TwimlBuilder, Telephony } from '../adapters/twilio/types';
 import type { Sql } from '../db/client';
 import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
 import { maskPhone } from '../log';
 import { pageScript, smsFor } from './messages';
 import { cancelPage, claimPages, expireLeases, markFailed, markSent, markUnknown, requeue, type ClaimedPage } from './store';
@@ -44,6 +45,7 @@ export interface PagerDeps {
   twiml: TwimlBuilder;
   publicBaseUrl: string;
   options?: Partial<PagingOptions>;
+  metrics?: Metrics;
 }
 
 /**
@@ -156,6 +158,7 @@ export class Pager {
               amdCallback: this.callbackUrl('voice/amd', p.id),
             });
       const ms = Math.round(performance.now() - started);
+      this.deps.metrics?.pageOutcome(p.channel, result.ok ? 'sent' : result.kind);
       if (result.ok) {
         await markSent(sql, p.id, result.sid);
         plog.info({ sid: result.sid, ms }, 'page sent');

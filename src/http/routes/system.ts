@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { schemaVersion } from '../../db/migrate';
+import { allow, authenticate } from '../middleware';
 import { json, router } from '../openapi';
 
 const app = router();
@@ -40,6 +41,14 @@ const DOCS_PAGE = `<!doctype html>
 </body></html>`;
 
 app.get('/docs', (c) => c.html(DOCS_PAGE));
+
+/** Prometheus metrics, for the admin (scrape with the admin token as a bearer token). */
+app.get('/metrics', authenticate, allow('admin'), async (c) => {
+  const m = c.get('deps').metrics;
+  if (!m) return c.text('metrics are not kept by this runtime\n', 404);
+  const { body, contentType } = await m.render();
+  return c.body(body, 200, { 'content-type': contentType });
+});
 app.get('/docs/assets/:name{swagger-ui\\.css|swagger-ui-bundle\\.js}', async (c) => {
   const asset = await c.get('deps').docsAsset?.(c.req.param('name'));
   if (!asset) return c.notFound();

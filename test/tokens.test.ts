@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { Authenticator } from '../src/auth/authenticator';
+import { connect } from '../src/db/client';
+import { testApp } from './helpers/app';
+import { world } from './helpers/world';
+
+describe('tokens', () => {
+  it('an admin revokes a user’s tokens and they stop working at once; a new one can be issued', async () => {
+    const t = await testApp();
+    const w = world(t);
+    const d = await w.driver();
+    expect((await t.get('/v1/incidents', d.token)).status).toBe(200); // now cached
+    const res = await t.req('DELETE', `/v1/users/${d.id}/tokens`, { token: w.admin });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ userId: d.id, revoked: 1 });
+    const after = await t.get('/v1/incidents', d.token);
+    expect(after.status).toBe(401);
+    expect(after.body.error.code).toBe('unauthorized');
+    const fresh = await t.post(`/v1/users/${d.id}/tokens`, undefined, w.admin);
+    expect(fresh.status).toBe(201);
+    expect((await t.get('/v1/incidents', fresh.body.token)).status).toBe(200);
+    expect((await t.get('/v1/incidents', d.token)).status).toBe(401);
+    expect((await t.req('DELETE', `/v1/users/${d.id}/tokens`, { token: d.token })).status).toBe(401);
+    expect((await t.req('DELETE', `/v1/users/${d.id}/tokens`, { token: fresh.body.token })).status).toBe(403);
+    expect((await t.req('DELETE', '/v1/users/00000000-0000-4000-8000-000000000000/tokens', { token: w.admin })).status).toBe(404);
+  });
+
+  it('another instance forgets a revoked token as soon as it is told (NOTIFY), before its cache would expire', async () => {
+    const t = await testApp();
+    const w = world(t);
+    const d = await w.driver();
+    const otherSql = connect(t.url, { max: 2 });
+    const other = new Authenticator(otherSql, undefined, 60_000);
+    const stop = await other.listen();
+    expect((await other.authenticate(d.token))?.id).toBe(d.id);
+    await t.req('DELETE', `/v1/users/${d.id}/tokens`, { token: w.admin });
+    let seen: unknown = 'cached';
+    for (let i = 0; i < 40 && seen !== undefined; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      seen = await other.authenticate(d.token);
+    }
+    expect(seen).toBeUndefined();
+    await stop();
+    await otherSql.end();
+  });
+});
+
+describe('GET /metrics', () => {
+  it('serves Prometheus metrics to the admin only', async () => {
+    const t = await testApp();
+    const w = world(t);
+    await w.zone();
+    const d = await w.driver();
+    await w.sos(d);
+    const res = await t.app.request('/metrics', { headers: { authorization: `Bearer ${w.admin}` } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/mayday_sos_accepted_total\{created="true",source="app"\} 1/);
+    expect(text).toContain('mayday_outbox_depth');
+    expect(text).toContain('mayday_escalation_lateness_seconds_bucket');
+    expect(text).toContain('# TYPE mayday_ack_latency_seconds histogram');
+    expect(text).toContain('mayday_pages_total');
+    expect((await t.app.request('/metrics', { headers: { authorization: `Bearer ${d.token}` } })).status).toBe(403);
+    expect((await t.app.request('/metrics')).status).toBe(401);
+  });
+});
