@@ -23,8 +23,10 @@ ALTER TABLE incidents
   -- Duress: when it was triggered, and the incident as the driver must keep seeing it (cancelled).
   ADD COLUMN duress_at        timestamptz,
   ADD COLUMN driver_view      jsonb;
-CREATE INDEX incidents_checkin_next_idx ON incidents (checkin_next_at) WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL;
-CREATE INDEX incidents_checkin_due_idx ON incidents (checkin_due_at) WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL;
+CREATE INDEX incidents_checkin_next_idx ON incidents (checkin_next_at)
+  WHERE checkin_next_at IS NOT NULL AND status IN ('open', 'acknowledged') AND duress_at IS NULL;
+CREATE INDEX incidents_checkin_due_idx ON incidents (checkin_due_at)
+  WHERE checkin_due_at IS NOT NULL AND status IN ('open', 'acknowledged') AND duress_at IS NULL;
 
 -- medium < high < critical
 CREATE FUNCTION severity_rank(p text) RETURNS integer
