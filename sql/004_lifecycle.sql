@@ -172,6 +172,8 @@ BEGIN
            status = CASE WHEN inc.status = 'cancel_requested' THEN 'open' ELSE inc.status END,
            esc_next_at = CASE WHEN inc.status = 'cancel_requested' THEN now() ELSE inc.esc_next_at END
     WHERE id = p_incident;
+    -- As after a real cancel, nothing more goes to the driver's phone (it may not be theirs now).
+    UPDATE pages SET status = 'canceled' WHERE incident_id = p_incident AND status = 'queued' AND purpose = 'checkin';
     INSERT INTO incident_events (incident_id, type, actor, data)
     VALUES (p_incident, 'duress.triggered', p_actor, jsonb_build_object(
       'statusBefore', inc.status, 'cancelLocked', inc.cancel_locked_at IS NOT NULL));
