@@ -171,6 +171,14 @@ describe('the emergency bypass', () => {
     // The oldest of the backlog is still the next to claim.
     expect((await claim(t.t, t.tier1)).body.supportRequest.text).toBe('backlog 1');
   });
+
+  it('a safety request that also names a danger is promoted for its category, with the keyword noted and naming the kind', async () => {
+    const res = await file(s.t, s.eli, { category: 'safety', text: 'He has a knife' });
+    expect(res.body.supportRequest.promotedReason).toBe('category');
+    const linked = (await timeline(s.t, res.body.incidentId)).find((e) => e.type === 'support.linked')!;
+    expect(linked.data).toMatchObject({ reason: 'category', keyword: 'knife' });
+    expect((await s.t.get(`/v1/incidents/${res.body.incidentId}`, s.w.admin)).body.incident.kind).toBe('assault');
+  });
 });
 
 describe('claiming (agent)', () => {

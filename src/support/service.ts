@@ -53,7 +53,8 @@ export async function fileRequest(
     const row = await store.insertRequest(deps.sql, { driverId: driver.id, ...body });
     return { supportRequest: store.toSupportRequest(row) };
   }
-  const reason: PromotionReason = hit ? 'keyword' : 'category';
+  // The category alone would have done it, so it is the reason; a keyword found is noted either way.
+  const reason: PromotionReason = body.category === 'safety' ? 'category' : 'keyword';
   const row = await inTransaction(deps, async (tx) => {
     const incidentId = await promote(tx, driver, body, hit?.kind ?? 'other');
     const r = await store.insertRequest(tx.sql, { driverId: driver.id, ...body, promoted: { incidentId, reason } });
