@@ -135,12 +135,15 @@ export async function appendLinkedEvent(
     VALUES (${incidentId}, 'support.linked', ${actor}, jsonb_strip_nulls(${sql.json(data as never)}::jsonb))`;
 }
 
-/** The driver's last known fix: the newest point of any of its incidents' trails, or null. */
+/**
+ * The driver's last known fix: the newest point of any of its incidents' trails that retention
+ * has not coarsened, or null. (The same rule as an SMS SOS: src/acks/inbound-sms.ts.)
+ */
 export async function lastKnownFix(sql: Sql, driverId: string): Promise<LocationInput | null> {
   const [row] = await sql<{ lat: number; lng: number; accuracy_m: number | null; captured_at: Date }[]>`
     SELECT l.lat, l.lng, l.accuracy_m, l.captured_at
     FROM incidents i JOIN incident_locations l ON l.incident_id = i.id
-    WHERE i.driver_id = ${driverId}
+    WHERE i.driver_id = ${driverId} AND l.coarsened_at IS NULL
     ORDER BY l.captured_at DESC, l.id DESC
     LIMIT 1`;
   if (!row) return null;
