@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { Phone } from '../../users/schemas';
 import { AppError } from '../errors';
-import { requireRole } from '../middleware';
+import { allow, requireRole } from '../middleware';
 import { bearer, body, errors, json, notFoundError, conflictError, router } from '../openapi';
 import type { Context } from 'hono';
 import type { AppEnv } from '../context';
@@ -28,13 +28,15 @@ const SidParam = z.object({ sid: z.string().regex(/^CA[0-9a-f]{32}$/).openapi({ 
 
 app.openapi(
   createRoute({ method: 'get', path: '/v1/simulator/phones', tags, security: bearer,
-    responses: { 200: json(z.object({ phones: z.array(z.object({ phone: z.string(), name: z.string().nullable(), role: z.string().nullable(), messages: z.number(), lastAt: z.string() })) }), 'Phones that got or sent anything'), ...errors, ...notFoundError } }),
+    responses: { 200: json(z.object({ phones: z.array(z.object({ phone: z.string(), name: z.string().nullable(), role: z.string().nullable(), messages: z.number(), lastAt: z.string() })) }), 'Phones that got or sent anything'), ...errors, ...notFoundError },
+    middleware: [allow('admin')] as const }),
   async (c) => c.json({ phones: await sim(c).phones() }, 200),
 );
 
 app.openapi(
   createRoute({ method: 'get', path: '/v1/simulator/phones/{phone}/messages', tags, security: bearer, request: { params: PhoneParam },
-    responses: { 200: json(z.object({ messages: z.array(SimMessage) }), 'Messages and calls of one phone, oldest first'), ...errors, ...notFoundError } }),
+    responses: { 200: json(z.object({ messages: z.array(SimMessage) }), 'Messages and calls of one phone, oldest first'), ...errors, ...notFoundError },
+    middleware: [allow('admin')] as const }),
   async (c) => c.json({ messages: await sim(c).list(c.req.valid('param').phone) }, 200),
 );
 
@@ -42,7 +44,8 @@ app.openapi(
   createRoute({ method: 'post', path: '/v1/simulator/phones/{phone}/sms', tags, security: bearer,
     request: { params: PhoneParam, ...body(z.strictObject({ body: z.string().min(1).max(1600) })) },
     summary: 'The phone texts Mayday (as an inbound Twilio SMS would)',
-    responses: { 200: json(z.object({ reply: z.string().nullable() }), 'Mayday’s reply'), ...errors, ...notFoundError } }),
+    responses: { 200: json(z.object({ reply: z.string().nullable() }), 'Mayday’s reply'), ...errors, ...notFoundError },
+    middleware: [allow('admin')] as const }),
   async (c) => c.json(await sim(c).textFrom(c.req.valid('param').phone, c.req.valid('json').body), 200),
 );
 
@@ -50,14 +53,16 @@ app.openapi(
   createRoute({ method: 'post', path: '/v1/simulator/calls/{sid}/digits', tags, security: bearer,
     request: { params: SidParam, ...body(z.strictObject({ digits: z.string().regex(/^[0-9*#]{1,8}$/) })) },
     summary: 'Press a digit on a ringing page call (1 acknowledges); the call then ends',
-    responses: { 200: json(z.object({ result: z.string(), say: z.string() }), 'What the call answers'), ...errors, ...notFoundError, ...conflictError('The call has ended') } }),
+    responses: { 200: json(z.object({ result: z.string(), say: z.string() }), 'What the call answers'), ...errors, ...notFoundError, ...conflictError('The call has ended') },
+    middleware: [allow('admin')] as const }),
   async (c) => c.json(await sim(c).press(c.req.valid('param').sid, c.req.valid('json').digits), 200),
 );
 
 app.openapi(
   createRoute({ method: 'post', path: '/v1/simulator/calls/{sid}/hangup', tags, security: bearer, request: { params: SidParam },
     summary: 'Hang up without pressing anything (not an acknowledgement)',
-    responses: { 200: json(z.object({ ended: z.literal(true) }), 'Ended'), ...errors, ...notFoundError, ...conflictError('The call has ended') } }),
+    responses: { 200: json(z.object({ ended: z.literal(true) }), 'Ended'), ...errors, ...notFoundError, ...conflictError('The call has ended') },
+    middleware: [allow('admin')] as const }),
   async (c) => {
     await sim(c).hangup(c.req.valid('param').sid);
     return c.json({ ended: true as const }, 200);
