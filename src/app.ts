@@ -6,6 +6,7 @@ import type { AppEnv } from './http/context';
 import { AppError, errorResponse, toAppError } from './http/errors';
 import { authenticate, requireJson } from './http/middleware';
 import admin from './http/routes/admin';
+import audit from './http/routes/audit';
 import incidents from './http/routes/incidents';
 import lifecycle from './http/routes/lifecycle';
 import simulator from './http/routes/simulator';
@@ -45,6 +46,7 @@ export function buildApp(deps: Deps) {
   app.route('/', admin);
   app.route('/', incidents);
   app.route('/', timeline);
+  app.route('/', audit);
   app.route('/', users);
   app.route('/', lifecycle);
   app.route('/', support);

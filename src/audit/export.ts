@@ -1,0 +1,139 @@
+/**
+ * The audit export as a byte stream in constant memory, whatever the range.
+ *
+ * Design: one reserved connection holds one REPEATABLE READ READ ONLY transaction for the whole
+ * export, so every batch (incidents, their events, their trail) comes from the same snapshot:
+ * an incident's row, timeline and trail always agree, and an incident resolved meanwhile is
+ * exported as it was when the export started. Batches are read by keyset (opened_at, id), three
+ * queries per batch, no query per incident. (A postgres.js cursor would keep its connection
+ * busy with the open portal, so the per-batch event and trail queries would need a second
+ * connection and a second snapshot.)
+ *
+ * The stream is pulled: a batch is read only when the HTTP layer asks for more bytes, which it
+ * does only when the socket has drained (@hono/node-server honours backpressure), so a slow
+ * client slows the export instead of filling memory. A client that goes away cancels the
+ * stream, which rolls back and releases the connection; so does a client that stops reading
+ * for IDLE_MS. An error after the first byte cannot change the status any more: the response is
+ * cut short (no terminating chunk), which every HTTP client reports as an incomplete transfer.
+ *
+ * At most MAX_CONCURRENT exports run per process (each holds a pool connection throughout),
+ * so exports can never take the connections that SOS intake needs: one more answers 429.
+ */
+import type { Sql } from '../db/client';
+import { AppError } from '../http/errors';
+import type { Logger } from '../log';
+import { writerFor, type Writer } from './formats';
+import type { ExportFormat } from './schemas';
+import { exportBatch, type ExportCursor, type Range } from './store';
+
+export const EXPORT_BATCH = 250;
+export const MAX_CONCURRENT = 2;
+export const IDLE_MS = 10 * 60_000;
+
+const running = new WeakMap<Sql, number>();
+
+export interface ExportOptions {
+  range: Range;
+  format: ExportFormat;
+  /** Domain of EIDO identifiers (PUBLIC_BASE_URL's host). */
+  domain: string;
+  log: Logger;
+  batchSize?: number;
+}
+
+export interface OpenExport {
+  stream: ReadableStream<Uint8Array>;
+  writer: Writer;
+}
+
+/**
+ * Start an export: the transaction is open when this returns (so a database that is down
+ * answers an error, not a 200 with nothing in it); batches are read as the stream is pulled.
+ */
+export async function openExport(sql: Sql, o: ExportOptions): Promise<OpenExport> {
+  const n = running.get(sql) ?? 0;
+  if (n >= MAX_CONCURRENT) throw new AppError('rate_limited', `${n} exports are running already; retry when one has finished`);
+  running.set(sql, n + 1);
+  let reserved: Awaited<ReturnType<Sql['reserve']>> | undefined;
+  let closed = false;
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const close = async (commit: boolean) => {
+    if (closed) return;
+    closed = true;
+    if (idle) clearTimeout(idle);
+    running.set(sql, Math.max(0, (running.get(sql) ?? 1) - 1));
+    if (!reserved) return;
+    try {
+      await reserved.unsafe(commit ? 'COMMIT' : 'ROLLBACK');
+    } catch {
+      /* the connection is gone; nothing to end */
+    } finally {
+      reserved.release();
+    }
+  };
+  try {
+    reserved = await sql.reserve();
+    await reserved.unsafe('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    // Belt and braces: the server itself ends a transaction left idle this long.
+    await reserved.unsafe(`SET LOCAL idle_in_transaction_session_timeout = '${IDLE_MS + 60_000}ms'`);
+  } catch (e) {
+    await close(false);
+    throw e;
+  }
+  const tx = reserved;
+  const writer = writerFor(o.format, { domain: o.domain });
+  const encoder = new TextEncoder();
+  const batchSize = o.batchSize ?? EXPORT_BATCH;
+  const started = performance.now();
+  let cursor: ExportCursor | null = null;
+  let first = true;
+  let incidents = 0;
+  let bytes = 0;
+
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (closed) return;
+      if (idle) clearTimeout(idle);
+      try {
+        // Enqueue something (or close) before returning: a pull that enqueues nothing is not called again.
+        let text = first ? writer.head() : '';
+        let finished = false;
+        do {
+          const batch = await exportBatch(tx, o.range, first ? null : cursor, batchSize);
+          first = false;
+          for (const x of batch.incidents) text += writer.incident(x);
+          incidents += batch.incidents.length;
+          cursor = batch.next;
+          finished = cursor === null;
+        } while (!text && !finished);
+        if (finished) text += writer.tail();
+        if (text) {
+          const chunk = encoder.encode(text);
+          bytes += chunk.byteLength;
+          controller.enqueue(chunk);
+        }
+        if (finished) {
+          await close(true);
+          controller.close();
+          o.log.info({ format: o.format, incidents, bytes, ms: Math.round(performance.now() - started) }, 'audit export finished');
+          return;
+        }
+        idle = setTimeout(() => {
+          o.log.warn({ format: o.format, incidents, bytes }, 'audit export abandoned: the client stopped reading');
+          void close(false);
+          controller.error(new Error('the client stopped reading'));
+        }, IDLE_MS);
+        idle.unref?.();
+      } catch (e) {
+        o.log.error({ err: e, format: o.format, incidents, bytes }, 'audit export failed midway; the response is cut short');
+        await close(false);
+        controller.error(e);
+      }
+    },
+    async cancel() {
+      if (!closed) o.log.info({ format: o.format, incidents, bytes }, 'audit export cancelled by the client');
+      await close(false);
+    },
+  });
+  return { stream, writer };
+}
