@@ -5,6 +5,7 @@ import type { Deps } from './deps';
 import type { AppEnv } from './http/context';
 import { AppError, errorResponse, toAppError } from './http/errors';
 import { authenticate, requireJson } from './http/middleware';
+import { maskPathPhones } from './log';
 import admin from './http/routes/admin';
 import audit from './http/routes/audit';
 import incidents from './http/routes/incidents';
@@ -31,7 +32,7 @@ export function buildApp(deps: Deps) {
       c.set('log', log);
       const start = performance.now();
       await next();
-      log.debug({ method: c.req.method, path: c.req.path, status: c.res.status, ms: Math.round((performance.now() - start) * 10) / 10 }, 'request');
+      log.debug({ method: c.req.method, path: maskPathPhones(c.req.path), status: c.res.status, ms: Math.round((performance.now() - start) * 10) / 10 }, 'request');
     },
   );
   app.use(

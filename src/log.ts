@@ -5,7 +5,19 @@ export type { Logger };
 /** "+15550100123" → "+1…23": enough to tell two phones apart in a log, not enough to call one. */
 export function maskPhone(phone: string | null | undefined): string {
   if (!phone) return '';
+  // Already masked (code masks a number before logging it, and pino's censor masks it again):
+  // at most four characters of the number are in it, keep them rather than mask "+1…23" to "…".
+  if (/^[^…]{0,2}…[^…]{0,2}$/.test(phone)) return phone;
   return phone.length <= 5 ? '…' : `${phone.slice(0, 2)}…${phone.slice(-2)}`;
+}
+
+/**
+ * A request path as logged: a phone number in it (the simulator's `/phones/{phone}/…`, raw or
+ * percent-encoded) is masked like every logged phone. Only whole path segments of 7 to 15
+ * digits count, so ids and codes are left alone.
+ */
+export function maskPathPhones(path: string): string {
+  return path.replace(/(?<=\/)(?:\+|%2B)?\d{7,15}(?=\/|$)/gi, (m) => maskPhone(m.replace(/^%2B/i, '+')));
 }
 
 const PHONE_KEYS = new Set(['phone', 'to', 'from', 'To', 'From', 'Called', 'Caller']);
