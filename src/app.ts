@@ -15,6 +15,7 @@ import support from './http/routes/support';
 import webhooks from './http/routes/webhooks';
 import system from './http/routes/system';
 import timeline from './http/routes/timeline';
+import webConsole from './console/app';
 import users from './http/routes/users';
 
 /** Largest JSON body accepted: an SOS is a few hundred bytes; a zone boundary may be larger. */
@@ -53,6 +54,7 @@ export function buildApp(deps: Deps) {
   app.route('/', support);
   app.route('/', simulator);
   app.route('/', webhooks);
+  app.route('/console', webConsole);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

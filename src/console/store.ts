@@ -1,0 +1,111 @@
+/**
+ * The console's own reads: names and facts a page shows next to incidents it already got from
+ * the incident store (which alone decides what a caller may see). Nothing here decides access:
+ * every function takes ids the caller was already allowed to see.
+ */
+import type { Sql } from '../db/client';
+import { DEMO } from '../demo/seed';
+
+export interface IncidentFacts {
+  id: string;
+  zoneName: string | null;
+  driverName: string;
+  acknowledgedByName: string | null;
+  /** When the duress PIN was entered: responders must see it; drivers never reach the console. */
+  duressAt: string | null;
+  lastCheckIn: { at: string; status: string } | null;
+  resolutionNote: string | null;
+  resolvedByName: string | null;
+}
+
+/** Zone, driver and acknowledger names, duress, and the newest check-in of each incident. */
+export async function incidentFacts(sql: Sql, ids: string[]): Promise<Map<string, IncidentFacts>> {
+  if (ids.length === 0) return new Map();
+  const rows = await sql<
+    { id: string; zone_name: string | null; driver_name: string; ack_name: string | null; duress_at: Date | null;
+      checkin_at: Date | null; checkin_status: string | null; resolution_note: string | null; resolved_by_name: string | null }[]
+  >`
+    SELECT i.id, z.name AS zone_name, d.name AS driver_name, a.name AS ack_name, i.duress_at,
+           c.at AS checkin_at, c.data ->> 'status' AS checkin_status, i.resolution_note, rb.name AS resolved_by_name
+    FROM incidents i
+    JOIN users d ON d.id = i.driver_id
+    LEFT JOIN zones z ON z.id = i.zone_id
+    LEFT JOIN users a ON a.id = i.acknowledged_by
+    LEFT JOIN users rb ON rb.id = i.resolved_by
+    LEFT JOIN LATERAL (
+      SELECT e.at, e.data FROM incident_events e
+      WHERE e.incident_id = i.id AND e.type = 'checkin.received' ORDER BY e.seq DESC LIMIT 1
+    ) c ON true
+    WHERE i.id = ANY(${ids}::uuid[])`;
+  return new Map(
+    rows.map((r) => [
+      r.id,
+      {
+        id: r.id,
+        zoneName: r.zone_name,
+        driverName: r.driver_name,
+        acknowledgedByName: r.ack_name,
+        duressAt: r.duress_at?.toISOString() ?? null,
+        lastCheckIn: r.checkin_at ? { at: r.checkin_at.toISOString(), status: r.checkin_status ?? 'unknown' } : null,
+        resolutionNote: r.resolution_note,
+        resolvedByName: r.resolved_by_name,
+      },
+    ]),
+  );
+}
+
+export interface Fix {
+  lat: number;
+  lng: number;
+  accuracyM: number | null;
+  capturedAt: string;
+}
+
+/** The location trail of one incident, oldest first. */
+export async function trail(sql: Sql, incidentId: string): Promise<Fix[]> {
+  const rows = await sql<{ lat: number; lng: number; accuracy_m: number | null; captured_at: Date }[]>`
+    SELECT lat, lng, accuracy_m, captured_at FROM incident_locations WHERE incident_id = ${incidentId} ORDER BY captured_at, id`;
+  return rows.map((r) => ({ lat: r.lat, lng: r.lng, accuracyM: r.accuracy_m, capturedAt: r.captured_at.toISOString() }));
+}
+
+/** Names of the people an event or page names by id ("supervisor:<id>", recipientId...). */
+export async function namesOf(sql: Sql, ids: string[]): Promise<Map<string, string>> {
+  const uuids = [...new Set(ids)].filter((s) => /^[0-9a-f-]{36}$/i.test(s));
+  if (uuids.length === 0) return new Map();
+  const rows = await sql<{ id: string; name: string }[]>`SELECT id, name FROM users WHERE id = ANY(${uuids}::uuid[])`;
+  return new Map(rows.map((r) => [r.id, r.name]));
+}
+
+/** The demo's driver, when the demo data is in this database. */
+export async function demoDriver(sql: Sql): Promise<{ id: string; name: string } | undefined> {
+  const [row] = await sql<{ id: string; name: string }[]>`
+    SELECT id, name FROM users WHERE phone = ${DEMO.driver.phone} AND role = 'driver'`;
+  return row;
+}
+
+export interface KnownPhone {
+  phone: string;
+  name: string | null;
+  role: string | null;
+  messages: number;
+  lastAt: string | null;
+}
+
+/**
+ * Every phone the simulator can play: the people Mayday has a number for (so a newcomer can
+ * text SOS from the driver's phone before anything happened), and any other number that got or
+ * sent something (from the simulator's own list).
+ */
+export async function knownPhones(sql: Sql, simulated: { phone: string; name: string | null; role: string | null; messages: number; lastAt: string }[]): Promise<KnownPhone[]> {
+  const people = await sql<{ phone: string; name: string; role: string }[]>`
+    SELECT phone, name, role FROM users WHERE phone IS NOT NULL ORDER BY role, name LIMIT 500`;
+  const byPhone = new Map<string, KnownPhone>(simulated.map((p) => [p.phone, { ...p }]));
+  for (const u of people) if (!byPhone.has(u.phone)) byPhone.set(u.phone, { phone: u.phone, name: u.name, role: u.role, messages: 0, lastAt: null });
+  return [...byPhone.values()].sort((a, b) => (b.lastAt ?? '').localeCompare(a.lastAt ?? '') || (a.name ?? '').localeCompare(b.name ?? ''));
+}
+
+/** The live page call a simulated phone may answer, so press/hang-up forms can go back to the phone. */
+export async function phoneOfCall(sql: Sql, sid: string): Promise<string | undefined> {
+  const [row] = await sql<{ phone: string }[]>`SELECT phone FROM sim_messages WHERE sid = ${sid} AND kind = 'call'`;
+  return row?.phone;
+}
