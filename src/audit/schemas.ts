@@ -6,7 +6,10 @@ import { TimelineEventSchema } from '../timeline/schemas';
 const Instant = z
   .union([z.iso.datetime({ offset: true }), z.iso.date()])
   .transform((s) => new Date(/^\d{4}-\d{2}-\d{2}$/.test(s) ? `${s}T00:00:00Z` : s))
-  .refine((d) => !Number.isNaN(d.getTime()), 'not a valid instant');
+  .refine((d) => !Number.isNaN(d.getTime()), 'not a valid instant')
+  // In UTC, within what PostgreSQL reads back: an offset can push 0001 or 9999 out of it, and the
+  // export answers 200 before its first query, so the database cannot be the one to refuse it.
+  .refine((d) => d.getUTCFullYear() >= 1 && d.getUTCFullYear() <= 9999, 'must fall between the years 0001 and 9999 (UTC)');
 
 const range = {
   from: Instant.openapi({ description: 'Start of the range, inclusive: ISO 8601 (`2026-11-01T00:00:00Z`) or a date (midnight UTC).', example: '2026-11-01T00:00:00Z' }),

@@ -93,6 +93,7 @@ export function toAppError(err: unknown, log?: Logger): AppError {
     case '22003':
     case '22007':
     case '22008':
+    case '22009': // a time zone displacement out of range: an instant past 9999-12-31 UTC
       return new AppError('validation_failed', 'a value is out of range or malformed');
     case '40001':
     case '40P01':

@@ -84,12 +84,23 @@ export interface OpenIncident {
   actor: string;
 }
 
+/**
+ * A fix "taken" after it reached Mayday (a device clock running ahead, or a hostile client)
+ * counts as taken on arrival: since an older fix never replaces a newer one, a timestamp in the
+ * future would otherwise pin the incident's location for good.
+ */
+function notAfterNow(capturedAt: string | null): string | null {
+  if (capturedAt === null) return null;
+  const t = Date.parse(capturedAt);
+  return Number.isFinite(t) && t > Date.now() ? new Date().toISOString() : capturedAt;
+}
+
 /** One round trip: see sos_open() in sql/. */
 export async function openIncident(sql: Sql, o: OpenIncident): Promise<{ incident: Incident; created: boolean }> {
   const [row] = await sql<{ incident: IncidentRow; created: boolean }[]>`
     SELECT incident, created FROM sos_open(
       ${o.driverId}, ${o.clientRequestId}, ${o.source}, ${o.kind}, ${o.severity}, ${o.zoneId}, ${o.zoneRule},
-      ${o.lat}, ${o.lng}, ${o.accuracyM}, ${o.capturedAt}, ${o.note}, ${o.actor})`;
+      ${o.lat}, ${o.lng}, ${o.accuracyM}, ${notAfterNow(o.capturedAt)}, ${o.note}, ${o.actor})`;
   return { incident: toIncident(row.incident), created: row.created };
 }
 
@@ -140,7 +151,7 @@ export async function addLocation(
   actor: string,
 ): Promise<{ current: boolean } | 'resolved'> {
   const [row] = await sql<{ result: string }[]>`
-    SELECT location_add(${incidentId}, ${loc.lat}, ${loc.lng}, ${loc.accuracyM}, ${loc.capturedAt}, ${actor}) AS result`;
+    SELECT location_add(${incidentId}, ${loc.lat}, ${loc.lng}, ${loc.accuracyM}, ${notAfterNow(loc.capturedAt)}, ${actor}) AS result`;
   if (row.result === 'resolved') return 'resolved';
   return { current: row.result === 'current' };
 }
