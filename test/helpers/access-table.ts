@@ -72,14 +72,14 @@ export const ACCESS_TABLE: readonly AccessRow[] = [
   { method: 'GET', path: '/v1/reports/response-times', roles: SAFETY_TEAM, source: 'contract', optional: true },
   // Additions of the audit work: the audit log is read like the rest; a legal hold is the auditor's (and the admin's) only change.
   { method: 'GET', path: '/v1/audit/log', roles: SAFETY_TEAM, source: 'addition', optional: true },
-  { method: 'POST', path: '/v1/incidents/{id}/legal-hold', roles: ['auditor', 'admin'], source: 'addition', optional: true, body: () => ({}) },
+  { method: 'POST', path: '/v1/incidents/{id}/legal-hold', roles: ['auditor', 'admin'], source: 'addition', optional: true, body: () => ({ reason: 'subpoena' }) },
   { method: 'DELETE', path: '/v1/incidents/{id}/legal-hold', roles: ['auditor', 'admin'], source: 'addition', optional: true },
 
   // The ordinary support lane.
   { method: 'POST', path: '/v1/support-requests', roles: ['driver'], source: 'contract', body: () => ({ category: 'payment', text: 'my payout is late' }) },
   { method: 'POST', path: '/v1/support-requests/claim', roles: ['agent'], source: 'contract' },
   { method: 'PATCH', path: '/v1/support-requests/{id}', roles: ['agent'], source: 'contract', body: () => ({ status: 'resolved' }) },
-  { method: 'POST', path: '/v1/support-requests/{id}/escalate', roles: ['agent'], source: 'contract', body: () => ({}) },
+  { method: 'POST', path: '/v1/support-requests/{id}/escalate', roles: ['agent'], source: 'contract', body: () => ({ note: 'sounded scared' }) },
   { method: 'GET', path: '/v1/support-requests/{id}', roles: ['driver', 'agent', 'admin'], source: 'addition' },
 
   // The phone simulator (addition): the admin only.
