@@ -1,0 +1,264 @@
+/**
+ * A Twilio stand-in for loopback use (benchmarks, chaos scripts): the two REST calls Mayday
+ * makes and the status callbacks Twilio sends back, signed as Twilio signs them.
+ *
+ *   POST /2010-04-01/Accounts/:sid/Messages.json  and  .../Calls.json   (form-encoded, Basic auth
+ *        account sid + auth token, else 401) -> 201 {sid: SM…/CA…, status: 'queued', to, from, …}
+ *   GET  /_standin/stats[?pages=false]    counts (callbacks and acks failed, by status or 'error'), peaks,
+ *                                         per page id how often it was accepted, its clock
+ *   GET  /_standin/requests?since=<seq>   every authenticated request after sequence number <seq>
+ *
+ * Callbacks go to the StatusCallback URL (form-encoded, X-Twilio-Signature): messages `sent`
+ * then `delivered`; calls `initiated`, `ringing`, `in-progress` (AnsweredBy=human); one after
+ * another, `callbackDelayMs` apart. With `autoAck` a call is then answered by pressing 1 (a POST
+ * to the <Gather> action of its TwiML) and an SMS by the reply "ACK <code>" (to `smsWebhookUrl`,
+ * default <StatusCallback origin>/webhooks/twilio/sms).
+ * Chaos, all off by default and deterministic for a given `seed` and arrival order: `faults`
+ * answers a fraction of requests 500/503/429 (not taken) or 'hang' (taken, but answered only
+ * after `hangMs`, past the client's timeout: the sender cannot know it went out);
+ * `duplicateCallbacks` sends that fraction of callbacks twice; `shuffleCallbacks` sends each
+ * page's callbacks in random order; a large `callbackDelayMs` makes them late.
+ *
+ * CLI: TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… tsx scripts/twilio-standin.ts --port 4010
+ *      [--host 127.0.0.1] [--callback-delay-ms 100] [--no-callbacks] [--fault-rate 0.1]
+ *      [--fault-kinds 500,503,429,hang] [--hang-ms 15000] [--duplicate-callbacks 0.2]
+ *      [--shuffle-callbacks] [--auto-ack] [--sms-webhook-url URL] [--seed 1] [--stdin-lifeline]
+ * (--stdin-lifeline: exit when stdin closes, for a parent process that holds it open.)
+ */
+import { serve, type HttpBindings } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { Server, Socket } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import twilio from 'twilio';
+
+export type FaultKind = '500' | '503' | '429' | 'hang';
+export interface StandinOptions {
+  port?: number;
+  host?: string;
+  accountSid: string;
+  authToken: string;
+  faults?: { rate: number; kinds: FaultKind[] };
+  hangMs?: number;
+  callbacks?: boolean;
+  callbackDelayMs?: number;
+  /** Fraction (0..1; true = 1) of callbacks sent twice. */
+  duplicateCallbacks?: number | boolean;
+  shuffleCallbacks?: boolean;
+  autoAck?: boolean;
+  smsWebhookUrl?: string;
+  seed?: number;
+}
+export interface StandinRequest {
+  seq: number;
+  kind: 'sms' | 'call';
+  to: string;
+  from: string;
+  statusCallback: string | null;
+  /** The `page` query parameter of the StatusCallback URL. */
+  pageId: string | null;
+  /** When it arrived: epoch milliseconds with sub-ms precision (performance.timeOrigin + now()). */
+  at: number;
+  outcome: 'accepted' | FaultKind;
+  sid: string | null;
+  /** Connection number (one per TCP connection) and requests in progress here on arrival. */
+  conn: number;
+  inflight: number;
+}
+export interface Standin {
+  url: string;
+  stats(): ReturnType<typeof statsOf>;
+  requests(since?: number): StandinRequest[];
+  close(): Promise<void>;
+}
+
+const now = () => performance.timeOrigin + performance.now();
+const ERRORS = { '500': [20500, 'Internal Server Error'], '503': [20503, 'Service Unavailable'], '429': [20429, 'Too Many Requests'] } as const;
+
+/** mulberry32: a small seeded PRNG, so a run's faults can be replayed. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const counters = () => ({ received: 0, accepted: 0, unauthorized: 0, invalid: 0, faults: { '500': 0, '503': 0, '429': 0, hang: 0 } as Record<FaultKind, number>,
+  callbacks: { sent: 0, failed: 0, why: {} as Record<string, number>, lastError: '' }, acks: { sent: 0, failed: 0, why: {} as Record<string, number>, lastError: '' }, inflight: 0, maxInflight: 0, openConnections: 0, maxOpenConnections: 0, connections: 0 });
+function statsOf(c: ReturnType<typeof counters>, pages: Map<string, number>, withPages = true) {
+  const duplicates = [...pages].filter(([, n]) => n > 1).map(([id, n]) => ({ pageId: id, accepted: n }));
+  return { ...c, pages: withPages ? Object.fromEntries(pages) : undefined, duplicates, now: now() };
+}
+
+export async function startStandin(o: StandinOptions): Promise<Standin> {
+  const rand = prng(o.seed ?? 1);
+  const c = counters();
+  const log: StandinRequest[] = [];
+  const pages = new Map<string, number>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const connOf = new WeakMap<Socket, number>();
+  const dupRate = o.duplicateCallbacks === true ? 1 : Number(o.duplicateCallbacks || 0);
+  const delayMs = o.callbackDelayMs ?? 100;
+  const basic = 'Basic ' + Buffer.from(`${o.accountSid}:${o.authToken}`).toString('base64');
+  let closed = false;
+  const later = (ms: number) => new Promise<void>((r) => {
+    const t = setTimeout(() => (timers.delete(t), r()), ms);
+    timers.add(t);
+  });
+
+  /** POST a form to one of the service's webhooks, signed as Twilio does (node:http: a fraction of fetch's CPU). */
+  type Tally = { sent: number; failed: number; why: Record<string, number>; lastError: string };
+  const agent = new http.Agent({ keepAlive: true });
+  async function post(url: string, params: Record<string, string>, tally: Tally) {
+    if (closed) return;
+    const body = new URLSearchParams(params).toString();
+    const status = await new Promise<number | string>((resolve) => {
+      const req = http.request(url, { method: 'POST', agent, timeout: 15_000, headers: { 'content-type': 'application/x-www-form-urlencoded',
+        'content-length': Buffer.byteLength(body), 'x-twilio-signature': twilio.getExpectedTwilioSignature(o.authToken, url, params) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0)).on('error', (e) => resolve(e.message));
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out after 15 s'))).on('error', (e) => resolve(e.message));
+      req.end(body);
+    });
+    if (typeof status === 'number' && status >= 200 && status < 300) return void tally.sent++;
+    const why = typeof status === 'number' ? String(status) : 'error';
+    tally.why[why] = (tally.why[why] ?? 0) + 1;
+    tally.lastError = `${status} (${url})`;
+    tally.failed++;
+  }
+
+  async function afterAccept(kind: 'sms' | 'call', sid: string, f: URLSearchParams) {
+    const to = f.get('To')!, from = f.get('From') ?? '', cb = f.get('StatusCallback');
+    const base = { AccountSid: o.accountSid, From: from, To: to, ApiVersion: '2010-04-01' };
+    let events: Record<string, string>[] = kind === 'sms'
+      ? ['sent', 'delivered'].map((s) => ({ ...base, MessageSid: sid, SmsSid: sid, MessageStatus: s, SmsStatus: s }))
+      : ['initiated', 'ringing', 'in-progress'].map((s, i) => ({ ...base, CallSid: sid, CallStatus: s, Direction: 'outbound-api', SequenceNumber: String(i),
+          CallbackSource: 'call-progress-events', ...(s === 'in-progress' ? { AnsweredBy: 'human' } : {}) }));
+    if (o.shuffleCallbacks) for (let i = events.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [events[i], events[j]] = [events[j], events[i]]; }
+    if (dupRate > 0) events = events.flatMap((e) => (rand() < dupRate ? [e, e] : [e]));
+    if (cb && o.callbacks !== false) for (const e of events) (await later(delayMs), await post(cb, e, c.callbacks));
+    if (!o.autoAck || closed) return;
+    await later(delayMs);
+    if (kind === 'call') {
+      const action = /<Gather\b[^>]*\baction="([^"]+)"/.exec(f.get('Twiml') ?? '')?.[1]?.replace(/&amp;/g, '&');
+      if (action) await post(action, { ...base, CallSid: sid, CallStatus: 'in-progress', Direction: 'outbound-api', Digits: '1' }, c.acks);
+    } else {
+      const code = /\bACK (\d+)/.exec(f.get('Body') ?? '')?.[1];
+      const url = o.smsWebhookUrl ?? (cb ? new URL('/webhooks/twilio/sms', cb).toString() : undefined);
+      if (code && url) await post(url, { ...base, MessageSid: sid, SmsSid: sid, From: to, To: from, Body: `ACK ${code}`, NumMedia: '0' }, c.acks);
+    }
+  }
+
+  const app = new Hono<{ Bindings: HttpBindings }>();
+  const create = (kind: 'sms' | 'call') => async (ctx: Context<{ Bindings: HttpBindings }>) => {
+    const at = now();
+    c.received++;
+    if (ctx.req.header('authorization') !== basic || ctx.req.param('sid') !== o.accountSid) {
+      c.unauthorized++;
+      return ctx.json({ code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 }, 401);
+    }
+    c.maxInflight = Math.max(c.maxInflight, ++c.inflight);
+    try {
+      const f = new URLSearchParams(await ctx.req.text());
+      const missing = !f.get('To') ? 'To' : kind === 'call' && !f.get('From') ? 'From'
+        : kind === 'sms' && !f.get('Body') && !f.get('MediaUrl') ? 'Body' : kind === 'call' && !f.get('Twiml') && !f.get('Url') ? 'Url' : null;
+      if (missing) {
+        c.invalid++;
+        return ctx.json({ code: 21604, message: `A '${missing}' parameter is required.`, status: 400 }, 400);
+      }
+      const fault: FaultKind | undefined = o.faults && o.faults.kinds.length && rand() < o.faults.rate ? o.faults.kinds[Math.floor(rand() * o.faults.kinds.length)] : undefined;
+      const cb = f.get('StatusCallback');
+      let pageId: string | null = null;
+      try { pageId = cb ? new URL(cb).searchParams.get('page') : null; } catch { /* not a URL */ }
+      const taken = !fault || fault === 'hang';
+      const sid = taken ? (kind === 'sms' ? 'SM' : 'CA') + randomBytes(16).toString('hex') : null;
+      log.push({ seq: log.length + 1, kind, to: f.get('To')!, from: f.get('From') ?? '', statusCallback: cb, pageId, at, outcome: fault ?? 'accepted', sid,
+        conn: connOf.get(ctx.env.incoming.socket) ?? 0, inflight: c.inflight });
+      if (fault) c.faults[fault]++;
+      if (fault && fault !== 'hang') {
+        const [code, message] = ERRORS[fault];
+        return ctx.json({ code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status: Number(fault) }, Number(fault) as 500);
+      }
+      c.accepted++;
+      if (pageId) pages.set(pageId, (pages.get(pageId) ?? 0) + 1);
+      void afterAccept(kind, sid!, f);
+      if (fault === 'hang') await later(o.hangMs ?? 15_000);
+      const created = new Date().toUTCString();
+      const path = `/2010-04-01/Accounts/${o.accountSid}/${kind === 'sms' ? 'Messages' : 'Calls'}/${sid}.json`;
+      return ctx.json({ sid, account_sid: o.accountSid, status: 'queued', to: f.get('To'), from: f.get('From'), direction: 'outbound-api', api_version: '2010-04-01',
+        date_created: created, date_updated: created, uri: path, error_code: null, error_message: null, price: null,
+        ...(kind === 'sms' ? { body: f.get('Body'), num_segments: '1', num_media: '0', messaging_service_sid: null } : { parent_call_sid: null, answered_by: null }) }, 201);
+    } finally {
+      c.inflight--;
+    }
+  };
+  app.post('/2010-04-01/Accounts/:sid/Messages.json', create('sms'));
+  app.post('/2010-04-01/Accounts/:sid/Calls.json', create('call'));
+  app.get('/_standin/stats', (ctx) => ctx.json(statsOf(c, pages, ctx.req.query('pages') !== 'false')));
+  app.get('/_standin/requests', (ctx) => {
+    const since = Number(ctx.req.query('since') ?? 0) || 0;
+    const requests = log.slice(Math.max(0, since));
+    return ctx.json({ requests, next: log.length });
+  });
+  app.notFound((ctx) => ctx.json({ code: 20404, message: 'The requested resource was not found', status: 404 }, 404));
+
+  const host = o.host ?? '127.0.0.1';
+  const server = await new Promise<Server>((res) => {
+    const s = serve({ fetch: app.fetch, port: o.port ?? 0, hostname: host }, () => res(s as Server));
+  });
+  server.on('connection', (sock: Socket) => {
+    connOf.set(sock, ++c.connections);
+    c.maxOpenConnections = Math.max(c.maxOpenConnections, ++c.openConnections);
+    sock.once('close', () => c.openConnections--);
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://${host}:${port}`,
+    stats: () => statsOf(c, pages),
+    requests: (since = 0) => log.slice(Math.max(0, since)),
+    async close() {
+      closed = true;
+      agent.destroy();
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      await new Promise<void>((res) => {
+        server.close(() => res());
+        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
+      });
+    },
+  };
+}
+
+async function cli() {
+  const { values: v } = parseArgs({ options: {
+    port: { type: 'string', default: '4010' }, host: { type: 'string' }, 'callback-delay-ms': { type: 'string' }, 'no-callbacks': { type: 'boolean' },
+    'fault-rate': { type: 'string' }, 'fault-kinds': { type: 'string', default: '500,503,429,hang' }, 'hang-ms': { type: 'string' },
+    'duplicate-callbacks': { type: 'string' }, 'shuffle-callbacks': { type: 'boolean' }, 'auto-ack': { type: 'boolean' },
+    'sms-webhook-url': { type: 'string' }, seed: { type: 'string' }, 'stdin-lifeline': { type: 'boolean' } } });
+  const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
+  const accountSid = process.env.TWILIO_ACCOUNT_SID, authToken = process.env.TWILIO_AUTH_TOKEN;
+  if (!accountSid || !authToken) throw new Error('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required');
+  const kinds = v['fault-kinds']!.split(',').map((k) => k.trim()).filter(Boolean) as FaultKind[];
+  if (kinds.some((k) => !['500', '503', '429', 'hang'].includes(k))) throw new Error(`--fault-kinds: one of 500, 503, 429, hang (got ${v['fault-kinds']})`);
+  const s = await startStandin({ port: num(v.port), host: v.host, accountSid, authToken, callbacks: !v['no-callbacks'], callbackDelayMs: num(v['callback-delay-ms']),
+    faults: v['fault-rate'] ? { rate: Number(v['fault-rate']), kinds } : undefined, hangMs: num(v['hang-ms']), duplicateCallbacks: num(v['duplicate-callbacks']),
+    shuffleCallbacks: v['shuffle-callbacks'], autoAck: v['auto-ack'], smsWebhookUrl: v['sms-webhook-url'], seed: num(v.seed) });
+  process.stdout.write(`twilio-standin listening on ${s.url}\n`);
+  const stop = () => void s.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  if (v['stdin-lifeline']) process.stdin.on('end', stop).on('error', stop).resume();
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  cli().catch((e) => {
+    process.stderr.write(`twilio-standin: ${(e as Error).message}\n`);
+    process.exit(1);
+  });
+}
