@@ -287,6 +287,7 @@ interface Phase {
   seconds: number;
   problems: string[];
   promotions: number[]; // ms, each promoted support request
+  load: number; // the machine's 1-minute load average at the end of the phase
 }
 
 interface Answer { status: number; ms: number; body: string }
@@ -476,7 +477,10 @@ async function main() {
     const run = await sosLoad(base, drivers.tokens, cfg.duration);
     const promo = await promotions(base, drivers.tokens, cfg.promotions);
     if (mayday.exited) throw new Error(`mayday exited (${mayday.exitInfo}) during ${label}; its output ends:\n${mayday.tail()}`);
-    phases.push({ label, backlog, latencies: run.latencies, seconds: run.seconds, problems: [...run.problems, ...promo.problems], promotions: promo.latencies });
+    phases.push({
+      label, backlog, latencies: run.latencies, seconds: run.seconds, problems: [...run.problems, ...promo.problems],
+      promotions: promo.latencies, load: os.loadavg()[0],
+    });
     await sleep(500);
   }
 
@@ -494,13 +498,13 @@ async function main() {
   lines.push(`runtime:  Node ${process.version}; PostgreSQL ${pgVersion} (${db.label})`);
   lines.push(`code:     ${codeVersion()}`);
   lines.push('');
-  lines.push(`${'phase'.padEnd(14)}${pad('SOS/s', 8)}${pad('SOS', 7)}${pad('p50 ms', 9)}${pad('p90 ms', 9)}${pad('p99 ms', 9)}${pad('max ms', 9)}   safety requests promoted: n, p50, p99 ms`);
-  const row = (label: string, xs: number[], rps: string, promo: number[]) =>
+  lines.push(`${'phase'.padEnd(17)}${pad('SOS/s', 8)}${pad('SOS', 7)}${pad('p50 ms', 9)}${pad('p90 ms', 9)}${pad('p99 ms', 9)}${pad('max ms', 9)}   load   safety requests promoted: n, p50, p99 ms`);
+  const row = (label: string, xs: number[], rps: string, promo: number[], load?: number) =>
     lines.push(
-      `${label.padEnd(14)}${pad(rps, 8)}${pad(String(xs.length), 7)}${pad(fmt(pct(xs, 50), 2), 9)}${pad(fmt(pct(xs, 90), 2), 9)}${pad(fmt(pct(xs, 99), 2), 9)}${pad(fmt(Math.max(...xs), 1), 9)}` +
-        `   ${promo.length}, ${fmt(pct(promo, 50), 2)}, ${fmt(pct(promo, 99), 2)}`,
+      `${label.padEnd(17)}${pad(rps, 8)}${pad(String(xs.length), 7)}${pad(fmt(pct(xs, 50), 2), 9)}${pad(fmt(pct(xs, 90), 2), 9)}${pad(fmt(pct(xs, 99), 2), 9)}${pad(fmt(Math.max(...xs), 1), 9)}` +
+        `${pad(load === undefined ? '' : fmt(load, 1), 7)}   ${promo.length}, ${fmt(pct(promo, 50), 2)}, ${fmt(pct(promo, 99), 2)}`,
     );
-  for (const p of phases) row(p.label, p.latencies, fmt(p.latencies.length / p.seconds, 0), p.promotions);
+  for (const p of phases) row(p.label, p.latencies, fmt(p.latencies.length / p.seconds, 0), p.promotions, p.load);
   row('none (pooled)', none, '', promoNone);
   row('backlog (pooled)', full, '', promoFull);
   lines.push('');
