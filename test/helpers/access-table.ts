@@ -67,13 +67,13 @@ export const ACCESS_TABLE: readonly AccessRow[] = [
   // read the timelines of the incidents it may see (src/http/routes/timeline.ts, since the foundation).
   { method: 'GET', path: '/v1/incidents/{id}/timeline', roles: [...SAFETY_TEAM, 'supervisor'], source: 'contract' },
   { method: 'GET', path: '/v1/incidents/{id}/timeline/verify', roles: [...SAFETY_TEAM, 'supervisor'], source: 'contract' },
-  { method: 'GET', path: '/v1/audit/export', roles: SAFETY_TEAM, source: 'contract', optional: true },
-  { method: 'GET', path: '/v1/audit/verify', roles: SAFETY_TEAM, source: 'contract', optional: true },
-  { method: 'GET', path: '/v1/reports/response-times', roles: SAFETY_TEAM, source: 'contract', optional: true },
+  { method: 'GET', path: '/v1/audit/export', roles: SAFETY_TEAM, source: 'contract' },
+  { method: 'GET', path: '/v1/audit/verify', roles: SAFETY_TEAM, source: 'contract' },
+  { method: 'GET', path: '/v1/reports/response-times', roles: SAFETY_TEAM, source: 'contract' },
   // Additions of the audit work: the audit log is read like the rest; a legal hold is the auditor's (and the admin's) only change.
-  { method: 'GET', path: '/v1/audit/log', roles: SAFETY_TEAM, source: 'addition', optional: true },
-  { method: 'POST', path: '/v1/incidents/{id}/legal-hold', roles: ['auditor', 'admin'], source: 'addition', optional: true, body: () => ({ reason: 'subpoena' }) },
-  { method: 'DELETE', path: '/v1/incidents/{id}/legal-hold', roles: ['auditor', 'admin'], source: 'addition', optional: true },
+  { method: 'GET', path: '/v1/audit/log', roles: SAFETY_TEAM, source: 'addition' },
+  { method: 'POST', path: '/v1/incidents/{id}/legal-hold', roles: ['auditor', 'admin'], source: 'addition', body: () => ({ reason: 'subpoena' }) },
+  { method: 'DELETE', path: '/v1/incidents/{id}/legal-hold', roles: ['auditor', 'admin'], source: 'addition' },
 
   // The ordinary support lane.
   { method: 'POST', path: '/v1/support-requests', roles: ['driver'], source: 'contract', body: () => ({ category: 'payment', text: 'my payout is late' }) },
