@@ -103,6 +103,15 @@ describe('POST /v1/sos', () => {
     expect(after.n).toBe(before.n);
   });
 
+  it('a broken device clock never costs an SOS: a fix dated before 2000 or in the future counts as taken on arrival', async () => {
+    for (const capturedAt of ['0001-01-01T00:00:00Z', '1970-01-01T00:00:00Z', '9999-12-31T23:59:59-14:00']) {
+      const before = Date.now();
+      const res = await w.sos(driver, { location: { lat: 36.37, lng: -94.2, capturedAt } });
+      expect(res.status, capturedAt).toBe(201);
+      expect(Date.parse(res.body.incident.location.capturedAt)).toBeGreaterThanOrEqual(before - 1000);
+    }
+  });
+
   it('only drivers press SOS', async () => {
     const sup = await w.responder('supervisor', [zone.id]);
     expect((await w.sos(sup)).status).toBe(403);

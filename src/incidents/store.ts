@@ -89,18 +89,24 @@ export interface OpenIncident {
  * counts as taken on arrival: since an older fix never replaces a newer one, a timestamp in the
  * future would otherwise pin the incident's location for good.
  */
-function notAfterNow(capturedAt: string | null): string | null {
+/**
+ * A device clock is not to be trusted: a fix dated in the future, or before 2000 (a phone that
+ * lost its clock, a year the database cannot store), counts as taken when it arrived. An SOS is
+ * never lost to a broken clock.
+ */
+function trustedTime(capturedAt: string | null): string | null {
   if (capturedAt === null) return null;
   const t = Date.parse(capturedAt);
-  return Number.isFinite(t) && t > Date.now() ? new Date().toISOString() : capturedAt;
+  return Number.isFinite(t) && t <= Date.now() && t >= EARLIEST_FIX ? capturedAt : new Date().toISOString();
 }
+const EARLIEST_FIX = Date.UTC(2000, 0, 1);
 
 /** One round trip: see sos_open() in sql/. */
 export async function openIncident(sql: Sql, o: OpenIncident): Promise<{ incident: Incident; created: boolean }> {
   const [row] = await sql<{ incident: IncidentRow; created: boolean }[]>`
     SELECT incident, created FROM sos_open(
       ${o.driverId}, ${o.clientRequestId}, ${o.source}, ${o.kind}, ${o.severity}, ${o.zoneId}, ${o.zoneRule},
-      ${o.lat}, ${o.lng}, ${o.accuracyM}, ${notAfterNow(o.capturedAt)}, ${o.note}, ${o.actor})`;
+      ${o.lat}, ${o.lng}, ${o.accuracyM}, ${trustedTime(o.capturedAt)}, ${o.note}, ${o.actor})`;
   return { incident: toIncident(row.incident), created: row.created };
 }
 
@@ -151,7 +157,7 @@ export async function addLocation(
   actor: string,
 ): Promise<{ current: boolean } | 'resolved'> {
   const [row] = await sql<{ result: string }[]>`
-    SELECT location_add(${incidentId}, ${loc.lat}, ${loc.lng}, ${loc.accuracyM}, ${notAfterNow(loc.capturedAt)}, ${actor}) AS result`;
+    SELECT location_add(${incidentId}, ${loc.lat}, ${loc.lng}, ${loc.accuracyM}, ${trustedTime(loc.capturedAt)}, ${actor}) AS result`;
   if (row.result === 'resolved') return 'resolved';
   return { current: row.result === 'current' };
 }
