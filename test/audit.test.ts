@@ -1,6 +1,7 @@
 import { check as checkGeoJson } from '@placemarkio/check-geojson';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { verifyRange } from '../src/audit/store';
 import { testApp, type TestApp } from './helpers/app';
 import { expectError } from './helpers/expect';
 import { square, world, type Person } from './helpers/world';
@@ -130,6 +131,39 @@ describe('export: ndjson', () => {
     const res = await exportOf('ndjson', auditor.token, { from: '2001-01-01T00:00:00Z', to: '2001-01-02T00:00:00Z' });
     expect(res.status).toBe(200);
     expect(res.body).toBeUndefined();
+  });
+});
+
+describe('export: resources', () => {
+  const idleInTransaction = async () =>
+    (await t.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`)[0].n;
+
+  it('at most two run at once (429 for a third, not recorded); a client that goes away ends its transaction', async () => {
+    // More incidents than one batch (250), in a window of their own, so an export does not finish at its first read.
+    await t.sql`
+      INSERT INTO incidents (driver_id, kind, severity, zone_rule, status, opened_at, esc_next_at, checkin_next_at)
+      SELECT ${driver.id}, 'other', 'medium', 'none', 'resolved', '2019-06-01T00:00:00Z'::timestamptz + g * interval '1 minute', NULL, NULL
+      FROM generate_series(1, 600) g`;
+    await t.sql`
+      INSERT INTO incident_events (incident_id, type, actor, data)
+      SELECT id, 'incident.opened', 'system', '{}' FROM incidents WHERE opened_at >= '2019-06-01' AND opened_at < '2019-07-01' ORDER BY opened_at`;
+    const url = q('/v1/audit/export', { from: '2019-06-01', to: '2019-07-01', format: 'ndjson' });
+    const open = [
+      await t.app.request(url, { headers: { authorization: `Bearer ${auditor.token}` } }),
+      await t.app.request(url, { headers: { authorization: `Bearer ${auditor.token}` } }),
+    ];
+    for (const r of open) expect(r.status).toBe(200);
+    const logged = async () => (await t.sql`SELECT count(*)::int AS n FROM audit_log WHERE action = 'export'`)[0].n;
+    const before = await logged();
+    expectError(await exportOf('csv'), 429, 'rate_limited');
+    expect(await logged()).toBe(before);
+    for (let i = 0; i < 100 && (await idleInTransaction()) < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await idleInTransaction()).toBe(2); // each holds its snapshot while its client is away
+    for (const r of open) await r.body!.cancel();
+    for (let i = 0; i < 100 && (await idleInTransaction()) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await idleInTransaction()).toBe(0);
+    const whole = await exportOf('ndjson', auditor.token, { from: '2019-06-01', to: '2019-07-01' });
+    expect((whole.body as string).trimEnd().split('\n')).toHaveLength(600);
   });
 });
 
@@ -302,6 +336,19 @@ describe('verify in bulk', () => {
     // The per-incident verify agrees on the chain.
     expect((await t.get(`/v1/incidents/${ids[0]}/timeline/verify`, auditor.token)).body.valid).toBe(false);
     expect((await t.get(`/v1/incidents/${ids[1]}/timeline/verify`, auditor.token)).body.valid).toBe(true);
+  });
+
+  it('goes through a large range batch by batch, missing none', async () => {
+    // The 600 incidents of June 2019 (see 'export: resources'), in batches of 7.
+    const june = { from: new Date('2019-06-01T00:00:00Z'), to: new Date('2019-07-01T00:00:00Z') };
+    expect(await verifyRange(t.sql, june, 7)).toEqual({ valid: true, checked: 600, broken: [], problems: [] });
+    const [victim] = await t.sql`SELECT id FROM incidents WHERE opened_at = '2019-06-01T05:00:00Z'`;
+    await t.sql.begin(async (tx) => {
+      await tx`SET LOCAL session_replication_role = replica`;
+      await tx`UPDATE incident_events SET actor = 'nobody' WHERE incident_id = ${victim.id}`;
+    });
+    expect(await verifyRange(t.sql, june, 7)).toMatchObject({ valid: false, checked: 600, broken: [victim.id] });
+    expect((await t.get(q('/v1/audit/verify', { from: '2019-06-01', to: '2019-07-01' }), auditor.token)).body).toMatchObject({ checked: 600, broken: [victim.id] });
   });
 });
 

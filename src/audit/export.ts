@@ -99,7 +99,7 @@ export async function openExport(sql: Sql, o: ExportOptions): Promise<OpenExport
         let text = first ? writer.head() : '';
         let finished = false;
         do {
-          const batch = await exportBatch(tx, o.range, first ? null : cursor, batchSize);
+          const batch = await exportBatch(tx, o.range, first ? null : cursor, batchSize, writer.needs);
           first = false;
           for (const x of batch.incidents) text += writer.incident(x);
           incidents += batch.incidents.length;

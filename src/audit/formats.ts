@@ -17,6 +17,8 @@ import type { ExportIncident, ExportLocation } from './store';
 export interface Writer {
   contentType: string;
   extension: string;
+  /** What the format uses besides the incident row: the rest is not read. */
+  needs: { events: boolean; locations: boolean };
   head(): string;
   /** The incident's piece ('' when it contributes nothing, e.g. no location in GeoJSON). */
   incident(x: ExportIncident): string;
@@ -48,6 +50,7 @@ function ndjson(): Writer {
   return {
     contentType: 'application/x-ndjson',
     extension: 'ndjson',
+    needs: { events: true, locations: true },
     head: () => '',
     incident: (x) => JSON.stringify({ incident: x.incident, locations: x.locations, events: x.events, headHash: x.headHash }) + '\n',
     tail: () => '',
@@ -70,6 +73,7 @@ function csv(): Writer {
   return {
     contentType: 'text/csv; charset=utf-8',
     extension: 'csv',
+    needs: { events: true, locations: false },
     head: () => CSV_COLUMNS.join(',') + '\r\n',
     incident: (x) => {
       let out = '';
@@ -162,6 +166,7 @@ function geojson(): Writer {
   return {
     contentType: 'application/geo+json',
     extension: 'geojson',
+    needs: { events: false, locations: true },
     head: () => '{"type":"FeatureCollection","features":[',
     incident: (x) => {
       const i = x.incident;
@@ -322,6 +327,7 @@ function eido(o: WriterOptions): Writer {
   return {
     contentType: 'application/json',
     extension: 'eido.json',
+    needs: { events: true, locations: true },
     head: () => '[',
     incident: (x) => (n++ === 0 ? '\n' : ',\n') + JSON.stringify(toEido(x, o.domain)),
     tail: () => '\n]\n',

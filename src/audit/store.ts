@@ -122,7 +122,13 @@ interface IncidentExportRow {
  * first, each with its trail and whole timeline. Three queries whatever the batch size (no
  * query per incident). Run it on one transaction's connection so every batch sees the same snapshot.
  */
-export async function exportBatch(tx: Sql | TxSql, range: Range, after: ExportCursor | null, limit: number): Promise<{ incidents: ExportIncident[]; next: ExportCursor | null }> {
+export async function exportBatch(
+  tx: Sql | TxSql,
+  range: Range,
+  after: ExportCursor | null,
+  limit: number,
+  needs: { events: boolean; locations: boolean } = { events: true, locations: true },
+): Promise<{ incidents: ExportIncident[]; next: ExportCursor | null }> {
   const keyset = after ? tx`AND i.opened_at >= ${after.openedAt}::timestamptz AND (i.opened_at, i.id) > (${after.openedAt}::timestamptz, ${after.id}::uuid)` : tx``;
   const rows = await tx<IncidentExportRow[]>`
     SELECT i.id, i.code, i.status, i.kind, i.severity, i.driver_id, i.zone_id, z.name AS zone_name, i.source, i.note,
@@ -135,12 +141,16 @@ export async function exportBatch(tx: Sql | TxSql, range: Range, after: ExportCu
   if (rows.length === 0) return { incidents: [], next: null };
   const ids = rows.map((r) => r.id);
   const [events, locations] = await Promise.all([
-    tx<(Parameters<typeof toEvent>[0] & { incident_id: string })[]>`
-      SELECT incident_id, seq, type, at, actor, data, prev_hash, hash FROM incident_events
-      WHERE incident_id = ANY(${tx.array(ids)}::uuid[]) ORDER BY incident_id, seq`,
-    tx<{ incident_id: string; id: string; lat: number; lng: number; accuracy_m: number | null; captured_at: Date; coarsened_at: Date | null }[]>`
-      SELECT incident_id, id, lat, lng, accuracy_m, captured_at, coarsened_at FROM incident_locations
-      WHERE incident_id = ANY(${tx.array(ids)}::uuid[]) ORDER BY incident_id, captured_at, id`,
+    needs.events
+      ? tx<(Parameters<typeof toEvent>[0] & { incident_id: string })[]>`
+          SELECT incident_id, seq, type, at, actor, data, prev_hash, hash FROM incident_events
+          WHERE incident_id = ANY(${tx.array(ids)}::uuid[]) ORDER BY incident_id, seq`
+      : [],
+    needs.locations
+      ? tx<{ incident_id: string; id: string; lat: number; lng: number; accuracy_m: number | null; captured_at: Date; coarsened_at: Date | null }[]>`
+          SELECT incident_id, id, lat, lng, accuracy_m, captured_at, coarsened_at FROM incident_locations
+          WHERE incident_id = ANY(${tx.array(ids)}::uuid[]) ORDER BY incident_id, captured_at, id`
+      : [],
   ]);
   const byIncident = new Map<string, ExportIncident>();
   const out = rows.map((r): ExportIncident => {
@@ -206,47 +216,79 @@ export interface RangeVerification {
   problems: { incidentId: string; problem: 'chain' | 'location'; locationId?: number }[];
 }
 
+export const VERIFY_BATCH = 2000;
+
+interface VerifyBatchRow {
+  checked: number;
+  last_key: string | null;
+  last_id: string | null;
+  chain: string[] | null;
+  locations: { incidentId: string; locationIds: (number | string)[] }[] | null;
+}
+
 /**
- * Every timeline of the incidents opened in the range, recomputed in one set-based query (the
- * same checks as timeline_verify(), plus: an incident with no timeline at all is broken, and a
- * trail point whose salt is still kept must still match the digest its event recorded).
+ * Every timeline of the incidents opened in the range, recomputed in the database (the same
+ * checks as timeline_verify(), plus: an incident with no timeline at all is broken, and a trail
+ * point whose salt is still kept must still match the digest its event recorded). VERIFY_BATCH
+ * incidents a query, by keyset; each incident's events are read through the primary key
+ * (a lateral join), so the work grows with the range, not with the whole table. Nothing per
+ * incident comes back but the broken ones.
  */
-export async function verifyRange(sql: Sql, range: Range): Promise<RangeVerification> {
-  const [row] = await sql<{ checked: number; chain: string[] | null; locations: { incidentId: string; locationId: number }[] | null }[]>`
-    WITH inc AS (
-      SELECT i.id, i.opened_at FROM incidents i WHERE i.opened_at >= ${range.from} AND i.opened_at < ${range.to}
-    ), ev AS (
-      SELECT e.incident_id, e.seq, e.hash,
-             e.seq = row_number() OVER w
-               AND e.prev_hash = coalesce(lag(e.hash) OVER w, repeat('0', 64))
-               AND e.hash = timeline_hash(e.prev_hash, e.incident_id, e.seq, e.type, e.at, e.actor, e.data) AS ok
-      FROM incident_events e JOIN inc ON inc.id = e.incident_id
-      WINDOW w AS (PARTITION BY e.incident_id ORDER BY e.seq)
-    ), per AS (
-      SELECT ev.incident_id, bool_and(ev.ok) AS ok, count(*) AS n, (array_agg(ev.hash ORDER BY ev.seq DESC))[1] AS last_hash
-      FROM ev GROUP BY ev.incident_id
-    ), chain AS (
-      SELECT inc.id, inc.opened_at,
-             coalesce(per.ok, false) AND h.incident_id IS NOT NULL AND h.hash = per.last_hash AND h.seq = per.n AS ok
-      FROM inc LEFT JOIN per ON per.incident_id = inc.id LEFT JOIN timeline_heads h ON h.incident_id = inc.id
-    ), loc AS (
-      SELECT e.incident_id, (e.data -> 'location' ->> 'id')::bigint AS location_id, inc.opened_at
-      FROM incident_events e
-      JOIN inc ON inc.id = e.incident_id
-      LEFT JOIN incident_locations l ON l.id = (e.data -> 'location' ->> 'id')::bigint
-      WHERE jsonb_typeof(e.data -> 'location') = 'object' AND e.data -> 'location' ? 'id'
-        AND (l.id IS NULL OR l.incident_id <> e.incident_id
-             OR (l.salt IS NOT NULL AND location_digest(l.lat, l.lng, l.accuracy_m, l.captured_at, l.salt) IS DISTINCT FROM e.data -> 'location' ->> 'digest'))
-    )
-    SELECT (SELECT count(*)::int FROM inc) AS checked,
-           (SELECT array_agg(c.id ORDER BY c.opened_at, c.id) FROM chain c WHERE NOT c.ok) AS chain,
-           (SELECT jsonb_agg(jsonb_build_object('incidentId', l.incident_id, 'locationId', l.location_id) ORDER BY l.opened_at, l.incident_id, l.location_id) FROM loc l) AS locations`;
+export async function verifyRange(sql: Sql, range: Range, batch = VERIFY_BATCH): Promise<RangeVerification> {
+  let checked = 0;
+  const chain: string[] = [];
+  const locations: { incidentId: string; locationId: number }[] = [];
+  let after: ExportCursor | null = null;
+  for (;;) {
+    const cur: ExportCursor | null = after;
+    const keyset = cur ? sql`AND i.opened_at >= ${cur.openedAt}::timestamptz AND (i.opened_at, i.id) > (${cur.openedAt}::timestamptz, ${cur.id}::uuid)` : sql``;
+    const rows: VerifyBatchRow[] = await sql<VerifyBatchRow[]>`
+      WITH inc AS MATERIALIZED (
+        SELECT i.id, i.opened_at FROM incidents i
+        WHERE i.opened_at >= ${range.from} AND i.opened_at < ${range.to} ${keyset}
+        ORDER BY i.opened_at, i.id LIMIT ${batch}
+      ), per AS (
+        SELECT inc.id, inc.opened_at, c.ok, c.bad_locations,
+               (SELECT h.seq = c.n AND h.hash = c.last_hash FROM timeline_heads h WHERE h.incident_id = inc.id) AS head_ok
+        FROM inc CROSS JOIN LATERAL (
+          SELECT bool_and(x.ok) AS ok, count(*) AS n, (array_agg(x.hash ORDER BY x.seq DESC))[1] AS last_hash,
+                 array_agg(x.location_id ORDER BY x.seq) FILTER (WHERE x.location_bad) AS bad_locations
+          FROM (
+            SELECT e.seq, e.hash,
+                   e.seq = row_number() OVER w
+                     AND e.prev_hash = coalesce(lag(e.hash) OVER w, repeat('0', 64))
+                     AND e.hash = timeline_hash(e.prev_hash, e.incident_id, e.seq, e.type, e.at, e.actor, e.data) AS ok,
+                   (e.data -> 'location' ->> 'id')::bigint AS location_id,
+                   jsonb_typeof(e.data -> 'location') = 'object' AND e.data -> 'location' ? 'id' AND NOT EXISTS (
+                     SELECT 1 FROM incident_locations l
+                     WHERE l.id = (e.data -> 'location' ->> 'id')::bigint AND l.incident_id = e.incident_id
+                       AND (l.salt IS NULL OR location_digest(l.lat, l.lng, l.accuracy_m, l.captured_at, l.salt) = e.data -> 'location' ->> 'digest')
+                   ) AS location_bad
+            FROM incident_events e WHERE e.incident_id = inc.id
+            WINDOW w AS (ORDER BY e.seq)
+          ) x
+        ) c
+      )
+      SELECT count(*)::int AS checked,
+             (array_agg(per.opened_at::text ORDER BY per.opened_at DESC, per.id DESC))[1] AS last_key,
+             (array_agg(per.id ORDER BY per.opened_at DESC, per.id DESC))[1] AS last_id,
+             array_agg(per.id ORDER BY per.opened_at, per.id) FILTER (WHERE NOT (coalesce(per.ok, false) AND coalesce(per.head_ok, false))) AS chain,
+             jsonb_agg(jsonb_build_object('incidentId', per.id, 'locationIds', per.bad_locations) ORDER BY per.opened_at, per.id)
+               FILTER (WHERE per.bad_locations IS NOT NULL) AS locations
+      FROM per`;
+    const row = rows[0];
+    checked += row.checked;
+    chain.push(...(row.chain ?? []));
+    for (const l of row.locations ?? []) for (const id of l.locationIds) locations.push({ incidentId: l.incidentId, locationId: Number(id) });
+    if (row.checked < batch || !row.last_key || !row.last_id) break;
+    after = { openedAt: row.last_key, id: row.last_id };
+  }
   const problems: RangeVerification['problems'] = [
-    ...(row.chain ?? []).map((id) => ({ incidentId: id, problem: 'chain' as const })),
-    ...(row.locations ?? []).map((l) => ({ incidentId: l.incidentId, problem: 'location' as const, locationId: Number(l.locationId) })),
+    ...chain.map((id) => ({ incidentId: id, problem: 'chain' as const })),
+    ...locations.map((l) => ({ incidentId: l.incidentId, problem: 'location' as const, locationId: l.locationId })),
   ];
-  const broken = [...new Set([...(row.chain ?? []), ...(row.locations ?? []).map((l) => l.incidentId)])];
-  return { valid: broken.length === 0, checked: row.checked, broken, problems };
+  const broken = [...new Set([...chain, ...locations.map((l) => l.incidentId)])];
+  return { valid: broken.length === 0, checked, broken, problems };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -58,9 +58,14 @@ app.openapi(
     const q = c.req.valid('query');
     const deps = c.get('deps');
     const range = { from: q.from, to: q.to };
-    // The audit of the audit: recorded before anything is read.
-    await recordAudit(deps.sql, actorOf(p), 'export', { from: q.from.toISOString(), to: q.to.toISOString(), format: q.format, requestId: c.get('requestId') });
     const { stream, writer } = await openExport(deps.sql, { range, format: q.format, domain: new URL(deps.publicBaseUrl).hostname, log: c.get('log') });
+    // The audit of the audit: recorded once the export may run (not when refused), before any byte of it is read.
+    try {
+      await recordAudit(deps.sql, actorOf(p), 'export', { from: q.from.toISOString(), to: q.to.toISOString(), format: q.format, requestId: c.get('requestId') });
+    } catch (e) {
+      await stream.cancel();
+      throw e;
+    }
     c.get('log').info({ format: q.format, from: q.from, to: q.to }, 'audit export started');
     return c.body(stream, 200, {
       'Content-Type': writer.contentType,
