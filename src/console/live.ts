@@ -36,9 +36,12 @@ class ChangeFeed {
 
   private start() {
     // postgres.js re-listens by itself after a lost connection and calls onlisten again: changes
-    // made meanwhile were missed, so every console is told to reload then too.
+    // made meanwhile were missed, so every console is told to reload then too (not the first time).
+    let listens = 0;
     this.listening ??= this.deps.sql
-      .listen(CHANNEL, () => this.fire(), () => this.fire())
+      .listen(CHANNEL, () => this.fire(), () => {
+        if (listens++ > 0) this.fire();
+      })
       .catch((e) => {
         this.listening = undefined;
         this.deps.log.warn({ err: e }, 'console: LISTEN failed');
