@@ -117,15 +117,20 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
   async function post(url: string, params: Record<string, string>, tally: Tally) {
     if (closed) return;
     const body = new URLSearchParams(params).toString();
-    const status = await new Promise<number | string>((resolve) => {
+    const once = () => new Promise<number | string>((resolve) => {
       const req = http.request(url, { method: 'POST', agent, timeout: 15_000, headers: { 'content-type': 'application/x-www-form-urlencoded',
         'content-length': Buffer.byteLength(body), 'x-twilio-signature': twilio.getExpectedTwilioSignature(o.authToken, url, params) } }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0)).on('error', (e) => resolve(e.message));
       });
-      req.on('timeout', () => req.destroy(new Error('timed out after 15 s'))).on('error', (e) => resolve(e.message));
+      // A kept-alive connection the server closed meanwhile: not a delivery failure, try a fresh one.
+      req.on('timeout', () => req.destroy(new Error('timed out after 15 s')))
+        .on('error', (e: NodeJS.ErrnoException) => resolve(req.reusedSocket && e.code === 'ECONNRESET' ? 'retry' : e.message));
       req.end(body);
     });
+    let status = await once();
+    if (status === 'retry') status = await once();
+    if (status === 'retry') status = 'ECONNRESET twice';
     if (typeof status === 'number' && status >= 200 && status < 300) return void tally.sent++;
     const why = typeof status === 'number' ? String(status) : 'error';
     tally.why[why] = (tally.why[why] ?? 0) + 1;
