@@ -3,43 +3,43 @@
  *
  *   SOS p99 with 100,000 open support requests queued  /  SOS p99 with none, in one run; goal <= 1.1.
  *
- * Mayday runs for real in a child process of its own (`node --import tsx src/entry/node.ts`, its
- * own process group, SIGTERM then SIGKILL after 15 s) on a scratch database; the load comes from
- * here: POST /v1/sos paced evenly at a fixed rate, open loop (every request a new
- * clientRequestId, so each opens an incident; drivers round-robin; a spot inside the zone), over
- * keep-alive connections of node:http. Not autocannon: its fixed rate sends each second's
- * requests in one burst at the top of the second, so its p99 measures how fast a burst drains,
- * not what one SOS costs. Latency is each 201's own, from the call to the last byte (waiting
- * for a free connection included), pooled per condition; p99 is the nearest-rank percentile.
+ * Paired, because the machine is shared: two Mayday servers run side by side, A and B, each a
+ * child process of its own (`node --import tsx src/entry/node.ts`, its own process group,
+ * SIGTERM then SIGKILL after 15 s) on a database of its own in the same PostgreSQL. One of them
+ * has the backlog (100,000 open support requests: 70 % tier 1, 20 % tier 2, 10 % tier 3,
+ * ordinary categories, from the bench drivers, one INSERT ... SELECT generate_series), the other
+ * none; the SOS load alternates between them request by request, so whatever else the machine is
+ * doing at that moment falls on both conditions alike. The roles swap every round (the backlog
+ * is TRUNCATEd on one side and loaded on the other; then VACUUM ANALYZE of both and a CHECKPOINT
+ * when allowed, and a pause), so a difference between the two servers themselves cancels too.
  *
- * Phases, each after a warm-up of its own (and one longer warm-up at the start): none, backlog,
- * backlog, none (ABBA), BENCH_ROUNDS times, so the slow drift of a growing incidents table and
- * the other tenants' load of a shared machine fall on both conditions alike. Before a backlog
- * phase 100,000 open support requests (70 % tier 1, 20 % tier 2, 10 % tier 3, ordinary
- * categories, from the bench drivers) go in with one INSERT ... SELECT generate_series; before a
- * none phase they are TRUNCATEd. After each change: VACUUM ANALYZE of support_requests and a CHECKPOINT (when
- * allowed), then a short pause, so what is compared is the backlog's presence, not the bulk
- * write's aftermath (a fresh 100k-row table would otherwise draw autovacuum into a phase).
+ * The load comes from here: POST /v1/sos paced evenly at a fixed overall rate, open loop (a slow
+ * answer does not delay the next press; every request a new clientRequestId, so each opens an
+ * incident; drivers round-robin; a spot inside the zone), over keep-alive connections of
+ * node:http. Not autocannon: its fixed rate sends each second's requests in one burst at the top
+ * of the second, so its p99 measures how fast a burst drains, not what one SOS costs. Latency is
+ * each 201's own, from the call to the last byte (waiting for a free connection included),
+ * pooled per condition over every round; p99 is the nearest-rank percentile.
  *
- * After each phase, a second, smaller measurement of the bypass itself: BENCH_PROMOTIONS
- * support requests of category `safety`, one after another, each promoted at once to an incident;
- * their p99 is printed per condition too (no goal: it is the lane's own path).
+ * After each round, the bypass itself: BENCH_PROMOTIONS support requests of category `safety`,
+ * one after another, alternating sides, each promoted at once to an incident; their p99 per
+ * condition is printed too (no goal: it is the lane's own path).
  *
  * Drivers are inserted directly in SQL (one precomputed PIN hash reused: PBKDF2 is slow on
- * purpose) with tokens minted as the API mints them; the zone is made through the admin API.
+ * purpose), the same tokens on both sides; the zone is made through each server's admin API.
  *
- * Database: DATABASE_URL if set (a scratch database mayday_bench_<random> is created on that
- * server and dropped at the end), else the embedded PostgreSQL in a temporary directory.
+ * Database: DATABASE_URL if set (two scratch databases mayday_bench_<random>_a/_b are created on
+ * that server and dropped at the end), else the embedded PostgreSQL in a temporary directory.
  *
- * Env: BENCH_DURATION (s per phase, default 10), BENCH_RATE (SOS/s overall, default 50: well under
- * what a 2-core machine takes, so a p99 shows the cost of an SOS and not a queue of them; 0 =
- * closed loop, as fast as BENCH_CONNECTIONS allow), BENCH_CONNECTIONS (default 10), BENCH_ROUNDS
- * (ABBA rounds, default 2), BENCH_WARMUP (s per phase, default 3), BENCH_DRIVERS (default 50),
- * BENCH_BACKLOG (default 100000), BENCH_PROMOTIONS (default 100), BENCH_LOG_LEVEL (Mayday's
+ * Env: BENCH_DURATION (s of SOS per round, default 20), BENCH_RATE (SOS/s overall, both sides
+ * together, default 25: well under what this shared 2-core machine takes even when other tenants
+ * load it (50/s already queued SOS behind each other there, p50 in seconds), so a p99 shows what
+ * one SOS costs, not a queue of them; 0 = closed loop, BENCH_CONNECTIONS presses back to back
+ * per side), BENCH_CONNECTIONS (keep-alive connections per side, default 10), BENCH_ROUNDS
+ * (default 4), BENCH_WARMUP (s per round, default 3), BENCH_DRIVERS (default 50), BENCH_BACKLOG
+ * (default 100000), BENCH_PROMOTIONS (per round, default 100), BENCH_LOG_LEVEL (Mayday's
  * LOG_LEVEL, default silent).
- * Exits non-zero on any request error or non-201 answer. The goal is reported, not enforced: on
- * a shared machine another tenant's load moves a p99 by far more than 10 % (the table shows each
- * phase, and the load average at the end); rerun on a quiet machine before concluding.
+ * Exits non-zero on any request error or non-201 answer. The goal is reported, not enforced.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -66,9 +66,9 @@ function intEnv(name: string, dflt: number, min = 1): number {
 }
 
 const cfg = {
-  duration: intEnv('BENCH_DURATION', 10),
-  rate: intEnv('BENCH_RATE', 50, 0),
-  rounds: intEnv('BENCH_ROUNDS', 2),
+  duration: intEnv('BENCH_DURATION', 20),
+  rate: intEnv('BENCH_RATE', 25, 0),
+  rounds: intEnv('BENCH_ROUNDS', 4),
   connections: intEnv('BENCH_CONNECTIONS', 10),
   warmup: intEnv('BENCH_WARMUP', 3, 0),
   drivers: intEnv('BENCH_DRIVERS', 50),
@@ -121,9 +121,9 @@ async function freePort(): Promise<number> {
   });
 }
 
-interface Child { proc: ChildProcess; base: string; exited: boolean; exitInfo?: string; tail(): string }
+interface Child { name: string; proc: ChildProcess; base: string; exited: boolean; exitInfo?: string; tail(): string }
 
-function startMayday(port: number, env: Record<string, string>): Child {
+function startMayday(name: string, port: number, env: Record<string, string>): Child {
   const clean: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) {
     // Nothing of the caller's Mayday/Twilio settings may leak in: the child gets exactly ours.
@@ -143,12 +143,12 @@ function startMayday(port: number, env: Record<string, string>): Child {
   proc.stdout!.on('data', keep);
   proc.stderr!.on('data', keep);
   proc.stdin!.on('error', () => {});
-  const child: Child = { proc, base: `http://127.0.0.1:${port}`, exited: false, tail: () => out.trim() };
+  const child: Child = { name, proc, base: `http://127.0.0.1:${port}`, exited: false, tail: () => out.trim() };
   proc.once('exit', (code, signal) => {
     child.exited = true;
     child.exitInfo = signal ? `signal ${signal}` : `code ${code}`;
   });
-  undo.push({ what: 'stop mayday', fn: () => stopChild(child) });
+  undo.push({ what: `stop ${name}`, fn: () => stopChild(child) });
   return child;
 }
 
@@ -166,7 +166,7 @@ async function stopChild(c: Child): Promise<void> {
   const until = Date.now() + 15_000;
   while (!c.exited && Date.now() < until) await sleep(50);
   if (!c.exited) {
-    say('mayday did not stop within 15 s of SIGTERM; killing it');
+    say(`${c.name} did not stop within 15 s of SIGTERM; killing it`);
     group('SIGKILL');
     while (!c.exited && Date.now() < until + 5_000) await sleep(50);
   }
@@ -176,7 +176,7 @@ async function waitReady(c: Child, timeoutMs = 90_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < until) {
-    if (c.exited) throw new Error(`mayday exited (${c.exitInfo}) before it was ready; its output ends:\n${c.tail()}`);
+    if (c.exited) throw new Error(`${c.name} exited (${c.exitInfo}) before it was ready; its output ends:\n${c.tail()}`);
     try {
       const res = await fetch(`${c.base}/readyz`, { signal: AbortSignal.timeout(2_000) });
       if (res.status === 200) return;
@@ -186,42 +186,50 @@ async function waitReady(c: Child, timeoutMs = 90_000): Promise<void> {
     }
     await sleep(200);
   }
-  throw new Error(`mayday not ready after ${timeoutMs / 1000} s (GET /readyz: ${last}); its output ends:\n${c.tail()}`);
+  throw new Error(`${c.name} not ready after ${timeoutMs / 1000} s (GET /readyz: ${last}); its output ends:\n${c.tail()}`);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Database
 
-async function scratchDatabase(): Promise<{ url: string; label: string }> {
-  const name = `mayday_bench_${randomBytes(5).toString('hex')}`;
-  const given = process.env.DATABASE_URL;
-  if (given) {
-    const admin = connect(given, { max: 1, applicationName: 'mayday-bench' });
-    undo.push({ what: 'close the admin connection', fn: () => admin.end({ timeout: 2 }) });
+/** Two scratch databases on one PostgreSQL server. */
+async function scratchDatabases(): Promise<{ urls: [string, string]; label: string }> {
+  const stem = `mayday_bench_${randomBytes(5).toString('hex')}`;
+  const names = [`${stem}_a`, `${stem}_b`] as const;
+  let adminUrl = process.env.DATABASE_URL;
+  let label: string;
+  if (!adminUrl) {
+    const dir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-'));
+    undo.push({ what: `remove ${dir}`, fn: () => rmSync(dir, { recursive: true, force: true }) });
+    say(`starting the embedded PostgreSQL in ${dir}`);
+    const pg: EmbeddedPostgres = await startEmbedded({ dataDir: dir });
+    undo.push({ what: 'stop the embedded PostgreSQL', fn: () => pg.stop() });
+    adminUrl = pg.adminUrl;
+    label = `embedded PostgreSQL in ${dir}, databases ${names.join(' and ')}`;
+  } else {
+    label = `DATABASE_URL server ${new URL(adminUrl).host}, scratch databases ${names.join(' and ')}`;
+  }
+  const admin = connect(adminUrl, { max: 1, applicationName: 'mayday-bench' });
+  undo.push({ what: 'close the admin connection', fn: () => admin.end({ timeout: 2 }) });
+  for (const name of names) {
     await admin.unsafe(`CREATE DATABASE "${name}"`);
     undo.push({ what: `drop database ${name}`, fn: async () => void (await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)) });
-    const u = new URL(given);
-    u.pathname = `/${name}`;
-    return { url: u.toString(), label: `DATABASE_URL server ${u.host}, scratch database ${name}` };
   }
-  const dir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-'));
-  undo.push({ what: `remove ${dir}`, fn: () => rmSync(dir, { recursive: true, force: true }) });
-  say(`starting the embedded PostgreSQL in ${dir}`);
-  const pg: EmbeddedPostgres = await startEmbedded({ dataDir: dir, database: name });
-  undo.push({ what: 'stop the embedded PostgreSQL', fn: () => pg.stop() });
-  return { url: pg.url, label: `embedded PostgreSQL in ${dir}, database ${name}` };
+  const urlOf = (name: string) => {
+    const u = new URL(adminUrl);
+    u.pathname = `/${name}`;
+    return u.toString();
+  };
+  return { urls: [urlOf(names[0]), urlOf(names[1])], label };
 }
 
-/** Drivers straight into the database, each with a token minted as the API mints one. */
-async function insertDrivers(sql: Sql, n: number): Promise<{ ids: string[]; tokens: string[] }> {
-  const [cancel, duress] = await Promise.all([hashPin('1234'), hashPin('9999')]);
-  const tokens = Array.from({ length: n }, () => newToken('drv'));
-  const hashes = await Promise.all(tokens.map((t) => hashToken(t)));
+/** Drivers straight into the database, with the given token hashes and PIN hashes. */
+async function insertDrivers(sql: Sql, hashes: string[], pins: { cancel: string; duress: string }): Promise<string[]> {
   const rows = await sql<{ id: string }[]>`
     WITH u AS (
       INSERT INTO users (role, name, phone, cancel_pin_hash, duress_pin_hash)
-      SELECT 'driver', 'Bench driver ' || g, '+1555' || lpad((3000000 + g)::text, 7, '0'), ${cancel}, ${duress}
-      FROM generate_series(1, ${n}) g
+      SELECT 'driver', 'Bench driver ' || g, '+1555' || lpad((3000000 + g)::text, 7, '0'), ${pins.cancel}, ${pins.duress}
+      FROM generate_series(1, ${hashes.length}) g
       RETURNING id, name
     ), numbered AS (
       SELECT id, substring(name FROM '[0-9]+$')::int AS g FROM u
@@ -230,7 +238,7 @@ async function insertDrivers(sql: Sql, n: number): Promise<{ ids: string[]; toke
       SELECT (${hashes}::text[])[g], id FROM numbered
     )
     SELECT id FROM numbered ORDER BY g`;
-  return { ids: rows.map((r) => r.id), tokens };
+  return rows.map((r) => r.id);
 }
 
 /** The backlog: `n` open support requests, oldest first, in one statement. */
@@ -245,10 +253,10 @@ async function loadBacklog(sql: Sql, driverIds: string[], n: number): Promise<vo
     FROM generate_series(1, ${n}) g`;
 }
 
-/** After a bulk change: statistics and dead tuples dealt with now rather than during a phase. */
-async function settle(sql: Sql): Promise<void> {
-  await sql`VACUUM (ANALYZE) support_requests`;
-  await sql`CHECKPOINT`.catch(() => say('CHECKPOINT not allowed for this role; skipped'));
+/** After a bulk change: statistics and dead tuples dealt with now rather than during a round. */
+async function settle(sqls: Sql[]): Promise<void> {
+  for (const sql of sqls) await sql`VACUUM (ANALYZE) support_requests`;
+  await sqls[0]`CHECKPOINT`.catch(() => say('CHECKPOINT not allowed for this role; skipped'));
   await sleep(2_000);
 }
 
@@ -280,14 +288,12 @@ function sosBody(): string {
   });
 }
 
-interface Phase {
-  label: string;
+interface Side {
+  name: 'A' | 'B';
+  child: Child;
+  base: URL;
+  sql: Sql;
   backlog: boolean;
-  latencies: number[]; // ms, every 201
-  seconds: number;
-  problems: string[];
-  promotions: number[]; // ms, each promoted support request
-  load: number; // the machine's 1-minute load average at the end of the phase
 }
 
 interface Answer { status: number; ms: number; body: string }
@@ -317,17 +323,39 @@ function postTimed(agent: http.Agent, base: URL, path: string, token: string, bo
   });
 }
 
+interface Measured { backlog: number[]; none: number[]; seconds: number; problems: string[] }
+
+function summarise(tagged: { backlog: boolean; a: Answer }[], seconds: number, what: string): Measured {
+  const ok = (backlog: boolean) => tagged.filter((x) => x.backlog === backlog && x.a.status === 201).map((x) => x.a.ms);
+  const problems: string[] = [];
+  const others = tagged.filter((x) => x.a.status !== 201);
+  if (others.length) {
+    const byStatus = new Map<number, number>();
+    for (const { a } of others) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
+    problems.push(`${what}: ${others.length} answers other than 201 (${[...byStatus].map(([st, n]) => `${st || 'no answer'}×${n}`).join(' ')}); first: ${others.slice(0, 3).map(({ a }) => `${a.status} ${a.body.slice(0, 200)}`).join(' | ')}`);
+  }
+  const m = { backlog: ok(true), none: ok(false), seconds, problems };
+  if (!m.backlog.length && !m.none.length) problems.push(`${what}: no 201 at all`);
+  return m;
+}
+
 /**
- * SOS for `duration` seconds: paced evenly at cfg.rate a second (open loop: a slow answer does
- * not delay the next press), over at most cfg.connections keep-alive connections; or, with
- * BENCH_RATE=0, cfg.connections presses back to back each. A fresh agent each time, so no
- * connection left idle since the last phase (and closed by the server meanwhile) is reused.
+ * SOS for `duration` seconds, alternating between the two sides request by request: paced
+ * evenly at cfg.rate a second overall (open loop), over at most cfg.connections keep-alive
+ * connections per side; or, with BENCH_RATE=0, cfg.connections presses back to back per side.
+ * Fresh agents each time, so no connection left idle since the last round (and closed by the
+ * server meanwhile) is reused.
  */
-async function sosLoad(base: URL, tokens: string[], duration: number): Promise<{ latencies: number[]; seconds: number; problems: string[] }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: cfg.connections });
+async function sosLoad(sides: Side[], tokens: string[], duration: number): Promise<Measured> {
+  const agents = sides.map(() => new http.Agent({ keepAlive: true, maxSockets: cfg.connections }));
   let rr = 0;
-  const press = () => postTimed(agent, base, '/v1/sos', tokens[rr++ % tokens.length], sosBody());
-  const answers: Promise<Answer>[] = [];
+  const tagged: Promise<{ backlog: boolean; a: Answer }>[] = [];
+  const press = (i: number) => {
+    const s = sides[i % sides.length];
+    const p = postTimed(agents[i % sides.length], s.base, '/v1/sos', tokens[rr++ % tokens.length], sosBody()).then((a) => ({ backlog: s.backlog, a }));
+    tagged.push(p);
+    return p;
+  };
   const t0 = performance.now();
   const end = t0 + duration * 1000;
   if (cfg.rate > 0) {
@@ -337,55 +365,39 @@ async function sosLoad(base: URL, tokens: string[], duration: number): Promise<{
       if (due >= end) break;
       const wait = due - performance.now();
       if (wait > 0) await sleep(wait);
-      answers.push(press());
+      void press(i);
     }
   } else {
-    await Promise.all(Array.from({ length: cfg.connections }, async () => {
-      while (performance.now() < end) {
-        const a = press();
-        answers.push(a);
-        await a;
-      }
+    await Promise.all(Array.from({ length: cfg.connections * sides.length }, async (_, w) => {
+      while (performance.now() < end) await press(w);
     }));
   }
-  const all = await Promise.all(answers);
+  const all = await Promise.all(tagged);
   const seconds = (performance.now() - t0) / 1000;
-  agent.destroy();
-  const latencies = all.filter((a) => a.status === 201).map((a) => a.ms);
-  const problems: string[] = [];
-  const others = all.filter((a) => a.status !== 201);
-  if (others.length) {
-    const byStatus = new Map<number, number>();
-    for (const a of others) byStatus.set(a.status, (byStatus.get(a.status) ?? 0) + 1);
-    problems.push(`${others.length} answers other than 201 (${[...byStatus].map(([st, n]) => `${st || 'no answer'}×${n}`).join(' ')}); first: ${others.slice(0, 3).map((a) => `${a.status} ${a.body.slice(0, 200)}`).join(' | ')}`);
-  }
-  if (!latencies.length) problems.push('no 201 at all');
-  return { latencies, seconds, problems };
+  for (const a of agents) a.destroy();
+  return summarise(all, seconds, 'SOS');
 }
 
-/** `n` safety support requests one after another, each promoted at once: their latencies. */
-async function promotions(base: URL, tokens: string[], n: number): Promise<{ latencies: number[]; problems: string[] }> {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const latencies: number[] = [];
-  const problems: string[] = [];
+/** `n` safety support requests one after another, alternating sides, each promoted at once. */
+async function promotions(sides: Side[], tokens: string[], n: number): Promise<Measured> {
+  const agents = sides.map(() => new http.Agent({ keepAlive: true, maxSockets: 1 }));
+  const tagged: { backlog: boolean; a: Answer }[] = [];
+  const t0 = performance.now();
   for (let i = 0; i < n; i++) {
+    const s = sides[i % sides.length];
     const body = JSON.stringify({ category: 'safety', text: `Bench safety request ${i}: the customer will not let me leave` });
-    const a = await postTimed(agent, base, '/v1/support-requests', tokens[i % tokens.length], body);
+    const a = await postTimed(agents[i % sides.length], s.base, '/v1/support-requests', tokens[i % tokens.length], body);
     let promoted = false;
     try {
       const b = JSON.parse(a.body) as { incidentId?: string; supportRequest?: { status: string } };
-      promoted = a.status === 201 && !!b.incidentId && b.supportRequest?.status === 'promoted';
+      promoted = !!b.incidentId && b.supportRequest?.status === 'promoted';
     } catch {
       /* not JSON */
     }
-    if (!promoted) {
-      problems.push(`a safety request answered ${a.status} ${a.body.slice(0, 300)}`);
-      break;
-    }
-    latencies.push(a.ms);
+    tagged.push({ backlog: s.backlog, a: promoted || a.status !== 201 ? a : { ...a, status: -201 } });
   }
-  agent.destroy();
-  return { latencies, problems };
+  for (const a of agents) a.destroy();
+  return summarise(tagged, (performance.now() - t0) / 1000, 'safety requests (201 not promoted shows as -201)');
 }
 
 /** The p-th percentile (nearest rank) of a list of numbers. */
@@ -424,98 +436,105 @@ async function post(base: string, path: string, token: string, body: unknown, wa
 
 async function main() {
   const t0 = performance.now();
-  const db = await scratchDatabase();
-  const sql: Sql = connect(db.url, { max: 2, applicationName: 'mayday-bench' });
-  undo.push({ what: 'close the scratch pool', fn: () => sql.end({ timeout: 2 }) });
-  await migrate(sql, loadMigrations());
-  const [{ server_version: pgVersion }] = await sql<{ server_version: string }[]>`SHOW server_version`;
+  const dbs = await scratchDatabases();
+  const sqls = dbs.urls.map((url) => {
+    const sql: Sql = connect(url, { max: 2, applicationName: 'mayday-bench' });
+    undo.push({ what: 'close a scratch pool', fn: () => sql.end({ timeout: 2 }) });
+    return sql;
+  });
+  for (const sql of sqls) await migrate(sql, loadMigrations());
+  const [{ server_version: pgVersion }] = await sqls[0]<{ server_version: string }[]>`SHOW server_version`;
+
+  // The same drivers and tokens on both sides.
+  const tokens = Array.from({ length: cfg.drivers }, () => newToken('drv'));
+  const hashes = await Promise.all(tokens.map((t) => hashToken(t)));
+  const [cancel, duress] = await Promise.all([hashPin('1234'), hashPin('9999')]);
+  const driverIds = await Promise.all(sqls.map((sql) => insertDrivers(sql, hashes, { cancel, duress })));
 
   const adminToken = randomBytes(24).toString('base64url');
-  const dataDir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-data-'));
-  undo.push({ what: `remove ${dataDir}`, fn: () => rmSync(dataDir, { recursive: true, force: true }) });
-  const mayday = startMayday(await freePort(), {
-    DATABASE_URL: db.url, ADMIN_TOKEN: adminToken, LOG_LEVEL: cfg.maydayLogLevel, LOG_FORMAT: 'json', DEMO: 'false', DATA_DIR: dataDir,
-  });
-  await waitReady(mayday);
-  say(`mayday on ${mayday.base} (pid ${mayday.proc.pid})`);
-  const base = new URL(mayday.base);
+  const sides: Side[] = await Promise.all((['A', 'B'] as const).map(async (name, i) => {
+    const dataDir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-data-'));
+    undo.push({ what: `remove ${dataDir}`, fn: () => rmSync(dataDir, { recursive: true, force: true }) });
+    const child = startMayday(`mayday ${name}`, await freePort(), {
+      DATABASE_URL: dbs.urls[i], ADMIN_TOKEN: adminToken, LOG_LEVEL: cfg.maydayLogLevel, LOG_FORMAT: 'json', DEMO: 'false', DATA_DIR: dataDir,
+    });
+    return { name, child, base: new URL(child.base), sql: sqls[i], backlog: false };
+  }));
+  await Promise.all(sides.map((s) => waitReady(s.child)));
+  for (const s of sides) {
+    say(`${s.child.name} on ${s.child.base} (pid ${s.child.proc.pid})`);
+    await post(s.child.base, '/v1/zones', adminToken, { name: 'Bench zone', boundary: ZONE_BOUNDARY }, 201);
+    await post(s.child.base, '/v1/sos', tokens[0], JSON.parse(sosBody()), 201); // a broken setup says so plainly
+  }
+  say(`zone and ${tokens.length} drivers on each side`);
 
-  await post(mayday.base, '/v1/zones', adminToken, { name: 'Bench zone', boundary: ZONE_BOUNDARY }, 201);
-  const drivers = await insertDrivers(sql, cfg.drivers);
-  say(`zone and ${drivers.tokens.length} drivers created`);
-  await post(mayday.base, '/v1/sos', drivers.tokens[0], JSON.parse(sosBody()), 201); // a broken setup says so plainly
-
-  // ABBA, BENCH_ROUNDS times: none, backlog, backlog, none, none, backlog, ...
-  const schedule = Array.from({ length: cfg.rounds }, () => [false, true, true, false]).flat();
   if (cfg.warmup > 0) {
     say(`warm-up ${cfg.warmup * 2} s`); // JIT, pools and caches, once before everything
-    const w = await sosLoad(base, drivers.tokens, cfg.warmup * 2);
+    const w = await sosLoad(sides, tokens, cfg.warmup * 2);
     if (w.problems.length) throw new Error(`warm-up: ${w.problems.join('; ')}`);
   }
-  const phases: Phase[] = [];
-  let loaded = false;
-  for (const [i, backlog] of schedule.entries()) {
-    if (backlog && !loaded) {
-      const b0 = performance.now();
-      await loadBacklog(sql, drivers.ids, cfg.backlog);
-      say(`${cfg.backlog} open support requests queued in ${((performance.now() - b0) / 1000).toFixed(1)} s`);
-      await settle(sql);
-      loaded = true;
-    } else if (!backlog && loaded) {
-      await sql`TRUNCATE support_requests`;
-      await settle(sql);
-      loaded = false;
+
+  interface Round { label: string; sos: Measured; promo: Measured; load: number }
+  const rounds: Round[] = [];
+  for (let r = 0; r < cfg.rounds; r++) {
+    const withBacklog = sides[r % 2];
+    const without = sides[(r + 1) % 2];
+    if (without.backlog) {
+      await without.sql`TRUNCATE support_requests`;
+      without.backlog = false;
     }
-    const [{ open }] = await sql<{ open: number }[]>`SELECT count(*)::int AS open FROM support_requests WHERE status = 'open'`;
-    const label = `#${i + 1} ${backlog ? 'backlog' : 'none'}`;
+    if (!withBacklog.backlog) {
+      const b0 = performance.now();
+      await loadBacklog(withBacklog.sql, driverIds[sides.indexOf(withBacklog)], cfg.backlog);
+      withBacklog.backlog = true;
+      say(`${cfg.backlog} open support requests queued on side ${withBacklog.name} in ${((performance.now() - b0) / 1000).toFixed(1)} s`);
+    }
+    await settle(sqls);
+    const open = await Promise.all(sides.map(async (s) => (await s.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM support_requests WHERE status = 'open'`)[0].n));
+    const label = `#${r + 1} backlog on ${withBacklog.name}`;
     if (cfg.warmup > 0) {
-      say(`${label}: warm-up ${cfg.warmup} s`);
-      const w = await sosLoad(base, drivers.tokens, cfg.warmup);
+      const w = await sosLoad(sides, tokens, cfg.warmup);
       if (w.problems.length) throw new Error(`${label} warm-up: ${w.problems.join('; ')}`);
     }
-    say(`${label}: ${open} open support requests; SOS for ${cfg.duration} s at ${cfg.rate > 0 ? `${cfg.rate}/s` : 'full speed'}, ${cfg.connections} connections`);
-    const run = await sosLoad(base, drivers.tokens, cfg.duration);
-    const promo = await promotions(base, drivers.tokens, cfg.promotions);
-    if (mayday.exited) throw new Error(`mayday exited (${mayday.exitInfo}) during ${label}; its output ends:\n${mayday.tail()}`);
-    phases.push({
-      label, backlog, latencies: run.latencies, seconds: run.seconds, problems: [...run.problems, ...promo.problems],
-      promotions: promo.latencies, load: os.loadavg()[0],
-    });
+    say(`${label} (open: ${sides.map((s, i) => `${s.name} ${open[i]}`).join(', ')}): SOS for ${cfg.duration} s at ${cfg.rate > 0 ? `${cfg.rate}/s` : 'full speed'}`);
+    const sos = await sosLoad(sides, tokens, cfg.duration);
+    const promo = await promotions(sides, tokens, cfg.promotions);
+    for (const s of sides) if (s.child.exited) throw new Error(`${s.child.name} exited (${s.child.exitInfo}) during ${label}; its output ends:\n${s.child.tail()}`);
+    rounds.push({ label, sos, promo, load: os.loadavg()[0] });
     await sleep(500);
   }
 
-  const pool = (backlog: boolean, f: (p: Phase) => number[]) => phases.filter((p) => p.backlog === backlog).flatMap(f);
-  const none = pool(false, (p) => p.latencies);
-  const full = pool(true, (p) => p.latencies);
+  const none = rounds.flatMap((r) => r.sos.none);
+  const full = rounds.flatMap((r) => r.sos.backlog);
   const ratio = pct(full, 99) / pct(none, 99);
-  const promoNone = pool(false, (p) => p.promotions);
-  const promoFull = pool(true, (p) => p.promotions);
+  const promoNone = rounds.flatMap((r) => r.promo.none);
+  const promoFull = rounds.flatMap((r) => r.promo.backlog);
   const cpus = os.cpus();
 
   const lines: string[] = [''];
-  lines.push(`Mayday bypass benchmark: SOS at ${cfg.rate > 0 ? `${cfg.rate}/s` : 'full speed'} over ${cfg.connections} connections, ${cfg.duration} s a phase (warm-up ${cfg.warmup} s), ${drivers.tokens.length} drivers; backlog ${cfg.backlog} open support requests`);
+  lines.push(`Mayday bypass benchmark: two servers side by side, one with ${cfg.backlog} open support requests, one with none, swapped every round;`);
+  lines.push(`  SOS alternating between them at ${cfg.rate > 0 ? `${cfg.rate}/s overall` : 'full speed'}, ${cfg.duration} s a round (warm-up ${cfg.warmup} s), ${cfg.rounds} rounds, ${tokens.length} drivers`);
   lines.push(`machine:  ${cpus.length} cores, ${cpus[0]?.model.trim() ?? 'unknown cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  lines.push(`runtime:  Node ${process.version}; PostgreSQL ${pgVersion} (${db.label})`);
+  lines.push(`runtime:  Node ${process.version}; PostgreSQL ${pgVersion} (${dbs.label})`);
   lines.push(`code:     ${codeVersion()}`);
   lines.push('');
-  lines.push(`${'phase'.padEnd(17)}${pad('SOS/s', 8)}${pad('SOS', 7)}${pad('p50 ms', 9)}${pad('p90 ms', 9)}${pad('p99 ms', 9)}${pad('max ms', 9)}   load   safety requests promoted: n, p50, p99 ms`);
-  const row = (label: string, xs: number[], rps: string, promo: number[], load?: number) =>
+  const cols = (xs: number[]) => `${pad(String(xs.length), 6)}${pad(fmt(pct(xs, 50), 2), 9)}${pad(fmt(pct(xs, 99), 2), 9)}`;
+  lines.push(`${''.padEnd(20)}${pad('SOS: with backlog', 24)}${pad('with none', 24)}${pad('p99', 8)}${pad('load', 7)}   safety requests promoted, p99 ms`);
+  lines.push(`${'round'.padEnd(20)}${pad('n', 6)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('n', 6)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('ratio', 8)}${pad('', 7)}   backlog / none`);
+  const row = (label: string, b: number[], n: number[], pb: number[], pn: number[], load?: number) =>
     lines.push(
-      `${label.padEnd(17)}${pad(rps, 8)}${pad(String(xs.length), 7)}${pad(fmt(pct(xs, 50), 2), 9)}${pad(fmt(pct(xs, 90), 2), 9)}${pad(fmt(pct(xs, 99), 2), 9)}${pad(fmt(Math.max(...xs), 1), 9)}` +
-        `${pad(load === undefined ? '' : fmt(load, 1), 7)}   ${promo.length}, ${fmt(pct(promo, 50), 2)}, ${fmt(pct(promo, 99), 2)}`,
+      `${label.padEnd(20)}${cols(b)}${cols(n)}${pad(fmt(pct(b, 99) / pct(n, 99), 3), 8)}${pad(load === undefined ? '' : fmt(load, 1), 7)}` +
+        `   ${fmt(pct(pb, 99), 2)} / ${fmt(pct(pn, 99), 2)} (n ${pb.length + pn.length})`,
     );
-  for (const p of phases) row(p.label, p.latencies, fmt(p.latencies.length / p.seconds, 0), p.promotions, p.load);
-  row('none (pooled)', none, '', promoNone);
-  row('backlog (pooled)', full, '', promoFull);
+  for (const r of rounds) row(r.label, r.sos.backlog, r.sos.none, r.promo.backlog, r.promo.none, r.load);
+  row('pooled', full, none, promoFull, promoNone);
   lines.push('');
   lines.push(`SOS p99 with ${cfg.backlog} open support requests: ${fmt(pct(full, 99), 2)} ms; with none: ${fmt(pct(none, 99), 2)} ms`);
   lines.push(`ratio backlog / none: ${fmt(ratio, 3)}  (goal <= ${GOAL}: ${ratio <= GOAL ? 'met' : 'NOT met'})`);
-  const medianP99 = (backlog: boolean) => pct(phases.filter((p) => p.backlog === backlog).map((p) => pct(p.latencies, 99)), 50);
-  lines.push(`(for the noise: median of the phases' own p99s, backlog / none: ${fmt(medianP99(true), 2)} / ${fmt(medianP99(false), 2)} ms = ${fmt(medianP99(true) / medianP99(false), 3)})`);
-  lines.push(`promoted safety request p99, backlog / none: ${fmt(pct(promoFull, 99) / pct(promoNone, 99), 3)} (no goal; ${promoFull.length + promoNone.length} requests)`);
+  lines.push(`promoted safety request p99, backlog / none: ${fmt(pct(promoFull, 99) / pct(promoNone, 99), 3)} (no goal)`);
   process.stdout.write(lines.join('\n') + '\n');
 
-  const failures = phases.flatMap((p) => p.problems.map((m) => `${p.label}: ${m}`));
+  const failures = rounds.flatMap((r) => [...r.sos.problems, ...r.promo.problems].map((m) => `${r.label}: ${m}`));
   if (failures.length) {
     process.stdout.write(`\nFAILED:\n  ${failures.join('\n  ')}\n`);
     if (cfg.maydayLogLevel === 'silent') process.stdout.write("  (rerun with BENCH_LOG_LEVEL=warn to see Mayday's own log of 5xx)\n");
