@@ -4,7 +4,8 @@
 -- Why the chain lives in the database: every event of an incident must get the next
 -- sequence number and the previous event's hash, whichever instance writes it and however
 -- many write at once. A BEFORE INSERT trigger serialises appends per incident on one row of
--- timeline_heads, so a writer needs a single INSERT (one round trip) and can never fork the chain.
+-- timeline_heads (the UPDATE locks it), so a writer needs a single INSERT (one round trip) and
+-- can never fork the chain.
 
 -- Everyone who holds a token: drivers, responders (supervisor, safety_lead), auditors and the
 -- support lane's agents. The administrator is not a row: ADMIN_TOKEN is checked in memory.
@@ -186,13 +187,20 @@ DECLARE
 BEGIN
   NEW.at := date_trunc('milliseconds', now());
   NEW.data := coalesce(NEW.data, '{}'::jsonb);
-  INSERT INTO timeline_heads AS h (incident_id, seq, prev_hash, hash)
-  VALUES (NEW.incident_id, 1, genesis, timeline_hash(genesis, NEW.incident_id, 1, NEW.type, NEW.at, NEW.actor, NEW.data))
-  ON CONFLICT (incident_id) DO UPDATE
-    SET seq = h.seq + 1,
-        prev_hash = h.hash,
-        hash = timeline_hash(h.hash, NEW.incident_id, h.seq + 1, NEW.type, NEW.at, NEW.actor, NEW.data)
-  RETURNING seq, prev_hash, hash INTO NEW.seq, NEW.prev_hash, NEW.hash;
+  UPDATE timeline_heads h
+  SET seq = h.seq + 1,
+      prev_hash = h.hash,
+      hash = timeline_hash(h.hash, NEW.incident_id, h.seq + 1, NEW.type, NEW.at, NEW.actor, NEW.data)
+  WHERE h.incident_id = NEW.incident_id
+  RETURNING h.seq, h.prev_hash, h.hash INTO NEW.seq, NEW.prev_hash, NEW.hash;
+  IF NOT FOUND THEN
+    -- The first event of an incident, written in the transaction that creates the incident:
+    -- nobody else can append to it yet.
+    NEW.seq := 1;
+    NEW.prev_hash := genesis;
+    NEW.hash := timeline_hash(genesis, NEW.incident_id, 1, NEW.type, NEW.at, NEW.actor, NEW.data);
+    INSERT INTO timeline_heads (incident_id, seq, prev_hash, hash) VALUES (NEW.incident_id, 1, genesis, NEW.hash);
+  END IF;
   RETURN NEW;
 END
 $$;

@@ -83,16 +83,25 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- The people a step's `notify` list reaches in a zone at a moment (with a phone to reach).
+-- Each kind of target is an indexed lookup: the step runs in the SOS's own transaction.
+CREATE INDEX users_responders_idx ON users (role) WHERE role IN ('supervisor', 'safety_lead') AND phone IS NOT NULL;
 CREATE FUNCTION step_recipients(p_zone uuid, p_notify jsonb, p_at timestamptz)
 RETURNS TABLE (recipient_id uuid)
 LANGUAGE sql STABLE AS $$
-  SELECT DISTINCT u.id FROM users u
-  WHERE u.role IN ('supervisor', 'safety_lead') AND u.phone IS NOT NULL AND (
-       (p_notify ? 'oncall' AND u.id = oncall_responder(p_zone, p_at))
-    OR (p_notify ? 'zone_supervisors' AND u.role = 'supervisor'
-        AND EXISTS (SELECT 1 FROM responder_zones rz WHERE rz.responder_id = u.id AND rz.zone_id = p_zone))
-    OR (p_notify ? 'safety_leads' AND u.role = 'safety_lead')
-    OR (u.id::text IN (SELECT jsonb_array_elements_text(p_notify))))
+  SELECT u.id FROM users u
+  WHERE p_notify ? 'oncall' AND u.id = oncall_responder(p_zone, p_at)
+    AND u.role IN ('supervisor', 'safety_lead') AND u.phone IS NOT NULL
+  UNION
+  SELECT u.id FROM responder_zones rz JOIN users u ON u.id = rz.responder_id
+  WHERE p_notify ? 'zone_supervisors' AND rz.zone_id = p_zone AND u.role = 'supervisor' AND u.phone IS NOT NULL
+  UNION
+  SELECT u.id FROM users u
+  WHERE p_notify ? 'safety_leads' AND u.role = 'safety_lead' AND u.phone IS NOT NULL
+  UNION
+  SELECT u.id FROM users u
+  WHERE u.id IN (SELECT t::uuid FROM jsonb_array_elements_text(p_notify) t
+                 WHERE t ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$')
+    AND u.role IN ('supervisor', 'safety_lead') AND u.phone IS NOT NULL
 $$;
 
 -- Queue pages for recipients x channels with their page.queued events. Answers how many.

@@ -10,6 +10,11 @@ import type { ZoneDirectory } from './zones/store';
 /** Everything the app needs from its runtime, built once by an entry (Node, Workers, tests). */
 export interface Deps {
   sql: Sql;
+  /**
+   * Connections kept for SOS intake alone, so an SOS never queues behind status callbacks and
+   * sends for a connection of the shared pool. Defaults to `sql`.
+   */
+  intakeSql?: Sql;
   log: Logger;
   auth: Authenticator;
   zones: ZoneDirectory;

@@ -2,6 +2,7 @@ import { sha256Hex } from '../auth/crypto';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { intakeSos } from '../incidents/service';
+import { lastKnownFix } from '../incidents/store';
 import { maskPhone } from '../log';
 
 export const DRIVER_HELP_TEXT = 'Mayday: text SOS if you are in danger. Reply SAFE or HELP when Mayday asks how you are.';
@@ -97,16 +98,12 @@ async function driverSms(deps: Deps, driver: Principal, text: string, messageSid
       : `Mayday #${open.code}: help is on the way - we are paging your safety team again now.`;
   }
   if (word === 'SAFE') return 'Mayday: you have no open incident. Text SOS if you are in danger.';
-  const [fix] = await deps.sql<{ lat: number; lng: number; accuracy_m: number | null; captured_at: Date }[]>`
-    SELECT l.lat, l.lng, l.accuracy_m, l.captured_at FROM incident_locations l JOIN incidents i ON i.id = l.incident_id
-    WHERE i.driver_id = ${driver.id} AND l.coarsened_at IS NULL
-    ORDER BY l.captured_at DESC LIMIT 1`;
   const { incident, created } = await intakeSos(deps, driver, {
     clientRequestId,
     kind: 'other',
     source: 'sms',
     note: 'SOS by text message',
-    location: fix ? { lat: fix.lat, lng: fix.lng, accuracyM: fix.accuracy_m ?? undefined, capturedAt: fix.captured_at.toISOString() } : null,
+    location: await lastKnownFix(deps.sql, driver.id),
   });
   if (created) deps.pager.wake();
   deps.log.info({ incidentId: incident.id, code: incident.code, created }, 'sos by sms');

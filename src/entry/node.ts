@@ -71,6 +71,7 @@ async function main() {
     url = embedded.url;
   }
   const sql = connect(url, { max: 20 });
+  const intakeSql = connect(url, { max: 6, applicationName: 'mayday-intake' });
   const migrations = loadMigrations();
   const applied = await migrate(sql, migrations);
   if (applied.length) log.info({ applied }, 'migrations applied');
@@ -81,6 +82,7 @@ async function main() {
   let draining = false;
   const { app, engine, deps } = wireNode({
     sql,
+    intakeSql,
     log,
     adminToken: admin.token,
     publicBaseUrl: config.publicBaseUrl,
@@ -109,7 +111,7 @@ async function main() {
     });
     await engine.stop(); // sends under way record their outcome; queued pages wait for the next start
     await stopTokenListener().catch(() => undefined);
-    await sql.end({ timeout: 5 });
+    await Promise.all([sql.end({ timeout: 5 }), intakeSql.end({ timeout: 5 })]);
     await embedded?.stop();
     log.info('stopped');
     process.exit(0);

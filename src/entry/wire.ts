@@ -12,6 +12,8 @@ import { ZoneDirectory } from '../zones/store';
 
 export interface WireOptions {
   sql: Sql;
+  /** A pool of its own for SOS intake (see Deps.intakeSql). */
+  intakeSql?: Sql;
   log: Logger;
   adminToken?: string;
   publicBaseUrl: string;
@@ -32,6 +34,7 @@ export function wireNode(o: WireOptions) {
   const pager = new Pager({ sql: o.sql, log: o.log, telephony, twiml: sdkTwiml, publicBaseUrl: o.publicBaseUrl, options: o.paging, metrics });
   const deps: Deps = {
     sql: o.sql,
+    intakeSql: o.intakeSql,
     log: o.log,
     auth: new Authenticator(o.sql, o.adminToken),
     zones: new ZoneDirectory(o.sql, o.zoneCacheMs),

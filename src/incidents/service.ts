@@ -19,7 +19,7 @@ export interface SosInput {
  */
 export async function intakeSos(deps: Deps, driver: Principal, input: SosInput) {
   const { zoneId, rule } = locateZone(await deps.zones.get(), input.location);
-  return openIncident(deps.sql, {
+  return openIncident(deps.intakeSql ?? deps.sql, {
     driverId: driver.id,
     clientRequestId: input.clientRequestId,
     source: input.source,

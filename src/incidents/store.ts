@@ -1,7 +1,7 @@
 import type { Sql } from '../db/client';
 import type { Principal } from '../auth/principal';
 import { notFound } from '../http/errors';
-import type { Incident, Kind, Severity } from './schemas';
+import type { Incident, Kind, LocationInput, Severity } from './schemas';
 
 /** A row of `incidents` as SQL or to_jsonb() gives it (timestamps as Date or as text). */
 export interface IncidentRow {
@@ -160,4 +160,19 @@ export async function addLocation(
     SELECT location_add(${incidentId}, ${loc.lat}, ${loc.lng}, ${loc.accuracyM}, ${trustedTime(loc.capturedAt)}, ${actor}) AS result`;
   if (row.result === 'resolved') return 'resolved';
   return { current: row.result === 'current' };
+}
+
+/**
+ * The driver's last known fix: the newest point of any of its incidents' trails that retention
+ * has not coarsened, or null. Where an SMS SOS or a promoted support request is placed.
+ */
+export async function lastKnownFix(sql: Sql, driverId: string): Promise<LocationInput | null> {
+  const [row] = await sql<{ lat: number; lng: number; accuracy_m: number | null; captured_at: Date }[]>`
+    SELECT l.lat, l.lng, l.accuracy_m, l.captured_at
+    FROM incidents i JOIN incident_locations l ON l.incident_id = i.id
+    WHERE i.driver_id = ${driverId} AND l.coarsened_at IS NULL
+    ORDER BY l.captured_at DESC, l.id DESC
+    LIMIT 1`;
+  if (!row) return null;
+  return { lat: row.lat, lng: row.lng, accuracyM: row.accuracy_m ?? undefined, capturedAt: row.captured_at.toISOString() };
 }

@@ -4,6 +4,7 @@ import type { Deps } from '../deps';
 import { AppError, notFound } from '../http/errors';
 import type { Kind } from '../incidents/schemas';
 import { intakeSos } from '../incidents/service';
+import { lastKnownFix } from '../incidents/store';
 import { readsAsEmergency } from './emergency';
 import type { Category, PromotionReason, SupportRequest } from './schemas';
 import * as store from './store';
@@ -22,7 +23,7 @@ function incidentNote(r: { category: Category; text: string }, agentNote?: strin
  * nothing on this path makes.)
  */
 function inTransaction<T>(deps: Deps, fn: (tx: Deps) => Promise<T>): Promise<T> {
-  return deps.sql.begin((tx) => fn({ ...deps, sql: tx as unknown as Sql })) as Promise<T>;
+  return deps.sql.begin((tx) => fn({ ...deps, sql: tx as unknown as Sql, intakeSql: tx as unknown as Sql })) as Promise<T>;
 }
 
 /** Open the incident for a request through the one SOS intake, at the driver's last known fix. */
@@ -33,7 +34,7 @@ async function promote(
   kind: Kind,
   agentNote?: string,
 ): Promise<string> {
-  const location = await store.lastKnownFix(tx.sql, driver.id);
+  const location = await lastKnownFix(tx.sql, driver.id);
   const { incident } = await intakeSos(tx, driver, { clientRequestId: null, kind, location, note: incidentNote(r, agentNote), source: 'support' });
   return incident.id;
 }

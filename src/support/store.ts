@@ -1,6 +1,5 @@
 import type { Principal } from '../auth/principal';
 import type { Sql } from '../db/client';
-import type { LocationInput } from '../incidents/schemas';
 import type { Category, PromotionReason, SupportRequest, SupportStatus } from './schemas';
 
 /** A row of `support_requests`. */
@@ -133,21 +132,6 @@ export async function appendLinkedEvent(
   await sql`
     INSERT INTO incident_events (incident_id, type, actor, data)
     VALUES (${incidentId}, 'support.linked', ${actor}, jsonb_strip_nulls(${sql.json(data as never)}::jsonb))`;
-}
-
-/**
- * The driver's last known fix: the newest point of any of its incidents' trails that retention
- * has not coarsened, or null. (The same rule as an SMS SOS: src/acks/inbound-sms.ts.)
- */
-export async function lastKnownFix(sql: Sql, driverId: string): Promise<LocationInput | null> {
-  const [row] = await sql<{ lat: number; lng: number; accuracy_m: number | null; captured_at: Date }[]>`
-    SELECT l.lat, l.lng, l.accuracy_m, l.captured_at
-    FROM incidents i JOIN incident_locations l ON l.incident_id = i.id
-    WHERE i.driver_id = ${driverId} AND l.coarsened_at IS NULL
-    ORDER BY l.captured_at DESC, l.id DESC
-    LIMIT 1`;
-  if (!row) return null;
-  return { lat: row.lat, lng: row.lng, accuracyM: row.accuracy_m ?? undefined, capturedAt: row.captured_at.toISOString() };
 }
 
 /** The driver a request belongs to, as the principal the SOS intake expects. */
