@@ -17,6 +17,11 @@ export function connect(url: string, opts: ConnectOptions = {}): Sql {
     connection: { application_name: opts.applicationName ?? 'mayday' },
     // A dead server must not hang requests forever: fail fast, let the caller answer 503.
     connect_timeout: 5,
+    // postgres.js waits before reconnecting, (3^n / 100) s after the pool's n-th failed connection,
+    // up to 20 s: with the server down, a query queued behind a connection that waits answered
+    // only tens of seconds later (a 503 the SOS app needs at once), and the pool reconnected up
+    // to 20 s after the server came back. Never wait more than half a second.
+    backoff: (attempt: number) => Math.min(0.5, 0.025 * 2 ** attempt),
     idle_timeout: 60,
   });
 }

@@ -104,7 +104,7 @@ export function toAppError(err: unknown, log?: Logger): AppError {
       return new AppError('unavailable', 'the database is busy or unreachable; retry');
   }
   const e = err as { code?: string; message?: string };
-  if (e && typeof e.code === 'string' && /^(ECONNREFUSED|ECONNRESET|CONNECT_TIMEOUT|CONNECTION_)/.test(e.code)) {
+  if (e && typeof e.code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EAI_AGAIN|CONNECT_TIMEOUT|CONNECTION_)/.test(e.code)) {
     return new AppError('unavailable', 'the database is unreachable; retry');
   }
   log?.error({ err }, 'unhandled error');
