@@ -377,15 +377,15 @@ function problems(run: Run): string[] {
 
 // ---------------------------------------------------------------------------------------------
 
-async function post<T>(base: string, path: string, token: string, body: unknown, want: number): Promise<T> {
+async function post<T>(base: string, path: string, token: string, body: unknown, want: number, method = 'POST'): Promise<T> {
   const res = await fetch(base + path, {
-    method: 'POST',
+    method,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(30_000),
   });
   const text = await res.text();
-  if (res.status !== want) throw new Error(`POST ${path} answered ${res.status} (expected ${want}): ${text.slice(0, 500)}`);
+  if (res.status !== want) throw new Error(`${method} ${path} answered ${res.status} (expected ${want}): ${text.slice(0, 500)}`);
   return JSON.parse(text) as T;
 }
 
@@ -434,7 +434,18 @@ async function main() {
   say(`mayday on ${mayday.base} (pid ${mayday.proc.pid}), bare on ${bare.base} (pid ${bare.proc.pid})`);
 
   // The world, through the admin API as an operator would make it.
-  await post(mayday.base, '/v1/zones', adminToken, { name: 'Bench zone', boundary: ZONE_BOUNDARY }, 201);
+  // A zone as it is in service: a rotation of two supervisors and a safety lead, so every SOS
+  // queues its first pages (SMS and call to the on-call) in its own transaction, and the pages
+  // go out (to the phone simulator) while the load runs.
+  const zone = await post<{ id: string }>(mayday.base, '/v1/zones', adminToken, { name: 'Bench zone', boundary: ZONE_BOUNDARY }, 201);
+  const sups: string[] = [];
+  for (const [i, role] of (['supervisor', 'supervisor', 'safety_lead'] as const).entries()) {
+    const r = await post<{ id: string }>(mayday.base, '/v1/responders', adminToken, {
+      name: `Bench ${role} ${i + 1}`, phone: `+1555${String(1_000_000 + i).padStart(7, '0')}`, role, zoneIds: [zone.id],
+    }, 201);
+    if (role === 'supervisor') sups.push(r.id);
+  }
+  await post(mayday.base, `/v1/zones/${zone.id}/rotation`, adminToken, { responderIds: sups, shiftMinutes: 600, startsAt: new Date().toISOString() }, 200, 'PUT');
   const tokens: string[] = [];
   const BATCH = 5; // PIN hashing (PBKDF2) is deliberately slow: a few at a time
   for (let i = 0; i < cfg.drivers; i += BATCH) {

@@ -130,9 +130,9 @@ BEGIN
     RETURNING 1
   )
   SELECT count(*) INTO n FROM ev;
-  IF n > 0 THEN
-    PERFORM pg_notify('mayday_pages', '');
-  END IF;
+  -- No NOTIFY here: a NOTIFY takes a cluster-wide lock at commit, which would serialise every
+  -- SOS. The instance that queued the pages sends them itself and tells the others after its
+  -- commit (Pager.queued()).
   RETURN n;
 END
 $$;

@@ -98,6 +98,7 @@ export class Engine {
 
   async start() {
     this.stopped = false;
+    // Another instance queued pages (Pager.queued()): look at once, in case it cannot send them.
     const listener = await this.deps.sql.listen('mayday_pages', () => this.deps.pager.wake());
     this.unlisten = () => listener.unlisten();
     this.schedule(0);

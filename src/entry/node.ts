@@ -70,8 +70,9 @@ async function main() {
     embedded = await startEmbedded({ dataDir: config.dataDir, log: (msg) => log.info(msg) });
     url = embedded.url;
   }
-  const sql = connect(url, { max: 20 });
-  const intakeSql = connect(url, { max: 6, applicationName: 'mayday-intake' });
+  // Two pools: SOS intake never waits for a connection behind sends and callbacks.
+  const sql = connect(url, { max: 16 });
+  const intakeSql = connect(url, { max: 12, applicationName: 'mayday-intake' });
   const migrations = loadMigrations();
   const applied = await migrate(sql, migrations);
   if (applied.length) log.info({ applied }, 'migrations applied');

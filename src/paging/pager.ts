@@ -60,13 +60,31 @@ export class Pager {
   private running: Promise<void> | null = null;
   private again = false;
   private timers = new Set<ReturnType<typeof setTimeout>>();
+  private announcing?: ReturnType<typeof setTimeout>;
   private stopped = false;
 
   constructor(private deps: PagerDeps) {
     this.options = { ...DEFAULT_PAGING, ...deps.options };
   }
 
-  /** Something was queued: send it now. Calls while a drain runs coalesce into one more pass. */
+  /**
+   * This instance just committed pages: send them now, and tell the other instances (NOTIFY on
+   * `mayday_pages`, which their engines LISTEN to) so that, should this one die before sending,
+   * another picks them up at once rather than at its next sweep. The NOTIFY is its own small
+   * statement after the commit, at most one per 25 ms: a NOTIFY inside the SOS transaction would
+   * take PostgreSQL's cluster-wide notify lock at every commit.
+   */
+  queued(): void {
+    this.wake();
+    if (this.announcing || this.stopped) return;
+    this.announcing = setTimeout(() => {
+      this.announcing = undefined;
+      this.deps.sql`SELECT pg_notify('mayday_pages', '')`.catch((e) => this.deps.log.debug({ err: e }, 'page notify failed'));
+    }, 25);
+    this.announcing.unref?.();
+  }
+
+  /** Send what is due now (this instance only). Calls while a drain runs coalesce into one more pass. */
   wake(): void {
     if (this.stopped) return;
     if (this.running) {
@@ -113,6 +131,7 @@ export class Pager {
 
   stop() {
     this.stopped = true;
+    if (this.announcing) clearTimeout(this.announcing);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
   }
@@ -179,7 +198,7 @@ export class Pager {
         case 'permanent':
           plog.warn({ status: result.status, code: result.code }, 'page failed permanently');
           await markFailed(sql, p.id, result.code ?? String(result.status ?? ''), result.message);
-          this.wake(); // the failover page, if any, goes now
+          this.wake(); // the failover page, if any, goes now (from here)
           return;
         case 'unknown':
           plog.warn({ code: result.code, ms }, 'page outcome unknown; a new attempt follows unless Twilio reports this one');
