@@ -13,7 +13,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { retentionDaysFrom, runRetention } from '../src/audit/retention';
+import { runRetention } from '../src/audit/retention';
+import { parseConfig, type Config } from '../src/config/env';
 import { connect } from '../src/db/client';
 import { startEmbedded, type EmbeddedPostgres } from '../src/db/embedded';
 import { migrate } from '../src/db/migrate';
@@ -38,15 +39,16 @@ function runningEmbedded(dataDir: string): string | undefined {
 }
 
 async function main() {
-  let days: number;
+  let config: Config;
   try {
-    days = retentionDaysFrom(process.env);
+    config = parseConfig(process.env);
   } catch (e) {
     process.stderr.write(`retention: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  const dataDir = process.env.DATA_DIR || './.data';
-  let url = process.env.DATABASE_URL || undefined;
+  const days = config.retentionDays;
+  const dataDir = config.dataDir;
+  let url = config.databaseUrl;
   let embedded: EmbeddedPostgres | undefined;
   let where = 'DATABASE_URL';
   if (!url) {

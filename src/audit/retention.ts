@@ -17,14 +17,6 @@ import { claimRetentionDay, finishRetentionDay, recordAudit, retentionBatch } fr
 export const DEFAULT_RETENTION_DAYS = 90;
 const BATCH = 500;
 
-/** RETENTION_DAYS from an environment: a whole number of days >= 0, default 90. Throws on anything else. */
-export function retentionDaysFrom(env: Record<string, string | undefined>): number {
-  const raw = env.RETENTION_DAYS;
-  if (raw === undefined || raw.trim() === '') return DEFAULT_RETENTION_DAYS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 36_500) throw new Error(`RETENTION_DAYS must be a whole number of days between 0 and 36500 (got ${JSON.stringify(raw)})`);
-  return n;
-}
 
 export interface RetentionResult {
   days: number;

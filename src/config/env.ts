@@ -19,6 +19,8 @@ export const envSchema = z
     TWILIO_FROM_NUMBER: optional(z.string().regex(/^\+[1-9][0-9]{6,14}$/, 'must be an E.164 number such as +15550100')),
     TWILIO_API_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.twilio.com'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Days after resolution before an incident's precise coordinates are coarsened (retention). */
+    RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(90),
     /** Seed the demo (zone, responders, driver) into an empty database. Default: only on the embedded database. */
     DEMO: optional(z.enum(['true', 'false'])),
     /** Pretty logs for people; JSON otherwise. Default: pretty when stdout is a terminal. */
@@ -44,6 +46,7 @@ export interface Config {
   publicBaseUrl: string;
   twilio?: { accountSid: string; authToken: string; secondaryAuthToken?: string; fromNumber: string; apiBaseUrl: string };
   logLevel: Env['LOG_LEVEL'];
+  retentionDays: number;
   demo?: boolean;
   logFormat?: 'json' | 'pretty';
 }
@@ -75,6 +78,7 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
         }
       : undefined,
     logLevel: env.LOG_LEVEL,
+    retentionDays: env.RETENTION_DAYS,
     demo: env.DEMO === undefined ? undefined : env.DEMO === 'true',
     logFormat: env.LOG_FORMAT,
   };

@@ -88,6 +88,7 @@ async function main() {
     adminToken: admin.token,
     publicBaseUrl: config.publicBaseUrl,
     twilio: config.twilio,
+    retentionDays: config.retentionDays,
     schemaVersion: Math.max(...migrations.map((m) => m.id)),
     docsAsset: docsAssets(),
     draining: () => draining,

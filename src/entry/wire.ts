@@ -1,4 +1,5 @@
 import { sdkTwiml, twilioTelephony, type TwilioConfig } from '../adapters/twilio/sdk';
+import { runRetentionIfDue } from '../audit/retention';
 import { buildApp } from '../app';
 import { Authenticator } from '../auth/authenticator';
 import type { Sql } from '../db/client';
@@ -22,6 +23,8 @@ export interface WireOptions {
   schemaVersion: number;
   paging?: Partial<PagingOptions>;
   zoneCacheMs?: number;
+  /** Run retention daily from the engine, coarsening after this many days (unset: never, as in tests). */
+  retentionDays?: number;
   docsAsset?: Deps['docsAsset'];
   draining?: () => boolean;
 }
@@ -49,6 +52,11 @@ export function wireNode(o: WireOptions) {
     draining: o.draining,
   };
   simulator?.bind(deps);
-  const engine = new Engine({ sql: o.sql, log: o.log, pager, metrics, onTick: simulator ? (at) => simulator.tick(at) : undefined });
+  const onTick = async (at: Date | null) => {
+    await simulator?.tick(at);
+    // Once a UTC day, whichever instance ticks first; it runs in the background, never holding a tick.
+    if (o.retentionDays !== undefined) await runRetentionIfDue(o.sql, o.log, { days: o.retentionDays, now: at ?? undefined });
+  };
+  const engine = new Engine({ sql: o.sql, log: o.log, pager, metrics, onTick });
   return { deps, engine, pager, simulator, app: buildApp(deps) };
 }
