@@ -7,6 +7,8 @@ export interface ConnectOptions {
   max?: number;
   /** Name shown in pg_stat_activity. */
   applicationName?: string;
+  /** Seconds before an idle connection is closed (default 60). */
+  idleTimeout?: number;
 }
 
 /** One pool per process on Node. Notices (e.g. "relation already exists, skipping") are not news. */
@@ -22,7 +24,7 @@ export function connect(url: string, opts: ConnectOptions = {}): Sql {
     // only tens of seconds later (a 503 the SOS app needs at once), and the pool reconnected up
     // to 20 s after the server came back. Never wait more than half a second.
     backoff: (attempt: number) => Math.min(0.5, 0.025 * 2 ** attempt),
-    idle_timeout: 60,
+    idle_timeout: opts.idleTimeout ?? 60,
   });
 }
 

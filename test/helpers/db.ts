@@ -25,7 +25,9 @@ export async function freshDatabase(opts: { migrated?: boolean } = {}): Promise<
     }
   }
   const url = withDatabase(adminUrl, name);
-  const sql = connect(url, { max: 10 });
+  // Few connections, closed soon when idle: a file may hold many apps (one per scene) and the
+  // suite also runs against a shared server with max_connections = 100.
+  const sql = connect(url, { max: 5, idleTimeout: 2 });
   afterAll(async () => {
     await sql.end({ timeout: 1 });
     await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
