@@ -301,7 +301,9 @@ BEGIN
 END
 $$;
 
--- The other channel for the same person, at once, unless one is already on its way.
+-- The other channel for the same person, at once, unless one is already on its way, or the
+-- other channel already failed for this step and round (a number Twilio refuses on both
+-- channels would otherwise fail over back and forth, a page every few milliseconds).
 CREATE FUNCTION page_failover(v pages) RETURNS uuid
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -317,7 +319,9 @@ BEGIN
      OR (v.purpose IN ('page', 'failover', 'retry') AND inc_status <> 'open')
      OR EXISTS (SELECT 1 FROM pages p WHERE p.incident_id = v.incident_id AND p.recipient_id = v.recipient_id
                 AND p.channel = other AND p.step = v.step AND p.round = v.round
-                AND p.status IN ('queued', 'sending', 'sent', 'delivered', 'unknown')) THEN
+                AND (p.status IN ('queued', 'sending', 'sent', 'delivered', 'unknown')
+                     OR (p.status = 'failed' AND CASE WHEN fo_purpose = 'failover' THEN p.purpose IN ('page', 'failover', 'retry')
+                                                      ELSE p.purpose = fo_purpose END))) THEN
     RETURN NULL;
   END IF;
   SELECT coalesce(max(attempt), 0) + 1 INTO next_attempt FROM pages p

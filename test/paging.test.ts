@@ -326,6 +326,21 @@ describe('failures', () => {
     expect(failed.data).toMatchObject({ recipientId: s.b.id, errorCode: '21211' });
   });
 
+  it('a number refused on both channels fails over once, not back and forth (found by chaos:twilio)', async () => {
+    const s = await scene({ policy: { steps: [{ afterSeconds: 0, notify: ['zone_supervisors'], channels: ['sms'] }] } });
+    const invalid = { status: 400, code: 21211, message: "The 'To' number is not a valid phone number." };
+    twilio.fail('any', invalid, s.b.phone);
+    twilio.fail('any', invalid, s.b.phone);
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.expectSms(s.a.phone);
+    twilio.expectSms(s.c.phone);
+    // The SMS page, its failover call, and nothing more: before, a failover of the failover followed at once, and so on.
+    expect(twilio.requests.filter((r) => r.to === s.b.phone).map((r) => r.kind)).toEqual(['sms', 'call']);
+    const failed = await events(s, inc.id, 'page.failed');
+    expect(failed.map((e) => [e.data.channel, e.data.errorCode, e.data.failoverPageId === undefined])).toEqual([['sms', '21211', false], ['voice', '21211', true]]);
+  });
+
   it('429 then success: exactly one message, after a backoff', async () => {
     const s = await scene({ policy: smsOnly });
     twilio.fail('sms', { status: 429, code: 20429, message: 'Too Many Requests' }, s.a.phone);
