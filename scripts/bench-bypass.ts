@@ -41,29 +41,15 @@
  * LOG_LEVEL, default silent).
  * Exits non-zero on any request error or non-201 answer. The goal is reported, not enforced.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import os from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { hashPin, hashToken, newToken } from '../src/auth/crypto';
-import { connect, type Sql } from '../src/db/client';
-import { startEmbedded, type EmbeddedPostgres } from '../src/db/embedded';
-import { migrate } from '../src/db/migrate';
-import { loadMigrations } from '../src/db/migrations-fs';
-
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-
-function intEnv(name: string, dflt: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min} (got ${JSON.stringify(raw)})`);
-  return n;
-}
+import { type Sql } from '../src/db/client';
+import {
+  cleanup, codeVersion, fmt, freePort, intEnv, migratedPool, pad, pct, post, say, scratchDatabases, sleep, sosBody, startMayday, waitReady, ZONE_BOUNDARY,
+  type Child,
+} from './bench/harness';
 
 const cfg = {
   duration: intEnv('BENCH_DURATION', 20),
@@ -78,150 +64,8 @@ const cfg = {
 };
 const GOAL = 1.1;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
-
-// ---------------------------------------------------------------------------------------------
-// Cleanup: everything started registers its undo here; run in reverse order, once, also on
-// failure and on Ctrl-C. (The same pattern as scripts/bench-intake.ts.)
-
-const undo: { what: string; fn: () => Promise<void> | void }[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    while (undo.length) {
-      const { what, fn } = undo.pop()!;
-      try {
-        await fn();
-      } catch (e) {
-        say(`cleanup: ${what} failed: ${(e as Error).message}`);
-      }
-    }
-  })();
-  return cleaning;
-}
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    say(`${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// The Mayday child process
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
-
-interface Child { name: string; proc: ChildProcess; base: string; exited: boolean; exitInfo?: string; tail(): string }
-
-function startMayday(name: string, port: number, env: Record<string, string>): Child {
-  const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    // Nothing of the caller's Mayday/Twilio settings may leak in: the child gets exactly ours.
-    if (v === undefined || /^(TWILIO_|DATABASE_URL$|DATA_DIR$|ADMIN_TOKEN$|PUBLIC_BASE_URL$|DEMO$|LOG_LEVEL$|LOG_FORMAT$|PORT$)/.test(k)) continue;
-    clean[k] = v;
-  }
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], {
-    cwd: REPO,
-    env: { ...clean, ...env, PORT: String(port) },
-    detached: true, // its own process group
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const keep = (b: Buffer) => {
-    out = (out + b.toString('utf8')).slice(-8000);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  proc.stdin!.on('error', () => {});
-  const child: Child = { name, proc, base: `http://127.0.0.1:${port}`, exited: false, tail: () => out.trim() };
-  proc.once('exit', (code, signal) => {
-    child.exited = true;
-    child.exitInfo = signal ? `signal ${signal}` : `code ${code}`;
-  });
-  undo.push({ what: `stop ${name}`, fn: () => stopChild(child) });
-  return child;
-}
-
-async function stopChild(c: Child): Promise<void> {
-  if (c.exited || c.proc.pid === undefined) return;
-  const pid = c.proc.pid;
-  const group = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      /* gone already */
-    }
-  };
-  group('SIGTERM');
-  const until = Date.now() + 15_000;
-  while (!c.exited && Date.now() < until) await sleep(50);
-  if (!c.exited) {
-    say(`${c.name} did not stop within 15 s of SIGTERM; killing it`);
-    group('SIGKILL');
-    while (!c.exited && Date.now() < until + 5_000) await sleep(50);
-  }
-}
-
-async function waitReady(c: Child, timeoutMs = 90_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < until) {
-    if (c.exited) throw new Error(`${c.name} exited (${c.exitInfo}) before it was ready; its output ends:\n${c.tail()}`);
-    try {
-      const res = await fetch(`${c.base}/readyz`, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200) return;
-      last = `${res.status} ${(await res.text()).slice(0, 200)}`;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await sleep(200);
-  }
-  throw new Error(`${c.name} not ready after ${timeoutMs / 1000} s (GET /readyz: ${last}); its output ends:\n${c.tail()}`);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Database
-
-/** Two scratch databases on one PostgreSQL server. */
-async function scratchDatabases(): Promise<{ urls: [string, string]; label: string }> {
-  const stem = `mayday_bench_${randomBytes(5).toString('hex')}`;
-  const names = [`${stem}_a`, `${stem}_b`] as const;
-  let adminUrl = process.env.DATABASE_URL;
-  let label: string;
-  if (!adminUrl) {
-    const dir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-'));
-    undo.push({ what: `remove ${dir}`, fn: () => rmSync(dir, { recursive: true, force: true }) });
-    say(`starting the embedded PostgreSQL in ${dir}`);
-    const pg: EmbeddedPostgres = await startEmbedded({ dataDir: dir });
-    undo.push({ what: 'stop the embedded PostgreSQL', fn: () => pg.stop() });
-    adminUrl = pg.adminUrl;
-    label = `embedded PostgreSQL in ${dir}, databases ${names.join(' and ')}`;
-  } else {
-    label = `DATABASE_URL server ${new URL(adminUrl).host}, scratch databases ${names.join(' and ')}`;
-  }
-  const admin = connect(adminUrl, { max: 1, applicationName: 'mayday-bench' });
-  undo.push({ what: 'close the admin connection', fn: () => admin.end({ timeout: 2 }) });
-  for (const name of names) {
-    await admin.unsafe(`CREATE DATABASE "${name}"`);
-    undo.push({ what: `drop database ${name}`, fn: async () => void (await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)) });
-  }
-  const urlOf = (name: string) => {
-    const u = new URL(adminUrl);
-    u.pathname = `/${name}`;
-    return u.toString();
-  };
-  return { urls: [urlOf(names[0]), urlOf(names[1])], label };
-}
 
 /** Drivers straight into the database, with the given token hashes and PIN hashes. */
 async function insertDrivers(sql: Sql, hashes: string[], pins: { cancel: string; duress: string }): Promise<string[]> {
@@ -262,31 +106,6 @@ async function settle(sqls: Sql[]): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 // Load
-
-const KINDS = ['robbery', 'shooting', 'assault', 'harassment', 'crash', 'medical', 'other'] as const;
-const CENTER = { lat: 36.37, lng: -94.2 };
-const HALF = 0.05;
-const ZONE_BOUNDARY = {
-  type: 'Polygon' as const,
-  coordinates: [[
-    [CENTER.lng - HALF, CENTER.lat - HALF], [CENTER.lng + HALF, CENTER.lat - HALF], [CENTER.lng + HALF, CENTER.lat + HALF],
-    [CENTER.lng - HALF, CENTER.lat + HALF], [CENTER.lng - HALF, CENTER.lat - HALF],
-  ]],
-};
-
-let seq = 0;
-function sosBody(): string {
-  const n = seq++;
-  return JSON.stringify({
-    clientRequestId: randomUUID(),
-    kind: KINDS[n % KINDS.length],
-    location: {
-      lat: Math.round((CENTER.lat + (Math.random() - 0.5) * HALF) * 1e6) / 1e6,
-      lng: Math.round((CENTER.lng + (Math.random() - 0.5) * HALF) * 1e6) / 1e6,
-      accuracyM: 5 + (n % 40),
-    },
-  });
-}
 
 interface Side {
   name: 'A' | 'B';
@@ -400,49 +219,11 @@ async function promotions(sides: Side[], tokens: string[], n: number): Promise<M
   return summarise(tagged, (performance.now() - t0) / 1000, 'safety requests (201 not promoted shows as -201)');
 }
 
-/** The p-th percentile (nearest rank) of a list of numbers. */
-function pct(xs: number[], p: number): number {
-  if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
-}
-
-function codeVersion(): string {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const head = git('rev-parse', '--short', 'HEAD').trim();
-    const dirty = git('status', '--porcelain', '--', 'src', 'sql').split('\n').filter(Boolean).map((l) => l.slice(3));
-    if (!dirty.length) return `${head} (src/ and sql/ as committed)`;
-    return `${head} + uncommitted changes in src/ or sql/: ${dirty.slice(0, 4).join(', ')}${dirty.length > 4 ? `, and ${dirty.length - 4} more` : ''}`;
-  } catch {
-    return 'not a git checkout';
-  }
-}
-
-const fmt = (n: number, d = 1) => (Number.isFinite(n) ? n.toFixed(d) : '-');
-const pad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
-
-async function post(base: string, path: string, token: string, body: unknown, want: number): Promise<unknown> {
-  const res = await fetch(base + path, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  if (res.status !== want) throw new Error(`POST ${path} answered ${res.status} (expected ${want}): ${text.slice(0, 500)}`);
-  return JSON.parse(text);
-}
-
 async function main() {
   const t0 = performance.now();
-  const dbs = await scratchDatabases();
-  const sqls = dbs.urls.map((url) => {
-    const sql: Sql = connect(url, { max: 2, applicationName: 'mayday-bench' });
-    undo.push({ what: 'close a scratch pool', fn: () => sql.end({ timeout: 2 }) });
-    return sql;
-  });
-  for (const sql of sqls) await migrate(sql, loadMigrations());
+  const dbs = await scratchDatabases(['a', 'b']);
+  const sqls: Sql[] = [];
+  for (const url of dbs.urls) sqls.push(await migratedPool(url, 'close a scratch pool'));
   const [{ server_version: pgVersion }] = await sqls[0]<{ server_version: string }[]>`SHOW server_version`;
 
   // The same drivers and tokens on both sides.
@@ -453,14 +234,10 @@ async function main() {
 
   const adminToken = randomBytes(24).toString('base64url');
   const sides: Side[] = await Promise.all((['A', 'B'] as const).map(async (name, i) => {
-    const dataDir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-data-'));
-    undo.push({ what: `remove ${dataDir}`, fn: () => rmSync(dataDir, { recursive: true, force: true }) });
-    const child = startMayday(`mayday ${name}`, await freePort(), {
-      DATABASE_URL: dbs.urls[i], ADMIN_TOKEN: adminToken, LOG_LEVEL: cfg.maydayLogLevel, LOG_FORMAT: 'json', DEMO: 'false', DATA_DIR: dataDir,
-    });
+    const child = startMayday(`mayday ${name}`, await freePort(), { databaseUrl: dbs.urls[i], adminToken, logLevel: cfg.maydayLogLevel });
     return { name, child, base: new URL(child.base), sql: sqls[i], backlog: false };
   }));
-  await Promise.all(sides.map((s) => waitReady(s.child)));
+  await Promise.all(sides.map((s) => waitReady(s.child, '/readyz')));
   for (const s of sides) {
     say(`${s.child.name} on ${s.child.base} (pid ${s.child.proc.pid})`);
     await post(s.child.base, '/v1/zones', adminToken, { name: 'Bench zone', boundary: ZONE_BOUNDARY }, 201);

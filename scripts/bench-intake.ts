@@ -26,27 +26,13 @@
  * an SOS did not open a new incident.
  */
 import autocannon from 'autocannon';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { connect, type Sql } from '../src/db/client';
-import { startEmbedded, type EmbeddedPostgres } from '../src/db/embedded';
-import { migrate } from '../src/db/migrate';
-import { loadMigrations } from '../src/db/migrations-fs';
-
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-
-function intEnv(name: string, dflt: number, min = 1): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min} (got ${JSON.stringify(raw)})`);
-  return n;
-}
+import { type Sql } from '../src/db/client';
+import {
+  children, cleanup, codeVersion, cpuDelta, cpuSample, fmt, freePort, intEnv, migratedPool, pad, post, say, scratchDatabase, sleep, sosBody,
+  startChild, startMayday, waitReady, ZONE_BOUNDARY, type Child,
+} from './bench/harness';
 
 const cfg = {
   duration: intEnv('BENCH_DURATION', 10),
@@ -55,258 +41,6 @@ const cfg = {
   drivers: intEnv('BENCH_DRIVERS', 50),
   maydayLogLevel: process.env.BENCH_LOG_LEVEL || 'silent',
 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
-
-// ---------------------------------------------------------------------------------------------
-// Cleanup: everything started registers its undo here; run in reverse order, once, also on
-// failure and on Ctrl-C.
-
-const undo: { what: string; fn: () => Promise<void> | void }[] = [];
-let cleaning: Promise<void> | undefined;
-function cleanup(): Promise<void> {
-  cleaning ??= (async () => {
-    while (undo.length) {
-      const { what, fn } = undo.pop()!;
-      try {
-        await fn();
-      } catch (e) {
-        say(`cleanup: ${what} failed: ${(e as Error).message}`);
-      }
-    }
-  })();
-  return cleaning;
-}
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => {
-    say(`${sig}: cleaning up`);
-    void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
-  });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Child processes
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
-
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  port: number;
-  base: string;
-  exited: boolean;
-  exitInfo?: string;
-  tail(): string;
-}
-
-const children: Child[] = [];
-
-/** Run a TypeScript entry point with `node --import tsx` (one process, no npx/tsx wrapper to kill around it). */
-function startChild(name: string, script: string, port: number, env: Record<string, string>): Child {
-  const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    // Nothing of the caller's Mayday/Twilio settings may leak in: the child gets exactly ours.
-    if (v === undefined || /^(TWILIO_|DATABASE_URL$|DATA_DIR$|ADMIN_TOKEN$|PUBLIC_BASE_URL$|DEMO$|LOG_LEVEL$|LOG_FORMAT$|PORT$)/.test(k)) continue;
-    clean[k] = v;
-  }
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: REPO,
-    env: { ...clean, ...env, PORT: String(port) },
-    detached: true, // its own process group: we can signal it and anything it starts
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const keep = (b: Buffer) => {
-    out = (out + b.toString('utf8')).slice(-8000);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  proc.stdin!.on('error', () => {});
-  const child: Child = { name, proc, port, base: `http://127.0.0.1:${port}`, exited: false, tail: () => out.trim() };
-  children.push(child);
-  proc.once('exit', (code, signal) => {
-    child.exited = true;
-    child.exitInfo = signal ? `signal ${signal}` : `code ${code}`;
-  });
-  undo.push({ what: `stop ${name}`, fn: () => stopChild(child) });
-  return child;
-}
-
-async function stopChild(c: Child): Promise<void> {
-  if (c.exited || c.proc.pid === undefined) return;
-  const pid = c.proc.pid;
-  const group = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      /* gone already */
-    }
-  };
-  group('SIGTERM');
-  const until = Date.now() + 15_000;
-  while (!c.exited && Date.now() < until) await sleep(50);
-  if (!c.exited) {
-    say(`${c.name} did not stop within 15 s of SIGTERM; killing it`);
-    group('SIGKILL');
-    while (!c.exited && Date.now() < until + 5_000) await sleep(50);
-  }
-}
-
-async function waitReady(c: Child, path: string, timeoutMs = 90_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  let last = '';
-  while (Date.now() < until) {
-    if (c.exited) throw new Error(`${c.name} exited (${c.exitInfo}) before it was ready; its output ends:\n${c.tail()}`);
-    try {
-      const res = await fetch(c.base + path, { signal: AbortSignal.timeout(2_000) });
-      if (res.status === 200) return;
-      last = `${res.status} ${(await res.text()).slice(0, 200)}`;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await sleep(200);
-  }
-  throw new Error(`${c.name} not ready after ${timeoutMs / 1000} s (GET ${path}: ${last}); its output ends:\n${c.tail()}`);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Database
-
-interface Db {
-  url: string;
-  label: string;
-}
-
-async function scratchDatabase(): Promise<Db> {
-  const name = `mayday_bench_${randomBytes(5).toString('hex')}`;
-  const given = process.env.DATABASE_URL;
-  if (given) {
-    const admin = connect(given, { max: 1, applicationName: 'mayday-bench' });
-    undo.push({ what: 'close the admin connection', fn: () => admin.end({ timeout: 2 }) });
-    await admin.unsafe(`CREATE DATABASE "${name}"`);
-    undo.push({
-      what: `drop database ${name}`,
-      fn: async () => {
-        await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      },
-    });
-    const u = new URL(given);
-    u.pathname = `/${name}`;
-    return { url: u.toString(), label: `DATABASE_URL server ${u.host}, scratch database ${name}` };
-  }
-  const dir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-'));
-  undo.push({ what: `remove ${dir}`, fn: () => rmSync(dir, { recursive: true, force: true }) });
-  say(`starting the embedded PostgreSQL in ${dir}`);
-  const pg: EmbeddedPostgres = await startEmbedded({ dataDir: dir, database: name });
-  undo.push({ what: 'stop the embedded PostgreSQL', fn: () => pg.stop() });
-  return { url: pg.url, label: `embedded PostgreSQL in ${dir}, database ${name}` };
-}
-
-// ---------------------------------------------------------------------------------------------
-// CPU accounting from /proc (Linux only; silently absent elsewhere)
-
-const CLK_TCK = (() => {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-})();
-
-/** utime+stime of a process, in clock ticks. */
-function procTicks(pid: number): number | undefined {
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // fields 14 and 15 of stat(5)
-  } catch {
-    return undefined;
-  }
-}
-
-/** Sum of utime+stime over every process named `postgres` (the server and its backends). */
-function postgresTicks(): number | undefined {
-  if (!existsSync('/proc/self/stat')) return undefined;
-  let sum = 0;
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const s = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const comm = s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'));
-      if (comm !== 'postgres') continue;
-      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      sum += Number(f[11]) + Number(f[12]);
-    } catch {
-      /* exited meanwhile */
-    }
-  }
-  return sum;
-}
-
-/** Busy ticks of the whole machine (all cores) from /proc/stat. */
-function machineTicks(): { busy: number; total: number } | undefined {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-    const total = f.reduce((a, b) => a + b, 0);
-    const idle = f[3] + (f[4] ?? 0);
-    return { busy: total - idle, total };
-  } catch {
-    return undefined;
-  }
-}
-
-interface CpuSample { server?: number; pg?: number; client: NodeJS.CpuUsage; machine?: { busy: number; total: number }; at: number }
-function cpuSample(serverPid: number | undefined): CpuSample {
-  return { server: serverPid ? procTicks(serverPid) : undefined, pg: postgresTicks(), client: process.cpuUsage(), machine: machineTicks(), at: performance.now() };
-}
-/** Percent of one core used by each party between two samples. */
-function cpuDelta(a: CpuSample, b: CpuSample) {
-  const secs = (b.at - a.at) / 1000;
-  const pct = (ticksA?: number, ticksB?: number) => (ticksA === undefined || ticksB === undefined ? undefined : ((ticksB - ticksA) / CLK_TCK / secs) * 100);
-  const c = process.cpuUsage(a.client);
-  const machine = a.machine && b.machine ? ((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * 100 * os.cpus().length : undefined;
-  return { server: pct(a.server, b.server), pg: pct(a.pg, b.pg), client: ((c.user + c.system) / 1e6 / secs) * 100, machine };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Load
-
-const KINDS = ['robbery', 'shooting', 'assault', 'harassment', 'crash', 'medical', 'other'] as const;
-/** The benchmark zone: a square of +-0.05 degrees around this point (GeoJSON wants [lng, lat]). */
-const CENTER = { lat: 36.37, lng: -94.2 };
-const HALF = 0.05;
-const ZONE_BOUNDARY = {
-  type: 'Polygon' as const,
-  coordinates: [[
-    [CENTER.lng - HALF, CENTER.lat - HALF], [CENTER.lng + HALF, CENTER.lat - HALF], [CENTER.lng + HALF, CENTER.lat + HALF],
-    [CENTER.lng - HALF, CENTER.lat + HALF], [CENTER.lng - HALF, CENTER.lat - HALF],
-  ]],
-};
-
-let seq = 0;
-/** An SOS body: a fresh clientRequestId and a spot well inside the zone. The baseline gets the same shape. */
-function sosBody(): string {
-  const n = seq++;
-  return JSON.stringify({
-    clientRequestId: randomUUID(),
-    kind: KINDS[n % KINDS.length],
-    location: {
-      lat: Math.round((CENTER.lat + (Math.random() - 0.5) * HALF) * 1e6) / 1e6,
-      lng: Math.round((CENTER.lng + (Math.random() - 0.5) * HALF) * 1e6) / 1e6,
-      accuracyM: 5 + (n % 40),
-    },
-  });
-}
 
 interface Run {
   label: string;
@@ -322,7 +56,7 @@ async function load(label: string, target: Child, path: string, tokens: string[]
   const perSecond: number[] = [];
   const reqErrors = new Map<string, number>();
   const bodies: string[] = [];
-  const before = cpuSample(target.proc.pid);
+  const before = cpuSample([target.proc.pid], { pgReaped: false });
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const inst = autocannon(
       {
@@ -354,7 +88,7 @@ async function load(label: string, target: Child, path: string, tokens: string[]
       reqErrors.set(k, (reqErrors.get(k) ?? 0) + 1);
     });
   });
-  const cpu = cpuDelta(before, cpuSample(target.proc.pid));
+  const cpu = cpuDelta(before, cpuSample([target.proc.pid], { pgReaped: false }));
   if (target.exited) throw new Error(`${target.name} exited (${target.exitInfo}) during "${label}"; its output ends:\n${target.tail()}`);
   return { label, result, perSecond, reqErrors, bodies, cpu };
 }
@@ -375,60 +109,18 @@ function problems(run: Run): string[] {
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-
-async function post<T>(base: string, path: string, token: string, body: unknown, want: number, method = 'POST'): Promise<T> {
-  const res = await fetch(base + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  if (res.status !== want) throw new Error(`${method} ${path} answered ${res.status} (expected ${want}): ${text.slice(0, 500)}`);
-  return JSON.parse(text) as T;
-}
-
-/** The commit measured, and whether src/ or sql/ differ from it (someone's work in progress). */
-function codeVersion(): string {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    const head = git('rev-parse', '--short', 'HEAD').trim();
-    const dirty = git('status', '--porcelain', '--', 'src', 'sql').split('\n').filter(Boolean).map((l) => l.slice(3));
-    if (!dirty.length) return `${head} (src/ and sql/ as committed)`;
-    const shown = dirty.slice(0, 4).join(', ') + (dirty.length > 4 ? `, and ${dirty.length - 4} more` : '');
-    return `${head} + uncommitted changes in src/ or sql/: ${shown}`;
-  } catch {
-    return 'not a git checkout';
-  }
-}
-
-const fmt = (n: number | undefined, d = 0) => (n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(d));
-const pad = (s: string, n: number) => (s.length >= n ? s : ' '.repeat(n - s.length) + s);
-
 async function main() {
   const t0 = performance.now();
   const db = await scratchDatabase();
 
   // Migrate, and make the baseline's table.
-  const sql: Sql = connect(db.url, { max: 2, applicationName: 'mayday-bench' });
-  undo.push({ what: 'close the scratch pool', fn: () => sql.end({ timeout: 2 }) });
-  await migrate(sql, loadMigrations());
+  const sql: Sql = await migratedPool(db.url);
   await sql`CREATE TABLE bench_bare (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`;
   const [{ server_version: pgVersion }] = await sql<{ server_version: string }[]>`SHOW server_version`;
 
   // Mayday, for real, in its own process.
   const adminToken = randomBytes(24).toString('base64url'); // 32 characters
-  const dataDir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-data-'));
-  undo.push({ what: `remove ${dataDir}`, fn: () => rmSync(dataDir, { recursive: true, force: true }) });
-  const mayday = startChild('mayday', 'src/entry/node.ts', await freePort(), {
-    DATABASE_URL: db.url,
-    ADMIN_TOKEN: adminToken,
-    LOG_LEVEL: cfg.maydayLogLevel,
-    LOG_FORMAT: 'json',
-    DEMO: 'false',
-    DATA_DIR: dataDir,
-  });
+  const mayday = startMayday('mayday', await freePort(), { databaseUrl: db.url, adminToken, logLevel: cfg.maydayLogLevel });
   const bare = startChild('bare-server', 'scripts/bench/bare-server.ts', await freePort(), { DATABASE_URL: db.url });
   await Promise.all([waitReady(mayday, '/readyz'), waitReady(bare, '/healthz')]);
   say(`mayday on ${mayday.base} (pid ${mayday.proc.pid}), bare on ${bare.base} (pid ${bare.proc.pid})`);
@@ -516,8 +208,8 @@ async function main() {
   lines.push(`${'run'.padEnd(14)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('2xx', 9)}${pad('non-2xx', 9)}${pad('errors', 8)}   cpu, % of one core: server / all postgres processes / autocannon / whole machine`);
   const row = (label: string, rps: number, p50: number, p99: number, r?: Run) =>
     lines.push(
-      `${label.padEnd(14)}${pad(fmt(rps), 9)}${pad(fmt(p50, 1), 9)}${pad(fmt(p99, 1), 9)}${pad(r ? String(r.result['2xx']) : '', 9)}${pad(r ? String(r.result.non2xx) : '', 9)}${pad(r ? String(r.result.errors) : '', 8)}` +
-        (r ? `   ${fmt(r.cpu.server)} / ${fmt(r.cpu.pg)} / ${fmt(r.cpu.client)} / ${fmt(r.cpu.machine)}` : ''),
+      `${label.padEnd(14)}${pad(fmt(rps, 0), 9)}${pad(fmt(p50, 1), 9)}${pad(fmt(p99, 1), 9)}${pad(r ? String(r.result['2xx']) : '', 9)}${pad(r ? String(r.result.non2xx) : '', 9)}${pad(r ? String(r.result.errors) : '', 8)}` +
+        (r ? `   ${fmt(r.cpu.procs[0], 0)} / ${fmt(r.cpu.pg, 0)} / ${fmt(r.cpu.self, 0)} / ${fmt(r.cpu.machine, 0)}` : ''),
     );
   row('bare #1', bare1.result.requests.average, bare1.result.latency.p50, bare1.result.latency.p99, bare1);
   row('bare #2', bare2.result.requests.average, bare2.result.latency.p50, bare2.result.latency.p99, bare2);

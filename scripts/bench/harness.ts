@@ -1,18 +1,21 @@
 /**
- * Pieces shared by the benchmarks (the patterns of scripts/bench-intake.ts): cleanup on exit,
- * child processes run as `node --import tsx <entry>` in their own process groups, a scratch
- * database (DATABASE_URL's server, else the embedded PostgreSQL), CPU accounting from /proc,
- * percentiles and the code version measured.
+ * Pieces shared by the benchmarks (scripts/bench-*.ts): cleanup on exit, child processes run as
+ * `node --import tsx <entry>` in their own process groups (Mayday itself among them), scratch
+ * databases (DATABASE_URL's server, else the embedded PostgreSQL), CPU accounting from /proc,
+ * the benchmark zone and SOS bodies, JSON calls to the API, percentiles and the code version
+ * measured.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from '../../src/db/client';
+import { connect, type Sql } from '../../src/db/client';
 import { startEmbedded, type EmbeddedPostgres } from '../../src/db/embedded';
+import { migrate } from '../../src/db/migrate';
+import { loadMigrations } from '../../src/db/migrations-fs';
 
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -142,6 +145,15 @@ export async function waitReady(c: Child, path: string, timeoutMs = 90_000): Pro
   throw new Error(`${c.name} not ready after ${timeoutMs / 1000} s (GET ${path}: ${last}); its output ends:\n${c.tail()}`);
 }
 
+/** Mayday itself (src/entry/node.ts) on `databaseUrl`, JSON logs, no demo data, a DATA_DIR of its own (removed at the end). */
+export function startMayday(name: string, port: number, o: { databaseUrl: string; adminToken: string; logLevel: string }): Child {
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-data-'));
+  onCleanup(`remove ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
+  return startChild(name, 'src/entry/node.ts', port, {
+    DATABASE_URL: o.databaseUrl, ADMIN_TOKEN: o.adminToken, LOG_LEVEL: o.logLevel, LOG_FORMAT: 'json', DEMO: 'false', DATA_DIR: dataDir,
+  });
+}
+
 // --- database -------------------------------------------------------------------------------
 
 export interface Db {
@@ -149,25 +161,69 @@ export interface Db {
   label: string;
 }
 
+/** Databases `names` created on the server of `adminUrl` (dropped at the end); their URLs. */
+async function createDatabases(adminUrl: string, names: readonly string[]): Promise<string[]> {
+  const admin = connect(adminUrl, { max: 1, applicationName: 'mayday-bench' });
+  onCleanup('close the admin connection', () => admin.end({ timeout: 2 }));
+  const urls: string[] = [];
+  for (const name of names) {
+    await admin.unsafe(`CREATE DATABASE "${name}"`);
+    onCleanup(`drop database ${name}`, async () => void (await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
+    const u = new URL(adminUrl);
+    u.pathname = `/${name}`;
+    urls.push(u.toString());
+  }
+  return urls;
+}
+
+/** An embedded PostgreSQL in a temporary directory (stopped and removed at the end), with `database` made if given. */
+async function embeddedServer(database?: string): Promise<{ pg: EmbeddedPostgres; dir: string }> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-'));
+  onCleanup(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  say(`starting the embedded PostgreSQL in ${dir}`);
+  const pg = await startEmbedded({ dataDir: dir, database });
+  onCleanup('stop the embedded PostgreSQL', () => pg.stop());
+  return { pg, dir };
+}
+
 /** A scratch database on DATABASE_URL's server (dropped at the end), else an embedded PostgreSQL in a temporary directory. */
 export async function scratchDatabase(prefix = 'mayday_bench'): Promise<Db> {
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const given = process.env.DATABASE_URL;
   if (given) {
-    const admin = connect(given, { max: 1, applicationName: 'mayday-bench' });
-    onCleanup('close the admin connection', () => admin.end({ timeout: 2 }));
-    await admin.unsafe(`CREATE DATABASE "${name}"`);
-    onCleanup(`drop database ${name}`, async () => void (await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)));
-    const u = new URL(given);
-    u.pathname = `/${name}`;
-    return { url: u.toString(), label: `DATABASE_URL server ${u.host}, scratch database ${name}` };
+    const [url] = await createDatabases(given, [name]);
+    return { url, label: `DATABASE_URL server ${new URL(given).host}, scratch database ${name}` };
   }
-  const dir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-'));
-  onCleanup(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
-  say(`starting the embedded PostgreSQL in ${dir}`);
-  const pg: EmbeddedPostgres = await startEmbedded({ dataDir: dir, database: name });
-  onCleanup('stop the embedded PostgreSQL', () => pg.stop());
+  const { pg, dir } = await embeddedServer(name);
   return { url: pg.url, label: `embedded PostgreSQL in ${dir}, database ${name}` };
+}
+
+/**
+ * Several scratch databases on one server, `<prefix>_<random>_<suffix>` for each suffix: on
+ * DATABASE_URL's server, else on an embedded PostgreSQL in a temporary directory. Their URLs in
+ * the order of `suffixes`.
+ */
+export async function scratchDatabases(suffixes: readonly string[], prefix = 'mayday_bench'): Promise<{ urls: string[]; label: string }> {
+  const stem = `${prefix}_${randomBytes(5).toString('hex')}`;
+  const names = suffixes.map((s) => `${stem}_${s}`);
+  let adminUrl = process.env.DATABASE_URL;
+  let label: string;
+  if (!adminUrl) {
+    const { pg, dir } = await embeddedServer();
+    adminUrl = pg.adminUrl;
+    label = `embedded PostgreSQL in ${dir}, databases ${names.join(' and ')}`;
+  } else {
+    label = `DATABASE_URL server ${new URL(adminUrl).host}, scratch databases ${names.join(' and ')}`;
+  }
+  return { urls: await createDatabases(adminUrl, names), label };
+}
+
+/** A small pool on a scratch database (closed at the end), migrated to the current schema. */
+export async function migratedPool(url: string, what = 'close the scratch pool'): Promise<Sql> {
+  const sql = connect(url, { max: 2, applicationName: 'mayday-bench' });
+  onCleanup(what, () => sql.end({ timeout: 2 }));
+  await migrate(sql, loadMigrations());
+  return sql;
 }
 
 // --- CPU from /proc (Linux; absent elsewhere) -------------------------------------------------
@@ -193,13 +249,13 @@ const ticksOf = (f: string[] | undefined) => (f ? Number(f[12]) + Number(f[13]) 
 /** The same plus its reaped children's (cutime+cstime, fields 16 and 17): backends that exit stay counted in the postmaster's. */
 const ticksWithChildren = (f: string[]) => ticksOf(f)! + Number(f[14]) + Number(f[15]);
 
-function postgresTicks(): number | undefined {
+function postgresTicks(reaped: boolean): number | undefined {
   if (!existsSync('/proc/self/stat')) return undefined;
   let sum = 0;
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     const f = statFields(d);
-    if (f?.[0] === 'postgres') sum += ticksWithChildren(f);
+    if (f?.[0] === 'postgres') sum += reaped ? ticksWithChildren(f) : ticksOf(f)!;
   }
   return sum;
 }
@@ -221,8 +277,12 @@ export const cpuSeconds = (pid: number): number | undefined => {
 };
 
 export interface CpuSample { procs: (number | undefined)[]; pg?: number; self: NodeJS.CpuUsage; machine?: { busy: number; total: number }; at: number }
-export function cpuSample(pids: (number | undefined)[]): CpuSample {
-  return { procs: pids.map((p) => (p ? ticksOf(statFields(p)) : undefined)), pg: postgresTicks(), self: process.cpuUsage(), machine: machineTicks(), at: performance.now() };
+/**
+ * `pgReaped: false` counts only the postgres processes alive at each sample (bench:intake's
+ * accounting, kept as it was): backends that exit in between drop out of the sum.
+ */
+export function cpuSample(pids: (number | undefined)[], { pgReaped = true }: { pgReaped?: boolean } = {}): CpuSample {
+  return { procs: pids.map((p) => (p ? ticksOf(statFields(p)) : undefined)), pg: postgresTicks(pgReaped), self: process.cpuUsage(), machine: machineTicks(), at: performance.now() };
 }
 /** Percent of one core used between two samples: each pid, all postgres processes, this process, the whole machine (all users). */
 export function cpuDelta(a: CpuSample, b: CpuSample) {
@@ -231,6 +291,48 @@ export function cpuDelta(a: CpuSample, b: CpuSample) {
   const c = process.cpuUsage(a.self);
   const machine = a.machine && b.machine ? ((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * 100 * os.cpus().length : undefined;
   return { procs: a.procs.map((x, i) => pct(x, b.procs[i])), pg: pct(a.pg, b.pg), self: ((c.user + c.system) / 1e6 / secs) * 100, machine };
+}
+
+// --- the benchmark zone and its SOS ------------------------------------------------------------
+
+export const KINDS = ['robbery', 'shooting', 'assault', 'harassment', 'crash', 'medical', 'other'] as const;
+/** The benchmark zone: a square of +-HALF degrees around this point (GeoJSON wants [lng, lat]). */
+export const CENTER = { lat: 36.37, lng: -94.2 };
+export const HALF = 0.05;
+export const ZONE_BOUNDARY = {
+  type: 'Polygon' as const,
+  coordinates: [[
+    [CENTER.lng - HALF, CENTER.lat - HALF], [CENTER.lng + HALF, CENTER.lat - HALF], [CENTER.lng + HALF, CENTER.lat + HALF],
+    [CENTER.lng - HALF, CENTER.lat + HALF], [CENTER.lng - HALF, CENTER.lat - HALF],
+  ]],
+};
+
+let seq = 0;
+/** An SOS body: a fresh clientRequestId, the kinds in turn, and a spot well inside the zone. */
+export function sosBody(): string {
+  const n = seq++;
+  return JSON.stringify({
+    clientRequestId: randomUUID(),
+    kind: KINDS[n % KINDS.length],
+    location: {
+      lat: Math.round((CENTER.lat + (Math.random() - 0.5) * HALF) * 1e6) / 1e6,
+      lng: Math.round((CENTER.lng + (Math.random() - 0.5) * HALF) * 1e6) / 1e6,
+      accuracyM: 5 + (n % 40),
+    },
+  });
+}
+
+/** A JSON request with a bearer token; throws unless the answer has status `want`. */
+export async function post<T = unknown>(base: string, path: string, token: string, body: unknown, want: number, method = 'POST'): Promise<T> {
+  const res = await fetch(base + path, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  if (res.status !== want) throw new Error(`${method} ${path} answered ${res.status} (expected ${want}): ${text.slice(0, 500)}`);
+  return JSON.parse(text) as T;
 }
 
 // --- numbers and text -----------------------------------------------------------------------
