@@ -13,16 +13,19 @@
  * another, `callbackDelayMs` apart. With `autoAck` a call is then answered by pressing 1 (a POST
  * to the <Gather> action of its TwiML) and an SMS by the reply "ACK <code>" (to `smsWebhookUrl`,
  * default <StatusCallback origin>/webhooks/twilio/sms).
+ * `invalidNumbers` are refused with 400/21211 (not a valid number), as Twilio refuses them.
  * Chaos, all off by default and deterministic for a given `seed` and arrival order: `faults`
  * answers a fraction of requests 500/503/429 (not taken) or 'hang' (taken, but answered only
  * after `hangMs`, past the client's timeout: the sender cannot know it went out);
  * `duplicateCallbacks` sends that fraction of callbacks twice; `shuffleCallbacks` sends each
- * page's callbacks in random order; a large `callbackDelayMs` makes them late.
+ * page's callbacks in random order; a large `callbackDelayMs` makes them late, and `lateCallbacks`
+ * holds back every callback of that fraction of pages by `delayMs` (past the client's timeout,
+ * a hung request's callbacks then come after the sender recorded its outcome as unknown).
  *
  * CLI: TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… tsx scripts/twilio-standin.ts --port 4010
  *      [--host 127.0.0.1] [--callback-delay-ms 100] [--no-callbacks] [--fault-rate 0.1]
  *      [--fault-kinds 500,503,429,hang] [--hang-ms 15000] [--duplicate-callbacks 0.2]
- *      [--shuffle-callbacks] [--auto-ack] [--sms-webhook-url URL] [--seed 1] [--stdin-lifeline]
+ *      [--shuffle-callbacks] [--late-callbacks 0.2:11000] [--invalid-numbers +1555…,+1555…] [--auto-ack] [--sms-webhook-url URL] [--seed 1] [--stdin-lifeline]
  * (--stdin-lifeline: exit when stdin closes, for a parent process that holds it open.)
  */
 import { serve, type HttpBindings } from '@hono/node-server';
@@ -47,6 +50,10 @@ export interface StandinOptions {
   /** Fraction (0..1; true = 1) of callbacks sent twice. */
   duplicateCallbacks?: number | boolean;
   shuffleCallbacks?: boolean;
+  /** Numbers Twilio refuses as not valid: 400 with error 21211 (a permanent failure), for both channels. */
+  invalidNumbers?: string[];
+  /** That fraction of pages (0..1) has all its callbacks held back by `delayMs` first. */
+  lateCallbacks?: { rate: number; delayMs: number };
   autoAck?: boolean;
   smsWebhookUrl?: string;
   seed?: number;
@@ -61,7 +68,7 @@ export interface StandinRequest {
   pageId: string | null;
   /** When it arrived: epoch milliseconds with sub-ms precision (performance.timeOrigin + now()). */
   at: number;
-  outcome: 'accepted' | FaultKind;
+  outcome: 'accepted' | 'invalid' | FaultKind;
   sid: string | null;
   /** Connection number (one per TCP connection) and requests in progress here on arrival. */
   conn: number;
@@ -75,6 +82,14 @@ export interface Standin {
 }
 
 const now = () => performance.timeOrigin + performance.now();
+/** The `page` query parameter of a StatusCallback URL. */
+function pageIdOf(cb: string | null): string | null {
+  try {
+    return cb ? new URL(cb).searchParams.get('page') : null;
+  } catch {
+    return null; // not a URL
+  }
+}
 const ERRORS = { '500': [20500, 'Internal Server Error'], '503': [20503, 'Service Unavailable'], '429': [20429, 'Too Many Requests'] } as const;
 
 /** mulberry32: a small seeded PRNG, so a run's faults can be replayed. */
@@ -88,7 +103,7 @@ function prng(seed: number) {
   };
 }
 
-const counters = () => ({ received: 0, accepted: 0, unauthorized: 0, invalid: 0, faults: { '500': 0, '503': 0, '429': 0, hang: 0 } as Record<FaultKind, number>,
+const counters = () => ({ received: 0, accepted: 0, /** Accepted requests whose callbacks (and auto-ack) are still to come. */ pendingCallbacks: 0, unauthorized: 0, invalid: 0, faults: { '500': 0, '503': 0, '429': 0, hang: 0 } as Record<FaultKind, number>,
   callbacks: { sent: 0, failed: 0, why: {} as Record<string, number>, lastError: '' }, acks: { sent: 0, failed: 0, why: {} as Record<string, number>, lastError: '' }, inflight: 0, maxInflight: 0, openConnections: 0, maxOpenConnections: 0, connections: 0 });
 function statsOf(c: ReturnType<typeof counters>, pages: Map<string, number>, withPages = true) {
   const duplicates = [...pages].filter(([, n]) => n > 1).map(([id, n]) => ({ pageId: id, accepted: n }));
@@ -147,6 +162,7 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
           CallbackSource: 'call-progress-events', ...(s === 'in-progress' ? { AnsweredBy: 'human' } : {}) }));
     if (o.shuffleCallbacks) for (let i = events.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [events[i], events[j]] = [events[j], events[i]]; }
     if (dupRate > 0) events = events.flatMap((e) => (rand() < dupRate ? [e, e] : [e]));
+    if (o.lateCallbacks && rand() < o.lateCallbacks.rate) await later(o.lateCallbacks.delayMs);
     if (cb && o.callbacks !== false) for (const e of events) (await later(delayMs), await post(cb, e, c.callbacks));
     if (!o.autoAck || closed) return;
     await later(delayMs);
@@ -177,10 +193,15 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
         c.invalid++;
         return ctx.json({ code: 21604, message: `A '${missing}' parameter is required.`, status: 400 }, 400);
       }
+      if (o.invalidNumbers?.includes(f.get('To')!)) {
+        c.invalid++;
+        log.push({ seq: log.length + 1, kind, to: f.get('To')!, from: f.get('From') ?? '', statusCallback: f.get('StatusCallback'), pageId: pageIdOf(f.get('StatusCallback')),
+          at, outcome: 'invalid', sid: null, conn: connOf.get(ctx.env.incoming.socket) ?? 0, inflight: c.inflight });
+        return ctx.json({ code: 21211, message: `The 'To' number ${f.get('To')} is not a valid phone number.`, more_info: 'https://www.twilio.com/docs/errors/21211', status: 400 }, 400);
+      }
       const fault: FaultKind | undefined = o.faults && o.faults.kinds.length && rand() < o.faults.rate ? o.faults.kinds[Math.floor(rand() * o.faults.kinds.length)] : undefined;
       const cb = f.get('StatusCallback');
-      let pageId: string | null = null;
-      try { pageId = cb ? new URL(cb).searchParams.get('page') : null; } catch { /* not a URL */ }
+      const pageId = pageIdOf(cb);
       const taken = !fault || fault === 'hang';
       const sid = taken ? (kind === 'sms' ? 'SM' : 'CA') + randomBytes(16).toString('hex') : null;
       log.push({ seq: log.length + 1, kind, to: f.get('To')!, from: f.get('From') ?? '', statusCallback: cb, pageId, at, outcome: fault ?? 'accepted', sid,
@@ -192,7 +213,8 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
       }
       c.accepted++;
       if (pageId) pages.set(pageId, (pages.get(pageId) ?? 0) + 1);
-      void afterAccept(kind, sid!, f);
+      c.pendingCallbacks++;
+      void afterAccept(kind, sid!, f).finally(() => c.pendingCallbacks--);
       if (fault === 'hang') await later(o.hangMs ?? 15_000);
       const created = new Date().toUTCString();
       const path = `/2010-04-01/Accounts/${o.accountSid}/${kind === 'sms' ? 'Messages' : 'Calls'}/${sid}.json`;
@@ -244,16 +266,23 @@ async function cli() {
   const { values: v } = parseArgs({ options: {
     port: { type: 'string', default: '4010' }, host: { type: 'string' }, 'callback-delay-ms': { type: 'string' }, 'no-callbacks': { type: 'boolean' },
     'fault-rate': { type: 'string' }, 'fault-kinds': { type: 'string', default: '500,503,429,hang' }, 'hang-ms': { type: 'string' },
-    'duplicate-callbacks': { type: 'string' }, 'shuffle-callbacks': { type: 'boolean' }, 'auto-ack': { type: 'boolean' },
+    'duplicate-callbacks': { type: 'string' }, 'shuffle-callbacks': { type: 'boolean' }, 'late-callbacks': { type: 'string' }, 'invalid-numbers': { type: 'string' }, 'auto-ack': { type: 'boolean' },
     'sms-webhook-url': { type: 'string' }, seed: { type: 'string' }, 'stdin-lifeline': { type: 'boolean' } } });
   const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
   const accountSid = process.env.TWILIO_ACCOUNT_SID, authToken = process.env.TWILIO_AUTH_TOKEN;
   if (!accountSid || !authToken) throw new Error('TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are required');
+  const lateOf = (x: string | undefined) => {
+    if (!x) return undefined;
+    const [rate, delayMs] = x.split(':').map(Number);
+    if (!(rate >= 0 && rate <= 1) || !(delayMs >= 0)) throw new Error(`--late-callbacks: <fraction>:<ms>, e.g. 0.2:11000 (got ${x})`);
+    return { rate, delayMs };
+  };
   const kinds = v['fault-kinds']!.split(',').map((k) => k.trim()).filter(Boolean) as FaultKind[];
   if (kinds.some((k) => !['500', '503', '429', 'hang'].includes(k))) throw new Error(`--fault-kinds: one of 500, 503, 429, hang (got ${v['fault-kinds']})`);
   const s = await startStandin({ port: num(v.port), host: v.host, accountSid, authToken, callbacks: !v['no-callbacks'], callbackDelayMs: num(v['callback-delay-ms']),
     faults: v['fault-rate'] ? { rate: Number(v['fault-rate']), kinds } : undefined, hangMs: num(v['hang-ms']), duplicateCallbacks: num(v['duplicate-callbacks']),
-    shuffleCallbacks: v['shuffle-callbacks'], autoAck: v['auto-ack'], smsWebhookUrl: v['sms-webhook-url'], seed: num(v.seed) });
+    shuffleCallbacks: v['shuffle-callbacks'], lateCallbacks: lateOf(v['late-callbacks']),
+    invalidNumbers: v['invalid-numbers']?.split(',').map((x) => x.trim()).filter(Boolean), autoAck: v['auto-ack'], smsWebhookUrl: v['sms-webhook-url'], seed: num(v.seed) });
   process.stdout.write(`twilio-standin listening on ${s.url}\n`);
   const stop = () => void s.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
