@@ -1,0 +1,210 @@
+/**
+ * `npm run chaos:db [-- --short] [--seed N]`: the database restarted under load.
+ *
+ * A throwaway PostgreSQL cluster of this script's own (the embedded binaries, startEmbedded in a
+ * temporary directory — never the machine's shared server, whatever DATABASE_URL says) serves
+ * Mayday (a child process, DATABASE_URL pointing at it) while SOS flows arrive steadily (each
+ * retried with its clientRequestId until answered 201/200, as the app does) and responders
+ * answer some pages. The cluster is stopped — alternately a fast shutdown (SIGINT) and a crash
+ * (SIGKILL of the postmaster and its backends) — left down for a few seconds, and started again
+ * on the same directory and port. /readyz is polled every 100 ms throughout.
+ *
+ * Properties (exit 1 when any is violated):
+ *  - no 201/200 for an SOS that is not stored: every incident an answer named exists afterwards,
+ *    one per SOS, and every SOS is answered 201/200 in the end (retried after the outage);
+ *  - while the database is down the SOS answers are 503 (or no connection at all), never 500 or 201;
+ *  - /readyz answered 503 at least once during each outage and 200 after each recovery, which
+ *    Mayday makes by itself (no restart of Mayday);
+ *  - paging and escalation carry on: every incident paged, acknowledged or exhausted; no page
+ *    accepted twice; the pages table agrees with the stand-in; nothing stuck; timelines verify.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { connect, type Sql } from '../src/db/client';
+import { startEmbedded, type EmbeddedPostgres } from '../src/db/embedded';
+import { startStandin } from './twilio-standin';
+import { cleanup, freePort, onCleanup, startChild, stopChild } from './bench/harness';
+import {
+  Acker, args, buildWorld, check, checkAckOrExhaustion, checkExactlyOnce, checkPages, checkStored, checkTimelines, closeAll, drain, maydayEnv,
+  ms, prng, readyAt, report, say, sleep, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Answer, type Check,
+} from './chaos/lib';
+
+const a = args({ sos: { type: 'string' } });
+const cfg = {
+  outages: a.short ? 2 : 4,
+  downMs: a.short ? [2_500, 4_000] : [3_000, 8_000],
+  /** Normal running before the first outage and between recoveries. */
+  upMs: a.short ? [2_000, 3_000] : [3_000, 6_000],
+  rate: 8,
+};
+const rand = prng(a.seed);
+const title = `chaos:db${a.short ? ' --short' : ''} (seed ${a.seed})`;
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+interface Outage { n: number; how: 'SIGINT' | 'SIGKILL'; downAt: number; upAt: number; readyAt?: number }
+
+async function main() {
+  const t0 = Date.now();
+  const creds = twilioCreds();
+  const standin = await startStandin({ accountSid: creds.sid, authToken: creds.token, callbackDelayMs: 100, seed: a.seed });
+  onCleanup('close the stand-in', () => standin.close());
+  // Its own temporary directory (startEmbedded hands it to the postgres user when we are root).
+  const pgDir = mkdtempSync(join(os.tmpdir(), 'mayday-chaos-db-'));
+  onCleanup(`remove ${pgDir}`, () => rmSync(pgDir, { recursive: true, force: true }));
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'mayday-chaos-db-data-'));
+  onCleanup(`remove ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
+  const database = 'mayday_chaos';
+  let pg: EmbeddedPostgres = await startEmbedded({ dataDir: pgDir, database });
+  onCleanup('stop the throwaway PostgreSQL', () => pg.stop());
+  const pidFile = join(pgDir, 'pg', 'postmaster.pid');
+  const postmaster = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) || undefined : undefined);
+
+  const adminToken = randomBytes(24).toString('base64url');
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const mayday = startChild('mayday', 'src/entry/node.ts', port,
+    maydayEnv({ port, databaseUrl: pg.url, dataDir, adminToken, creds, standinUrl: standin.url, logLevel: a.logLevel }));
+  const died = () => (mayday.exited ? `${mayday.name} exited (${mayday.exitInfo}); its output ends:\n${mayday.tail()}` : undefined);
+  const aliveCheck = () => {
+    const d = died();
+    if (d) throw new Error(d);
+  };
+  await readyAt(base, died);
+  const sql: Sql = connect(pg.url, { max: 4, applicationName: 'mayday-chaos' });
+  onCleanup('close the chaos pool', () => sql.end({ timeout: 2 }));
+  say(`Mayday ready on ${base}; throwaway PostgreSQL in ${pgDir}; stand-in ${standin.url}`);
+
+  // /readyz, every 100 ms, all along.
+  const readyz: { at: number; status: number | string }[] = [];
+  let polling = true;
+  const poller = (async () => {
+    while (polling) {
+      const at = Date.now();
+      try {
+        const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(3_000) });
+        await res.text();
+        readyz.push({ at, status: res.status });
+      } catch (e) {
+        readyz.push({ at, status: (e as Error).name });
+      }
+      await sleep(Math.max(0, 100 - (Date.now() - at)));
+    }
+  })();
+
+  // The scenario's length decides how many SOS: cfg.rate a second throughout.
+  const planMs = 3_000 + cfg.outages * ((cfg.upMs[0] + cfg.upMs[1]) / 2 + (cfg.downMs[0] + cfg.downMs[1]) / 2 + 3_000);
+  const nSos = Number(a.opts.sos ?? Math.round((planMs / 1000) * cfg.rate));
+  const world = await buildWorld(base, adminToken, sql, nSos);
+  const load = new SosLoad(world, nSos, rand, () => [base], undefined, 180_000);
+  const acker = new Acker({ standin, sql, creds, load, world, rand });
+  acker.start();
+  say(`${nSos} SOS over ${(planMs / 1000).toFixed(0)} s; ${cfg.outages} outages`);
+
+  const outages: Outage[] = [];
+  const chaos = (async () => {
+    await sleep(3_000);
+    for (let n = 1; n <= cfg.outages; n++) {
+      const how = n % 2 ? 'SIGINT' : 'SIGKILL';
+      const downAt = Date.now();
+      if (how === 'SIGINT') await pg.stop();
+      else {
+        const pid = postmaster();
+        if (pid) {
+          try {
+            process.kill(-pid, 'SIGKILL');
+          } catch {
+            process.kill(pid, 'SIGKILL');
+          }
+          while (alive(pid)) await sleep(10);
+        }
+      }
+      const o: Outage = { n, how, downAt, upAt: 0 };
+      outages.push(o);
+      await sleep(rand.between(cfg.downMs[0], cfg.downMs[1]));
+      pg = await startEmbedded({ dataDir: pgDir, database });
+      o.upAt = Date.now();
+      o.readyAt = await readyAt(base, died, 60_000).catch(() => undefined);
+      say(`outage ${n} (${how}): database down ${((o.upAt - downAt) / 1000).toFixed(1)} s; /readyz 200 again ${o.readyAt ? ms(o.readyAt - o.upAt) : 'never'} after it was back`);
+      await sleep(rand.between(cfg.upMs[0], cfg.upMs[1]));
+    }
+  })();
+  await Promise.all([load.run(planMs / 1000), chaos]);
+  await sleep(1_000);
+  polling = false;
+  await poller;
+  aliveCheck();
+  const loadEnd = Date.now();
+
+  const { open, waitedMs } = await waitAckOrExhaustion(sql, 60_000, aliveCheck);
+  const end = await closeAll(sql, () => base, world.L1);
+  const drained = await drain(sql, standin, 60_000, 1_500, aliveCheck);
+  await acker.stop();
+  aliveCheck();
+
+  // --- checks ---
+  const checks: Check[] = [];
+  checks.push(await checkStored(sql, load));
+  const within = (x: Answer, o: Outage) => x.sentAt >= o.downAt && x.sentAt + x.ms <= o.upAt;
+  const during = load.answers.filter((x) => outages.some((o) => within(x, o)));
+  const wrong = during.filter((x) => x.status !== null && x.status !== 503);
+  const any500 = load.answers.filter((x) => x.status !== null && x.status >= 500 && x.status !== 503);
+  checks.push(check('while the database is down, SOS answers are 503 or no connection (never 201/200/500)', wrong.length === 0 && any500.length === 0,
+    `${during.length} SOS answers entirely inside an outage: ${tally(during.map((x) => x.status ?? x.error)) || '-'}; 5xx other than 503 over the whole run: ${any500.length}`,
+    [...wrong.map((x) => `SOS ${x.flow} attempt ${x.attempt} answered ${x.status} during an outage`), ...any500.map((x) => `SOS ${x.flow} answered ${x.status}: ${x.error}`)]));
+  const readyIssues: string[] = [];
+  for (const o of outages) {
+    const inside = readyz.filter((r) => r.at >= o.downAt && r.at <= o.upAt);
+    if (!inside.some((r) => r.status === 503)) readyIssues.push(`outage ${o.n}: /readyz never said 503 (${tally(inside.map((r) => r.status))})`);
+    if (!o.readyAt) readyIssues.push(`outage ${o.n}: /readyz never said 200 again`);
+  }
+  const last = readyz[readyz.length - 1];
+  if (last?.status !== 200) readyIssues.push(`/readyz said ${last?.status} at the end`);
+  checks.push(check('/readyz reports each outage (503) and the recovery (200), Mayday never restarted', readyIssues.length === 0 && !mayday.exited,
+    outages.map((o) => {
+      const inside = readyz.filter((r) => r.at >= o.downAt && r.at <= o.upAt);
+      return `outage ${o.n} (${o.how}, ${ms(o.upAt - o.downAt)}): ${tally(inside.map((r) => r.status))}; 200 again ${o.readyAt ? ms(o.readyAt - o.upAt) : 'never'} after the database`;
+    }).join('; '), readyIssues));
+  const [{ n: total }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM incidents`;
+  checks.push(checkAckOrExhaustion(total, open, waitedMs));
+  checks.push(checkExactlyOnce(standin));
+  const pages = await checkPages(sql, standin, end.stuck);
+  checks.push(...pages.checks);
+  checks.push(await checkTimelines(sql));
+
+  const st = standin.stats();
+  const facts = [
+    `database: throwaway embedded PostgreSQL (${pgDir}); Mayday on ${base}, never restarted`,
+    `outages: ${outages.map((o) => `${o.how} ${ms(o.upAt - o.downAt)}`).join(', ')}`,
+    `SOS: ${nSos} at ${cfg.rate}/s; answers: ${tally(load.answers.map((x) => x.status ?? x.error))}`,
+    `/readyz samples: ${tally(readyz.map((r) => r.status))}`,
+    `acker: ${acker.stats.sms} SMS replies + ${acker.stats.voice} keypresses, ${acker.stats.ok} taken, ${acker.stats.failed} failed; resolved through the API at the end ${end.resolved} (${end.open} of them unacknowledged)`,
+    `stand-in: ${st.received} requests, ${st.accepted} accepted; ${st.callbacks.sent} callbacks taken, ${st.callbacks.failed} refused (${tally(Object.entries(st.callbacks.why).flatMap(([k, n]) => Array(n).fill(k))) || '-'})`,
+    `pages: ${Object.entries(pages.byStatus).map(([k, n]) => `${k} ${n}`).join(', ')}; ${pages.unknownByLease} settled by lease expiry`,
+    `run: load ${((loadEnd - t0) / 1000).toFixed(0)} s, ${(waitedMs / 1000).toFixed(1)} s to ack/exhaustion, ${(drained.waitedMs / 1000).toFixed(1)} s drain; total ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  ];
+  if (process.env.CHAOS_DUMP) writeFileSync(process.env.CHAOS_DUMP, JSON.stringify({ t0, outages, readyz, answers: load.answers }));
+  const ok = report(title, facts, checks);
+  await stopChild(mayday);
+  process.exitCode = ok ? 0 : 1;
+}
+
+main()
+  .catch((e) => {
+    process.stderr.write(`chaos:db: failed: ${(e as Error).stack ?? e}\n`);
+    process.stdout.write(`\n${title}: FAIL (the run did not complete: ${(e as Error).message.split('\n')[0]})\n`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await cleanup();
+    process.exit();
+  });

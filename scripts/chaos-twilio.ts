@@ -1,0 +1,181 @@
+/**
+ * `npm run chaos:twilio [-- --short] [--seed N] [--sos N] [--fault-rate R]`: Twilio misbehaving.
+ *
+ * The Twilio stand-in (this process, loopback) answers 30 % of Mayday's requests with 500, 503,
+ * 429 or a hang past the client's 10 s timeout (taken, but Mayday cannot know: it must record
+ * page.unknown and try a new attempt later unless a callback shows the first went out), and
+ * sends status callbacks late (1 s apart, and for a quarter of the pages only after 11 s, past the
+ * client's timeout), 30 % of them twice, each page's in random order. One supervisor's number is
+ * refused as invalid (400, error 21211) on both channels: failed, failed over, and never a loop.
+ * SOS flows arrive; some incidents are acknowledged by SMS reply or keypress, others run to
+ * exhaustion (steps at 0, 3, 6 s, repeats every 10 s); then pages stuck past their time are noted,
+ * every incident is resolved through the API (paging and check-ins stop) and the run drains
+ * (nothing due or sending, the stand-in idle with no callback still to send).
+ *
+ * Properties, checked against the pages table, the timeline and the stand-in's own record
+ * (exit 1 when any is violated):
+ *  - no page accepted twice (per page id ≤ 1); every sent/delivered page accepted exactly once
+ *    with the SID Mayday stored; every page the stand-in accepted is recorded as gone out;
+ *  - every page ends sent, delivered, failed, voicemail, canceled or unknown — nothing stuck in
+ *    queued/sending; every failed page has page.failed; no canceled page went out; every
+ *    unknown one has page.unknown and a next attempt (unless it was the last or the incident
+ *    no longer needed it); every page refused with 429/5xx was tried again until taken or failed;
+ *  - every incident was paged, reached an acknowledgement or exhaustion, and its timeline verifies;
+ *    every SOS answered 201/200 is stored.
+ * Database: a scratch database on DATABASE_URL's server, else an embedded PostgreSQL.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { connect, type Sql } from '../src/db/client';
+import { startStandin, type FaultKind } from './twilio-standin';
+import { cleanup, freePort, onCleanup, scratchDatabase, startChild, stopChild } from './bench/harness';
+import {
+  Acker, args, buildWorld, check, checkAckOrExhaustion, checkExactlyOnce, checkPages, checkStored, checkTimelines, closeAll, drain, maydayEnv,
+  PHONES, prng, readyAt, report, say, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Check,
+} from './chaos/lib';
+
+const a = args({ sos: { type: 'string' }, 'fault-rate': { type: 'string' } });
+const cfg = {
+  sos: Number(a.opts.sos ?? (a.short ? 100 : 400)),
+  loadSeconds: a.short ? 10 : 40,
+  faultRate: Number(a.opts['fault-rate'] ?? 0.3),
+  faultKinds: ['500', '503', '429', 'hang'] as FaultKind[],
+  /** Past the Twilio client's 10 s timeout. */
+  hangMs: 12_000,
+  callbackDelayMs: 1_000,
+  duplicateCallbacks: 0.3,
+  /** A quarter of the pages get their callbacks only after 11 s: a hung send is recorded unknown first. */
+  lateCallbacks: { rate: 0.25, delayMs: 11_000 },
+  /** S3's number (paged at step 1 by SMS) is not a valid number for Twilio: 400/21211 on both channels. */
+  invalidNumbers: [PHONES.S3],
+};
+const rand = prng(a.seed);
+const title = `chaos:twilio${a.short ? ' --short' : ''} (seed ${a.seed})`;
+
+async function main() {
+  const t0 = Date.now();
+  const creds = twilioCreds();
+  const standin = await startStandin({
+    accountSid: creds.sid, authToken: creds.token, seed: a.seed, faults: { rate: cfg.faultRate, kinds: cfg.faultKinds }, hangMs: cfg.hangMs,
+    callbackDelayMs: cfg.callbackDelayMs, duplicateCallbacks: cfg.duplicateCallbacks, shuffleCallbacks: true, lateCallbacks: cfg.lateCallbacks,
+    invalidNumbers: cfg.invalidNumbers,
+  });
+  onCleanup('close the stand-in', () => standin.close());
+  const db = await scratchDatabase('mayday_chaos');
+  const adminToken = randomBytes(24).toString('base64url');
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'mayday-chaos-twilio-'));
+  onCleanup(`remove ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const mayday = startChild('mayday', 'src/entry/node.ts', port,
+    maydayEnv({ port, databaseUrl: db.url, dataDir, adminToken, creds, standinUrl: standin.url, logLevel: a.logLevel }));
+  const died = () => (mayday.exited ? `${mayday.name} exited (${mayday.exitInfo}); its output ends:\n${mayday.tail()}` : undefined);
+  const alive = () => {
+    const d = died();
+    if (d) throw new Error(d);
+  };
+  await readyAt(base, died);
+  const sql: Sql = connect(db.url, { max: 4, applicationName: 'mayday-chaos' });
+  onCleanup('close the chaos pool', () => sql.end({ timeout: 2 }));
+  say(`Mayday ready on ${base} (${db.label}); stand-in ${standin.url} with ${cfg.faultRate * 100} % faults (${cfg.faultKinds.join(', ')}, hang ${cfg.hangMs / 1000} s)`);
+
+  const world = await buildWorld(base, adminToken, sql, cfg.sos);
+  const load = new SosLoad(world, cfg.sos, rand, () => [base]);
+  const acker = new Acker({ standin, sql, creds, load, world, rand });
+  acker.start();
+  await load.run(cfg.loadSeconds);
+  alive();
+  const loadEnd = Date.now();
+  say(`load done: ${load.answers.length} answers; waiting for every incident to be acknowledged or exhausted`);
+  const { open, waitedMs } = await waitAckOrExhaustion(sql, 90_000, alive);
+  const end = await closeAll(sql, () => base, world.L1);
+  say(`resolved the ${end.resolved} incidents left (${end.open} unacknowledged); draining (hangs last ${cfg.hangMs / 1000} s, backoff up to 8 s)`);
+  const drained = await drain(sql, standin, 90_000, 1_500, alive);
+  await acker.stop();
+  alive();
+
+  const checks: Check[] = [];
+  checks.push(await checkStored(sql, load));
+  const [{ n: total }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM incidents`;
+  checks.push(checkAckOrExhaustion(total, open, waitedMs));
+  checks.push(checkExactlyOnce(standin));
+  const pages = await checkPages(sql, standin, end.stuck);
+  checks.push(...pages.checks);
+
+  // Pages the stand-in refused (429/5xx) or hung on, and how they ended.
+  const reqs = standin.requests();
+  const refused = new Set(reqs.filter((r) => r.pageId && ['500', '503', '429'].includes(r.outcome)).map((r) => r.pageId!));
+  const hung = new Set(reqs.filter((r) => r.pageId && r.outcome === 'hang').map((r) => r.pageId!));
+  const tries = new Map<string, number>();
+  for (const r of reqs) if (r.pageId) tries.set(r.pageId, (tries.get(r.pageId) ?? 0) + 1);
+  const ends = await sql<{ id: string; status: string; tries: number; was_unknown: boolean; next_status: string | null }[]>`
+    SELECT p.id, p.status, p.tries,
+      EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = p.incident_id AND e.type = 'page.unknown' AND e.data ->> 'pageId' = p.id::text) AS was_unknown,
+      (SELECT r.status FROM pages r WHERE r.incident_id = p.incident_id AND r.recipient_id = p.recipient_id AND r.channel = p.channel
+              AND r.step = p.step AND r.round = p.round AND r.attempt = p.attempt + 1) AS next_status
+    FROM pages p WHERE p.id = ANY(${[...new Set([...refused, ...hung])]}::uuid[])`;
+  const endOf = new Map(ends.map((e) => [e.id, e]));
+  const accepted = standin.stats().pages ?? {};
+  const refusedBad = [...refused].filter((id) => {
+    const e = endOf.get(id);
+    return !e || !(accepted[id] === 1 || e.status === 'failed' || e.status === 'canceled' || e.status === 'unknown');
+  });
+  checks.push(check('every page refused with 429/5xx was tried again until taken (or failed with page.failed)', refusedBad.length === 0,
+    `${refused.size} pages refused at least once: ${tally([...refused].map((id) => endOf.get(id)?.status))}; most tries of one page ${Math.max(0, ...tries.values())}`,
+    refusedBad.map((id) => `page ${id} refused, then ${endOf.get(id)?.status ?? 'no row'} (accepted ${accepted[id] ?? 0}×)`)));
+  const hungBad = [...hung].filter((id) => {
+    const e = endOf.get(id);
+    return !e || !(['sent', 'delivered', 'voicemail'].includes(e.status) || (e.status === 'unknown'));
+  });
+  checks.push(check('every page whose answer hung past the timeout was settled by its callbacks or as unknown', hungBad.length === 0,
+    `${hung.size} hung: ${tally([...hung].map((id) => endOf.get(id)?.status))}; recorded unknown first ${[...hung].filter((id) => endOf.get(id)?.was_unknown).length} ` +
+      `(then: ${tally([...hung].filter((id) => endOf.get(id)?.was_unknown).map((id) => `${endOf.get(id)?.status}, next attempt ${endOf.get(id)?.next_status ?? 'none'}`)) || '-'})`,
+    hungBad.map((id) => `page ${id} hung, then ${endOf.get(id)?.status ?? 'no row'}`)));
+  // The invalid number: each page to it failed with page.failed, failed over to the other channel
+  // once per step and round, and nothing more (no failover of a failover, back and forth).
+  const inv = await sql<{ id: string; status: string; channel: string; purpose: string; attempt: number; failed_ev: boolean }[]>`
+    SELECT p.id, p.status, p.channel, p.purpose, p.attempt,
+      EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = p.incident_id AND e.type = 'page.failed' AND e.data ->> 'pageId' = p.id::text) AS failed_ev
+    FROM pages p WHERE p.phone = ANY(${cfg.invalidNumbers}::text[])`;
+  const [{ per_step: perStep, steps }] = await sql<{ per_step: number; steps: number }[]>`
+    SELECT coalesce(max(n), 0)::int AS per_step, count(*)::int AS steps FROM (
+      SELECT count(*) AS n FROM pages WHERE phone = ANY(${cfg.invalidNumbers}::text[]) AND purpose IN ('page', 'failover')
+      GROUP BY incident_id, step, round) q`;
+  const invBad = inv.filter((p) => p.status !== 'canceled' && (p.status !== 'failed' || !p.failed_ev));
+  checks.push(check('pages to an invalid number fail with page.failed and fail over once, never back and forth', invBad.length === 0 && perStep <= 2 && inv.length > 0,
+    `${inv.length} pages to ${cfg.invalidNumbers.join(', ')}: ${tally(inv.map((p) => `${p.purpose}/${p.channel} ${p.status}`))}; at most ${perStep} per step and round (${steps} steps and rounds; 2 = the page and its failover)`,
+    [...invBad.map((p) => `page ${p.id} to an invalid number ended ${p.status}${p.failed_ev ? '' : ' without page.failed'}`),
+      ...(perStep > 2 ? [`${perStep} pages for one step and round: failover of a failover`] : [])]));
+  checks.push(await checkTimelines(sql));
+
+  const st = standin.stats();
+  const [ev] = await sql<{ exhausted: number; sms: number; voice: number }[]>`
+    SELECT count(*) FILTER (WHERE exhausted_at IS NOT NULL)::int AS exhausted,
+           count(*) FILTER (WHERE ack_via = 'sms')::int AS sms, count(*) FILTER (WHERE ack_via = 'voice')::int AS voice FROM incidents`;
+  const facts = [
+    `database: ${db.label}; Mayday on ${base}`,
+    `SOS: ${cfg.sos} over ${cfg.loadSeconds} s; answers: ${tally(load.answers.map((x) => x.status ?? x.error))}`,
+    `stand-in: ${st.received} requests: ${st.accepted} accepted (${st.faults.hang} of them hung ${cfg.hangMs / 1000} s), refused 500 ×${st.faults['500']}, 503 ×${st.faults['503']}, ` +
+      `429 ×${st.faults['429']}, invalid number ×${st.invalid}; ${st.callbacks.sent} callbacks taken (${cfg.duplicateCallbacks * 100} % doubled, shuffled, ${cfg.callbackDelayMs} ms apart, ${cfg.lateCallbacks.rate * 100} % of pages' after ${cfg.lateCallbacks.delayMs / 1000} s), ${st.callbacks.failed} failed`,
+    `incidents: ${total}; acknowledged by a person ${ev.sms + ev.voice} (sms ${ev.sms}, voice ${ev.voice}); exhausted ${ev.exhausted}; resolved through the API at the end ${end.resolved} (${end.open} of them unacknowledged)`,
+    `acker: ${acker.stats.sms} SMS replies + ${acker.stats.voice} keypresses, ${acker.stats.ok} taken, ${acker.stats.failed} failed`,
+    `pages: ${Object.entries(pages.byStatus).map(([k, n]) => `${k} ${n}`).join(', ')}`,
+    `run: load ${((loadEnd - t0) / 1000).toFixed(0)} s, ${(waitedMs / 1000).toFixed(1)} s to ack/exhaustion, ${(drained.waitedMs / 1000).toFixed(1)} s drain; total ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  ];
+  const ok = report(title, facts, checks);
+  await stopChild(mayday);
+  process.exitCode = ok ? 0 : 1;
+}
+
+main()
+  .catch((e) => {
+    process.stderr.write(`chaos:twilio: failed: ${(e as Error).stack ?? e}\n`);
+    process.stdout.write(`\n${title}: FAIL (the run did not complete: ${(e as Error).message.split('\n')[0]})\n`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await cleanup();
+    process.exit();
+  });
