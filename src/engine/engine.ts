@@ -25,7 +25,12 @@ export interface TickResult {
   ms: number;
 }
 
-const BATCH = 200;
+/**
+ * Incidents escalated (and check-ins handled) per transaction. Small, so that after a backlog (a
+ * restart, an outage) the first escalations commit and page at once instead of when the whole
+ * backlog is done.
+ */
+const BATCH = 50;
 
 /**
  * The escalation engine: `tick(asOf)` does everything due as of `asOf` — starts escalation
@@ -59,13 +64,19 @@ export class Engine {
     for (;;) {
       const rows = await sql<{ incident_id: string; late_ms: number | null; failed: boolean }[]>`
         SELECT incident_id, late_ms, failed FROM escalate_due(coalesce(${at}::timestamptz, now()), ${BATCH})`;
+      let done = 0;
       for (const r of rows) {
         if (r.failed) failed++;
-        else escalated++;
+        else (escalated++, done++);
         if (r.late_ms !== null) lateMs.push(r.late_ms);
       }
-      if (failed) this.deps.log.error({ failed }, 'escalation failed for some incidents; they stay due and are retried');
-      if (rows.length < BATCH || failed === rows.length) break;
+      if (rows.length > done) this.deps.log.error({ failed: rows.length - done }, 'escalation failed for some incidents; they stay due and are retried');
+      if (!done) break;
+      // Their pages go out now, not after check-ins, lease recovery and the rest of the backlog.
+      pager.wake();
+      // Again until nothing is due: a deadline that passed while this batch ran is taken now, not
+      // at the next tick. Within a second, so that check-ins and lease recovery are not starved.
+      if (performance.now() - started > 1_000) break;
     }
     let checkins = 0;
     for (;;) {
