@@ -12,7 +12,8 @@
  * Properties (exit 1 when any is violated):
  *  - no 201/200 for an SOS that is not stored: every incident an answer named exists afterwards,
  *    one per SOS, and every SOS is answered 201/200 in the end (retried after the outage);
- *  - while the database is down the SOS answers are 503 (or no connection at all), never 500 or 201;
+ *  - while the database is down the SOS answers are 503 (or no connection at all), never 500 or 201,
+ *    and they come within 5 s (fail fast: the app retries);
  *  - /readyz answered 503 at least once during each outage and 200 after each recovery, which
  *    Mayday makes by itself (no restart of Mayday);
  *  - paging and escalation carry on: every incident paged, acknowledged or exhausted; no page
@@ -28,7 +29,7 @@ import { startStandin } from './twilio-standin';
 import { cleanup, freePort, onCleanup, startChild, stopChild } from './bench/harness';
 import {
   Acker, args, buildWorld, check, checkAckOrExhaustion, checkExactlyOnce, checkPages, checkStored, checkTimelines, closeAll, drain, maydayEnv,
-  ms, prng, readyAt, report, say, sleep, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Answer, type Check,
+  ms, pct, prng, readyAt, report, say, sleep, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Answer, type Check,
 } from './chaos/lib';
 
 const a = args({ sos: { type: 'string' } });
@@ -51,7 +52,11 @@ const alive = (pid: number) => {
   }
 };
 
-interface Outage { n: number; how: 'SIGINT' | 'SIGKILL'; downAt: number; upAt: number; readyAt?: number }
+/**
+ * downAt: the stop was asked; deadAt: the server process is gone; restartAt: startEmbedded is
+ * called (the cluster surely down in between); upAt: startEmbedded returned; readyAt: /readyz 200.
+ */
+interface Outage { n: number; how: 'SIGINT' | 'SIGKILL'; downAt: number; deadAt: number; restartAt: number; upAt: number; readyAt?: number }
 
 async function main() {
   const t0 = Date.now();
@@ -128,9 +133,10 @@ async function main() {
           while (alive(pid)) await sleep(10);
         }
       }
-      const o: Outage = { n, how, downAt, upAt: 0 };
+      const o: Outage = { n, how, downAt, deadAt: Date.now(), restartAt: 0, upAt: 0 };
       outages.push(o);
       await sleep(rand.between(cfg.downMs[0], cfg.downMs[1]));
+      o.restartAt = Date.now();
       pg = await startEmbedded({ dataDir: pgDir, database });
       o.upAt = Date.now();
       o.readyAt = await readyAt(base, died, 60_000).catch(() => undefined);
@@ -154,16 +160,23 @@ async function main() {
   // --- checks ---
   const checks: Check[] = [];
   checks.push(await checkStored(sql, load));
-  const within = (x: Answer, o: Outage) => x.sentAt >= o.downAt && x.sentAt + x.ms <= o.upAt;
+  const within = (x: Answer, o: Outage) => x.sentAt >= o.deadAt && x.sentAt + x.ms <= o.restartAt;
   const during = load.answers.filter((x) => outages.some((o) => within(x, o)));
   const wrong = during.filter((x) => x.status !== null && x.status !== 503);
   const any500 = load.answers.filter((x) => x.status !== null && x.status >= 500 && x.status !== 503);
   checks.push(check('while the database is down, SOS answers are 503 or no connection (never 201/200/500)', wrong.length === 0 && any500.length === 0,
-    `${during.length} SOS answers entirely inside an outage: ${tally(during.map((x) => x.status ?? x.error)) || '-'}; 5xx other than 503 over the whole run: ${any500.length}`,
+    `${during.length} SOS answers entirely inside an outage (server gone, not restarted yet): ${tally(during.map((x) => x.status ?? x.error)) || '-'}; 5xx other than 503 over the whole run: ${any500.length}`,
     [...wrong.map((x) => `SOS ${x.flow} attempt ${x.attempt} answered ${x.status} during an outage`), ...any500.map((x) => `SOS ${x.flow} answered ${x.status}: ${x.error}`)]));
+  // Fail fast: an SOS sent while the server is gone gets its 503 within the connect timeout (5 s),
+  // not when the pool's reconnect backoff allows (it used to be 10 s and more).
+  const sentDuring = load.answers.filter((x) => outages.some((o) => x.sentAt >= o.deadAt && x.sentAt <= o.restartAt));
+  const slow = sentDuring.filter((x) => x.ms > 5_000);
+  checks.push(check('an SOS sent while the database is down is answered within 5 s', slow.length === 0 && sentDuring.length > 0,
+    `${sentDuring.length} sent during an outage: answered in p50 ${ms(pct(sentDuring.map((x) => x.ms), 50))}, max ${ms(Math.max(...sentDuring.map((x) => x.ms)))}`,
+    slow.map((x) => `SOS ${x.flow} attempt ${x.attempt}: ${x.status ?? x.error} after ${x.ms} ms`)));
   const readyIssues: string[] = [];
   for (const o of outages) {
-    const inside = readyz.filter((r) => r.at >= o.downAt && r.at <= o.upAt);
+    const inside = readyz.filter((r) => r.at >= o.deadAt && r.at <= o.restartAt);
     if (!inside.some((r) => r.status === 503)) readyIssues.push(`outage ${o.n}: /readyz never said 503 (${tally(inside.map((r) => r.status))})`);
     if (!o.readyAt) readyIssues.push(`outage ${o.n}: /readyz never said 200 again`);
   }
@@ -171,8 +184,8 @@ async function main() {
   if (last?.status !== 200) readyIssues.push(`/readyz said ${last?.status} at the end`);
   checks.push(check('/readyz reports each outage (503) and the recovery (200), Mayday never restarted', readyIssues.length === 0 && !mayday.exited,
     outages.map((o) => {
-      const inside = readyz.filter((r) => r.at >= o.downAt && r.at <= o.upAt);
-      return `outage ${o.n} (${o.how}, ${ms(o.upAt - o.downAt)}): ${tally(inside.map((r) => r.status))}; 200 again ${o.readyAt ? ms(o.readyAt - o.upAt) : 'never'} after the database`;
+      const inside = readyz.filter((r) => r.at >= o.deadAt && r.at <= o.restartAt);
+      return `outage ${o.n} (${o.how}, down ${ms(o.restartAt - o.deadAt)}, restarted in ${ms(o.upAt - o.restartAt)}): ${tally(inside.map((r) => r.status))}; 200 again ${o.readyAt ? ms(o.readyAt - o.upAt) : 'never'} after the database`;
     }).join('; '), readyIssues));
   const [{ n: total }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM incidents`;
   checks.push(checkAckOrExhaustion(total, open, waitedMs));

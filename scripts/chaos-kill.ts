@@ -28,7 +28,7 @@
  * noted, every incident is resolved through the API (paging and check-ins stop), the run drains,
  * the checks run, and Mayday stops with SIGTERM.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -58,7 +58,7 @@ const cfg = {
 const rand = prng(a.seed);
 const title = `chaos:kill${a.short ? ' --short' : ''}${embedded ? ' --embedded' : ''} (seed ${a.seed})`;
 
-interface Snapshot { at: number; sending: number; rows: { id: string; esc_next_at: Date; seq: number }[] }
+interface Snapshot { at: number; sending: number; sendingTaken: number; rows: { id: string; esc_next_at: Date; seq: number }[] }
 interface Restart { n: number; killAt: number; spawnAt: number; readyAt: number; startupKills: number; pgKilled: boolean; snapshot?: Snapshot }
 
 const alive = (pid: number) => {
@@ -105,6 +105,11 @@ async function main() {
   const unexpected: string[] = [];
   const spawn = () => {
     const c = startChild(`mayday#${++generation}`, 'src/entry/node.ts', port, env);
+    if (process.env.CHAOS_LOG_DIR) {
+      const out = createWriteStream(join(process.env.CHAOS_LOG_DIR, `mayday-${generation}.log`));
+      c.proc.stdout!.pipe(out);
+      c.proc.stderr!.pipe(out);
+    }
     c.proc.once('exit', () => {
       if (!killing && c === current && !stopping) unexpected.push(`${c.name} exited by itself (${c.exitInfo}); its output ends:\n${c.tail().split('\n').slice(-15).join('\n')}`);
     });
@@ -158,8 +163,9 @@ async function main() {
         const rows = await sql<{ id: string; esc_next_at: Date; seq: number }[]>`
           SELECT i.id, i.esc_next_at, h.seq FROM incidents i JOIN timeline_heads h ON h.incident_id = i.id
           WHERE i.status = 'open' AND i.esc_next_at IS NOT NULL`;
-        const [{ sending }] = await sql<{ sending: number }[]>`SELECT count(*)::int AS sending FROM pages WHERE status = 'sending'`;
-        return { at: Date.now(), sending, rows };
+        const sendingIds = await sql<{ id: string }[]>`SELECT id FROM pages WHERE status = 'sending'`;
+        const taken = standin.stats().pages ?? {};
+        return { at: Date.now(), sending: sendingIds.length, sendingTaken: sendingIds.filter((r) => taken[r.id]).length, rows };
       }, 6_000);
     } catch {
       return undefined; // the database is not up (a start killed before it had one): nothing changed since the last snapshot
@@ -204,7 +210,7 @@ async function main() {
       }
       const ready = await readyAt(base, exitedInfo);
       restarts.push({ n: restarts.length + 1, killAt, spawnAt, readyAt: ready, startupKills, pgKilled, snapshot: snap });
-      say(`restart ${restarts.length} (${kills}/${cfg.kills} kills): down ${((ready - killAt) / 1000).toFixed(1)} s (start ${((ready - spawnAt) / 1000).toFixed(1)} s), ${snap?.sending ?? '?'} pages left sending${startupKills ? `, killed ${startupKills}× while starting` : ''}` +
+      say(`restart ${restarts.length} (${kills}/${cfg.kills} kills): down ${((ready - killAt) / 1000).toFixed(1)} s (start ${((ready - spawnAt) / 1000).toFixed(1)} s), ${snap ? `${snap.sending} pages left sending (${snap.sendingTaken} of them taken by Twilio)` : '? pages left sending'}${startupKills ? `, killed ${startupKills}× while starting` : ''}` +
         `${pgKilled ? ', PostgreSQL SIGKILLed too' : ''}; ${snap?.rows.filter((r) => r.esc_next_at.getTime() <= ready).length ?? '?'} escalations overdue at ready`);
     }
   })();
@@ -223,10 +229,16 @@ async function main() {
   // --- overdue escalations after each restart ---
   const ks: number[] = [], ids: string[] = [], seqs: number[] = [];
   for (const r of restarts) for (const row of r.snapshot?.rows ?? []) if (row.esc_next_at.getTime() <= r.readyAt) (ks.push(r.n), ids.push(row.id), seqs.push(row.seq));
-  const next = ks.length ? await sql<{ k: number; id: string; type: string | null; at: Date | null }[]>`
-    SELECT x.k, x.id, e.type, e.at FROM unnest(${ks}::int[], ${ids}::uuid[], ${seqs}::int[]) AS x(k, id, seq)
+  // The escalation.step that followed, and the pages it queued (same transaction, same instant).
+  const next = ks.length ? await sql<{ k: number; id: string; type: string | null; at: Date | null; page_ids: string[] | null }[]>`
+    SELECT x.k, x.id, e.type, e.at,
+           (SELECT array_agg(p.id) FROM pages p WHERE p.incident_id = x.id AND p.purpose = 'page' AND date_trunc('milliseconds', p.created_at) = e.at) AS page_ids
+    FROM unnest(${ks}::int[], ${ids}::uuid[], ${seqs}::int[]) AS x(k, id, seq)
     LEFT JOIN LATERAL (SELECT type, at FROM incident_events e WHERE e.incident_id = x.id AND e.seq > x.seq
                        AND e.type IN ('escalation.step', 'incident.acknowledged') ORDER BY e.seq LIMIT 1) e ON true` : [];
+  const arrival = new Map<string, number>();
+  for (const r of standin.requests()) if (r.pageId && r.outcome === 'accepted' && !arrival.has(r.pageId)) arrival.set(r.pageId, r.at);
+  const toTwilio: number[] = [];
   const readyOf = new Map(restarts.map((r) => [r.n, r]));
   const deltas: number[] = [];
   const fromSpawn: number[] = [];
@@ -244,6 +256,8 @@ async function main() {
     }
     const d = r.at.getTime() - rs.readyAt;
     deltas.push(d);
+    const first = Math.min(...(r.page_ids ?? []).map((id) => arrival.get(id) ?? Infinity));
+    if (Number.isFinite(first)) toTwilio.push(first - rs.readyAt);
     fromSpawn.push(r.at.getTime() - rs.spawnAt);
     if (d > cfg.overdueBudgetMs) late.push(`restart ${r.k}: incident ${r.id} escalated ${d} ms after ready`);
   }
@@ -261,7 +275,8 @@ async function main() {
     `${kills} SIGKILLs (${restarts.reduce((x, r) => x + r.startupKills, 0)} while starting${embedded ? `; PostgreSQL SIGKILLed ${pgKills}×` : ''}), ${restarts.length} restarts`));
   checks.push(check('overdue escalations fire within 1 s of the restarted service being ready', late.length === 0 && deltas.length > 0,
     `${deltas.length} overdue escalations after ${restarts.length} restarts: next escalation.step − ready p50 ${ms(pct(deltas, 50))}, p100 ${ms(Math.max(...deltas))} ` +
-    `(budget ${cfg.overdueBudgetMs} ms; − process start p100 ${ms(Math.max(...fromSpawn))}); ${ackedFirst} acknowledged first`, late));
+    `(budget ${cfg.overdueBudgetMs} ms; − process start p100 ${ms(Math.max(...fromSpawn))}); ${ackedFirst} acknowledged first; ` +
+    `its first page at Twilio − ready p50 ${ms(pct(toTwilio, 50))}, p100 ${ms(Math.max(...toTwilio))}`, late));
 
   const [ev] = await sql<{ exhausted: number; acked: number; sms: number; voice: number }[]>`
     SELECT count(*) FILTER (WHERE exhausted_at IS NOT NULL)::int AS exhausted, count(*) FILTER (WHERE ack_via IN ('sms', 'voice'))::int AS acked,
@@ -271,7 +286,7 @@ async function main() {
   const starts = restarts.map((r) => r.readyAt - r.spawnAt);
   const facts = [
     `database: ${dbLabel}; Mayday on ${base}, restarted ${restarts.length}×, down p50 ${ms(pct(downs, 50))}, max ${ms(Math.max(...downs))} ` +
-      `(of which start → ready p50 ${ms(pct(starts, 50))}, max ${ms(Math.max(...starts))}); pages left sending by a kill: ${restarts.map((r) => r.snapshot?.sending ?? '?').join(', ')}`,
+      `(of which start → ready p50 ${ms(pct(starts, 50))}, max ${ms(Math.max(...starts))}); pages left sending by a kill (taken by Twilio): ${restarts.map((r) => (r.snapshot ? `${r.snapshot.sending} (${r.snapshot.sendingTaken})` : '?')).join(', ')}`,
     `SOS: ${cfg.sos} over ${cfg.loadSeconds} s; answers: ${tally(load.answers.map((x) => x.status ?? x.error))}`,
     `plans: ${tally(load.flows.map((f) => f.plan))}; acknowledged by a person ${ev.acked} (sms ${ev.sms}, voice ${ev.voice}); exhausted ${ev.exhausted}; ` +
       `resolved through the API at the end ${end.resolved} (${end.open} of them unacknowledged)`,

@@ -567,10 +567,12 @@ export async function checkPages(sql: Sql, standin: Standin, stuckBefore: string
               WHERE a.incident_id = p.incident_id AND a.type IN ('incident.acknowledged', 'incident.resolved', 'cancel.requested')
                 AND u.type = 'page.unknown' AND u.data ->> 'pageId' = p.id::text AND a.seq < u.seq) AS acked_before_unknown
     FROM pages p JOIN incidents i ON i.id = p.incident_id`;
-  const [{ by_lease }] = await sql<{ by_lease: number }[]>`
-    SELECT count(*)::int AS by_lease FROM incident_events WHERE type = 'page.unknown' AND data ->> 'error' = 'sender stopped while sending'`;
+  const byLease = await sql<{ page_id: string }[]>`
+    SELECT data ->> 'pageId' AS page_id FROM incident_events WHERE type = 'page.unknown' AND data ->> 'error' = 'sender stopped while sending'`;
+  const by_lease = byLease.length;
   const s = standin.stats();
   const accepted = s.pages ?? {};
+  const leaseAccepted = byLease.filter((r) => accepted[r.page_id]).length;
   const sidOf = new Map<string, string>();
   for (const r of standin.requests()) if (r.pageId && r.sid) sidOf.set(r.pageId, r.sid);
   const byStatus: Record<string, number> = {};
@@ -605,7 +607,7 @@ export async function checkPages(sql: Sql, standin: Standin, stuckBefore: string
         `${byStatus.failed ?? 0} failed (${failedNoEvent.length} without page.failed), ${byStatus.canceled ?? 0} canceled (${canceledSent.length} of them accepted)`,
         [...failedNoEvent.map((r) => `page ${r.id} failed without a page.failed event`), ...canceledSent.map((r) => `page ${r.id} canceled but accepted`)]),
       check('every unknown outcome has page.unknown and a next attempt', unknownBad.length === 0,
-        `${unknown.length} unknown (${by_lease} by lease expiry), ${unknown.filter((r) => r.has_next).length} with a next attempt, ${unknownBad.length} wrong`,
+        `${unknown.length} unknown (${by_lease} by lease expiry, ${leaseAccepted} of which Twilio had taken), ${unknown.filter((r) => r.has_next).length} with a next attempt, ${unknownBad.length} wrong`,
         unknownBad.map((r) => `page ${r.id} unknown: event ${r.unknown_ev}, next attempt ${r.has_next}, attempt ${r.attempt}, incident ${r.incident_status}`)),
       check('every incident was paged (a page accepted by Twilio)', neverPaged.length === 0,
         `${incidents.length - neverPaged.length}/${incidents.length}`, neverPaged.map((i) => `incident ${i.id} never reached the stand-in`)),
