@@ -7,8 +7,9 @@
  * stand-in (this process, loopback) takes their pages and sends each page's callbacks to the
  * instance that sent it; responders answer some incidents (SMS replies to a live instance,
  * keypresses to the <Gather> action of the instance that placed the call). Mid-run one instance
- * is killed with SIGKILL and not restarted: what it had claimed but not recorded is settled by
- * lease expiry (page.unknown, a new attempt), its incidents escalate on the others.
+ * is killed with SIGKILL the moment Twilio took a page from it (sent, not yet recorded), and not
+ * restarted: what it had claimed but not recorded is settled by lease expiry
+ * (page.unknown, a new attempt), its incidents escalate on the others.
  *
  * Properties (exit 1 when any is violated): every SOS answered 201/200 is stored, one incident
  * per SOS; no page accepted twice (the stand-in's per-page count ≤ 1: FOR UPDATE SKIP LOCKED
@@ -79,7 +80,12 @@ async function main() {
   let killAt = 0;
   let sendingAtKill = -1;
   const killer = (async () => {
-    await sleep(rand.between(0.35, 0.65) * cfg.loadSeconds * 1000);
+    await sleep(rand.between(0.2, 0.35) * cfg.loadSeconds * 1000); // early: its leases run out (20 s) while the run goes on
+    // The moment Twilio (the stand-in, in this process) takes a page from it: it has sent the page
+    // and not recorded it yet, so the page is left claimed, for lease expiry to settle.
+    const from = standin.requests().length;
+    const until = Date.now() + 5_000;
+    while (Date.now() < until && !standin.requests(from).some((r) => r.outcome === 'accepted' && r.statusCallback?.startsWith(victim.base))) await sleep(1);
     victim.killed = true;
     killAt = Date.now();
     process.kill(-victim.child.proc.pid!, 'SIGKILL');

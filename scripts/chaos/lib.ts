@@ -222,6 +222,7 @@ export interface Answer { flow: number; attempt: number; target: string; sentAt:
 export class SosLoad {
   flows: Flow[] = [];
   answers: Answer[] = [];
+
   private rr = 0;
   private running = new Set<Promise<void>>();
 
