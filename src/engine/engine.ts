@@ -78,14 +78,17 @@ export class Engine {
       // at the next tick. Within a second, so that check-ins and lease recovery are not starved.
       if (performance.now() - started > 1_000) break;
     }
+    const escalatedAt = performance.now();
     let checkins = 0;
     for (;;) {
       const rows = await sql`SELECT incident_id FROM checkins_due(coalesce(${at}::timestamptz, now()), ${BATCH})`;
       checkins += rows.length;
       if (rows.length < BATCH) break;
     }
+    const checkinsAt = performance.now();
     const recovered = await pager.recover();
     await this.deps.onTick?.(at);
+    const recoveredAt = performance.now();
     let sent = 0;
     for (;;) {
       const n = await pager.drain(at);
@@ -101,7 +104,12 @@ export class Engine {
         (SELECT min(checkin_due_at) FROM incidents WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL)) AS at`;
     const ms = Math.round(performance.now() - started);
     const slow = ms > this.opts.slowTickMs;
-    if (slow) this.deps.log.warn({ ms, escalated, sent }, 'engine tick ran long');
+    if (slow) {
+      // Where the time went: escalations, check-ins, lease recovery (and retention), the drain.
+      const phase = (a: number, b: number) => Math.round(b - a);
+      this.deps.log.warn({ ms, escalated, escalateMs: phase(started, escalatedAt), checkins, checkinsMs: phase(escalatedAt, checkinsAt),
+        recovered, recoverMs: phase(checkinsAt, recoveredAt), sent, drainMs: phase(recoveredAt, performance.now()) }, 'engine tick ran long');
+    }
     this.deps.metrics?.tick(ms, slow);
     this.deps.metrics?.escalationLateness(lateMs);
     return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline: next.at, ms };
