@@ -1,4 +1,4 @@
-import { sdkTwiml, twilioTelephony, type TwilioConfig } from '../adapters/twilio/sdk';
+import { twiml, twilioTelephony, type TwilioConfig } from '../adapters/twilio/twilio';
 import { runRetentionIfDue } from '../audit/retention';
 import { buildApp } from '../app';
 import { Authenticator } from '../auth/authenticator';
@@ -34,7 +34,7 @@ export function wireNode(o: WireOptions) {
   const simulator = o.twilio ? undefined : new Simulator(o.sql);
   const telephony = o.twilio ? twilioTelephony(o.twilio) : simulator!;
   const metrics = createMetrics(o.sql);
-  const pager = new Pager({ sql: o.sql, log: o.log, telephony, twiml: sdkTwiml, publicBaseUrl: o.publicBaseUrl, options: o.paging, metrics });
+  const pager = new Pager({ sql: o.sql, log: o.log, telephony, twiml, publicBaseUrl: o.publicBaseUrl, options: o.paging, metrics });
   const deps: Deps = {
     sql: o.sql,
     intakeSql: o.intakeSql,
@@ -43,7 +43,7 @@ export function wireNode(o: WireOptions) {
     zones: new ZoneDirectory(o.sql, o.zoneCacheMs),
     publicBaseUrl: o.publicBaseUrl,
     telephony,
-    twiml: sdkTwiml,
+    twiml,
     pager,
     metrics,
     simulator,

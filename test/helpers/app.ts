@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { afterAll } from 'vitest';
-import type { TwilioConfig } from '../../src/adapters/twilio/sdk';
+import type { TwilioConfig } from '../../src/adapters/twilio/twilio';
 import type { App } from '../../src/app';
 import type { Sql } from '../../src/db/client';
 import { loadMigrations } from '../../src/db/migrations-fs';

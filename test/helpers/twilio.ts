@@ -8,7 +8,7 @@ import { delay, http, HttpResponse } from 'msw';
 import { setupServer } from 'msw/node';
 import twilio from 'twilio';
 import { afterAll, beforeAll, expect } from 'vitest';
-import type { TwilioConfig } from '../../src/adapters/twilio/sdk';
+import type { TwilioConfig } from '../../src/adapters/twilio/twilio';
 import { PUBLIC_BASE_URL, type TestApp } from './app';
 
 export const TWILIO: TwilioConfig = {

@@ -1,6 +1,7 @@
 /**
- * What Mayday needs from a telephony provider. The Node runtime implements it with the twilio
- * SDK (./sdk.ts); without credentials the built-in phone simulator stands in (src/simulator).
+ * What Mayday needs from a telephony provider: ./twilio.ts on Node and Workers alike (REST over
+ * fetch; TwiML and signatures from the twilio library); without credentials the built-in phone
+ * simulator stands in (src/simulator).
  */
 export type SendResult =
   | { ok: true; sid: string }

@@ -1,0 +1,139 @@
+/**
+ * Twilio, the same code on Node and on Cloudflare Workers.
+ *
+ * - Messages and calls go to Twilio's REST API through `fetch` (form-encoded POSTs to
+ *   `/2010-04-01/Accounts/{sid}/Messages.json` and `Calls.json`, Basic auth), as the twilio SDK
+ *   sends them. The SDK's own REST client is built on axios and Node's http and weighs ~8 MiB in
+ *   a Worker bundle; two endpoints do not need it.
+ * - TwiML and webhook signatures come from the twilio library itself, imported by deep path
+ *   (`twilio/lib/twiml/*`, `twilio/lib/webhooks/webhooks`): those modules need only xmlbuilder and
+ *   node:crypto, which Workers provide under `nodejs_compat`.
+ *
+ * TWILIO_API_BASE_URL points every request at a Twilio-compatible endpoint (staging, the
+ * benchmarks' stand-in).
+ */
+import MessagingResponse from 'twilio/lib/twiml/MessagingResponse';
+import VoiceResponse from 'twilio/lib/twiml/VoiceResponse';
+import { validateRequest } from 'twilio/lib/webhooks/webhooks';
+import type { CallRequest, SendResult, SmsRequest, Telephony, TwimlBuilder } from './types';
+
+export interface TwilioConfig {
+  accountSid: string;
+  authToken: string;
+  secondaryAuthToken?: string;
+  fromNumber: string;
+  apiBaseUrl: string;
+  timeoutMs?: number;
+}
+
+/** Network failures that happen before a request could reach Twilio: safe to send again. */
+const NOT_SENT_NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+type Failure = Extract<SendResult, { ok: false }>;
+type TwilioAnswer = { sid?: unknown; code?: unknown; message?: unknown };
+
+/** What an error answer from Twilio means for a retry: 429 and 5xx were not taken; other 4xx never will be. */
+export function classifyTwilioAnswer(status: number, body: { code?: unknown; message?: unknown } | null): Failure {
+  const code = body?.code === undefined || body?.code === null ? undefined : String(body.code);
+  const message = String(body?.message ?? `HTTP ${status}`).slice(0, 300);
+  if (status === 429 || code === '20429' || status >= 500) return { ok: false, kind: 'retry', status, code, message };
+  return { ok: false, kind: 'permanent', status, code, message };
+}
+
+/** What a thrown fetch means: refused before sending → retry; a timeout or a reset → unknown (Twilio may have it). */
+export function classifyFetchError(e: unknown): Failure {
+  const err = e as { name?: string; message?: string; code?: unknown; cause?: { code?: unknown; message?: string } };
+  const code = [err?.cause?.code, err?.code].find((c): c is string => typeof c === 'string');
+  const message = String(err?.cause?.message ?? err?.message ?? e).slice(0, 300);
+  if (code && NOT_SENT_NETWORK.has(code)) return { ok: false, kind: 'retry', code, message };
+  if (err?.name === 'TimeoutError' || err?.name === 'AbortError') return { ok: false, kind: 'unknown', code: 'timeout', message };
+  return { ok: false, kind: 'unknown', code, message };
+}
+
+/** Form-encode like Twilio's SDK: arrays become repeated keys, undefined is left out. */
+function form(params: Record<string, string | number | string[] | undefined>): URLSearchParams {
+  const f = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined) continue;
+    for (const item of Array.isArray(v) ? v : [v]) f.append(k, String(item));
+  }
+  return f;
+}
+
+export function twilioTelephony(cfg: TwilioConfig, fetchImpl: typeof fetch = (...a) => fetch(...a)): Telephony {
+  const base = `${cfg.apiBaseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(cfg.accountSid)}`;
+  const authorization = `Basic ${btoa(`${cfg.accountSid}:${cfg.authToken}`)}`;
+  const tokens = [cfg.authToken, cfg.secondaryAuthToken].filter((t): t is string => !!t);
+  const timeoutMs = cfg.timeoutMs ?? 10_000;
+
+  async function create(resource: 'Messages' | 'Calls', params: URLSearchParams): Promise<SendResult> {
+    let res: Response;
+    try {
+      res = await fetchImpl(`${base}/${resource}.json`, {
+        method: 'POST',
+        headers: { authorization, accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+        body: params.toString(),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (e) {
+      return classifyFetchError(e);
+    }
+    let body: TwilioAnswer | null = null;
+    try {
+      body = (await res.json()) as TwilioAnswer;
+    } catch (e) {
+      // A 2xx whose body was lost: Twilio took the request, but we cannot name the message.
+      if (res.ok) return { ok: false, kind: 'unknown', status: res.status, message: `answer unreadable: ${String((e as Error)?.message ?? e).slice(0, 200)}` };
+    }
+    if (res.ok) {
+      if (typeof body?.sid === 'string') return { ok: true, sid: body.sid };
+      return { ok: false, kind: 'unknown', status: res.status, message: 'answer without a sid' };
+    }
+    return classifyTwilioAnswer(res.status, body);
+  }
+
+  return {
+    kind: 'twilio',
+    sendSms(req: SmsRequest) {
+      return create('Messages', form({ To: req.to, From: cfg.fromNumber, Body: req.body, StatusCallback: req.statusCallback }));
+    },
+    placeCall(req: CallRequest) {
+      return create('Calls', form({
+        To: req.to,
+        From: cfg.fromNumber,
+        Twiml: req.twiml,
+        StatusCallback: req.statusCallback,
+        StatusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+        MachineDetection: 'Enable',
+        AsyncAmd: 'true',
+        AsyncAmdStatusCallback: req.amdCallback,
+        Timeout: 30,
+      }));
+    },
+    validateSignature(url, params, signature) {
+      if (!signature) return false;
+      return tokens.some((t) => validateRequest(t, signature, url, params));
+    },
+  };
+}
+
+/** TwiML from the twilio library. */
+export const twiml: TwimlBuilder = {
+  message(text) {
+    const r = new MessagingResponse();
+    if (text) r.message(text);
+    return r.toString();
+  },
+  say(text) {
+    const r = new VoiceResponse();
+    r.say(text);
+    return r.toString();
+  },
+  pageCall({ script, gatherAction }) {
+    const r = new VoiceResponse();
+    const g = r.gather({ numDigits: 1, action: gatherAction, method: 'POST', timeout: 8, actionOnEmptyResult: false });
+    g.say({ loop: 3 }, script);
+    r.say('No key was pressed. Mayday will call again.');
+    return r.toString();
+  },
+};
