@@ -20,7 +20,7 @@ export function maskPathPhones(path: string): string {
   return path.replace(/(?<=\/)(?:\+|%2B)?\d{7,15}(?=\/|$)/gi, (m) => maskPhone(m.replace(/^%2B/i, '+')));
 }
 
-const PHONE_KEYS = new Set(['phone', 'to', 'from', 'To', 'From', 'Called', 'Caller']);
+export const PHONE_KEYS = new Set(['phone', 'to', 'from', 'To', 'From', 'Called', 'Caller']);
 
 /**
  * Paths pino removes or masks wherever they appear one or two levels down. Secrets are

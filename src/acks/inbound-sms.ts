@@ -92,7 +92,7 @@ async function driverSms(deps: Deps, driver: Principal, text: string, messageSid
   if (open) {
     const status = word === 'SAFE' ? 'safe' : 'need_help';
     await deps.sql`SELECT checkin_receive(${open.id}, ${status}, 'sms', NULL, ${actorOf(driver)})`;
-    if (status === 'need_help') deps.pager.queued();
+    if (status === 'need_help') deps.pager.queued({ incidentId: open.id });
     return status === 'safe'
       ? `Mayday #${open.code}: noted, you are safe. Text HELP if that changes.`
       : `Mayday #${open.code}: help is on the way - we are paging your safety team again now.`;
@@ -105,7 +105,7 @@ async function driverSms(deps: Deps, driver: Principal, text: string, messageSid
     note: 'SOS by text message',
     location: await lastKnownFix(deps.sql, driver.id),
   });
-  if (created) deps.pager.queued();
+  if (created) deps.pager.queued({ incidentId: incident.id });
   deps.log.info({ incidentId: incident.id, code: incident.code, created }, 'sos by sms');
   return openedText(incident.code);
 }

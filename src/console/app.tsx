@@ -231,7 +231,7 @@ app.post('/demo/sos', async (c) => {
     location: { lat: DEMO.here.lat, lng: DEMO.here.lng, accuracyM: 12 },
     source: 'app',
   });
-  if (created) d.pager.queued();
+  if (created) d.pager.queued({ incidentId: incident.id });
   c.get('log').info({ incidentId: incident.id, code: incident.code, by: p.id }, 'demo sos from the console');
   return see('/console?n=demo')(c);
 });

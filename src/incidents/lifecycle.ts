@@ -29,7 +29,7 @@ export async function checkIn(deps: Deps, driver: Principal, incidentId: string,
   const [row] = await deps.sql<{ r: string }[]>`
     SELECT checkin_receive(${incidentId}, ${c.status}, ${via}, ${c.note ?? null}, ${actorOf(driver)}) AS r`;
   if (row.r === 'resolved') throw new AppError('conflict', 'the incident is resolved');
-  if (c.status === 'need_help') deps.pager.queued();
+  if (c.status === 'need_help') deps.pager.queued({ incidentId });
   return { incidentId, status: c.status, receivedAt: new Date().toISOString() };
 }
 
@@ -46,7 +46,7 @@ export async function cancel(deps: Deps, driver: Principal, incidentId: string, 
   const [isCancel, isDuress] = await Promise.all([verifyPin(pin, u.cancel_pin_hash), verifyPin(pin, u.duress_pin_hash)]);
   const outcome = isDuress ? 'duress' : isCancel ? 'cancel' : 'wrong';
   const [row] = await deps.sql<{ r: CancelOutcome }[]>`SELECT cancel_incident(${incidentId}, ${outcome}, ${actorOf(driver)}) AS r`;
-  deps.pager.queued(); // duress pages or cancel notices
+  deps.pager.queued({ incidentId }); // duress pages or cancel notices
   // Log what the driver is told, never which PIN it was.
   deps.log.info({ incidentId, answer: row.r }, 'cancel request');
   switch (row.r) {

@@ -16,7 +16,7 @@ export async function onStatus(deps: Deps, r: StatusReport): Promise<string> {
   const result = await recordCallback(deps.sql, r, o.callRetrySeconds, o.maxAttempts);
   deps.log.debug({ pageId: r.pageId, status: r.status, answeredBy: r.answeredBy, result }, 'page status');
   // A failover page (other channel, now) may have been queued.
-  deps.pager.queued();
+  deps.pager.queued({ pageId: r.pageId });
   return result;
 }
 

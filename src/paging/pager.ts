@@ -46,7 +46,15 @@ export interface PagerDeps {
   publicBaseUrl: string;
   options?: Partial<PagingOptions>;
   metrics?: Metrics;
+  /**
+   * Told whenever an incident has pages to send now or later. On Node the engine's own timer
+   * and LISTEN cover that; on Workers it arms the incident's Durable Object alarm.
+   */
+  onScheduled?: (ref: PageRef) => void;
 }
+
+/** Which incident has new work: named directly, or through one of its pages (a status callback). */
+export type PageRef = { incidentId: string } | { pageId: string };
 
 /**
  * The outbox sender. Every due page is claimed (FOR UPDATE SKIP LOCKED, so any number of
@@ -74,7 +82,8 @@ export class Pager {
    * statement after the commit, at most one per 25 ms: a NOTIFY inside the SOS transaction would
    * take PostgreSQL's cluster-wide notify lock at every commit.
    */
-  queued(): void {
+  queued(ref?: PageRef): void {
+    if (ref) this.deps.onScheduled?.(ref);
     this.wake();
     if (this.announcing || this.stopped) return;
     this.announcing = setTimeout(() => {
@@ -141,7 +150,8 @@ export class Pager {
     void p.finally(() => this.inflight.delete(p));
   }
 
-  private later(ms: number) {
+  private later(ms: number, incidentId: string) {
+    this.deps.onScheduled?.({ incidentId });
     if (this.stopped) return;
     const t = setTimeout(() => {
       this.timers.delete(t);
@@ -192,18 +202,18 @@ export class Pager {
             const delay = backoffMs(p.tries, o);
             plog.info({ status: result.status, code: result.code, delay }, 'page not taken; retrying');
             await requeue(sql, p.id, delay, result.message);
-            this.later(delay + 5);
+            this.later(delay + 5, p.incident_id);
           }
           return;
         case 'permanent':
           plog.warn({ status: result.status, code: result.code }, 'page failed permanently');
           await markFailed(sql, p.id, result.code ?? String(result.status ?? ''), result.message);
-          this.wake(); // the failover page, if any, goes now (from here)
+          this.queued({ incidentId: p.incident_id }); // the failover page, if any, goes now (from here)
           return;
         case 'unknown':
           plog.warn({ code: result.code, ms }, 'page outcome unknown; a new attempt follows unless Twilio reports this one');
           await markUnknown(sql, p.id, result.message, o.unknownRetrySeconds, o.maxAttempts);
-          this.later(o.unknownRetrySeconds * 1000 + 5);
+          this.later(o.unknownRetrySeconds * 1000 + 5, p.incident_id);
           return;
       }
     } catch (e) {

@@ -36,6 +36,7 @@ export class Simulator implements Telephony {
   private deps?: Deps;
   /** A simulated call nobody answers with a digit ends by itself after this long (like a real one). */
   ringSeconds = 45;
+  private reporting = new Set<Promise<void>>();
 
   constructor(private sql: Sql) {}
 
@@ -48,13 +49,21 @@ export class Simulator implements Telephony {
     const deps = this.deps;
     if (!deps || !pageId) return;
     // Asynchronously, like Twilio: after the send has been answered.
-    setTimeout(async () => {
+    const done = (async () => {
+      await new Promise((r) => setTimeout(r, 1));
       for (const s of steps) {
         await onStatus(deps, { pageId, sid, status: s.status, answeredBy: s.answeredBy ?? null, errorCode: null }).catch((e) =>
           deps.log.warn({ err: e }, 'simulator status report failed'),
         );
       }
-    }, 1).unref?.();
+    })();
+    this.reporting.add(done);
+    void done.finally(() => this.reporting.delete(done));
+  }
+
+  /** Resolves when every status report started has been recorded (a Worker waits before closing its client). */
+  async idle(): Promise<void> {
+    while (this.reporting.size) await Promise.allSettled([...this.reporting]);
   }
 
   async sendSms(req: SmsRequest): Promise<SendResult> {

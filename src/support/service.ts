@@ -62,7 +62,7 @@ export async function fileRequest(
     await store.appendLinkedEvent(tx.sql, incidentId, 'system', { supportRequestId: r.id, category: r.category, reason, keyword: hit?.keyword });
     return r;
   });
-  deps.pager.queued(); // the first pages were queued in the intake's transaction
+  deps.pager.queued({ incidentId: row.incident_id! }); // the first pages were queued in the intake's transaction
   return { supportRequest: store.toSupportRequest(row), incidentId: row.incident_id! };
 }
 
@@ -118,7 +118,7 @@ export async function escalate(deps: Deps, agent: Principal, id: string, note?: 
     });
     return incidentId;
   });
-  deps.pager.queued();
+  deps.pager.queued({ incidentId });
   return { incidentId };
 }
 

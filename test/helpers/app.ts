@@ -6,7 +6,7 @@ import type { Sql } from '../../src/db/client';
 import { loadMigrations } from '../../src/db/migrations-fs';
 import type { Deps } from '../../src/deps';
 import type { Engine } from '../../src/engine/engine';
-import { wireNode } from '../../src/entry/wire';
+import { wireNode, type WireOptions } from '../../src/entry/wire';
 import { createLogger } from '../../src/log';
 import type { PagingOptions } from '../../src/paging/pager';
 import type { Simulator } from '../../src/simulator/simulator';
@@ -50,7 +50,7 @@ export const PUBLIC_BASE_URL = 'https://mayday.test';
  * Pages go to the phone simulator, or with `twilio` to the Twilio REST API (stood in for by msw).
  * The engine is not started: tests drive it with `engine.tick(asOf)`.
  */
-export async function testApp(opts: { logLevel?: string; twilio?: TwilioConfig; paging?: Partial<PagingOptions> } = {}): Promise<TestApp> {
+export async function testApp(opts: { logLevel?: string; twilio?: TwilioConfig; paging?: Partial<PagingOptions>; onScheduled?: WireOptions['onScheduled'] } = {}): Promise<TestApp> {
   const { url, sql } = await freshDatabase();
   const logs = new LogCapture();
   const log = createLogger({ level: opts.logLevel ?? 'info', destination: logs });
@@ -63,6 +63,7 @@ export async function testApp(opts: { logLevel?: string; twilio?: TwilioConfig; 
     schemaVersion: Math.max(...loadMigrations().map((m) => m.id)),
     paging: opts.paging,
     zoneCacheMs: 0,
+    onScheduled: opts.onScheduled,
   });
   afterAll(() => engine.stop());
   const req = async (method: string, path: string, o: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {

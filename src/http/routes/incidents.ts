@@ -26,7 +26,7 @@ app.openapi(
     const b = c.req.valid('json');
     const deps = c.get('deps');
     const { incident, created } = await intakeSos(deps, driver, { ...b, source: 'app' });
-    if (created) deps.pager.queued(); // the first pages were queued in the same transaction
+    if (created) deps.pager.queued({ incidentId: incident.id }); // the first pages were queued in the same transaction
     deps.metrics?.sosAccepted(created, 'app');
     c.get('log').info({ incidentId: incident.id, code: incident.code, kind: incident.kind, created }, created ? 'sos opened' : 'sos retry coalesced');
     return c.json({ incident }, created ? 201 : 200);

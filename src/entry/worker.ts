@@ -1,0 +1,170 @@
+/**
+ * Mayday on Cloudflare Workers: the same Hono app as on Node (src/app.ts, wired by src/wire.ts),
+ * PostgreSQL through Hyperdrive, and time kept by Durable Object alarms.
+ *
+ * - `fetch`: one postgres.js client per request (as Cloudflare recommends with Hyperdrive). An
+ *   SOS queues its first pages in its own transaction and sends them before the request's
+ *   `waitUntil` ends: paging never waits for a timer.
+ * - `IncidentTimer`, a Durable Object per active incident, holds the incident's next deadline
+ *   (escalation step, check-in, a page retry) as its alarm. Whatever queues work for an incident
+ *   (Pager.queued, a retry) arms it; the alarm runs the engine's tick, then re-arms from the
+ *   database, so the database stays the only truth and an alarm too many is harmless.
+ * - `scheduled`: the cron (once a minute at best) runs the same tick and re-arms the alarms of
+ *   every incident due within two minutes: the safety net should an arm have been lost. It also
+ *   runs the daily retention.
+ */
+import { DurableObject, type ExecutionContext, type ScheduledController } from 'cloudflare:workers';
+import { runRetentionIfDue } from '../audit/retention';
+import { connect, type Sql } from '../db/client';
+import { SCHEMA_VERSION } from '../db/schema-version';
+import { incidentOfPage, incidentsDueWithin, nextDeadline } from '../engine/deadlines';
+import type { PageRef } from '../paging/pager';
+import { wire } from '../wire';
+import { misconfigured, setupFrom, type Env, type Setup } from './worker-config';
+
+export type { Env };
+
+/** One request's (or one alarm's) Mayday: the wired app on a client of its own, and what must finish before it closes. */
+function runtime(s: Setup, sql: Sql, self?: string) {
+  const pending = new Set<Promise<unknown>>();
+  // An alarm re-arms its own object when it is done; it never calls itself.
+  const armed = new Set<string>(self ? [self] : []);
+  const track = (p: Promise<unknown>) => {
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  };
+  const arm = async (ref: PageRef) => {
+    const id = 'incidentId' in ref ? ref.incidentId : await incidentOfPage(sql, ref.pageId);
+    if (!id || armed.has(id)) return;
+    armed.add(id);
+    await s.timers.get(s.timers.idFromName(id)).arm(id);
+  };
+  const w = wire({
+    sql,
+    log: s.log,
+    adminToken: s.config.adminToken,
+    publicBaseUrl: s.config.publicBaseUrl,
+    twilio: s.config.twilio,
+    schemaVersion: SCHEMA_VERSION,
+    onScheduled: (ref) => track(arm(ref).catch((e) => s.log.warn({ err: e }, 'could not arm an incident timer; the cron sweep will'))),
+  });
+  return {
+    ...w,
+    arm,
+    /** Every send started has its outcome recorded, every report and alarm arming is done. */
+    async settle() {
+      do {
+        await w.pager.idle();
+        await w.simulator?.idle();
+        await Promise.allSettled([...pending]);
+      } while (pending.size > 0);
+      w.pager.stop();
+    },
+  };
+}
+
+export default {
+  async fetch(req: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+    let s: Setup;
+    try {
+      s = setupFrom(env);
+    } catch (e) {
+      return misconfigured(e, req);
+    }
+    const sql = connect(s.url, { max: 5, applicationName: 'mayday-worker', idleTimeout: 10 });
+    const rt = runtime(s, sql);
+    const finish = async () => {
+      await rt.settle().catch((e) => s.log.error({ err: e }, 'finishing a request failed'));
+      await sql.end({ timeout: 5 });
+    };
+    let res: Response;
+    try {
+      res = await rt.app.fetch(req);
+    } catch (e) {
+      ctx.waitUntil(finish());
+      throw e;
+    }
+    if (res.body && res.headers.get('content-type')?.startsWith('text/event-stream')) {
+      // The console's live stream keeps using the client until the browser goes away.
+      const { readable, writable } = new TransformStream();
+      void res.body.pipeTo(writable).catch(() => undefined).finally(() => finish());
+      return new Response(readable, res);
+    }
+    ctx.waitUntil(finish());
+    return res;
+  },
+
+  async scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void> {
+    let s: Setup;
+    try {
+      s = setupFrom(env);
+    } catch (e) {
+      misconfigured(e, new Request('https://cron.invalid/__scheduled')); // the same clear log line as a request gets
+      return;
+    }
+    const sql = connect(s.url, { max: 5, applicationName: 'mayday-cron', idleTimeout: 10 });
+    const rt = runtime(s, sql);
+    const sweep = async () => {
+      try {
+        const r = await rt.engine.tick(undefined, true);
+        const due = await incidentsDueWithin(sql, 120);
+        await Promise.allSettled(due.map((id) => rt.arm({ incidentId: id })));
+        const retention = await runRetentionIfDue(sql, s.log, { days: s.config.retentionDays });
+        await retention.done;
+        s.log.info({ escalated: r.escalated, checkins: r.checkins, recovered: r.recovered, sent: r.sent, armed: due.length, ms: r.ms }, 'cron sweep');
+      } finally {
+        await rt.settle().catch(() => undefined);
+        await sql.end({ timeout: 5 });
+      }
+    };
+    ctx.waitUntil(sweep());
+  },
+};
+
+/**
+ * One per incident (named by its id). `arm` stores which incident it keeps and sets the alarm
+ * to the incident's next deadline; `alarm` runs the engine's tick (which does everything due,
+ * for every incident, claimed with SKIP LOCKED) and sets the next alarm, until the incident is
+ * resolved. One postgres.js client per object, kept across alarms.
+ */
+export class IncidentTimer extends DurableObject<Env> {
+  private sql?: Sql;
+
+  private db(s: Setup): Sql {
+    this.sql ??= connect(s.url, { max: 3, applicationName: 'mayday-timer', idleTimeout: 30 });
+    return this.sql;
+  }
+
+  /** Keep `incidentId`'s next deadline as this object's alarm; the deadline set, or null when none is left. */
+  async arm(incidentId: string): Promise<string | null> {
+    await this.ctx.storage.put('incident', incidentId);
+    return this.rearm(setupFrom(this.env), incidentId);
+  }
+
+  /** The alarm: when it throws, Workers retry it with backoff; the cron sweep is the last net. */
+  async alarm(): Promise<void> {
+    const id = await this.ctx.storage.get<string>('incident');
+    if (!id) return;
+    const s = setupFrom(this.env);
+    const rt = runtime(s, this.db(s), id);
+    try {
+      const r = await rt.engine.tick(undefined, true);
+      if (r.escalated || r.checkins || r.failed) s.log.info({ incidentId: id, escalated: r.escalated, checkins: r.checkins, failed: r.failed, lateMs: r.lateMs, ms: r.ms }, 'incident timer fired');
+    } finally {
+      await rt.settle();
+    }
+    await this.rearm(s, id);
+  }
+
+  private async rearm(s: Setup, incidentId: string): Promise<string | null> {
+    const d = await nextDeadline(this.db(s), incidentId);
+    if (!d?.at) {
+      await this.ctx.storage.deleteAlarm();
+      if (!d?.active) await this.ctx.storage.deleteAll(); // resolved (or unknown): nothing left to keep
+      return null;
+    }
+    const at = Math.max(d.at.getTime(), Date.now());
+    if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
+    return new Date(at).toISOString();
+  }
+}

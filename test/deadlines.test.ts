@@ -1,0 +1,81 @@
+/**
+ * What a Worker's per-incident timer keeps (src/engine/deadlines.ts), and the Pager telling it
+ * which incident has new work: both on Node against real PostgreSQL.
+ */
+import { describe, expect, it } from 'vitest';
+import { incidentOfPage, incidentsDueWithin, nextDeadline } from '../src/engine/deadlines';
+import type { PageRef } from '../src/paging/pager';
+import { testApp } from './helpers/app';
+import { square, world } from './helpers/world';
+
+async function scene() {
+  const refs: PageRef[] = [];
+  const t = await testApp({ onScheduled: (r) => refs.push(r) });
+  const w = world(t);
+  const zone = await w.zone('Zone', square(36.37, -94.2), { checkInSeconds: 300 });
+  const a = await w.responder('supervisor', [zone.id], 'Ava');
+  const driver = await w.driver('Dana');
+  expect((await t.put(`/v1/zones/${zone.id}/rotation`, { responderIds: [a.id], shiftMinutes: 600, startsAt: new Date(Date.now() - 60_000).toISOString() }, w.admin)).status).toBe(200);
+  expect((await t.put(`/v1/zones/${zone.id}/escalation-policy`, { steps: [{ afterSeconds: 0, notify: ['oncall'], channels: ['sms'] }, { afterSeconds: 20, notify: ['zone_supervisors'], channels: ['sms'] }] }, w.admin)).status).toBe(200);
+  const settle = async () => {
+    await t.deps.pager.idle();
+    await t.simulator!.idle();
+  };
+  return { t, w, a, driver, refs, settle };
+}
+
+const row = async (sql: Awaited<ReturnType<typeof scene>>['t']['sql'], id: string) =>
+  (await sql<{ esc_next_at: Date | null; checkin_next_at: Date | null }[]>`SELECT esc_next_at, checkin_next_at FROM incidents WHERE id = ${id}`)[0];
+
+describe('an incident’s next deadline (a Worker’s Durable Object alarm)', () => {
+  it('follows the escalation step, then the check-ins once acknowledged, and ends with the incident', async () => {
+    const s = await scene();
+    const res = await s.w.sos(s.driver);
+    expect(res.status).toBe(201);
+    const id = res.body.incident.id as string;
+    await s.settle();
+    // The SOS told the timer which incident it queued pages for.
+    expect(s.refs).toContainEqual({ incidentId: id });
+    const r = await row(s.t.sql, id);
+    expect(await nextDeadline(s.t.sql, id)).toEqual({ at: r.esc_next_at, active: true }); // step 2 at +20 s, before the first check-in at +30 s
+    expect(await incidentsDueWithin(s.t.sql, 60)).toEqual([id]);
+    expect(await incidentsDueWithin(s.t.sql, 5)).toEqual([]);
+
+    expect((await s.t.post(`/v1/incidents/${id}/ack`, {}, s.a.token)).status).toBe(200);
+    expect(await nextDeadline(s.t.sql, id)).toEqual({ at: r.checkin_next_at, active: true });
+
+    expect((await s.t.post(`/v1/incidents/${id}/resolve`, { disposition: 'resolved_safe' }, s.a.token)).status).toBe(200);
+    expect(await nextDeadline(s.t.sql, id)).toEqual({ at: null, active: false });
+    expect(await incidentsDueWithin(s.t.sql, 3600)).toEqual([]);
+    expect(await nextDeadline(s.t.sql, '00000000-0000-4000-8000-000000000000')).toBeNull();
+  });
+
+  it('counts pages: a retry at its time, a page due now 5 s on (its sender has it), a send at its lease', async () => {
+    const s = await scene();
+    const id = (await s.w.sos(s.driver)).body.incident.id as string;
+    await s.settle();
+    const [page] = await s.t.sql<{ id: string }[]>`SELECT id FROM pages WHERE incident_id = ${id} LIMIT 1`;
+    expect(await incidentOfPage(s.t.sql, page.id)).toBe(id);
+    expect(await incidentOfPage(s.t.sql, 'not-a-page')).toBeUndefined();
+
+    const [{ at: retry }] = await s.t.sql<{ at: Date }[]>`UPDATE pages SET status = 'queued', not_before = now() + interval '7 seconds' WHERE id = ${page.id} RETURNING not_before AS at`;
+    expect((await nextDeadline(s.t.sql, id))!.at).toEqual(retry);
+
+    await s.t.sql`UPDATE pages SET not_before = now() - interval '1 second' WHERE id = ${page.id}`;
+    const graced = (await nextDeadline(s.t.sql, id))!.at!.getTime() - Date.now();
+    expect(graced).toBeGreaterThan(3_000);
+    expect(graced).toBeLessThanOrEqual(5_500);
+
+    const [{ at: lease }] = await s.t.sql<{ at: Date }[]>`UPDATE pages SET status = 'sending', lease_until = now() + interval '3 seconds' WHERE id = ${page.id} RETURNING lease_until AS at`;
+    expect((await nextDeadline(s.t.sql, id))!.at).toEqual(lease);
+  });
+
+  it('the pager names the page of every status callback, so a Worker can arm its incident’s timer', async () => {
+    const s = await scene();
+    const id = (await s.w.sos(s.driver)).body.incident.id as string;
+    await s.settle();
+    // The simulator's delivery reports go through the status callback handler, which names the page.
+    const pages = await s.t.sql<{ id: string }[]>`SELECT id FROM pages WHERE incident_id = ${id}`;
+    for (const p of pages) expect(s.refs).toContainEqual({ pageId: p.id });
+  });
+});
