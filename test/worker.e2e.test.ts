@@ -149,6 +149,10 @@ describe('Mayday on Workers (wrangler dev, Hyperdrive to PostgreSQL, the Twilio 
     expect(body.error.requestId).toBeTruthy();
     const spec = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(spec.paths)).toContain('/v1/sos');
+    // What differs from Node answers with the same error body.
+    const metrics = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    expect(metrics.status).toBe(404);
+    expect(((await metrics.json()) as { error: { message: string } }).error.message).toMatch(/not kept by this runtime/);
   });
 
   it('/__scheduled runs the cron sweep: an overdue step nobody armed is taken at once', async () => {

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { schemaVersion } from '../../db/migrate';
+import { AppError } from '../errors';
 import { allow, authenticate } from '../middleware';
 import { json, router } from '../openapi';
 
@@ -45,7 +46,7 @@ app.get('/docs', (c) => c.html(DOCS_PAGE));
 /** Prometheus metrics, for the admin (scrape with the admin token as a bearer token). */
 app.get('/metrics', authenticate, allow('admin'), async (c) => {
   const m = c.get('deps').metrics;
-  if (!m) return c.text('metrics are not kept by this runtime\n', 404);
+  if (!m) throw new AppError('not_found', 'metrics are not kept by this runtime (Cloudflare Workers: use its analytics)');
   const { body, contentType } = await m.render();
   return c.body(body, 200, { 'content-type': contentType });
 });
