@@ -26,10 +26,10 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Sql } from '../src/db/client';
 import { startEmbedded, type EmbeddedPostgres } from '../src/db/embedded';
 import { startStandin } from './twilio-standin';
-import { cleanup, freePort, onCleanup, startChild, stopChild } from './bench/harness';
+import { freePort, onCleanup, startChild, stopChild } from './bench/harness';
 import {
   Acker, args, buildWorld, check, checkAckOrExhaustion, checkExactlyOnce, checkPages, checkStored, checkTimelines, closeAll, drain, maydayEnv,
-  ms, pct, prng, readyAt, report, say, sleep, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Answer, type Check,
+  ms, pct, prng, readyAt, report, say, sleep, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Answer, type Check, runChaos,
 } from './chaos/lib';
 
 const a = args({ sos: { type: 'string' } });
@@ -211,13 +211,4 @@ async function main() {
   process.exitCode = ok ? 0 : 1;
 }
 
-main()
-  .catch((e) => {
-    process.stderr.write(`chaos:db: failed: ${(e as Error).stack ?? e}\n`);
-    process.stdout.write(`\n${title}: FAIL (the run did not complete: ${(e as Error).message.split('\n')[0]})\n`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-    process.exit();
-  });
+runChaos('chaos:db', title, main);

@@ -34,10 +34,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { connect, type Sql } from '../src/db/client';
 import { startStandin } from './twilio-standin';
-import { cleanup, freePort, onCleanup, scratchDatabase, startChild, stopChild, type Child } from './bench/harness';
+import { freePort, onCleanup, scratchDatabase, startChild, stopChild, type Child } from './bench/harness';
 import {
   Acker, args, buildWorld, check, checkAckOrExhaustion, checkExactlyOnce, checkPages, checkStored, checkTimelines, closeAll, drain, maydayEnv,
-  ms, pct, prng, readyAt, report, retrying, say, sleep, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Check,
+  ms, pct, prng, readyAt, report, retrying, say, sleep, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Check, runChaos,
 } from './chaos/lib';
 
 const a = args({ embedded: { type: 'boolean', default: false }, sos: { type: 'string' }, kills: { type: 'string' } });
@@ -302,13 +302,4 @@ async function main() {
   process.exitCode = ok ? 0 : 1;
 }
 
-main()
-  .catch((e) => {
-    process.stderr.write(`chaos:kill: failed: ${(e as Error).stack ?? e}\n`);
-    process.stdout.write(`\n${title}: FAIL (the run did not complete: ${(e as Error).message.split('\n')[0]})\n`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-    process.exit();
-  });
+runChaos('chaos:kill', title, main);

@@ -24,10 +24,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { connect, type Sql } from '../src/db/client';
 import { startStandin } from './twilio-standin';
-import { cleanup, freePort, onCleanup, scratchDatabase, startChild, stopChild, type Child } from './bench/harness';
+import { freePort, onCleanup, scratchDatabase, startChild, stopChild, type Child } from './bench/harness';
 import {
   Acker, args, buildWorld, check, checkAckOrExhaustion, checkExactlyOnce, checkPages, checkStored, checkTimelines, closeAll, drain, maydayEnv,
-  prng, readyAt, report, say, sleep, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Check,
+  prng, readyAt, report, say, sleep, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Check, runChaos,
 } from './chaos/lib';
 
 const a = args({ sos: { type: 'string' }, instances: { type: 'string' } });
@@ -141,13 +141,4 @@ async function main() {
   process.exitCode = ok ? 0 : 1;
 }
 
-main()
-  .catch((e) => {
-    process.stderr.write(`chaos:multi: failed: ${(e as Error).stack ?? e}\n`);
-    process.stdout.write(`\n${title}: FAIL (the run did not complete: ${(e as Error).message.split('\n')[0]})\n`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-    process.exit();
-  });
+runChaos('chaos:multi', title, main);

@@ -30,10 +30,10 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { connect, type Sql } from '../src/db/client';
 import { startStandin, type FaultKind } from './twilio-standin';
-import { cleanup, freePort, onCleanup, scratchDatabase, startChild, stopChild } from './bench/harness';
+import { freePort, onCleanup, scratchDatabase, startChild, stopChild } from './bench/harness';
 import {
   Acker, args, buildWorld, check, checkAckOrExhaustion, checkExactlyOnce, checkPages, checkStored, checkTimelines, closeAll, drain, maydayEnv,
-  PHONES, prng, readyAt, report, say, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Check,
+  PHONES, prng, readyAt, report, say, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Check, runChaos,
 } from './chaos/lib';
 
 const a = args({ sos: { type: 'string' }, 'fault-rate': { type: 'string' } });
@@ -169,13 +169,4 @@ async function main() {
   process.exitCode = ok ? 0 : 1;
 }
 
-main()
-  .catch((e) => {
-    process.stderr.write(`chaos:twilio: failed: ${(e as Error).stack ?? e}\n`);
-    process.stdout.write(`\n${title}: FAIL (the run did not complete: ${(e as Error).message.split('\n')[0]})\n`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-    process.exit();
-  });
+runChaos('chaos:twilio', title, main);

@@ -17,7 +17,7 @@ import twilio from 'twilio';
 import { hashPin, newToken } from '../../src/auth/crypto';
 import type { Sql } from '../../src/db/client';
 import type { Standin, StandinRequest } from '../twilio-standin';
-import { pct, sleep } from '../bench/harness';
+import { cleanup, pct, sleep } from '../bench/harness';
 
 const T0 = Date.now();
 export const say = (msg: string) => process.stderr.write(`chaos ${((Date.now() - T0) / 1000).toFixed(1).padStart(6)}s: ${msg}\n`);
@@ -639,3 +639,20 @@ export const tally = (xs: (string | number | null | undefined)[]) => {
   for (const x of xs) m.set(String(x), (m.get(String(x)) ?? 0) + 1);
   return [...m].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(', ');
 };
+
+/**
+ * Run a chaos script: a crash prints a FAIL line (a run that did not complete never reads as a
+ * pass), and the children and scratch databases are cleaned up whatever happened.
+ */
+export function runChaos(name: string, title: string, main: () => Promise<void>) {
+  main()
+    .catch((e) => {
+      process.stderr.write(`${name}: failed: ${(e as Error).stack ?? e}\n`);
+      process.stdout.write(`\n${title}: FAIL (the run did not complete: ${(e as Error).message.split('\n')[0]})\n`);
+      process.exitCode = 1;
+    })
+    .finally(async () => {
+      await cleanup();
+      process.exit();
+    });
+}
