@@ -120,6 +120,8 @@ async function main() {
   const accepted = standin.stats().pages ?? {};
   const refusedBad = [...refused].filter((id) => {
     const e = endOf.get(id);
+    // 429 and 503 are sent again as the same attempt; a 500 may have been taken, so it is settled
+    // as unknown with a new attempt (the unknown-outcome check above follows that one).
     return !e || !(accepted[id] === 1 || e.status === 'failed' || e.status === 'canceled' || e.status === 'unknown');
   });
   checks.push(check('every page refused with 429/5xx was tried again until taken (or failed with page.failed)', refusedBad.length === 0,

@@ -78,6 +78,8 @@ export interface Standin {
   url: string;
   stats(): ReturnType<typeof statsOf>;
   requests(since?: number): StandinRequest[];
+  /** Answer the next `times` requests to `to` with `fault` (tests: one 429, then success). */
+  refuseNext(to: string, fault: FaultKind, times?: number): void;
   close(): Promise<void>;
 }
 
@@ -115,6 +117,7 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
   const c = counters();
   const log: StandinRequest[] = [];
   const pages = new Map<string, number>();
+  const refusals = new Map<string, { fault: FaultKind; times: number }>();
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const connOf = new WeakMap<Socket, number>();
   const dupRate = o.duplicateCallbacks === true ? 1 : Number(o.duplicateCallbacks || 0);
@@ -199,7 +202,10 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
           at, outcome: 'invalid', sid: null, conn: connOf.get(ctx.env.incoming.socket) ?? 0, inflight: c.inflight });
         return ctx.json({ code: 21211, message: `The 'To' number ${f.get('To')} is not a valid phone number.`, more_info: 'https://www.twilio.com/docs/errors/21211', status: 400 }, 400);
       }
-      const fault: FaultKind | undefined = o.faults && o.faults.kinds.length && rand() < o.faults.rate ? o.faults.kinds[Math.floor(rand() * o.faults.kinds.length)] : undefined;
+      const forced = refusals.get(f.get('To')!);
+      if (forced && --forced.times <= 0) refusals.delete(f.get('To')!);
+      const fault: FaultKind | undefined = forced?.fault ??
+        (o.faults && o.faults.kinds.length && rand() < o.faults.rate ? o.faults.kinds[Math.floor(rand() * o.faults.kinds.length)] : undefined);
       const cb = f.get('StatusCallback');
       const pageId = pageIdOf(cb);
       const taken = !fault || fault === 'hang';
@@ -249,6 +255,7 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
     url: `http://${host}:${port}`,
     stats: () => statsOf(c, pages),
     requests: (since = 0) => log.slice(Math.max(0, since)),
+    refuseNext: (to, fault, times = 1) => void refusals.set(to, { fault, times }),
     async close() {
       closed = true;
       agent.destroy();

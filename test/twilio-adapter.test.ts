@@ -69,8 +69,10 @@ describe('the Twilio adapter (REST over fetch, shared by Node and Workers)', () 
 
   it.each([
     [429, { code: 20429, message: 'Too Many Requests' }, 'retry'],
-    [500, { message: 'oops' }, 'retry'],
     [503, null, 'retry'],
+    [500, { code: 20500, message: 'Internal Server Error' }, 'unknown'],
+    [502, null, 'unknown'],
+    [504, { message: 'Gateway Timeout' }, 'unknown'],
     [400, { code: 21211, message: "The 'To' number is not a valid phone number." }, 'permanent'],
     [400, { code: 21610, message: 'Attempt to send to unsubscribed recipient' }, 'permanent'],
     [404, { code: 20404 }, 'permanent'],

@@ -9,9 +9,10 @@ import type { Sql } from '../db/client';
  * for all incidents at once (Engine.tick); a Worker keeps one per incident, as a Durable
  * Object alarm (src/entry/worker.ts).
  */
-export async function nextDeadline(sql: Sql, incidentId: string): Promise<{ at: Date | null; active: boolean } | null> {
-  const [r] = await sql<{ at: Date | null; active: boolean }[]>`
-    SELECT least(
+export async function nextDeadline(sql: Sql, incidentId: string): Promise<{ at: Date | null; inMs: number; active: boolean } | null> {
+  const [r] = await sql<{ at: Date | null; in_ms: number | null; active: boolean }[]>`
+    SELECT d.at, greatest(0, extract(epoch FROM d.at - now()) * 1000)::float8 AS in_ms, d.active
+    FROM (SELECT least(
              CASE WHEN i.status = 'open' THEN i.esc_next_at END,
              CASE WHEN i.status IN ('open', 'acknowledged') AND i.duress_at IS NULL THEN least(i.checkin_next_at, i.checkin_due_at) END,
              -- A page due now is being sent by whoever queued it: look again only if it is still
@@ -21,8 +22,8 @@ export async function nextDeadline(sql: Sql, incidentId: string): Promise<{ at: 
                               ELSE p.not_before END)
               FROM pages p WHERE p.incident_id = i.id AND p.status IN ('queued', 'sending'))) AS at,
            i.status <> 'resolved' AS active
-    FROM incidents i WHERE i.id = ${incidentId}`;
-  return r ?? null;
+    FROM incidents i WHERE i.id = ${incidentId}) d`;
+  return r ? { at: r.at, inMs: r.in_ms ?? 0, active: r.active } : null;
 }
 
 /** Active incidents with something due within `seconds` (or overdue): a cron's safety net re-arms their alarms. */

@@ -27,17 +27,25 @@ export type { Env };
 /** One request's (or one alarm's) Mayday: the wired app on a client of its own, and what must finish before it closes. */
 function runtime(s: Setup, sql: Sql, self?: string) {
   const pending = new Set<Promise<unknown>>();
-  // An alarm re-arms its own object when it is done; it never calls itself.
-  const armed = new Set<string>(self ? [self] : []);
+  // Every incident this request or alarm queued work for. Each is armed at once (the first time;
+  // later news while that arm is under way waits), and once more when all sends have an outcome,
+  // so that a retry scheduled by the last send (a 429's backoff) is in the alarm too. An alarm
+  // re-arms its own object when it is done; it never calls itself.
+  const touched = new Set<string>();
+  const arming = new Map<string, Promise<unknown>>();
+  const armNow = (id: string) => s.timers.get(s.timers.idFromName(id)).arm(id);
   const track = (p: Promise<unknown>) => {
     pending.add(p);
     void p.finally(() => pending.delete(p));
   };
   const arm = async (ref: PageRef) => {
     const id = 'incidentId' in ref ? ref.incidentId : await incidentOfPage(sql, ref.pageId);
-    if (!id || armed.has(id)) return;
-    armed.add(id);
-    await s.timers.get(s.timers.idFromName(id)).arm(id);
+    if (!id || id === self) return;
+    touched.add(id);
+    if (arming.has(id)) return;
+    const p = armNow(id).finally(() => arming.delete(id));
+    arming.set(id, p);
+    await p;
   };
   const w = wire({
     sql,
@@ -51,14 +59,17 @@ function runtime(s: Setup, sql: Sql, self?: string) {
   return {
     ...w,
     arm,
-    /** Every send started has its outcome recorded, every report and alarm arming is done. */
+    /** Every send started has its outcome recorded, every report is in, and each incident touched is armed from its final state. */
     async settle() {
       do {
         await w.pager.idle();
         await w.simulator?.idle();
         await Promise.allSettled([...pending]);
       } while (pending.size > 0);
-      w.pager.stop();
+      w.pager.stop(); // its in-memory retry timers die with the request; the alarms have the retries
+      const armed = await Promise.allSettled([...touched].map(armNow));
+      const failed = armed.filter((r) => r.status === 'rejected').length;
+      if (failed) s.log.warn({ failed, of: armed.length }, 'could not arm some incident timers; the cron sweep will');
     },
   };
 }
@@ -87,7 +98,7 @@ export default {
     if (res.body && res.headers.get('content-type')?.startsWith('text/event-stream')) {
       // The console's live stream keeps using the client until the browser goes away.
       const { readable, writable } = new TransformStream();
-      void res.body.pipeTo(writable).catch(() => undefined).finally(() => finish());
+      ctx.waitUntil(res.body.pipeTo(writable).catch(() => undefined).finally(() => finish()));
       return new Response(readable, res);
     }
     ctx.waitUntil(finish());
@@ -108,12 +119,16 @@ export default {
       try {
         const r = await rt.engine.tick(undefined, true);
         const due = await incidentsDueWithin(sql, 120);
-        await Promise.allSettled(due.map((id) => rt.arm({ incidentId: id })));
+        const armed = await Promise.allSettled(due.map((id) => rt.arm({ incidentId: id })));
+        const failed = armed.filter((a) => a.status === 'rejected').length;
         const retention = await runRetentionIfDue(sql, s.log, { days: s.config.retentionDays });
         await retention.done;
-        s.log.info({ escalated: r.escalated, checkins: r.checkins, recovered: r.recovered, sent: r.sent, armed: due.length, ms: r.ms }, 'cron sweep');
+        (failed ? s.log.warn.bind(s.log) : s.log.info.bind(s.log))(
+          { escalated: r.escalated, checkins: r.checkins, recovered: r.recovered, sent: r.sent, armed: due.length - failed, armFailed: failed, ms: r.ms }, 'cron sweep');
+      } catch (e) {
+        s.log.error({ err: e }, 'cron sweep failed; the next one tries again');
       } finally {
-        await rt.settle().catch(() => undefined);
+        await rt.settle().catch((e) => s.log.error({ err: e }, 'cron sweep: finishing failed'));
         await sql.end({ timeout: 5 });
       }
     };
@@ -127,6 +142,8 @@ export default {
  * for every incident, claimed with SKIP LOCKED) and sets the next alarm, until the incident is
  * resolved. One postgres.js client per object, kept across alarms.
  */
+const AFTER_ALARM_MS = 250;
+
 export class IncidentTimer extends DurableObject<Env> {
   private sql?: Sql;
 
@@ -153,18 +170,21 @@ export class IncidentTimer extends DurableObject<Env> {
     } finally {
       await rt.settle();
     }
-    await this.rearm(s, id);
+    // Something still due at once (an escalation that keeps failing, a row another tick holds)
+    // is looked at again a little later, not in a loop of back-to-back alarms.
+    await this.rearm(s, id, AFTER_ALARM_MS);
   }
 
-  private async rearm(s: Setup, incidentId: string): Promise<string | null> {
+  private async rearm(s: Setup, incidentId: string, minDelayMs = 0): Promise<string | null> {
     const d = await nextDeadline(this.db(s), incidentId);
     if (!d?.at) {
       await this.ctx.storage.deleteAlarm();
       if (!d?.active) await this.ctx.storage.deleteAll(); // resolved (or unknown): nothing left to keep
       return null;
     }
-    const at = Math.max(d.at.getTime(), Date.now());
-    if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
+    // In the database's time (the deadline's), converted to this clock's: no skew between the two.
+    const at = Date.now() + Math.max(d.inMs, minDelayMs);
+    await this.ctx.storage.setAlarm(at);
     return new Date(at).toISOString();
   }
 }

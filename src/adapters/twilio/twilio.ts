@@ -32,11 +32,18 @@ const NOT_SENT_NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHO
 type Failure = Extract<SendResult, { ok: false }>;
 type TwilioAnswer = { sid?: unknown; code?: unknown; message?: unknown };
 
-/** What an error answer from Twilio means for a retry: 429 and 5xx were not taken; other 4xx never will be. */
+/**
+ * What an error answer from Twilio means for a retry. 429 (Twilio: "never processed and is
+ * always safe to retry") and 503 (the service did not take the request) are sent again as the
+ * same attempt. Any other 5xx may come after the message or call was created: its outcome is
+ * unknown, so the pager records it as such and a new attempt follows, which a late status callback
+ * of this one cancels — never the same attempt twice. Other 4xx will never succeed.
+ */
 export function classifyTwilioAnswer(status: number, body: { code?: unknown; message?: unknown } | null): Failure {
   const code = body?.code === undefined || body?.code === null ? undefined : String(body.code);
   const message = String(body?.message ?? `HTTP ${status}`).slice(0, 300);
-  if (status === 429 || code === '20429' || status >= 500) return { ok: false, kind: 'retry', status, code, message };
+  if (status === 429 || code === '20429' || status === 503) return { ok: false, kind: 'retry', status, code, message };
+  if (status >= 500) return { ok: false, kind: 'unknown', status, code, message };
   return { ok: false, kind: 'permanent', status, code, message };
 }
 
