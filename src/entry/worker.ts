@@ -58,7 +58,8 @@ function runtime(s: Setup, sql: Sql, self?: string) {
   });
   return {
     ...w,
-    arm,
+    /** Arm this incident's timer when the run settles. */
+    touch: (id: string) => void touched.add(id),
     /** Every send started has its outcome recorded, every report is in, and each incident touched is armed from its final state. */
     async settle() {
       do {
@@ -69,7 +70,7 @@ function runtime(s: Setup, sql: Sql, self?: string) {
       w.pager.stop(); // its in-memory retry timers die with the request; the alarms have the retries
       const armed = await Promise.allSettled([...touched].map(armNow));
       const failed = armed.filter((r) => r.status === 'rejected').length;
-      if (failed) s.log.warn({ failed, of: armed.length }, 'could not arm some incident timers; the cron sweep will');
+      if (failed) s.log.warn({ failed, of: armed.length }, 'could not arm some incident timers; the next cron sweep will');
     },
   };
 }
@@ -118,13 +119,12 @@ export default {
     const sweep = async () => {
       try {
         const r = await rt.engine.tick(undefined, true);
+        // Armed when the sweep settles (below), with every incident its tick queued work for.
         const due = await incidentsDueWithin(sql, 120);
-        const armed = await Promise.allSettled(due.map((id) => rt.arm({ incidentId: id })));
-        const failed = armed.filter((a) => a.status === 'rejected').length;
+        for (const id of due) rt.touch(id);
         const retention = await runRetentionIfDue(sql, s.log, { days: s.config.retentionDays });
         await retention.done;
-        (failed ? s.log.warn.bind(s.log) : s.log.info.bind(s.log))(
-          { escalated: r.escalated, checkins: r.checkins, recovered: r.recovered, sent: r.sent, armed: due.length - failed, armFailed: failed, ms: r.ms }, 'cron sweep');
+        s.log.info({ escalated: r.escalated, checkins: r.checkins, recovered: r.recovered, sent: r.sent, dueSoon: due.length, ms: r.ms }, 'cron sweep');
       } catch (e) {
         s.log.error({ err: e }, 'cron sweep failed; the next one tries again');
       } finally {
