@@ -354,7 +354,7 @@ describe('failures', () => {
     expect(await events(s, inc.id, 'page.failed')).toHaveLength(0);
   });
 
-  it('a 5xx is retried the same way', async () => {
+  it('a 503 is retried the same way', async () => {
     const s = await scene({ policy: smsOnly });
     twilio.fail('sms', { status: 503, message: 'Service Unavailable' }, s.a.phone);
     const inc = await sos(s);
@@ -362,6 +362,20 @@ describe('failures', () => {
     await s.t.engine.tick(new Date(Date.now() + 5_000));
     twilio.expectSms(s.a.phone);
     expect(await events(s, inc.id, 'page.sent')).toHaveLength(1);
+  });
+
+  it('a 500 may have been taken after all: an unknown outcome and a new attempt, never the same attempt twice', async () => {
+    const s = await scene({ policy: smsOnly });
+    twilio.fail('sms', { status: 500, code: 20500, message: 'Internal Server Error' }, s.a.phone);
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.expectNothingElse();
+    const [unknown] = await events(s, inc.id, 'page.unknown');
+    expect(unknown.data.retryPageId).toEqual(expect.any(String));
+    await s.t.engine.tick(new Date(Date.now() + 11_000));
+    const sms = twilio.expectSms(s.a.phone);
+    expect(sms.pageId).toBe(unknown.data.retryPageId);
+    expect(twilio.requests.filter((r) => r.pageId === unknown.data.pageId)).toHaveLength(1);
   });
 
   it('a timeout is recorded as an unknown outcome, not re-sent as the same attempt; a new attempt follows', async () => {

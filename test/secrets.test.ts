@@ -55,8 +55,8 @@ describe('secrets stay out of the logs', () => {
     expect(reissued.status).toBe(201);
     const daveToken2: string = reissued.body.token;
 
-    // The first SMS to Ava is refused once by Twilio (500): retried, and that is logged too.
-    twilio.fail('sms', { status: 500, code: 20500, message: 'internal' }, ava.phone);
+    // The first SMS to Ava is refused once by Twilio (503, not taken): retried, and that is logged too.
+    twilio.fail('sms', { status: 503, code: 20503, message: 'Service Unavailable' }, ava.phone);
 
     // 1. Dana presses SOS.
     const sos = await t.post('/v1/sos', { clientRequestId: randomUUID(), kind: 'robbery', location: FIX_SOS, note: 'two men, grey van' }, dana.token);

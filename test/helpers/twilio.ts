@@ -1,5 +1,5 @@
 /**
- * A mock Twilio for tests (msw intercepts the SDK's HTTP requests): it records every message
+ * A mock Twilio for tests (msw intercepts the adapter's requests to Twilio's REST API): it records every message
  * and call, can be told to answer the next requests with errors or hang, and signs callbacks
  * and replies the way Twilio does. `expectNothingElse()` fails on any message a test did not
  * expect, so a page that should not have gone out cannot go unnoticed.
