@@ -15,9 +15,19 @@ export async function onStatus(deps: Deps, r: StatusReport): Promise<string> {
   const o = deps.pager.options;
   const result = await recordCallback(deps.sql, r, o.callRetrySeconds, o.maxAttempts);
   deps.log.debug({ pageId: r.pageId, status: r.status, answeredBy: r.answeredBy, result }, 'page status');
-  // A failover page (other channel, now) may have been queued.
-  deps.pager.queued();
+  // A failover page (other channel, now) or a retry may have been queued: only a failure, the
+  // end of a call or an answering machine can do that (page_callback() in sql/). The rest of the
+  // callbacks (most of them) need no look at the outbox.
+  if (mayQueue(r)) deps.pager.queued();
   return result;
+}
+
+const QUEUEING_STATUSES = new Set(['undelivered', 'failed', 'canceled', 'busy', 'no-answer', 'completed']);
+
+/** Whether a status callback can have queued a page: the statuses after which page_callback() may fail over or retry. */
+export function mayQueue(r: Pick<StatusReport, 'status' | 'answeredBy'>): boolean {
+  if (r.status !== null && QUEUEING_STATUSES.has(r.status)) return true;
+  return r.answeredBy !== null && (r.answeredBy.startsWith('machine') || r.answeredBy === 'fax');
 }
 
 export interface KeypressOutcome {
