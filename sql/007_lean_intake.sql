@@ -371,3 +371,22 @@ ALTER FUNCTION page_callback(uuid, text, text, text, text, double precision, int
 ALTER FUNCTION page_failed(uuid, text, text, double precision, integer) SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION page_unknown(uuid, text, double precision, integer) SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION page_voicemail(uuid, text, double precision, integer) SET plan_cache_mode = force_generic_plan;
+
+-- Several status reports of one page, in order, in one call (one transaction): what the phone
+-- simulator reports for each send (an SMS: sent, delivered; a call: initiated, ringing,
+-- answered). Each goes through page_callback() exactly as it would alone; answers each result.
+CREATE FUNCTION page_callbacks(p_page uuid, p_sid text, p_statuses text[], p_answered_by text[],
+                               p_retry_delay double precision, p_max_attempts integer DEFAULT 3)
+RETURNS text[]
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+  results text[] := '{}';
+BEGIN
+  FOR k IN 1 .. coalesce(cardinality(p_statuses), 0) LOOP
+    results := results || page_callback(p_page, p_sid, p_statuses[k], p_answered_by[k], NULL, p_retry_delay, p_max_attempts);
+  END LOOP;
+  RETURN results;
+END
+$$;

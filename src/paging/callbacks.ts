@@ -1,5 +1,5 @@
 import type { Deps } from '../deps';
-import { recordCallback, recordKeypress } from './store';
+import { recordCallback, recordCallbacks, recordKeypress } from './store';
 
 export interface StatusReport {
   pageId: string;
@@ -20,6 +20,22 @@ export async function onStatus(deps: Deps, r: StatusReport): Promise<string> {
   // callbacks (most of them) need no look at the outbox.
   if (mayQueue(r)) deps.pager.queued();
   return result;
+}
+
+/**
+ * Several status reports of one send at once, in order, in one transaction (the phone
+ * simulator's: a Twilio callback arrives alone and goes through onStatus()). Each report has the
+ * same effect as through onStatus(), one after the other.
+ */
+export async function onStatuses(
+  deps: Deps,
+  r: { pageId: string; sid: string | null; steps: { status: string | null; answeredBy: string | null }[] },
+): Promise<string[]> {
+  const o = deps.pager.options;
+  const results = await recordCallbacks(deps.sql, r.pageId, r.sid, r.steps, o.callRetrySeconds, o.maxAttempts);
+  deps.log.debug({ pageId: r.pageId, statuses: r.steps.map((s) => s.status), results }, 'page statuses');
+  if (r.steps.some(mayQueue)) deps.pager.queued();
+  return results;
 }
 
 const QUEUEING_STATUSES = new Set(['undelivered', 'failed', 'canceled', 'busy', 'no-answer', 'completed']);

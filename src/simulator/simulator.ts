@@ -8,7 +8,7 @@ import { handleInboundSms } from '../acks/inbound-sms';
 import type { Sql } from '../db/client';
 import type { Deps } from '../deps';
 import { AppError, notFound } from '../http/errors';
-import { onKeypress, onStatus } from '../paging/callbacks';
+import { onKeypress, onStatus, onStatuses } from '../paging/callbacks';
 
 const sid = (prefix: 'SM' | 'CA') =>
   prefix + Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -47,13 +47,12 @@ export class Simulator implements Telephony {
   private report(pageId: string | undefined, sid: string, steps: { status: string | null; answeredBy?: string }[]) {
     const deps = this.deps;
     if (!deps || !pageId) return;
-    // Asynchronously, like Twilio: after the send has been answered.
+    // Asynchronously, like Twilio: after the send has been answered. The steps one after the
+    // other, as Twilio's callbacks would come, but in one round trip (see onStatuses()).
     setTimeout(async () => {
-      for (const s of steps) {
-        await onStatus(deps, { pageId, sid, status: s.status, answeredBy: s.answeredBy ?? null, errorCode: null }).catch((e) =>
-          deps.log.warn({ err: e }, 'simulator status report failed'),
-        );
-      }
+      await onStatuses(deps, { pageId, sid, steps: steps.map((s) => ({ status: s.status, answeredBy: s.answeredBy ?? null })) }).catch((e) =>
+        deps.log.warn({ err: e }, 'simulator status report failed'),
+      );
     }, 1).unref?.();
   }
 
