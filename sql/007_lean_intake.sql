@@ -390,3 +390,52 @@ BEGIN
   RETURN results;
 END
 $$;
+
+-- Several sends Twilio took, or several status callbacks, recorded in one transaction: the
+-- sender and the webhooks group what arrives together (src/paging/coalesce.ts), so a burst (a
+-- step paging many people, many callbacks at once) is a few commits rather than one each, and
+-- one incident's pages no longer queue one commit at a time on its timeline head. Each item
+-- goes through page_sent() / page_callback() exactly as alone. To keep the lock order (page
+-- rows, then timeline heads) the same in every batch, all the batch's page rows are locked
+-- first, in id order, and the items are then taken by incident (and in arrival order within
+-- one incident).
+CREATE FUNCTION page_sent_many(p_pages uuid[], p_sids text[]) RETURNS void
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+  r record;
+BEGIN
+  PERFORM 1 FROM pages WHERE id = ANY (p_pages) ORDER BY id FOR UPDATE;
+  FOR r IN
+    SELECT x.page, x.sid FROM unnest(p_pages, p_sids) WITH ORDINALITY AS x(page, sid, ord)
+    LEFT JOIN pages p ON p.id = x.page
+    ORDER BY p.incident_id, x.ord
+  LOOP
+    PERFORM page_sent(r.page, r.sid);
+  END LOOP;
+END
+$$;
+
+CREATE FUNCTION page_callback_many(p_pages uuid[], p_sids text[], p_statuses text[], p_answered_by text[], p_error_codes text[],
+                                   p_retry_delay double precision, p_max_attempts integer DEFAULT 3)
+RETURNS text[]
+LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+AS $$
+DECLARE
+  r record;
+  results text[] := array_fill(NULL::text, ARRAY[cardinality(p_pages)]);
+BEGIN
+  PERFORM 1 FROM pages WHERE id = ANY (p_pages) ORDER BY id FOR UPDATE;
+  FOR r IN
+    SELECT x.page, x.sid, x.status, x.answered_by, x.error_code, x.ord
+    FROM unnest(p_pages, p_sids, p_statuses, p_answered_by, p_error_codes) WITH ORDINALITY AS x(page, sid, status, answered_by, error_code, ord)
+    LEFT JOIN pages p ON p.id = x.page
+    ORDER BY p.incident_id, x.ord
+  LOOP
+    results[r.ord] := page_callback(r.page, r.sid, r.status, r.answered_by, r.error_code, p_retry_delay, p_max_attempts);
+  END LOOP;
+  RETURN results;
+END
+$$;

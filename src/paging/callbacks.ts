@@ -1,5 +1,5 @@
 import type { Deps } from '../deps';
-import { recordCallback, recordCallbacks, recordKeypress } from './store';
+import { recordCallbacks, recordKeypress } from './store';
 
 export interface StatusReport {
   pageId: string;
@@ -12,8 +12,7 @@ export interface StatusReport {
 
 /** A status callback (from Twilio's webhook or the simulator): the stored status only moves forward. */
 export async function onStatus(deps: Deps, r: StatusReport): Promise<string> {
-  const o = deps.pager.options;
-  const result = await recordCallback(deps.sql, r, o.callRetrySeconds, o.maxAttempts);
+  const result = await deps.pager.recordStatus(r);
   deps.log.debug({ pageId: r.pageId, status: r.status, answeredBy: r.answeredBy, result }, 'page status');
   // A failover page (other channel, now) or a retry may have been queued: only a failure, the
   // end of a call or an answering machine can do that (page_callback() in sql/). The rest of the
