@@ -372,25 +372,6 @@ ALTER FUNCTION page_failed(uuid, text, text, double precision, integer) SET plan
 ALTER FUNCTION page_unknown(uuid, text, double precision, integer) SET plan_cache_mode = force_generic_plan;
 ALTER FUNCTION page_voicemail(uuid, text, double precision, integer) SET plan_cache_mode = force_generic_plan;
 
--- Several status reports of one page, in order, in one call (one transaction): what the phone
--- simulator reports for each send (an SMS: sent, delivered; a call: initiated, ringing,
--- answered). Each goes through page_callback() exactly as it would alone; answers each result.
-CREATE FUNCTION page_callbacks(p_page uuid, p_sid text, p_statuses text[], p_answered_by text[],
-                               p_retry_delay double precision, p_max_attempts integer DEFAULT 3)
-RETURNS text[]
-LANGUAGE plpgsql
-SET plan_cache_mode = force_generic_plan
-AS $$
-DECLARE
-  results text[] := '{}';
-BEGIN
-  FOR k IN 1 .. coalesce(cardinality(p_statuses), 0) LOOP
-    results := results || page_callback(p_page, p_sid, p_statuses[k], p_answered_by[k], NULL, p_retry_delay, p_max_attempts);
-  END LOOP;
-  RETURN results;
-END
-$$;
-
 -- Several sends Twilio took, or several status callbacks, recorded in one transaction: the
 -- sender and the webhooks group what arrives together (src/paging/coalesce.ts), so a burst (a
 -- step paging many people, many callbacks at once) is a few commits rather than one each, and
@@ -417,6 +398,13 @@ BEGIN
 END
 $$;
 
+--
+-- page_callback_many() leaves out one kind of report: one that would only move the page's rank
+-- forward (no delivery, no failure, no end of a call, no answering machine) and is followed in
+-- the same batch by a higher-ranked report of the same page and sid (the phone simulator's
+-- "sent" before "delivered", "initiated" and "ringing" before the answer). In the same
+-- transaction it would be overwritten before anyone could see it, and a second update of one
+-- page row in a transaction re-runs the row's foreign-key checks. It answers 'superseded'.
 CREATE FUNCTION page_callback_many(p_pages uuid[], p_sids text[], p_statuses text[], p_answered_by text[], p_error_codes text[],
                                    p_retry_delay double precision, p_max_attempts integer DEFAULT 3)
 RETURNS text[]
@@ -429,12 +417,21 @@ DECLARE
 BEGIN
   PERFORM 1 FROM pages WHERE id = ANY (p_pages) ORDER BY id FOR UPDATE;
   FOR r IN
-    SELECT x.page, x.sid, x.status, x.answered_by, x.error_code, x.ord
+    SELECT x.page, x.sid, x.status, x.answered_by, x.error_code, x.ord,
+           x.answered_by IS NULL
+             AND x.status NOT IN ('delivered', 'in-progress', 'answered', 'undelivered', 'failed', 'canceled', 'busy', 'no-answer', 'completed')
+             AND EXISTS (SELECT 1 FROM unnest(p_pages, p_sids, p_statuses) WITH ORDINALITY AS y(page, sid, status, ord)
+                         WHERE y.page = x.page AND y.ord > x.ord AND y.sid IS NOT DISTINCT FROM x.sid
+                           AND page_status_rank(p.channel, y.status) > page_status_rank(p.channel, x.status)) AS superseded
     FROM unnest(p_pages, p_sids, p_statuses, p_answered_by, p_error_codes) WITH ORDINALITY AS x(page, sid, status, answered_by, error_code, ord)
     LEFT JOIN pages p ON p.id = x.page
     ORDER BY p.incident_id, x.ord
   LOOP
-    results[r.ord] := page_callback(r.page, r.sid, r.status, r.answered_by, r.error_code, p_retry_delay, p_max_attempts);
+    IF r.superseded THEN
+      results[r.ord] := 'superseded';
+    ELSE
+      results[r.ord] := page_callback(r.page, r.sid, r.status, r.answered_by, r.error_code, p_retry_delay, p_max_attempts);
+    END IF;
   END LOOP;
   RETURN results;
 END

@@ -1,5 +1,5 @@
 import type { Deps } from '../deps';
-import { recordCallbacks, recordKeypress } from './store';
+import { recordKeypress } from './store';
 
 export interface StatusReport {
   pageId: string;
@@ -22,16 +22,16 @@ export async function onStatus(deps: Deps, r: StatusReport): Promise<string> {
 }
 
 /**
- * Several status reports of one send at once, in order, in one transaction (the phone
- * simulator's: a Twilio callback arrives alone and goes through onStatus()). Each report has the
- * same effect as through onStatus(), one after the other.
+ * Several status reports of one send at once, in order (the phone simulator's: a Twilio callback
+ * arrives alone and goes through onStatus()). They go through the same group commit as
+ * Twilio's callbacks, usually in one transaction with other pages' reports; each has the same
+ * effect as through onStatus(), one after the other.
  */
 export async function onStatuses(
   deps: Deps,
   r: { pageId: string; sid: string | null; steps: { status: string | null; answeredBy: string | null }[] },
 ): Promise<string[]> {
-  const o = deps.pager.options;
-  const results = await recordCallbacks(deps.sql, r.pageId, r.sid, r.steps, o.callRetrySeconds, o.maxAttempts);
+  const results = await Promise.all(r.steps.map((s) => deps.pager.recordStatus({ pageId: r.pageId, sid: r.sid, status: s.status, answeredBy: s.answeredBy, errorCode: null })));
   deps.log.debug({ pageId: r.pageId, statuses: r.steps.map((s) => s.status), results }, 'page statuses');
   if (r.steps.some(mayQueue)) deps.pager.queued();
   return results;

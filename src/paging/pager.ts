@@ -94,6 +94,19 @@ export class Pager {
     );
   }
 
+  /** Sends taken, whose record (page_sent) is on its way: see whenRecorded(). */
+  private recording = new Map<string, Promise<void>>();
+
+  /**
+   * Resolves once this instance has recorded that the page went out (or at once if it is not
+   * recording it). The phone simulator reports its statuses after that, as Twilio's callbacks
+   * usually come: a report that overtook the record would take the general path and lock
+   * against it.
+   */
+  whenRecorded(pageId: string): Promise<void> {
+    return this.recording.get(pageId) ?? Promise.resolve();
+  }
+
   /** Record a status callback (Twilio's webhook); answers page_callback()'s result. */
   recordStatus(r: StatusReport): Promise<string> {
     return this.statuses.add(r);
@@ -211,7 +224,13 @@ export class Pager {
       const ms = Math.round(performance.now() - started);
       this.deps.metrics?.pageOutcome(p.channel, result.ok ? 'sent' : result.kind);
       if (result.ok) {
-        await this.sent.add({ pageId: p.id, sid: result.sid });
+        const recorded = this.sent.add({ pageId: p.id, sid: result.sid });
+        this.recording.set(p.id, recorded.catch(() => undefined));
+        try {
+          await recorded;
+        } finally {
+          this.recording.delete(p.id);
+        }
         plog.info({ sid: result.sid, ms }, 'page sent');
         return;
       }

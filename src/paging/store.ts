@@ -120,21 +120,6 @@ export async function recordCallbackMany(
   return row.r;
 }
 
-/** Several status reports of one page, in order, in one round trip and transaction (see page_callbacks()). */
-export async function recordCallbacks(
-  sql: Sql,
-  pageId: string,
-  sid: string | null,
-  steps: { status: string | null; answeredBy: string | null }[],
-  retryDelaySeconds: number,
-  maxAttempts: number,
-): Promise<string[]> {
-  const [row] = await sql<{ r: string[] }[]>`
-    SELECT page_callbacks(${pageId}, ${sid}, ${steps.map((s) => s.status)}::text[], ${steps.map((s) => s.answeredBy)}::text[],
-                          ${retryDelaySeconds}, ${maxAttempts}) AS r`;
-  return row.r;
-}
-
 /** 'open' when the keypress acknowledged the incident; else the status it already had. */
 export async function recordKeypress(sql: Sql, pageId: string, digits: string): Promise<string> {
   const [row] = await sql<{ r: string }[]>`SELECT page_keypress(${pageId}, ${digits}) AS r`;
