@@ -187,9 +187,10 @@ BEGIN
       SELECT v_id, u.id, u.phone, ch.c, 'page', plan.step, 0, 1, least(v_at, now())
       FROM plan
       CROSS JOIN LATERAL jsonb_array_elements_text(plan.data -> 'recipients') r(rid)
-      JOIN users u ON u.id = r.rid::uuid
+      -- One primary-key lookup per recipient (LIMIT keeps the planner from turning this into a
+      -- hash join over every user, drivers included).
+      CROSS JOIN LATERAL (SELECT u.id, u.phone FROM users u WHERE u.id = r.rid::uuid AND u.phone IS NOT NULL LIMIT 1) u
       CROSS JOIN LATERAL jsonb_array_elements_text(plan.channels) ch(c)
-      WHERE u.phone IS NOT NULL
       ON CONFLICT DO NOTHING
       RETURNING id, recipient_id, channel, step, attempt, not_before
     ), others AS (
@@ -390,7 +391,7 @@ BEGIN
   PERFORM 1 FROM pages WHERE id = ANY (p_pages) ORDER BY id FOR UPDATE;
   FOR r IN
     SELECT x.page, x.sid FROM unnest(p_pages, p_sids) WITH ORDINALITY AS x(page, sid, ord)
-    LEFT JOIN pages p ON p.id = x.page
+    LEFT JOIN LATERAL (SELECT p.incident_id FROM pages p WHERE p.id = x.page LIMIT 1) p ON true
     ORDER BY p.incident_id, x.ord
   LOOP
     PERFORM page_sent(r.page, r.sid);
@@ -424,7 +425,7 @@ BEGIN
                          WHERE y.page = x.page AND y.ord > x.ord AND y.sid IS NOT DISTINCT FROM x.sid
                            AND page_status_rank(p.channel, y.status) > page_status_rank(p.channel, x.status)) AS superseded
     FROM unnest(p_pages, p_sids, p_statuses, p_answered_by, p_error_codes) WITH ORDINALITY AS x(page, sid, status, answered_by, error_code, ord)
-    LEFT JOIN pages p ON p.id = x.page
+    LEFT JOIN LATERAL (SELECT p.incident_id, p.channel FROM pages p WHERE p.id = x.page LIMIT 1) p ON true
     ORDER BY p.incident_id, x.ord
   LOOP
     IF r.superseded THEN
