@@ -7,6 +7,10 @@
  * Should a batch fail as a whole, every item of it is tried again alone with `runOne` (the
  * batch was one transaction: nothing of it was kept), so one bad item cannot fail the others.
  */
+/** After the I/O already waiting has been handled: setImmediate on Node; a zero timeout where there is none (Workers). */
+const soon: (f: () => void) => void =
+  typeof globalThis.setImmediate === 'function' ? (f) => void globalThis.setImmediate(f) : (f) => void setTimeout(f, 0);
+
 export class Coalescer<I, O> {
   private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
   private inFlight = 0;
@@ -29,7 +33,7 @@ export class Coalescer<I, O> {
     if (this.scheduled || this.inFlight >= this.opts.maxInFlight || this.queue.length === 0) return;
     // Items added in the same turn of the event loop (a burst of callbacks) go together.
     this.scheduled = true;
-    setImmediate(() => {
+    soon(() => {
       this.scheduled = false;
       this.dispatch();
     });
