@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { incidentOfPage, incidentsDueWithin, nextDeadline } from '../src/engine/deadlines';
+import { onStatus } from '../src/paging/callbacks';
 import type { PageRef } from '../src/paging/pager';
 import { testApp } from './helpers/app';
 import { square, world } from './helpers/world';
@@ -74,12 +75,16 @@ describe('an incident’s next deadline (a Worker’s Durable Object alarm)', ()
     expect((await nextDeadline(s.t.sql, id))!.at).toEqual(lease);
   });
 
-  it('the pager names the page of every status callback, so a Worker can arm its incident’s timer', async () => {
+  it('a status callback that can queue a page (a failure, voicemail) names its page, so a Worker can arm its incident’s timer', async () => {
     const s = await scene();
     const id = (await s.w.sos(s.driver)).body.incident.id as string;
     await s.settle();
-    // The simulator's delivery reports go through the status callback handler, which names the page.
-    const pages = await s.t.sql<{ id: string }[]>`SELECT id FROM pages WHERE incident_id = ${id}`;
-    for (const p of pages) expect(s.refs).toContainEqual({ pageId: p.id });
+    const [page] = await s.t.sql<{ id: string; sid: string }[]>`SELECT id, sid FROM pages WHERE incident_id = ${id} AND channel = 'sms'`;
+    s.refs.length = 0;
+    await onStatus(s.t.deps, { pageId: page.id, sid: page.sid, status: 'delivered', answeredBy: null, errorCode: null });
+    expect(s.refs).toEqual([]); // moves no deadline
+    await onStatus(s.t.deps, { pageId: page.id, sid: page.sid, status: 'undelivered', answeredBy: null, errorCode: '30003' });
+    expect(s.refs).toEqual([{ pageId: page.id }]);
+    await s.settle();
   });
 });

@@ -411,6 +411,34 @@ describe('failures', () => {
   });
 });
 
+describe('callbacks that arrive together', () => {
+  it('are recorded together with the same effect as one by one: each page delivered once, a failure fails over at once', async () => {
+    const s = await scene({ policy: { steps: [{ afterSeconds: 0, notify: ['zone_supervisors'], channels: ['sms'] }], repeatEverySeconds: 120 } });
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    const [ma, mb, mc] = [twilio.expectSms(s.a.phone), twilio.expectSms(s.b.phone), twilio.expectSms(s.c.phone)];
+    // All at once (one transaction for the burst): late and repeated ones included.
+    const answers = await Promise.all([
+      messageStatus(s.t, ma, 'sent'), messageStatus(s.t, mb, 'sent'), messageStatus(s.t, mc, 'sent'),
+      messageStatus(s.t, ma, 'delivered'), messageStatus(s.t, mb, 'delivered'), messageStatus(s.t, mc, 'undelivered'),
+      messageStatus(s.t, ma, 'delivered'), messageStatus(s.t, mb, 'sent'),
+    ]);
+    expect(answers.map((r) => r.status)).toEqual(Array(8).fill(204));
+    const delivered = await events(s, inc.id, 'page.delivered');
+    expect(delivered.map((e) => e.data.pageId).sort()).toEqual([ma.pageId, mb.pageId].sort());
+    const failed = await events(s, inc.id, 'page.failed');
+    expect(failed.map((e) => e.data.pageId)).toEqual([mc.pageId]);
+    const rows = await s.t.sql`SELECT id, status, twilio_status FROM pages WHERE id IN ${s.t.sql([ma.pageId, mb.pageId, mc.pageId])} ORDER BY id`;
+    expect(Object.fromEntries(rows.map((r) => [r.id, [r.status, r.twilio_status]]))).toEqual({
+      [ma.pageId]: ['delivered', 'delivered'], [mb.pageId]: ['delivered', 'delivered'], [mc.pageId]: ['failed', 'undelivered'],
+    });
+    // The failover: the same person by voice, at once.
+    await s.t.engine.tick();
+    twilio.expectCall(s.c.phone);
+    expect((await s.t.get(`/v1/incidents/${inc.id}/timeline/verify`, s.w.admin)).body.valid).toBe(true);
+  });
+});
+
 describe('webhook signatures', () => {
   it('a forged or missing signature gets 403 and changes nothing; the secondary token is accepted', async () => {
     const s = await scene();

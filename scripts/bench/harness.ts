@@ -149,9 +149,10 @@ export async function waitReady(c: Child, path: string, timeoutMs = 90_000): Pro
 export function startMayday(name: string, port: number, o: { databaseUrl: string; adminToken: string; logLevel: string }): Child {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-data-'));
   onCleanup(`remove ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
+  // BENCH_PROFILE (a directory): Mayday runs with --cpu-prof and writes its CPU profile there when it stops.
   return startChild(name, 'src/entry/node.ts', port, {
     DATABASE_URL: o.databaseUrl, ADMIN_TOKEN: o.adminToken, LOG_LEVEL: o.logLevel, LOG_FORMAT: 'json', DEMO: 'false', DATA_DIR: dataDir,
-  });
+  }, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
 }
 
 // --- database -------------------------------------------------------------------------------

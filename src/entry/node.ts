@@ -2,7 +2,7 @@
  * Mayday on Node: configuration, database (embedded unless DATABASE_URL), migrations, demo
  * seed, HTTP server and graceful shutdown.
  */
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -96,7 +96,10 @@ async function main() {
   await engine.start();
   const stopTokenListener = await deps.auth.listen();
   log.info({ telephony: config.twilio ? 'twilio' : 'simulator' }, 'paging engine started');
-  const server = serve({ fetch: app.fetch, port: config.port }, () => printBanner(config, admin, demo));
+  // A deep accept queue: under a burst (SOS, Twilio's callbacks) while the event loop is busy,
+  // Node's default of 511 overflows, and a dropped SYN is retried by the client after 1, 3, 7 s.
+  const server = createAdaptorServer({ fetch: app.fetch });
+  server.listen({ port: config.port, backlog: 4096 }, () => printBanner(config, admin, demo));
 
   const shutdown = async (signal: string) => {
     if (draining) return;

@@ -4,7 +4,11 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import { maskPhone } from '../log';
 import { pageScript, smsFor } from './messages';
-import { cancelPage, claimPages, expireLeases, markFailed, markSent, markUnknown, requeue, type ClaimedPage } from './store';
+import { Coalescer } from './coalesce';
+import type { StatusReport } from './callbacks';
+import {
+  cancelPage, claimPages, expireLeases, markFailed, markSent, markSentMany, markUnknown, recordCallback, recordCallbackMany, requeue, type ClaimedPage,
+} from './store';
 
 export interface PagingOptions {
   /** How long a sender may hold a page before its outcome counts as unknown. */
@@ -71,8 +75,49 @@ export class Pager {
   private announcing?: ReturnType<typeof setTimeout>;
   private stopped = false;
 
+  /**
+   * Sends Twilio took, and status callbacks, recorded together when they arrive together (one
+   * transaction for a burst instead of one each; see Coalescer and page_sent_many()). Alone, each
+   * is recorded at once as before.
+   */
+  private sent: Coalescer<{ pageId: string; sid: string }, void>;
+  private statuses: Coalescer<StatusReport, string>;
+
   constructor(private deps: PagerDeps) {
     this.options = { ...DEFAULT_PAGING, ...deps.options };
+    const { sql } = deps;
+    const o = this.options;
+    this.sent = new Coalescer(
+      async (items) => {
+        await markSentMany(sql, items);
+        return items.map(() => undefined);
+      },
+      (i) => markSent(sql, i.pageId, i.sid),
+      { maxItems: 50, maxInFlight: 2 },
+    );
+    this.statuses = new Coalescer(
+      (items) => recordCallbackMany(sql, items, o.callRetrySeconds, o.maxAttempts),
+      (i) => recordCallback(sql, i, o.callRetrySeconds, o.maxAttempts),
+      { maxItems: 50, maxInFlight: 3 },
+    );
+  }
+
+  /** Sends taken, whose record (page_sent) is on its way: see whenRecorded(). */
+  private recording = new Map<string, Promise<void>>();
+
+  /**
+   * Resolves once this instance has recorded that the page went out (or at once if it is not
+   * recording it). The phone simulator reports its statuses after that, as Twilio's callbacks
+   * usually come: a report that overtook the record would take the general path and lock
+   * against it.
+   */
+  whenRecorded(pageId: string): Promise<void> {
+    return this.recording.get(pageId) ?? Promise.resolve();
+  }
+
+  /** Record a status callback (Twilio's webhook); answers page_callback()'s result. */
+  recordStatus(r: StatusReport): Promise<string> {
+    return this.statuses.add(r);
   }
 
   /**
@@ -189,7 +234,13 @@ export class Pager {
       const ms = Math.round(performance.now() - started);
       this.deps.metrics?.pageOutcome(p.channel, result.ok ? 'sent' : result.kind);
       if (result.ok) {
-        await markSent(sql, p.id, result.sid);
+        const recorded = this.sent.add({ pageId: p.id, sid: result.sid });
+        this.recording.set(p.id, recorded.catch(() => undefined));
+        try {
+          await recorded;
+        } finally {
+          this.recording.delete(p.id);
+        }
         plog.info({ sid: result.sid, ms }, 'page sent');
         return;
       }

@@ -60,6 +60,11 @@ export async function markSent(sql: Sql, pageId: string, sid: string) {
   await sql`SELECT page_sent(${pageId}, ${sid})`;
 }
 
+/** Several sends at once, in one transaction (see page_sent_many()). */
+export async function markSentMany(sql: Sql, items: { pageId: string; sid: string }[]) {
+  await sql`SELECT page_sent_many(${items.map((i) => i.pageId)}::uuid[], ${items.map((i) => i.sid)}::text[])`;
+}
+
 export async function requeue(sql: Sql, pageId: string, delayMs: number, error: string) {
   await sql`SELECT page_requeue(${pageId}, ${Math.round(delayMs)}, ${error})`;
 }
@@ -98,6 +103,20 @@ export async function recordCallback(
 ): Promise<string> {
   const [row] = await sql<{ r: string }[]>`
     SELECT page_callback(${p.pageId}, ${p.sid}, ${p.status}, ${p.answeredBy}, ${p.errorCode}, ${retryDelaySeconds}, ${maxAttempts}) AS r`;
+  return row.r;
+}
+
+/** Several status callbacks (of any pages) in one transaction (see page_callback_many()); one result each, in order. */
+export async function recordCallbackMany(
+  sql: Sql,
+  items: { pageId: string; sid: string | null; status: string | null; answeredBy: string | null; errorCode: string | null }[],
+  retryDelaySeconds: number,
+  maxAttempts: number,
+): Promise<string[]> {
+  const [row] = await sql<{ r: string[] }[]>`
+    SELECT page_callback_many(${items.map((i) => i.pageId)}::uuid[], ${items.map((i) => i.sid)}::text[],
+                              ${items.map((i) => i.status)}::text[], ${items.map((i) => i.answeredBy)}::text[],
+                              ${items.map((i) => i.errorCode)}::text[], ${retryDelaySeconds}, ${maxAttempts}) AS r`;
   return row.r;
 }
 

@@ -8,7 +8,8 @@ import { handleInboundSms } from '../acks/inbound-sms';
 import type { Sql } from '../db/client';
 import type { Deps } from '../deps';
 import { AppError, notFound } from '../http/errors';
-import { onKeypress, onStatus } from '../paging/callbacks';
+import { onKeypress, onStatus, onStatuses } from '../paging/callbacks';
+import { Coalescer } from '../paging/coalesce';
 
 const sid = (prefix: 'SM' | 'CA') =>
   prefix + Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -31,14 +32,35 @@ const toMessage = (r: any): SimMessage => ({
   status: r.status, digits: r.digits, createdAt: r.created_at.toISOString(), endedAt: r.ended_at?.toISOString() ?? null,
 });
 
+interface Outgoing {
+  sid: string;
+  kind: 'sms' | 'call';
+  phone: string;
+  body: string;
+  pageId: string | null;
+  status: string;
+}
+
 export class Simulator implements Telephony {
   readonly kind = 'simulator' as const;
   private deps?: Deps;
   /** A simulated call nobody answers with a digit ends by itself after this long (like a real one). */
   ringSeconds = 45;
   private reporting = new Set<Promise<void>>();
+  /** Messages and calls to phones, stored together when many are sent at once (one insert, one commit). */
+  private outgoing: Coalescer<Outgoing, void>;
 
-  constructor(private sql: Sql) {}
+  constructor(private sql: Sql) {
+    const insert = async (ms: Outgoing[]): Promise<void[]> => {
+      await this.sql`INSERT INTO sim_messages (sid, kind, direction, phone, body, page_id, status)
+                     SELECT m.sid, m.kind, 'to_phone', m.phone, m.body, m.page_id, m.status
+                     FROM unnest(${ms.map((m) => m.sid)}::text[], ${ms.map((m) => m.kind)}::text[], ${ms.map((m) => m.phone)}::text[],
+                                 ${ms.map((m) => m.body)}::text[], ${ms.map((m) => m.pageId)}::uuid[], ${ms.map((m) => m.status)}::text[])
+                          AS m(sid, kind, phone, body, page_id, status)`;
+      return ms.map(() => undefined);
+    };
+    this.outgoing = new Coalescer(insert, async (m) => void (await insert([m])), { maxItems: 100, maxInFlight: 2 });
+  }
 
   /** The simulator reports back through the app's own handlers, which need the app's deps. */
   bind(deps: Deps) {
@@ -48,14 +70,14 @@ export class Simulator implements Telephony {
   private report(pageId: string | undefined, sid: string, steps: { status: string | null; answeredBy?: string }[]) {
     const deps = this.deps;
     if (!deps || !pageId) return;
-    // Asynchronously, like Twilio: after the send has been answered.
+    // Asynchronously, like Twilio: after the send has been answered. The steps one after the
+    // other, as Twilio's callbacks would come, but in one round trip (see onStatuses()).
     const done = (async () => {
       await new Promise((r) => setTimeout(r, 1));
-      for (const s of steps) {
-        await onStatus(deps, { pageId, sid, status: s.status, answeredBy: s.answeredBy ?? null, errorCode: null }).catch((e) =>
-          deps.log.warn({ err: e }, 'simulator status report failed'),
-        );
-      }
+      await deps.pager.whenRecorded(pageId);
+      await onStatuses(deps, { pageId, sid, steps: steps.map((s) => ({ status: s.status, answeredBy: s.answeredBy ?? null })) }).catch((e) =>
+        deps.log.warn({ err: e }, 'simulator status report failed'),
+      );
     })();
     this.reporting.add(done);
     void done.finally(() => this.reporting.delete(done));
@@ -68,16 +90,14 @@ export class Simulator implements Telephony {
 
   async sendSms(req: SmsRequest): Promise<SendResult> {
     const id = sid('SM');
-    await this.sql`INSERT INTO sim_messages (sid, kind, direction, phone, body, page_id, status)
-                   VALUES (${id}, 'sms', 'to_phone', ${req.to}, ${req.body}, ${req.pageId ?? null}, 'delivered')`;
+    await this.outgoing.add({ sid: id, kind: 'sms', phone: req.to, body: req.body, pageId: req.pageId ?? null, status: 'delivered' });
     this.report(req.pageId, id, [{ status: 'sent' }, { status: 'delivered' }]);
     return { ok: true, sid: id };
   }
 
   async placeCall(req: CallRequest): Promise<SendResult> {
     const id = sid('CA');
-    await this.sql`INSERT INTO sim_messages (sid, kind, direction, phone, body, page_id, status)
-                   VALUES (${id}, 'call', 'to_phone', ${req.to}, ${req.script}, ${req.pageId}, 'in-progress')`;
+    await this.outgoing.add({ sid: id, kind: 'call', phone: req.to, body: req.script, pageId: req.pageId, status: 'in-progress' });
     this.report(req.pageId, id, [{ status: 'initiated' }, { status: 'ringing' }, { status: 'in-progress', answeredBy: 'human' }]);
     return { ok: true, sid: id };
   }

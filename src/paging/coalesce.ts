@@ -1,0 +1,69 @@
+/**
+ * Group commit for small writes. Each call of `add()` is one item; items that arrive while
+ * `maxInFlight` batches are already running wait and go together in the next batch (at most
+ * `maxItems`), so under load many items share one round trip and one commit, and alone an item
+ * goes at once. `run` answers one result per item, in order.
+ *
+ * Should a batch fail as a whole, every item of it is tried again alone with `runOne` (the
+ * batch was one transaction: nothing of it was kept), so one bad item cannot fail the others.
+ */
+/** After the I/O already waiting has been handled: setImmediate on Node; a zero timeout where there is none (Workers). */
+const soon: (f: () => void) => void =
+  typeof globalThis.setImmediate === 'function' ? (f) => void globalThis.setImmediate(f) : (f) => void setTimeout(f, 0);
+
+export class Coalescer<I, O> {
+  private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(
+    private run: (items: I[]) => Promise<O[]>,
+    private runOne: (item: I) => Promise<O>,
+    private opts: { maxItems: number; maxInFlight: number },
+  ) {}
+
+  add(item: I): Promise<O> {
+    return new Promise<O>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule() {
+    if (this.scheduled || this.inFlight >= this.opts.maxInFlight || this.queue.length === 0) return;
+    // Items added in the same turn of the event loop (a burst of callbacks) go together.
+    this.scheduled = true;
+    soon(() => {
+      this.scheduled = false;
+      this.dispatch();
+    });
+  }
+
+  private dispatch() {
+    while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
+      const batch = this.queue.splice(0, this.opts.maxItems);
+      this.inFlight++;
+      void this.flush(batch).finally(() => {
+        this.inFlight--;
+        this.schedule();
+      });
+    }
+  }
+
+  private async flush(batch: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[]) {
+    if (batch.length === 1) {
+      const [b] = batch;
+      await this.runOne(b.item).then(b.resolve, b.reject);
+      return;
+    }
+    let results: O[];
+    try {
+      results = await this.run(batch.map((b) => b.item));
+      if (results.length !== batch.length) throw new Error(`a batch of ${batch.length} answered ${results.length} results`);
+    } catch {
+      for (const b of batch) await this.runOne(b.item).then(b.resolve, b.reject);
+      return;
+    }
+    batch.forEach((b, i) => b.resolve(results[i]));
+  }
+}

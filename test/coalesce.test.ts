@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { Coalescer } from '../src/paging/coalesce';
+
+/** Group commit for the sender's and the webhooks' small writes (src/paging/coalesce.ts). */
+describe('Coalescer', () => {
+  function recorder(opts = { maxItems: 3, maxInFlight: 1 }, failBatch = false) {
+    const batches: number[][] = [];
+    const singles: number[] = [];
+    let release: () => void = () => undefined;
+    let gate: Promise<void> | null = null;
+    const c = new Coalescer<number, string>(
+      async (items) => {
+        batches.push(items);
+        if (gate) await gate;
+        if (failBatch) throw new Error('batch failed');
+        return items.map((i) => `b${i}`);
+      },
+      async (i) => {
+        singles.push(i);
+        if (i === 13) throw new Error('thirteen');
+        return `s${i}`;
+      },
+      opts,
+    );
+    return { c, batches, singles, hold: () => (gate = new Promise<void>((r) => (release = r))), release: () => release() };
+  }
+
+  it('records an item alone at once, on its own', async () => {
+    const r = recorder();
+    expect(await r.c.add(1)).toBe('s1');
+    expect(r.batches).toEqual([]);
+    expect(r.singles).toEqual([1]);
+  });
+
+  it('records what arrives together in one batch, at most maxItems each, results in order', async () => {
+    const r = recorder();
+    const out = await Promise.all([1, 2, 3, 4, 5].map((i) => r.c.add(i)));
+    expect(out).toEqual(['b1', 'b2', 'b3', 'b4', 'b5']);
+    expect(r.batches).toEqual([[1, 2, 3], [4, 5]]);
+  });
+
+  it('while a batch runs, what arrives waits and goes in the next batch', async () => {
+    const r = recorder({ maxItems: 10, maxInFlight: 1 });
+    r.hold();
+    const first = Promise.all([r.c.add(1), r.c.add(2)]);
+    await new Promise((res) => setImmediate(res));
+    const later = Promise.all([r.c.add(3), r.c.add(4), r.c.add(5)]);
+    await new Promise((res) => setImmediate(res));
+    expect(r.batches).toEqual([[1, 2]]);
+    r.release();
+    expect(await first).toEqual(['b1', 'b2']);
+    expect(await later).toEqual(['b3', 'b4', 'b5']);
+    expect(r.batches).toEqual([[1, 2], [3, 4, 5]]);
+  });
+
+  it('when a batch fails, each of its items is tried alone: one bad item fails only itself', async () => {
+    const r = recorder({ maxItems: 10, maxInFlight: 1 }, true);
+    const out = await Promise.allSettled([12, 13, 14].map((i) => r.c.add(i)));
+    expect(out.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual(['s12', 'thirteen', 's14']);
+    expect(r.singles).toEqual([12, 13, 14]);
+  });
+});
