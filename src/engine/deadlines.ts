@@ -4,7 +4,7 @@ import type { Sql } from '../db/client';
  * When an incident next needs the engine: its next escalation step (while nobody has
  * acknowledged), its next check-in request or check-in deadline (until resolved; never after a
  * duress PIN), a page waiting to be sent (a retry after backoff, voicemail or an unknown outcome;
- * one due now is given 5 s to be taken by the request that queued it) or a page whose sender's
+ * one just queued and due at once is given 5 s to be taken by the request that queued it) or a page whose sender's
  * lease runs out. The same deadlines the Node engine's timer follows
  * for all incidents at once (Engine.tick); a Worker keeps one per incident, as a Durable
  * Object alarm (src/entry/worker.ts).
@@ -15,10 +15,11 @@ export async function nextDeadline(sql: Sql, incidentId: string): Promise<{ at: 
     FROM (SELECT least(
              CASE WHEN i.status = 'open' THEN i.esc_next_at END,
              CASE WHEN i.status IN ('open', 'acknowledged') AND i.duress_at IS NULL THEN least(i.checkin_next_at, i.checkin_due_at) END,
-             -- A page due now is being sent by whoever queued it: look again only if it is still
-             -- waiting 5 s later. A page due later (a retry) is due at its time.
+             -- A page just queued, due at once, is being sent by whoever queued it: look only if
+             -- it still waits 5 s after it was queued. Any other (a retry) is due at its time.
              (SELECT min(CASE WHEN p.status = 'sending' THEN p.lease_until
-                              WHEN p.not_before <= now() THEN now() + interval '5 seconds'
+                              WHEN p.tries = 0 AND p.not_before <= p.created_at + interval '1 second'
+                                   AND p.created_at > now() - interval '5 seconds' THEN p.created_at + interval '5 seconds'
                               ELSE p.not_before END)
               FROM pages p WHERE p.incident_id = i.id AND p.status IN ('queued', 'sending'))) AS at,
            i.status <> 'resolved' AS active
