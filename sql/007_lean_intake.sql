@@ -388,6 +388,11 @@ AS $$
 DECLARE
   r record;
 BEGIN
+  -- The lock order of every function: incidents first (all of the batch's, in id order), then
+  -- page rows (in id order), then timeline heads (incident by incident, below). The engine's
+  -- batches hold their incidents while they touch those incidents' pages and timelines, so a
+  -- batch that took page rows first could wait for their timelines while they wait for its pages.
+  PERFORM 1 FROM incidents WHERE id IN (SELECT incident_id FROM pages WHERE id = ANY (p_pages)) ORDER BY id FOR NO KEY UPDATE;
   PERFORM 1 FROM pages WHERE id = ANY (p_pages) ORDER BY id FOR UPDATE;
   FOR r IN
     SELECT x.page, x.sid FROM unnest(p_pages, p_sids) WITH ORDINALITY AS x(page, sid, ord)
@@ -416,6 +421,11 @@ DECLARE
   r record;
   results text[] := array_fill(NULL::text, ARRAY[cardinality(p_pages)]);
 BEGIN
+  -- The lock order of every function: incidents first (all of the batch's, in id order), then
+  -- page rows (in id order), then timeline heads (incident by incident, below). The engine's
+  -- batches hold their incidents while they touch those incidents' pages and timelines, so a
+  -- batch that took page rows first could wait for their timelines while they wait for its pages.
+  PERFORM 1 FROM incidents WHERE id IN (SELECT incident_id FROM pages WHERE id = ANY (p_pages)) ORDER BY id FOR NO KEY UPDATE;
   PERFORM 1 FROM pages WHERE id = ANY (p_pages) ORDER BY id FOR UPDATE;
   FOR r IN
     SELECT x.page, x.sid, x.status, x.answered_by, x.error_code, x.ord,
