@@ -67,7 +67,7 @@ function form(params: Record<string, string | number | string[] | undefined>): U
   return f;
 }
 
-export function twilioTelephony(cfg: TwilioConfig, fetchImpl: typeof fetch = (...a) => fetch(...a)): Telephony {
+export function twilioTelephony(cfg: TwilioConfig): Telephony {
   const base = `${cfg.apiBaseUrl.replace(/\/+$/, '')}/2010-04-01/Accounts/${encodeURIComponent(cfg.accountSid)}`;
   const authorization = `Basic ${btoa(`${cfg.accountSid}:${cfg.authToken}`)}`;
   const tokens = [cfg.authToken, cfg.secondaryAuthToken].filter((t): t is string => !!t);
@@ -76,7 +76,7 @@ export function twilioTelephony(cfg: TwilioConfig, fetchImpl: typeof fetch = (..
   async function create(resource: 'Messages' | 'Calls', params: URLSearchParams): Promise<SendResult> {
     let res: Response;
     try {
-      res = await fetchImpl(`${base}/${resource}.json`, {
+      res = await fetch(`${base}/${resource}.json`, {
         method: 'POST',
         headers: { authorization, accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
         body: params.toString(),
