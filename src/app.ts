@@ -1,10 +1,9 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
 import { requestId } from 'hono/request-id';
 import type { Deps } from './deps';
 import type { AppEnv } from './http/context';
 import { AppError, errorResponse, toAppError } from './http/errors';
-import { authenticate, requireJson } from './http/middleware';
+import { authenticate, limitBody, requireJson } from './http/middleware';
 import { maskPathPhones } from './log';
 import admin from './http/routes/admin';
 import audit from './http/routes/audit';
@@ -38,11 +37,11 @@ export function buildApp(deps: Deps) {
   );
   app.use(
     '/v1/*',
-    bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw new AppError('payload_too_large', `request body over ${MAX_BODY_BYTES} bytes`); } }),
+    limitBody(MAX_BODY_BYTES, 'request body'),
     requireJson,
     authenticate,
   );
-  app.use('/webhooks/*', bodyLimit({ maxSize: 64 * 1024, onError: () => { throw new AppError('payload_too_large', 'webhook body too large'); } }));
+  app.use('/webhooks/*', limitBody(64 * 1024, 'webhook body'));
 
   app.route('/', system);
   app.route('/', admin);

@@ -3,7 +3,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { setupServer } from 'msw/node';
 import twilio from 'twilio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { classifyTwilioAnswer, twiml, twilioTelephony } from '../src/adapters/twilio/twilio';
+import { nodeHttpTransport } from '../src/adapters/twilio/node-transport';
+import { classifyTwilioAnswer, fetchTransport, twiml, twilioTelephony, type TwilioTransport } from '../src/adapters/twilio/twilio';
 
 type Seen = { url: string; auth: string | null; form: [string, string][] };
 const seen: Seen[] = [];
@@ -23,7 +24,7 @@ afterEach(() => {
 });
 afterAll(() => server.close());
 
-const cfg = { accountSid: 'AC' + 'a'.repeat(32), authToken: 'secret-token', fromNumber: '+15550001111', apiBaseUrl: 'https://twilio-staging.test:8443' };
+const base = { accountSid: 'AC' + 'a'.repeat(32), authToken: 'secret-token', fromNumber: '+15550001111', apiBaseUrl: 'https://twilio-staging.test:8443' };
 const call = {
   pageId: 'p1',
   to: '+15550002222',
@@ -34,7 +35,13 @@ const call = {
 };
 const sorted = (f: [string, string][]) => [...f].sort(([a, x], [b, y]) => a.localeCompare(b) || x.localeCompare(y));
 
-describe('the Twilio adapter (REST over fetch, shared by Node and Workers)', () => {
+const nodeHttp = nodeHttpTransport();
+afterAll(() => nodeHttp.close());
+
+// Both transports give the same answers: fetch (Workers) and node:http (Node).
+describe.each<[string, TwilioTransport]>([['fetch', fetchTransport], ['node:http', nodeHttp]])('the Twilio adapter over %s', (_name, transport) => {
+  const cfg = { ...base, transport };
+
   it('TWILIO_API_BASE_URL points it at another endpoint, with the account’s Basic auth', async () => {
     const r = await twilioTelephony(cfg).sendSms({ to: '+15550002222', body: 'Reply ACK 1000', statusCallback: 'https://mayday.test/webhooks/twilio/status?page=x' });
     expect(r).toEqual({ ok: true, sid: 'SM' + '1'.repeat(32) });
@@ -130,5 +137,36 @@ describe('the Twilio adapter (REST over fetch, shared by Node and Workers)', () 
     expect(c).toContain('Press 1 &amp; take it');
     expect(twiml.message('Mayday: #1 acknowledged')).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Mayday: #1 acknowledged</Message></Response>');
     expect(twiml.message()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
+  });
+});
+
+describe('the node:http transport', () => {
+  it('sends again on a fresh socket when a kept-alive one turns out closed (ECONNRESET before any answer)', async () => {
+    // A server that answers the first request on each connection and resets the connection on
+    // its second, as a server closing an idle socket just as it is reused would.
+    let requests = 0;
+    let connections = 0;
+    const srv = createServer((sock) => {
+      connections++;
+      let n = 0;
+      sock.on('data', () => {
+        requests++;
+        if (n++ === 0) sock.write('HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: 13\r\nconnection: keep-alive\r\n\r\n{"sid":"SMx"}');
+        else sock.resetAndDestroy();
+      });
+    });
+    const port = await new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as AddressInfo).port)));
+    const t = nodeHttpTransport();
+    const tel = twilioTelephony({ ...base, apiBaseUrl: `http://127.0.0.1:${port}`, transport: t });
+    server.close();
+    try {
+      expect(await tel.sendSms({ to: '+15550002222', body: 'x' })).toEqual({ ok: true, sid: 'SMx' });
+      expect(await tel.sendSms({ to: '+15550002222', body: 'y' })).toEqual({ ok: true, sid: 'SMx' });
+      expect({ requests, connections }).toEqual({ requests: 3, connections: 2 });
+    } finally {
+      t.close();
+      srv.close();
+      server.listen({ onUnhandledRequest: 'error' });
+    }
   });
 });

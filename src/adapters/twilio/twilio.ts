@@ -1,9 +1,10 @@
 /**
  * Twilio, the same code on Node and on Cloudflare Workers.
  *
- * - Messages and calls go to Twilio's REST API through `fetch` (form-encoded POSTs to
- *   `/2010-04-01/Accounts/{sid}/Messages.json` and `Calls.json`, Basic auth), as the twilio SDK
- *   sends them. The SDK's own REST client is built on axios and Node's http and weighs ~8 MiB in
+ * - Messages and calls go to Twilio's REST API as form-encoded POSTs to
+ *   `/2010-04-01/Accounts/{sid}/Messages.json` and `Calls.json` (Basic auth), as the twilio SDK
+ *   sends them: through `fetch` on Workers, through Node's http client on Node (a cheaper
+ *   transport, ./node-transport.ts; both give the same answers). The SDK's own REST client is built on axios and Node's http and weighs ~8 MiB in
  *   a Worker bundle; two endpoints do not need it.
  * - TwiML and webhook signatures come from the twilio library itself, imported by deep path
  *   (`twilio/lib/twiml/*`, `twilio/lib/webhooks/webhooks`): those modules need only xmlbuilder and
@@ -24,7 +25,21 @@ export interface TwilioConfig {
   fromNumber: string;
   apiBaseUrl: string;
   timeoutMs?: number;
+  /** How a POST reaches Twilio: `fetch` unless given (Node passes node-transport.ts). */
+  transport?: TwilioTransport;
 }
+
+/**
+ * One form POST to Twilio: the status and body text of its answer, or a throw shaped like
+ * fetch's (a system `code` on the error or its `cause`; a timeout named `TimeoutError`).
+ */
+export type TwilioTransport = (url: string, init: { headers: Record<string, string>; body: string; timeoutMs: number }) => Promise<{ status: number; text: string }>;
+
+/** The default transport: `fetch`, which both runtimes have. */
+export const fetchTransport: TwilioTransport = async (url, init) => {
+  const res = await fetch(url, { method: 'POST', headers: init.headers, body: init.body, signal: AbortSignal.timeout(init.timeoutMs) });
+  return { status: res.status, text: await res.text() };
+};
 
 /** Network failures that happen before a request could reach Twilio: safe to send again. */
 const NOT_SENT_NETWORK = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
@@ -73,26 +88,25 @@ export function twilioTelephony(cfg: TwilioConfig): Telephony {
   const tokens = [cfg.authToken, cfg.secondaryAuthToken].filter((t): t is string => !!t);
   const timeoutMs = cfg.timeoutMs ?? 10_000;
 
+  const transport = cfg.transport ?? fetchTransport;
+  const headers = { authorization, accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' };
+
   async function create(resource: 'Messages' | 'Calls', params: URLSearchParams): Promise<SendResult> {
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(`${base}/${resource}.json`, {
-        method: 'POST',
-        headers: { authorization, accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
-        body: params.toString(),
-        signal: AbortSignal.timeout(timeoutMs),
-      });
+      res = await transport(`${base}/${resource}.json`, { headers, body: params.toString(), timeoutMs });
     } catch (e) {
       return classifyFetchError(e);
     }
+    const ok = res.status >= 200 && res.status < 300;
     let body: TwilioAnswer | null = null;
     try {
-      body = (await res.json()) as TwilioAnswer;
+      body = JSON.parse(res.text) as TwilioAnswer;
     } catch (e) {
       // A 2xx whose body was lost: Twilio took the request, but we cannot name the message.
-      if (res.ok) return { ok: false, kind: 'unknown', status: res.status, message: `answer unreadable: ${String((e as Error)?.message ?? e).slice(0, 200)}` };
+      if (ok) return { ok: false, kind: 'unknown', status: res.status, message: `answer unreadable: ${String((e as Error)?.message ?? e).slice(0, 200)}` };
     }
-    if (res.ok) {
+    if (ok) {
       if (typeof body?.sid === 'string') return { ok: true, sid: body.sid };
       return { ok: false, kind: 'unknown', status: res.status, message: 'answer without a sid' };
     }

@@ -18,9 +18,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 async function signedForm(c: Context<AppEnv>): Promise<Record<string, string>> {
   const type = c.req.header('content-type') ?? '';
   if (!/^application\/x-www-form-urlencoded/i.test(type)) throw new AppError('unsupported_media_type', 'Twilio webhooks are form-encoded');
-  const raw = await c.req.parseBody();
+  // Read as text and split as a form: the same fields as parseBody() (a repeated key keeps its
+  // last value), without building a FormData through the web streams (a webhook is ~7 per SOS).
   const params: Record<string, string> = {};
-  for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') params[k] = v;
+  for (const [k, v] of new URLSearchParams(await c.req.text())) params[k] = v;
   const deps = c.get('deps');
   const url = new URL(c.req.url);
   const signedUrl = `${deps.publicBaseUrl}${url.pathname}${url.search}`;
