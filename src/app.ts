@@ -4,7 +4,7 @@ import type { Deps } from './deps';
 import type { AppEnv } from './http/context';
 import { AppError, errorResponse, toAppError } from './http/errors';
 import { authenticate, limitBody, requireJson } from './http/middleware';
-import { maskPathPhones } from './log';
+import { lazyChild, maskPathPhones } from './log';
 import admin from './http/routes/admin';
 import audit from './http/routes/audit';
 import incidents from './http/routes/incidents';
@@ -28,7 +28,7 @@ export function buildApp(deps: Deps) {
     requestId({ headerName: 'X-Request-Id', limitLength: 64 }),
     async (c, next) => {
       c.set('deps', deps);
-      const log = deps.log.child({ requestId: c.get('requestId') });
+      const log = lazyChild(deps.log, { requestId: c.get('requestId') });
       c.set('log', log);
       const start = performance.now();
       await next();

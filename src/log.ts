@@ -51,3 +51,32 @@ export function createLogger(opts: { level: string; pretty?: boolean; destinatio
   }
   return opts.destination ? pino(options, opts.destination) : pino(options);
 }
+
+const LEVELS = new Set(['trace', 'debug', 'info', 'warn', 'error', 'fatal']);
+const noop = () => {};
+
+/**
+ * `parent.child(bindings)`, made only when something is logged through it: pino serializes and
+ * redacts a child's bindings when it is made, and a request or a page send that logs nothing
+ * (the usual case at level info: ~8 requests and two sends per SOS) need not pay for that.
+ */
+export function lazyChild(parent: Logger, bindings: Record<string, unknown>): Logger {
+  return lazy(() => parent.child(bindings), parent);
+}
+function lazy(make: () => Logger, levels: Logger): Logger {
+  let real: Logger | undefined;
+  const made = () => (real ??= make());
+  return new Proxy({} as Logger, {
+    get(_t, key) {
+      if (key === 'child') return (b: Record<string, unknown>, o?: pino.ChildLoggerOptions) => lazy(() => made().child(b, o), levels);
+      if (real) return bound(real, key);
+      if (typeof key === 'string' && LEVELS.has(key) && !levels.isLevelEnabled(key)) return noop;
+      if (key === 'level' || key === 'isLevelEnabled') return bound(levels, key);
+      return bound(made(), key);
+    },
+  });
+}
+function bound(target: Logger, key: string | symbol) {
+  const v = (target as unknown as Record<string | symbol, unknown>)[key];
+  return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../src/log';
+import { createLogger, lazyChild } from '../src/log';
 import { ADMIN_TOKEN, LogCapture, testApp } from './helpers/app';
 import { world } from './helpers/world';
 
@@ -96,5 +96,29 @@ describe('the running app logs no secrets', () => {
       const leaks = lines.filter((l) => l.includes(secret));
       expect(leaks, `leaked ${secret}`).toEqual([]);
     }
+  });
+});
+
+describe('lazyChild', () => {
+  it('logs like parent.child(bindings), redacted, and makes no pino child while nothing is logged', () => {
+    const out = new LogCapture();
+    const root = createLogger({ level: 'info', destination: out });
+    let made = 0;
+    const parent = new Proxy(root, { get: (t, k) => (k === 'child' ? (...a: Parameters<typeof root.child>) => (made++, t.child(...a)) : Reflect.get(t, k)) });
+    const log = lazyChild(parent, { requestId: 'r-1', to: PHONE });
+    log.debug({ x: 1 }, 'below the level');
+    const nested = log.child({ role: 'driver' });
+    nested.trace('below the level too');
+    expect(made).toBe(0);
+    expect(log.isLevelEnabled('debug')).toBe(false);
+    expect(out.lines).toEqual([]);
+
+    nested.warn({ token: 'mdy_drv_secret' }, 'logged');
+    log.info('also logged');
+    expect(made).toBe(1); // the parent's child once; the nested one is pino's own child of it
+    const [a, b] = out.lines.map((l) => JSON.parse(l));
+    expect(a).toMatchObject({ requestId: 'r-1', to: MASKED, role: 'driver', token: '[redacted]', msg: 'logged' });
+    expect(b).toMatchObject({ requestId: 'r-1', msg: 'also logged' });
+    expect(b.role).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import type { TwimlBuilder, Telephony } from '../adapters/twilio/types';
 import type { Sql } from '../db/client';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
-import { maskPhone } from '../log';
+import { lazyChild, maskPhone } from '../log';
 import { pageScript, smsFor } from './messages';
 import { Coalescer } from './coalesce';
 import type { StatusReport } from './callbacks';
@@ -213,7 +213,7 @@ export class Pager {
   private async send(p: ClaimedPage): Promise<void> {
     const { sql, log, telephony } = this.deps;
     const o = this.options;
-    const plog = log.child({ pageId: p.id, incidentId: p.incident_id, channel: p.channel, attempt: p.attempt, to: maskPhone(p.phone) });
+    const plog = lazyChild(log, { pageId: p.id, incidentId: p.incident_id, channel: p.channel, attempt: p.attempt, to: maskPhone(p.phone) });
     try {
       if (ESCALATION.has(p.purpose) && p.incident_status !== 'open') {
         await cancelPage(sql, p.id);
