@@ -6,7 +6,8 @@
  */
 import { createServer, connect as tcp, type Server, type Socket } from 'node:net';
 import { afterAll, describe, expect, it, inject } from 'vitest';
-import { connect } from '../src/db/client';
+import { connect, warmPool } from '../src/db/client';
+import { freshDatabase } from './helpers/db';
 import { toAppError } from '../src/http/errors';
 
 describe('database client', () => {
@@ -58,6 +59,25 @@ describe('database client', () => {
       expect(Date.now() - t1).toBeLessThan(3_000); // was up to 20 s
     } finally {
       await sql.end({ timeout: 1 });
+    }
+  });
+});
+
+describe('warmPool', () => {
+  it('opens every connection of the pool at once, each having read the hot tables', async () => {
+    const { url, sql: admin } = await freshDatabase();
+    const name = `mayday-warm-${process.pid}`;
+    const pool = connect(url, { max: 5, applicationName: name });
+    try {
+      const count = async () => (await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ${name}`)[0].n;
+      expect(await count()).toBe(0); // a pool connects lazily
+      await warmPool(pool, 5);
+      expect(await count()).toBe(5);
+      // Each of them ran the warm-up query (warmPool throws if it cannot be planned).
+      const [{ n }] = await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ${name} AND query LIKE '%incident_events%'`;
+      expect(n).toBe(5);
+    } finally {
+      await pool.end({ timeout: 2 });
     }
   });
 });

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { newToken } from '../auth/crypto';
 import { ConfigError, parseConfig, type Config } from '../config/env';
-import { connect } from '../db/client';
+import { connect, warmPool } from '../db/client';
 import { startEmbedded, type EmbeddedPostgres } from '../db/embedded';
 import { migrate } from '../db/migrate';
 import { loadMigrations } from '../db/migrations-fs';
@@ -71,14 +71,18 @@ async function main() {
     url = embedded.url;
   }
   // Two pools: SOS intake never waits for a connection behind sends and callbacks.
-  const sql = connect(url, { max: 16 });
-  const intakeSql = connect(url, { max: 12, applicationName: 'mayday-intake' });
+  const POOL = 16;
+  const INTAKE_POOL = 12;
+  const sql = connect(url, { max: POOL });
+  const intakeSql = connect(url, { max: INTAKE_POOL, applicationName: 'mayday-intake' });
   const migrations = loadMigrations();
   const applied = await migrate(sql, migrations);
   if (applied.length) log.info({ applied }, 'migrations applied');
 
   const admin = adminToken(config);
   const demo = (config.demo ?? !config.databaseUrl) ? await seedDemo(sql) : undefined;
+  // Best effort: a start is never held back by it.
+  await Promise.all([warmPool(sql, POOL), warmPool(intakeSql, INTAKE_POOL)]).catch((e) => log.warn({ err: e }, 'database pool warm-up failed'));
 
   let draining = false;
   const { app, engine, deps } = wireNode({

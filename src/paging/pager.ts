@@ -161,7 +161,7 @@ export class Pager {
 
   /** Claim and start sending every page due as of `asOf` (null: the database's now). */
   async drain(asOf: Date | null): Promise<number> {
-    const batch = 100;
+    const batch = 500;
     let total = 0;
     for (;;) {
       const pages = await claimPages(this.deps.sql, asOf, batch, this.options.leaseSeconds);
