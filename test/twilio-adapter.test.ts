@@ -1,4 +1,5 @@
 import { http, HttpResponse, delay } from 'msw';
+import { createServer as httpServer } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 import { setupServer } from 'msw/node';
 import twilio from 'twilio';
@@ -163,6 +164,33 @@ describe('the node:http transport', () => {
       expect(await tel.sendSms({ to: '+15550002222', body: 'x' })).toEqual({ ok: true, sid: 'SMx' });
       expect(await tel.sendSms({ to: '+15550002222', body: 'y' })).toEqual({ ok: true, sid: 'SMx' });
       expect({ requests, connections }).toEqual({ requests: 3, connections: 2 });
+    } finally {
+      t.close();
+      srv.close();
+      server.listen({ onUnhandledRequest: 'error' });
+    }
+  });
+  it('holds at most 100 requests open to Twilio; the rest wait for a socket, and their timeout starts only once they have one', async () => {
+    let open = 0;
+    let peak = 0;
+    const srv = httpServer((req, res) => {
+      peak = Math.max(peak, ++open);
+      req.resume();
+      setTimeout(() => {
+        open--;
+        res.writeHead(201, { 'content-type': 'application/json' }).end('{"sid":"SMq"}');
+      }, 200);
+    });
+    const port = await new Promise<number>((r) => srv.listen(0, '127.0.0.1', () => r((srv.address() as AddressInfo).port)));
+    const t = nodeHttpTransport();
+    // 150 at once, each answered after 200 ms: the last 50 wait ~200 ms for a socket, then 200 ms
+    // for the answer; a 300 ms timeout counted from the start would have failed them.
+    const tel = twilioTelephony({ ...base, apiBaseUrl: `http://127.0.0.1:${port}`, transport: t, timeoutMs: 300 });
+    server.close();
+    try {
+      const results = await Promise.all(Array.from({ length: 150 }, () => tel.sendSms({ to: '+15550002222', body: 'x' })));
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+      expect(peak).toBe(100);
     } finally {
       t.close();
       srv.close();

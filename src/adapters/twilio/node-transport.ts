@@ -43,11 +43,16 @@ export function nodeHttpTransport(): TwilioTransport & { close(): void } {
       }
       let responded = false;
       req.once('response', () => (responded = true));
-      const timer = setTimeout(() => {
-        const e = new Error(`no answer within ${timeoutMs} ms`);
-        e.name = 'TimeoutError';
-        req.destroy(e);
-      }, timeoutMs);
+      // The clock starts when the request has a socket: a request waiting for one of the agent's
+      // sockets has not been sent, and must not time out as an unknown outcome.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      req.once('socket', () => {
+        timer = setTimeout(() => {
+          const e = new Error(`no answer within ${timeoutMs} ms`);
+          e.name = 'TimeoutError';
+          req.destroy(e);
+        }, timeoutMs);
+      });
       req.on('error', fail);
       req.end(body);
     });
