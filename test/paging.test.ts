@@ -19,8 +19,11 @@ interface Scene {
 }
 
 /** A zone with a rotation (A on call now, then B), a third supervisor C, a safety lead and a driver. */
-async function scene(opts: { policy?: unknown; leads?: boolean; twilioTimeoutMs?: number } = {}): Promise<Scene> {
-  const t = await testApp({ twilio: { ...TWILIO, timeoutMs: opts.twilioTimeoutMs ?? TWILIO.timeoutMs }, paging: { callRetrySeconds: 30, unknownRetrySeconds: 10, backoffBaseMs: 50, backoffCapMs: 200 } });
+async function scene(opts: { policy?: unknown; leads?: boolean; twilioTimeoutMs?: number; maxInFlight?: number } = {}): Promise<Scene> {
+  const t = await testApp({
+    twilio: { ...TWILIO, timeoutMs: opts.twilioTimeoutMs ?? TWILIO.timeoutMs },
+    paging: { callRetrySeconds: 30, unknownRetrySeconds: 10, backoffBaseMs: 50, backoffCapMs: 200, ...(opts.maxInFlight ? { maxInFlight: opts.maxInFlight } : {}) },
+  });
   const w = world(t);
   // Check-ins are tested in test/checkins.test.ts: here the driver's check-in texts are not
   // expected one by one, and a missed one never re-escalates within a test's horizon.
@@ -408,6 +411,23 @@ describe('failures', () => {
     await messageStatus(s.t, sms, 'undelivered');
     expect(await events(s, inc.id, 'page.failed')).toHaveLength(0);
     twilio.expectNothingElse();
+  });
+});
+
+describe('the sender holds at most maxInFlight pages claimed', () => {
+  it('claims no more than that at once; the rest stay queued and go out as sends finish', async () => {
+    const s = await scene({ policy: { steps: [{ afterSeconds: 0, notify: ['zone_supervisors'], channels: ['sms', 'voice'] }] }, maxInFlight: 2 });
+    twilio.answerAfter(100, [s.a.phone, s.b.phone, s.c.phone]);
+    try {
+      const inc = await sos(s);
+      await s.t.engine.tick();
+      const pages = await s.t.sql<{ status: string }[]>`SELECT status FROM pages WHERE incident_id = ${inc.id}`;
+      expect(pages.map((p) => p.status)).toEqual(Array(6).fill('sent'));
+      expect(twilio.peakOpen()).toBe(2);
+      for (const who of [s.a, s.b, s.c]) (twilio.expectSms(who.phone), twilio.expectCall(who.phone));
+    } finally {
+      twilio.answerAfter(0);
+    }
   });
 });
 

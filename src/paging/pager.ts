@@ -22,6 +22,13 @@ export interface PagingOptions {
   maxTries: number;
   backoffBaseMs: number;
   backoffCapMs: number;
+  /**
+   * Pages this instance holds claimed and unsent at most. More wait queued (other instances may
+   * take them) until sends finish: a claim starts a page's lease, and a page claimed long before
+   * a connection to Twilio is free (Node keeps at most 100) could outlive it and be counted as
+   * unknown while it still waits to go out.
+   */
+  maxInFlight: number;
 }
 
 export const DEFAULT_PAGING: PagingOptions = {
@@ -32,6 +39,7 @@ export const DEFAULT_PAGING: PagingOptions = {
   maxTries: 8,
   backoffBaseMs: 250,
   backoffCapMs: 8_000,
+  maxInFlight: 400,
 };
 
 const ESCALATION = new Set(['page', 'failover', 'retry']);
@@ -74,6 +82,9 @@ export class Pager {
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private announcing?: ReturnType<typeof setTimeout>;
   private stopped = false;
+  /** A drain stopped claiming at maxInFlight: the next send to finish wakes the sender. */
+  private full = false;
+  private reserved = 0;
 
   /**
    * Sends Twilio took, and status callbacks, recorded together when they arrive together (one
@@ -161,10 +172,22 @@ export class Pager {
 
   /** Claim and start sending every page due as of `asOf` (null: the database's now). */
   async drain(asOf: Date | null): Promise<number> {
-    const batch = 500;
     let total = 0;
     for (;;) {
-      const pages = await claimPages(this.deps.sql, asOf, batch, this.options.leaseSeconds);
+      // Room is reserved before the claim: two drains at once (the tick's and a wake-up's) share it.
+      const room = this.options.maxInFlight - this.inflight.size - this.reserved;
+      if (room <= 0) {
+        this.full = true;
+        return total;
+      }
+      const batch = Math.min(500, room);
+      this.reserved += batch;
+      let pages: ClaimedPage[];
+      try {
+        pages = await claimPages(this.deps.sql, asOf, batch, this.options.leaseSeconds);
+      } finally {
+        this.reserved -= batch;
+      }
       for (const p of pages) this.track(this.send(p));
       total += pages.length;
       if (pages.length < batch) return total;
@@ -192,7 +215,13 @@ export class Pager {
 
   private track(p: Promise<void>) {
     this.inflight.add(p);
-    void p.finally(() => this.inflight.delete(p));
+    void p.finally(() => {
+      this.inflight.delete(p);
+      if (this.full) {
+        this.full = false;
+        this.wake();
+      }
+    });
   }
 
   private later(ms: number, incidentId: string) {

@@ -43,8 +43,25 @@ export function mockTwilio() {
   let unseen: Sent[] = [];
   const faults: { kind: 'sms' | 'call' | 'any'; to?: string; fault: Fault }[] = [];
   const ignored = new Set<string>();
+  let answerAfterMs = 0;
+  let counted = new Set<string>();
+  let open = 0;
+  let peak = 0;
 
   const handle = (kind: 'sms' | 'call') => async ({ request }: { request: Request }) => {
+    // Only requests to the phones answerAfter() named count: an earlier test's request still
+    // hanging in this file's mock must not.
+    const to = new URLSearchParams(await request.clone().text()).get('To') ?? '';
+    const counts = counted.has(to);
+    if (counts) peak = Math.max(peak, ++open);
+    try {
+      if (answerAfterMs) await delay(answerAfterMs);
+      return await answer(kind, request);
+    } finally {
+      if (counts) open--;
+    }
+  };
+  const answer = async (kind: 'sms' | 'call', request: Request) => {
     const params = Object.fromEntries(new URLSearchParams(await request.text()));
     const pageId = new URL(params.StatusCallback ?? 'http://x/').searchParams.get('page') ?? '';
     requests.push({ kind, to: params.To, pageId });
@@ -111,6 +128,14 @@ export function mockTwilio() {
     to(phone: string) {
       return accepted.filter((m) => m.to === phone);
     },
+    /** Answer every request `ms` late (0: at once), and count how many to `phones` were open at once. */
+    answerAfter(ms: number, phones: string[] = []) {
+      answerAfterMs = ms;
+      counted = new Set(phones);
+      peak = 0;
+    },
+    /** The most requests to answerAfter()'s phones open at once since it was called. */
+    peakOpen: () => peak,
   };
 }
 
