@@ -39,7 +39,7 @@ export const DEFAULT_PAGING: PagingOptions = {
   maxTries: 8,
   backoffBaseMs: 250,
   backoffCapMs: 8_000,
-  maxInFlight: 400,
+  maxInFlight: 1000,
 };
 
 const ESCALATION = new Set(['page', 'failover', 'retry']);
@@ -82,7 +82,7 @@ export class Pager {
   private timers = new Set<ReturnType<typeof setTimeout>>();
   private announcing?: ReturnType<typeof setTimeout>;
   private stopped = false;
-  /** A drain stopped claiming at maxInFlight: the next send to finish wakes the sender. */
+  /** A drain stopped claiming at maxInFlight: sends finishing wake the sender (see track()). */
   private full = false;
   private reserved = 0;
 
@@ -217,7 +217,8 @@ export class Pager {
     this.inflight.add(p);
     void p.finally(() => {
       this.inflight.delete(p);
-      if (this.full) {
+      // Claims come in batches, not one page per finished send: wake once half the room is free.
+      if (this.full && this.inflight.size <= this.options.maxInFlight / 2) {
         this.full = false;
         this.wake();
       }
