@@ -41,9 +41,7 @@ const BATCH = 50;
  */
 export class Engine {
   private timer?: ReturnType<typeof setTimeout>;
-  private ticking?: Promise<{ nextDeadline: Date | null }>;
-  /** When the last full tick started (performance.now()). */
-  private lastFull = -Infinity;
+  private ticking?: Promise<TickResult>;
   private stopped = true;
   private unlisten?: () => Promise<void>;
 
@@ -59,38 +57,6 @@ export class Engine {
   async tick(asOf?: Date, waitForSends = true): Promise<TickResult> {
     const started = performance.now();
     const at = asOf ?? null;
-    const { pager } = this.deps;
-    const { escalated, failed, lateMs } = await this.escalateDue(at, started);
-    const escalatedAt = performance.now();
-    const checkins = await this.checkinsDue(at);
-    const checkinsAt = performance.now();
-    const recovered = await pager.recover();
-    await this.deps.onTick?.(at);
-    const recoveredAt = performance.now();
-    let sent = 0;
-    for (;;) {
-      const n = await pager.drain(at);
-      sent += n;
-      if (!waitForSends) break;
-      await pager.idle();
-      if (n === 0) break;
-    }
-    const nextDeadline = await this.nextDeadline();
-    const ms = Math.round(performance.now() - started);
-    const slow = ms > this.opts.slowTickMs;
-    if (slow) {
-      // Where the time went: escalations, check-ins, lease recovery (and retention), the drain.
-      const phase = (a: number, b: number) => Math.round(b - a);
-      this.deps.log.warn({ ms, escalated, escalateMs: phase(started, escalatedAt), checkins, checkinsMs: phase(escalatedAt, checkinsAt),
-        recovered, recoverMs: phase(checkinsAt, recoveredAt), sent, drainMs: phase(recoveredAt, performance.now()) }, 'engine tick ran long');
-    }
-    this.deps.metrics?.tick(ms, slow);
-    this.deps.metrics?.escalationLateness(lateMs);
-    return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline, ms };
-  }
-
-  /** Escalation steps whose deadline passed, in batches, until none is due (within a second). */
-  private async escalateDue(at: Date | null, started: number) {
     const { sql, pager } = this.deps;
     let escalated = 0;
     let failed = 0;
@@ -108,47 +74,45 @@ export class Engine {
       if (!done) break;
       // Their pages go out now, not after check-ins, lease recovery and the rest of the backlog.
       pager.wake();
-      // A short batch took everything due; a full one: again, so that a deadline that passed
-      // while it ran is taken now, not at the next tick. Within a second, so that check-ins and
-      // lease recovery are not starved.
-      if (rows.length < BATCH || performance.now() - started > 1_000) break;
+      // Again until nothing is due: a deadline that passed while this batch ran is taken now, not
+      // at the next tick. Within a second, so that check-ins and lease recovery are not starved.
+      if (performance.now() - started > 1_000) break;
     }
-    return { escalated, failed, lateMs };
-  }
-
-  /** Check-ins to ask for and check-ins missed. */
-  private async checkinsDue(at: Date | null): Promise<number> {
+    const escalatedAt = performance.now();
     let checkins = 0;
     for (;;) {
-      const rows = await this.deps.sql`SELECT incident_id FROM checkins_due(coalesce(${at}::timestamptz, now()), ${BATCH})`;
+      const rows = await sql`SELECT incident_id FROM checkins_due(coalesce(${at}::timestamptz, now()), ${BATCH})`;
       checkins += rows.length;
-      if (rows.length < BATCH) return checkins;
+      if (rows.length < BATCH) break;
     }
-  }
-
-  /** The earliest escalation step, check-in or check-in deadline of any incident. */
-  private async nextDeadline(): Promise<Date | null> {
-    const [next] = await this.deps.sql<{ at: Date | null }[]>`
+    const checkinsAt = performance.now();
+    const recovered = await pager.recover();
+    await this.deps.onTick?.(at);
+    const recoveredAt = performance.now();
+    let sent = 0;
+    for (;;) {
+      const n = await pager.drain(at);
+      sent += n;
+      if (!waitForSends) break;
+      await pager.idle();
+      if (n === 0) break;
+    }
+    const [next] = await sql<{ at: Date | null }[]>`
       SELECT least(
         (SELECT min(esc_next_at) FROM incidents WHERE status = 'open' AND esc_next_at IS NOT NULL),
         (SELECT min(checkin_next_at) FROM incidents WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL),
         (SELECT min(checkin_due_at) FROM incidents WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL)) AS at`;
-    return next.at;
-  }
-
-  /**
-   * What a timer set for a deadline runs between full ticks: escalation steps and check-ins
-   * only (their pages wake the sender). Lease recovery, the simulator, retention and the
-   * outbox sweep wait for the next full tick, at most `sweepMs` away. At 100 deadlines a second
-   * a full tick each time was six queries per deadline.
-   */
-  private async deadlines(): Promise<{ nextDeadline: Date | null }> {
-    const started = performance.now();
-    const { lateMs } = await this.escalateDue(null, started);
-    if ((await this.checkinsDue(null)) > 0) this.deps.pager.wake();
-    const nextDeadline = await this.nextDeadline();
+    const ms = Math.round(performance.now() - started);
+    const slow = ms > this.opts.slowTickMs;
+    if (slow) {
+      // Where the time went: escalations, check-ins, lease recovery (and retention), the drain.
+      const phase = (a: number, b: number) => Math.round(b - a);
+      this.deps.log.warn({ ms, escalated, escalateMs: phase(started, escalatedAt), checkins, checkinsMs: phase(escalatedAt, checkinsAt),
+        recovered, recoverMs: phase(checkinsAt, recoveredAt), sent, drainMs: phase(recoveredAt, performance.now()) }, 'engine tick ran long');
+    }
+    this.deps.metrics?.tick(ms, slow);
     this.deps.metrics?.escalationLateness(lateMs);
-    return { nextDeadline };
+    return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline: next.at, ms };
   }
 
   async start() {
@@ -178,9 +142,7 @@ export class Engine {
     if (this.stopped) return;
     let next = this.opts.sweepMs;
     try {
-      const full = performance.now() - this.lastFull >= this.opts.sweepMs;
-      if (full) this.lastFull = performance.now();
-      this.ticking = full ? this.tick(undefined, false) : this.deadlines();
+      this.ticking = this.tick(undefined, false);
       const r = await this.ticking;
       if (r.nextDeadline) next = r.nextDeadline.getTime() - Date.now();
     } catch (e) {
