@@ -27,9 +27,9 @@
  *    the StatusCallback's `page`, mapped to incidents through the pages table) minus the moment
  *    the SOS request was sent. p99 ÷ floor, goal ≤ 3. The incidents are then resolved through
  *    the API (before their first check-in). The first BENCH_SOS_WARMUP seconds are a warm-up,
- *    printed apart and not counted: until V8 has optimized the hot code and every database
- *    process has planned its statements, answers ran 100–370 ms for about 3 s after a start
- *    (Mayday opens its pools' connections at start, so that was not the cause any more).
+ *    printed apart and not counted: until the pools have opened their connections, V8 has
+ *    optimized the hot code and every database process has planned its statements, answers run
+ *    up to ~1.4 s for about 3 s after a start.
  * 2. Escalation lateness: BENCH_ARMED incidents of zone B inserted in SQL at step 0 (a delivered
  *    step-0 page each, check-ins off), then armed in one UPDATE: step-1 deadlines (esc_next_at)
  *    spread evenly over BENCH_ESC_WINDOW s, the first 3 s later. Lateness = first stand-in arrival

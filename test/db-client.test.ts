@@ -64,7 +64,7 @@ describe('database client', () => {
 });
 
 describe('warmPool', () => {
-  it('opens every connection of the pool at once, each having read the hot tables', async () => {
+  it('opens every connection of the pool at once, each having run the warm-up query', async () => {
     const { url, sql: admin } = await freshDatabase();
     const name = `mayday-warm-${process.pid}`;
     const pool = connect(url, { max: 5, applicationName: name });

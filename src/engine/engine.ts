@@ -44,6 +44,9 @@ export class Engine {
   private ticking?: Promise<TickResult>;
   private stopped = true;
   private unlisten?: () => Promise<void>;
+  private firstRunDone?: () => void;
+  /** Resolves once the first tick after start() has run (a restart's overdue work started). */
+  readonly firstRun = new Promise<void>((r) => (this.firstRunDone = r));
 
   constructor(
     private deps: EngineDeps,
@@ -149,6 +152,8 @@ export class Engine {
       this.deps.log.warn({ err: e }, 'engine tick failed; retrying');
     } finally {
       this.ticking = undefined;
+      this.firstRunDone?.();
+      this.firstRunDone = undefined;
     }
     this.schedule(next);
   }
