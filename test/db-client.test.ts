@@ -64,14 +64,14 @@ describe('database client', () => {
 });
 
 describe('warmPool', () => {
-  it('opens every connection of the pool at once, each having run the warm-up query', async () => {
+  it('opens every connection of the pool (its max) at once, each having run the warm-up query', async () => {
     const { url, sql: admin } = await freshDatabase();
     const name = `mayday-warm-${process.pid}`;
     const pool = connect(url, { max: 5, applicationName: name });
     try {
       const count = async () => (await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ${name}`)[0].n;
       expect(await count()).toBe(0); // a pool connects lazily
-      await warmPool(pool, 5);
+      await warmPool(pool);
       expect(await count()).toBe(5);
       // Each of them ran the warm-up query (warmPool throws if it cannot be planned).
       const [{ n }] = await admin<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = ${name} AND query LIKE '%incident_events%'`;

@@ -35,13 +35,13 @@ export function sqlState(err: unknown): string | undefined {
 }
 
 /**
- * Open all `n` connections of a pool now and load, in each server process, what the first SOS
- * and page would otherwise load while a driver waits: the hot tables and their indexes. A pool
- * opens connections lazily, so without this the first burst after a start paid for twenty new
- * server processes at once (~1 s of answers over 100 ms in bench:paging's first 3 s).
+ * Open every connection of a pool (its `max`) now and load, in each server process, what the
+ * first SOS and page would otherwise load while a driver waits: the hot tables and their
+ * indexes. A pool opens connections lazily, so without this the first burst after a start paid
+ * for twenty new server processes at once (up to 1.5 s at p99 in bench:paging's first seconds).
  */
-export async function warmPool(sql: Sql, n: number): Promise<void> {
-  await Promise.all(Array.from({ length: n }, () => sql`
+export async function warmPool(sql: Sql): Promise<void> {
+  await Promise.all(Array.from({ length: sql.options.max }, () => sql`
     SELECT 1 FROM incidents i, pages p, incident_events e, timeline_heads h, users u, tokens t, zones z, incident_locations l
     WHERE i.id = p.incident_id AND e.incident_id = i.id AND h.incident_id = i.id AND u.id = i.driver_id AND t.user_id = u.id
       AND z.id = i.zone_id AND l.incident_id = i.id AND i.status = 'open' AND p.status = 'queued' LIMIT 0`));

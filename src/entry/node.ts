@@ -106,7 +106,7 @@ async function main() {
   // delayed them by ~2 s (chaos:kill).
   void engine.firstRun
     .then(() => deps.pager.idle())
-    .then(() => Promise.all([warmPool(sql, 16), warmPool(intakeSql, 12)]))
+    .then(() => Promise.all([warmPool(sql), warmPool(intakeSql)]))
     .catch((e) => log.warn({ err: e }, 'database pool warm-up failed'));
 
   const shutdown = async (signal: string) => {
