@@ -301,6 +301,23 @@ describe('voicemail is not an acknowledgement', () => {
   });
 });
 
+/**
+ * An SOS whose first SMS to A has an unknown outcome (the fault set up by the caller): nothing
+ * is sent again at once, page.unknown names a new attempt, and that attempt goes out after the
+ * 10 s retry delay.
+ */
+async function unknownThenNewAttempt(s: Scene) {
+  const inc = await sos(s);
+  await s.t.engine.tick();
+  twilio.expectNothingElse();
+  const [unknown] = await events(s, inc.id, 'page.unknown');
+  expect(unknown.data.retryPageId).toEqual(expect.any(String));
+  await s.t.engine.tick(new Date(Date.now() + 11_000));
+  const sms = twilio.expectSms(s.a.phone);
+  expect(sms.pageId).toBe(unknown.data.retryPageId);
+  return { unknown, sms };
+}
+
 describe('failures', () => {
   const smsOnly = { steps: [{ afterSeconds: 0, notify: ['oncall'], channels: ['sms'] }, { afterSeconds: 600, notify: ['safety_leads'], channels: ['sms'] }] };
 
@@ -370,28 +387,14 @@ describe('failures', () => {
   it('a 500 may have been taken after all: an unknown outcome and a new attempt, never the same attempt twice', async () => {
     const s = await scene({ policy: smsOnly });
     twilio.fail('sms', { status: 500, code: 20500, message: 'Internal Server Error' }, s.a.phone);
-    const inc = await sos(s);
-    await s.t.engine.tick();
-    twilio.expectNothingElse();
-    const [unknown] = await events(s, inc.id, 'page.unknown');
-    expect(unknown.data.retryPageId).toEqual(expect.any(String));
-    await s.t.engine.tick(new Date(Date.now() + 11_000));
-    const sms = twilio.expectSms(s.a.phone);
-    expect(sms.pageId).toBe(unknown.data.retryPageId);
+    const { unknown } = await unknownThenNewAttempt(s);
     expect(twilio.requests.filter((r) => r.pageId === unknown.data.pageId)).toHaveLength(1);
   });
 
   it('a timeout is recorded as an unknown outcome, not re-sent as the same attempt; a new attempt follows', async () => {
     const s = await scene({ policy: smsOnly, twilioTimeoutMs: 300 });
     twilio.fail('sms', 'hang', s.a.phone);
-    const inc = await sos(s);
-    await s.t.engine.tick();
-    twilio.expectNothingElse();
-    const [unknown] = await events(s, inc.id, 'page.unknown');
-    expect(unknown.data.retryPageId).toEqual(expect.any(String));
-    await s.t.engine.tick(new Date(Date.now() + 11_000));
-    const sms = twilio.expectSms(s.a.phone);
-    expect(sms.pageId).toBe(unknown.data.retryPageId);
+    const { unknown, sms } = await unknownThenNewAttempt(s);
     expect(sms.pageId).not.toBe(unknown.data.pageId);
   });
 
