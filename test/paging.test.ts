@@ -265,6 +265,26 @@ describe('escalation when nobody acknowledges', () => {
   });
 });
 
+describe('a start', () => {
+  it('Engine.firstRun resolves once the first tick has taken what was already overdue', async () => {
+    const s = await scene({ policy: { steps: [{ afterSeconds: 0, notify: ['oncall'], channels: ['sms'] }, { afterSeconds: 60, notify: ['safety_leads'], channels: ['sms'] }] } });
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.expectSms(s.a.phone);
+    // Step 1 became due while no engine ran (as across a restart).
+    await s.t.sql`UPDATE incidents SET opened_at = opened_at - interval '120 seconds', esc_next_at = now() - interval '1 second' WHERE id = ${inc.id}`;
+    await s.t.engine.start();
+    try {
+      await s.t.engine.firstRun;
+      expect((await events(s, inc.id, 'escalation.step')).map((e) => e.data.step)).toEqual([0, 1]);
+      await s.t.deps.pager.idle();
+      twilio.expectSms(s.lead.phone);
+    } finally {
+      await s.t.engine.stop();
+    }
+  });
+});
+
 describe('voicemail is not an acknowledgement', () => {
   it('AnsweredBy=machine_* records page.voicemail and the call is tried again after a short delay', async () => {
     const s = await scene({ policy: { steps: [{ afterSeconds: 0, notify: ['oncall'], channels: ['voice'] }, { afterSeconds: 600, notify: ['safety_leads'], channels: ['sms'] }] } });
