@@ -77,19 +77,20 @@ import {
   waitReady, type Child, type CpuSample,
 } from './bench/harness';
 
+const RATE = intEnv('BENCH_SOS_RATE', 100);
+const ARMED = intEnv('BENCH_ARMED', 10_000);
 const cfg = {
-  rate: intEnv('BENCH_SOS_RATE', 100),
+  rate: RATE,
   seconds: intEnv('BENCH_SOS_SECONDS', 10),
   warmup: intEnv('BENCH_SOS_WARMUP', 5, 0),
   floorSamples: intEnv('BENCH_FLOOR_SAMPLES', 200),
-  armed: intEnv('BENCH_ARMED', 10_000),
-  window: 0, // below: defaults to armed ÷ rate
+  armed: ARMED,
+  window: intEnv('BENCH_ESC_WINDOW', Math.max(1, Math.ceil(ARMED / RATE))), // metric 1's rate
   fanout: intEnv('BENCH_FANOUT', 1000),
   callbackDelayMs: intEnv('BENCH_CALLBACK_DELAY_MS', 250, 0),
   callbacks: (process.env.BENCH_CALLBACKS || 'on') !== 'off',
   maydayLogLevel: process.env.BENCH_LOG_LEVEL || 'silent',
 };
-cfg.window = intEnv('BENCH_ESC_WINDOW', Math.max(1, Math.ceil(cfg.armed / cfg.rate)));
 const STEP1_AFTER_S = 60; // zone B's second step
 const LEAD_S = 3; // first metric-2 deadline, after the incidents are armed
 
