@@ -20,6 +20,8 @@
  * Floor: measured alone and sequentially (BENCH_FLOOR_SAMPLES each, interleaved, after a
  * warm-up): (a) POST /bare of the bare server (one INSERT … RETURNING), (b) POST Messages.json to
  * the stand-in. floor = p99(a) + p99(b) (the p99 of the per-sample sums a_i + b_i is printed too).
+ * 1,000 samples each by default, as many as metric 1 has SOS: with 200, a p99 was the second
+ * highest of 200 and the floor swung 14–23 ms between runs on a quiet machine.
  *
  * 1. SOS sent → first Twilio request: BENCH_SOS_RATE SOS/s, open loop, for BENCH_SOS_SECONDS
  *    (after BENCH_SOS_WARMUP s not counted), each from a distinct driver with a new
@@ -52,7 +54,7 @@
  * disturbs the figures; the run warns when it exceeds half a core). CPU per SOS and per
  * escalation are printed: they say how many cores the rate asked for needs.
  *
- * Env: BENCH_SOS_RATE (100), BENCH_SOS_SECONDS (10), BENCH_SOS_WARMUP (5 s: see metric 1), BENCH_FLOOR_SAMPLES (200),
+ * Env: BENCH_SOS_RATE (100), BENCH_SOS_SECONDS (10), BENCH_SOS_WARMUP (5 s: see metric 1), BENCH_FLOOR_SAMPLES (1000),
  * BENCH_ARMED (10000), BENCH_ESC_WINDOW (BENCH_ARMED ÷ BENCH_SOS_RATE s, 100), BENCH_FANOUT (1000), BENCH_CALLBACK_DELAY_MS (250:
  * the stand-in's delay before each status callback), BENCH_CALLBACKS (on|off), BENCH_LOG_LEVEL
  * (Mayday's LOG_LEVEL, default silent), BENCH_DUMP (a path prefix: raw data of metric 1 written to <prefix>.m1.json),
@@ -62,7 +64,7 @@
  * Mayday refused with a 4xx (a timeout or 5xx under overload is a warning), a process that died.
  */
 import autocannon from 'autocannon';
-import { createServer, type Server } from 'node:http';
+import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -83,7 +85,7 @@ const cfg = {
   rate: RATE,
   seconds: intEnv('BENCH_SOS_SECONDS', 10),
   warmup: intEnv('BENCH_SOS_WARMUP', 5, 0),
-  floorSamples: intEnv('BENCH_FLOOR_SAMPLES', 200),
+  floorSamples: intEnv('BENCH_FLOOR_SAMPLES', 1000),
   armed: ARMED,
   window: intEnv('BENCH_ESC_WINDOW', Math.max(1, Math.ceil(ARMED / RATE))), // metric 1's rate
   fanout: intEnv('BENCH_FANOUT', 1000),
@@ -118,6 +120,30 @@ function sosBody(c: { lat: number; lng: number }) {
 }
 
 // --- HTTP helpers -------------------------------------------------------------------------------
+
+/**
+ * The client of the measured requests (the SOS at rate, both halves of the floor, the /healthz
+ * probe): node:http over one keep-alive pool. It shares the two cores with Mayday, so it should
+ * cost as little as it can: undici's fetch took about 0.2 of a core at 100 SOS/s, node:http
+ * about a third of that. The floor and the load go through the same client, so the ratio still
+ * compares like with like. Rejects on a network error or after `timeoutMs`.
+ */
+const benchAgent = new Agent({ keepAlive: true, maxSockets: 512 });
+function send(url: string, o: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { ...o.headers, ...(o.body !== undefined ? { 'content-length': String(Buffer.byteLength(o.body)) } : {}) };
+    const req = httpRequest(url, { method: o.method ?? 'GET', agent: benchAgent, headers }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', reject);
+    });
+    req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer within ${o.timeoutMs ?? 30_000} ms`)));
+    req.on('error', reject);
+    req.end(o.body);
+  });
+}
 
 async function api<T>(base: string, method: string, path: string, token: string, body: unknown, want: number): Promise<T> {
   const res = await fetch(base + path, {
@@ -202,11 +228,10 @@ class StandinView {
 const basicAuth = 'Basic ' + Buffer.from(`${twilioCreds.sid}:${twilioCreds.token}`).toString('base64');
 const PAGE_BODY = 'Mayday #12345 ROBBERY (critical) - Bench driver 17 needs help at 36.370012,-94.200031 (±12 m, 2 s ago) in Bench zone. Map: https://maps.google.com/?q=36.370012,-94.200031 Reply ACK 12345 to take it.';
 function standinPost(url: string, to: string, callback: string) {
-  return fetch(`${url}/2010-04-01/Accounts/${twilioCreds.sid}/Messages.json`, {
+  return send(`${url}/2010-04-01/Accounts/${twilioCreds.sid}/Messages.json`, {
     method: 'POST',
     headers: { authorization: basicAuth, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ To: to, From: twilioCreds.from, Body: PAGE_BODY, StatusCallback: callback }),
-    signal: AbortSignal.timeout(30_000),
+    body: new URLSearchParams({ To: to, From: twilioCreds.from, Body: PAGE_BODY, StatusCallback: callback }).toString(),
   });
 }
 
@@ -234,7 +259,7 @@ class ActivitySampler {
       const rows = await this.sql<{ wait: string | null; q: string }[]>`
         SELECT CASE WHEN wait_event IS NULL THEN 'on CPU' ELSE wait_event_type || ':' || wait_event END AS wait,
                regexp_replace(left(query, 200), '\\s+', ' ', 'g') AS q
-        FROM pg_stat_activity WHERE application_name = 'mayday' AND state = 'active' AND pid <> pg_backend_pid()`;
+        FROM pg_stat_activity WHERE application_name IN ('mayday', 'mayday-intake') AND state = 'active' AND pid <> pg_backend_pid()`;
       this.samples++;
       this.active += rows.length;
       for (const r of rows) {
@@ -375,7 +400,7 @@ async function main() {
 
   const phases: Phase[] = [];
   const backends = async () => {
-    const rows = await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name IN ('mayday', 'mayday-bench-bare')`;
+    const rows = await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name IN ('mayday', 'mayday-intake', 'mayday-bench-bare')`;
     return new Map(rows.map((r) => [r.pid, cpuSeconds(r.pid)]).filter((e): e is [number, number] => e[1] !== undefined));
   };
   const begin = async (name: string): Promise<Phase> => {
@@ -420,12 +445,10 @@ async function main() {
     const bareBody = sosBody(CENTERS.A);
     for (let i = -20; i < cfg.floorSamples; i++) {
       let t = now();
-      const ra = await fetch(`${bare.base}/bare`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bareBody });
-      await ra.text();
+      const ra = await send(`${bare.base}/bare`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bareBody });
       const a = now() - t;
       t = now();
       const rb = await standinPost(standin.url, '+15559990000', `${sink.url}/status?page=floor-${i}`);
-      await rb.text();
       const b = now() - t;
       if (ra.status !== 201 || rb.status !== 201) throw new Error(`floor: bare answered ${ra.status}, stand-in ${rb.status}`);
       if (i >= 0) floorA.push(a), floorB.push(b);
@@ -452,8 +475,8 @@ async function main() {
       // As the app does: on a network error, the same request again (same clientRequestId: it coalesces), up to 3 tries.
       for (let attempt = 1; ; attempt++) {
         try {
-          const res = await fetch(`${M}/v1/sos`, { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(30_000) });
-          const text = await res.text();
+          const res = await send(`${M}/v1/sos`, { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' }, body });
+          const text = res.text;
           s.answeredAt = now();
           s.status = res.status;
           // 201, or 200 for a retry whose first try had been taken after all
@@ -461,8 +484,8 @@ async function main() {
           else s.error = text.slice(0, 300);
           return;
         } catch (e) {
-          const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-          s.error = `${(e as Error).message}${cause ? ` (${cause.code ?? cause.message})` : ''}`;
+          const code = (e as NodeJS.ErrnoException).code;
+          s.error = `${(e as Error).message}${code ? ` (${code})` : ''}`;
           s.retried = attempt;
           if (attempt >= 3) return;
         }
@@ -475,7 +498,7 @@ async function main() {
       while (probing) {
         const t = now();
         try {
-          await (await fetch(`${M}/healthz`, { signal: AbortSignal.timeout(30_000) })).text();
+          await send(`${M}/healthz`);
           healthz.push(now() - t);
         } catch {
           healthz.push(NaN);
@@ -744,7 +767,7 @@ async function main() {
     L.push(`  ${p.name.padEnd(18)}${pad(fmt(c.procs[0], 0), 8)}${pad(fmt(p.pgOurs, 0), 8)}${pad(fmt(c.procs[1], 0), 10)}${pad(fmt(c.self, 0), 7)}${pad(fmt(c.procs[2], 0), 6)}${pad(fmt(c.pg, 0), 8)}${pad(fmt(c.machine, 0), 9)}${pad(fmt(others, 0), 8)}`);
     if (others !== undefined && others > 50) warnings.push(`phase "${p.name}": other work on the machine used ${fmt(others, 0)}% of a core (of ${os.cpus().length * 100}%); its figures are disturbed`);
   }
-  L.push("  (its db: the backends of Mayday's and the bare server's connections; pg all: every process named postgres, other clients of the");
+  L.push("  (its db: the backends of Mayday's two pools and the bare server's connections; pg all: every process named postgres, other clients of the");
   L.push('   server included; machine: all cores, all users; others: machine minus mayday, stand-in, bench, bare and pg all)');
   L.push('');
   L.push("Mayday's database connections while each phase ran (pg_stat_activity every 100 ms; mean connections per sample):");
