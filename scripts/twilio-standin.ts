@@ -9,8 +9,10 @@
  *   GET  /_standin/requests?since=<seq>   every authenticated request after sequence number <seq>
  *
  * Callbacks go to the StatusCallback URL (form-encoded, X-Twilio-Signature): messages `sent`
- * then `delivered`; calls `initiated`, `ringing`, `in-progress` (AnsweredBy=human); one after
- * another, `callbackDelayMs` apart. With `autoAck` a call is then answered by pressing 1 (a POST
+ * then `delivered`; calls, as Twilio does, only the events their `StatusCallbackEvent`
+ * parameters ask for (Twilio's default: `completed` only): `initiated`, `ringing`, and for
+ * `answered` CallStatus `in-progress` (AnsweredBy=human); the stand-in's calls are answered and
+ * never end, so `completed` never comes. One after another, `callbackDelayMs` apart. With `autoAck` a call is then answered by pressing 1 (a POST
  * to the <Gather> action of its TwiML) and an SMS by the reply "ACK <code>" (to `smsWebhookUrl`,
  * default <StatusCallback origin>/webhooks/twilio/sms).
  * `invalidNumbers` are refused with 400/21211 (not a valid number), as Twilio refuses them.
@@ -156,12 +158,18 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
     tally.failed++;
   }
 
+  /** The call statuses a call's StatusCallbackEvent parameters ask for, in Twilio's order. */
+  function callEvents(f: URLSearchParams): string[] {
+    const asked = new Set(f.getAll('StatusCallbackEvent').flatMap((v) => v.split(/[\s,]+/)).filter(Boolean));
+    return (['initiated', 'ringing', 'answered'] as const).filter((e) => asked.has(e)).map((e) => (e === 'answered' ? 'in-progress' : e));
+  }
+
   async function afterAccept(kind: 'sms' | 'call', sid: string, f: URLSearchParams) {
     const to = f.get('To')!, from = f.get('From') ?? '', cb = f.get('StatusCallback');
     const base = { AccountSid: o.accountSid, From: from, To: to, ApiVersion: '2010-04-01' };
     let events: Record<string, string>[] = kind === 'sms'
       ? ['sent', 'delivered'].map((s) => ({ ...base, MessageSid: sid, SmsSid: sid, MessageStatus: s, SmsStatus: s }))
-      : ['initiated', 'ringing', 'in-progress'].map((s, i) => ({ ...base, CallSid: sid, CallStatus: s, Direction: 'outbound-api', SequenceNumber: String(i),
+      : callEvents(f).map((s, i) => ({ ...base, CallSid: sid, CallStatus: s, Direction: 'outbound-api', SequenceNumber: String(i),
           CallbackSource: 'call-progress-events', ...(s === 'in-progress' ? { AnsweredBy: 'human' } : {}) }));
     if (o.shuffleCallbacks) for (let i = events.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [events[i], events[j]] = [events[j], events[i]]; }
     if (dupRate > 0) events = events.flatMap((e) => (rand() < dupRate ? [e, e] : [e]));

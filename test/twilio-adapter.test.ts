@@ -62,7 +62,7 @@ describe.each<[string, TwilioTransport]>([['fetch', fetchTransport], ['node:http
     await sdk.messages.create({ to: '+15550002222', from: cfg.fromNumber, body: 'Mayday #12: reply ACK', statusCallback: 'https://mayday.test/webhooks/twilio/status?page=p1' });
     await sdk.calls.create({
       to: call.to, from: cfg.fromNumber, twiml: call.twiml, statusCallback: call.statusCallback,
-      statusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'], machineDetection: 'Enable', asyncAmd: 'true',
+      statusCallbackEvent: ['answered', 'completed'], machineDetection: 'Enable', asyncAmd: 'true',
       asyncAmdStatusCallback: call.amdCallback, timeout: 30,
     });
     expect(seen).toHaveLength(4);
@@ -71,7 +71,7 @@ describe.each<[string, TwilioTransport]>([['fetch', fetchTransport], ['node:http
     expect(seen[1].url).toBe(seen[3].url);
     expect(sorted(seen[0].form)).toEqual(sorted(seen[2].form));
     expect(sorted(seen[1].form)).toEqual(sorted(seen[3].form));
-    expect(seen[1].form.filter(([k]) => k === 'StatusCallbackEvent').map(([, v]) => v)).toEqual(['initiated', 'ringing', 'answered', 'completed']);
+    expect(seen[1].form.filter(([k]) => k === 'StatusCallbackEvent').map(([, v]) => v)).toEqual(['answered', 'completed']);
     expect(seen[1].auth).toBe(seen[3].auth);
   });
 

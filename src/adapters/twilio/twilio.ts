@@ -124,7 +124,11 @@ export function twilioTelephony(cfg: TwilioConfig): Telephony {
         From: cfg.fromNumber,
         Twiml: req.twiml,
         StatusCallback: req.statusCallback,
-        StatusCallbackEvent: ['initiated', 'ringing', 'answered', 'completed'],
+        // Only the events Mayday acts on: `answered` (CallStatus in-progress: delivered) and
+        // `completed` (busy, no-answer, failed, or ended without a keypress: voicemail). The
+        // `initiated` and `ringing` callbacks changed nothing but a rank, and cost two signed
+        // requests and two database updates per call.
+        StatusCallbackEvent: ['answered', 'completed'],
         MachineDetection: 'Enable',
         AsyncAmd: 'true',
         AsyncAmdStatusCallback: req.amdCallback,
