@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Authenticator } from '../src/auth/authenticator';
 import { connect } from '../src/db/client';
 import { testApp } from './helpers/app';
@@ -63,5 +63,23 @@ describe('GET /metrics', () => {
     expect(text).toContain('mayday_pages_total');
     expect((await t.app.request('/metrics', { headers: { authorization: `Bearer ${d.token}` } })).status).toBe(403);
     expect((await t.app.request('/metrics')).status).toBe(401);
+  });
+});
+
+describe('token hashes on Node', () => {
+  it('wireNode hashes with node:crypto, off the thread pool, to the same hex as Web Crypto', async () => {
+    const { sha256Hex } = await import('../src/auth/crypto');
+    const samples = ['mdy_drv_abc', '', 'sms:SM0123456789abcdef0123456789abcdef', 'ünïcödé ✓ 🚨'];
+    const hex = (b: ArrayBuffer) => Buffer.from(b).toString('hex');
+    const web = await Promise.all(samples.map(async (s) => hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(s)))));
+    expect(web[1]).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'); // SHA-256 of nothing
+    await testApp(); // wired with wireNode, as src/entry/node.ts wires Mayday
+    const digest = vi.spyOn(crypto.subtle, 'digest');
+    try {
+      expect(await Promise.all(samples.map((s) => sha256Hex(s)))).toEqual(web);
+      expect(digest).not.toHaveBeenCalled();
+    } finally {
+      digest.mockRestore();
+    }
   });
 });

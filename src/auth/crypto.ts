@@ -12,7 +12,19 @@ const hex = (buf: ArrayBuffer | Uint8Array) =>
 const b64url = (bytes: Uint8Array) =>
   btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
+/**
+ * SHA-256 as the runtime does it best. Web Crypto by default (Workers); Node's wiring installs
+ * its synchronous createHash (useSha256): Web Crypto's digest there is a job on the thread pool,
+ * a thread woken and a promise settled for a few microseconds of hashing, on every
+ * authenticated request.
+ */
+let sha256Sync: ((text: string) => string) | undefined;
+export function useSha256(f: (text: string) => string): void {
+  sha256Sync = f;
+}
+
 export async function sha256Hex(text: string): Promise<string> {
+  if (sha256Sync) return sha256Sync(text);
   return hex(await crypto.subtle.digest('SHA-256', enc.encode(text)));
 }
 
