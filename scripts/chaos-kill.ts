@@ -156,7 +156,7 @@ async function main() {
     try {
       return await retrying('snapshot', async () => {
         for (let i = 0; i < 100; i++) {
-          const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'mayday'`;
+          const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND application_name IN ('mayday', 'mayday-intake')`;
           if (n === 0) break;
           await sleep(50);
         }

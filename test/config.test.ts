@@ -30,6 +30,11 @@ describe('parseConfig: defaults', () => {
     expect(c.databaseUrl).toBeUndefined();
     expect(c.adminToken).toBeUndefined();
     expect(c.twilio).toBeUndefined();
+    expect(c.pool).toEqual({ main: 6, intake: 3 });
+  });
+
+  it('takes the database pool sizes', () => {
+    expect(parseConfig({ DATABASE_POOL_SIZE: '20', DATABASE_INTAKE_POOL_SIZE: '8' }).pool).toEqual({ main: 20, intake: 8 });
   });
 
   it('builds PUBLIC_BASE_URL from PORT when it is not set', () => {
@@ -62,6 +67,8 @@ describe('parseConfig: bad values name the variable', () => {
     ['DATABASE_URL', { DATABASE_URL: 'mysql://x' }],
     ['PUBLIC_BASE_URL', { PUBLIC_BASE_URL: 'not a url' }],
     ['TWILIO_API_BASE_URL', { TWILIO_API_BASE_URL: 'ftp://twilio' }],
+    ['DATABASE_POOL_SIZE', { DATABASE_POOL_SIZE: '1' }],
+    ['DATABASE_INTAKE_POOL_SIZE', { DATABASE_INTAKE_POOL_SIZE: 'many' }],
   ])('names %s for %j', (name, env) => {
     expect(configError(env).message).toContain(name);
   });

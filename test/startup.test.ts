@@ -116,4 +116,26 @@ describe('npm start', () => {
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
   }, 120_000);
+
+  it('opens the database pools DATABASE_POOL_SIZE and DATABASE_INTAKE_POOL_SIZE say, each connection once warmed', async () => {
+    const { url, sql } = await freshDatabase({ migrated: false });
+    const run = start({ DATABASE_URL: url, DATA_DIR: join(dataDir, 'unused'), DATABASE_POOL_SIZE: '3', DATABASE_INTAKE_POOL_SIZE: '2' }, await freePort());
+    runs.push(run);
+    await ready(run);
+    // The pools are warmed (every connection opened) once the engine's first tick has run.
+    const count = async () => Object.fromEntries((await sql<{ app: string; n: number }[]>`
+      SELECT application_name AS app, count(*)::int AS n FROM pg_stat_activity
+      WHERE datname = current_database() AND application_name LIKE 'mayday%' AND pid <> pg_backend_pid() GROUP BY 1`).map((r) => [r.app, r.n]));
+    let seen: Record<string, number> = {};
+    for (let i = 0; i < 100 && !(seen['mayday-intake'] === 2 && seen.mayday >= 3); i++) {
+      seen = await count();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(seen['mayday-intake']).toBe(2);
+    // The main pool's three, and the one connection postgres.js keeps for LISTEN.
+    expect(seen.mayday).toBeGreaterThanOrEqual(3);
+    expect(seen.mayday).toBeLessThanOrEqual(4);
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+  }, 120_000);
 });

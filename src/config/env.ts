@@ -25,6 +25,9 @@ export const envSchema = z
     DEMO: optional(z.enum(['true', 'false'])),
     /** Pretty logs for people; JSON otherwise. Default: pretty when stdout is a terminal. */
     LOG_FORMAT: optional(z.enum(['json', 'pretty'])),
+    /** Database connections per instance: the pool of everything but SOS intake, and intake's own. */
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(6),
+    DATABASE_INTAKE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(3),
   })
   .superRefine((env, ctx) => {
     const twilio = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM_NUMBER'] as const;
@@ -49,6 +52,7 @@ export interface Config {
   retentionDays: number;
   demo?: boolean;
   logFormat?: 'json' | 'pretty';
+  pool: { main: number; intake: number };
 }
 
 export class ConfigError extends Error {}
@@ -81,5 +85,6 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     retentionDays: env.RETENTION_DAYS,
     demo: env.DEMO === undefined ? undefined : env.DEMO === 'true',
     logFormat: env.LOG_FORMAT,
+    pool: { main: env.DATABASE_POOL_SIZE, intake: env.DATABASE_INTAKE_POOL_SIZE },
   };
 }
