@@ -70,6 +70,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { hashPin, newToken } from '../src/auth/crypto';
+import { parseConfig } from '../src/config/env';
 import { connect, type Sql } from '../src/db/client';
 import { migrate } from '../src/db/migrate';
 import { loadMigrations } from '../src/db/migrations-fs';
@@ -237,6 +238,9 @@ function standinPost(url: string, to: string, callback: string) {
 
 // --- database sampling --------------------------------------------------------------------------------
 
+/** Mayday's two pool sizes, as it reads them from this environment (it inherits DATABASE_POOL_SIZE and DATABASE_INTAKE_POOL_SIZE). */
+const MAYDAY_POOLS = parseConfig({ DATABASE_POOL_SIZE: process.env.DATABASE_POOL_SIZE, DATABASE_INTAKE_POOL_SIZE: process.env.DATABASE_INTAKE_POOL_SIZE }).pool;
+
 /** pg_stat_activity of Mayday's connections every 100 ms while a phase runs. */
 class ActivitySampler {
   private timer?: ReturnType<typeof setInterval>;
@@ -277,7 +281,7 @@ class ActivitySampler {
     if (!this.samples) return ['  (no samples)'];
     const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${(v / this.samples).toFixed(2)} ${k}`);
     return [
-      `  busy Mayday connections, mean: ${(this.active / this.samples).toFixed(2)} of 20 (${this.samples} samples)`,
+      `  busy Mayday connections, mean: ${(this.active / this.samples).toFixed(2)} of ${MAYDAY_POOLS.main} + ${MAYDAY_POOLS.intake} (${this.samples} samples)`,
       `  by wait:  ${top(this.waits, 5).join(' | ') || '-'}`,
       ...top(this.queries, 4).map((q, i) => `  ${i ? '          ' : 'by query: '}${q}`),
     ];
