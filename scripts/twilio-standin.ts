@@ -11,10 +11,11 @@
  * Callbacks go to the StatusCallback URL (form-encoded, X-Twilio-Signature): messages `sent`
  * then `delivered`; calls, as Twilio does, only the events their `StatusCallbackEvent`
  * parameters ask for (Twilio's default: `completed` only): `initiated`, `ringing`, and for
- * `answered` CallStatus `in-progress` (AnsweredBy=human); the stand-in's calls are answered and
- * never end, so `completed` never comes. One after another, `callbackDelayMs` apart. With `autoAck` a call is then answered by pressing 1 (a POST
- * to the <Gather> action of its TwiML) and an SMS by the reply "ACK <code>" (to `smsWebhookUrl`,
- * default <StatusCallback origin>/webhooks/twilio/sms).
+ * `answered` CallStatus `in-progress` (AnsweredBy=human). The stand-in's calls are answered and
+ * never end, so `completed` never comes. One after another, `callbackDelayMs` apart. With
+ * `autoAck` a call is then answered by pressing 1 (a POST to the <Gather> action of its TwiML)
+ * and an SMS by the reply "ACK <code>" (to `smsWebhookUrl`, default <StatusCallback
+ * origin>/webhooks/twilio/sms).
  * `invalidNumbers` are refused with 400/21211 (not a valid number), as Twilio refuses them.
  * Chaos, all off by default and deterministic for a given `seed` and arrival order: `faults`
  * answers a fraction of requests 500/503/429 (not taken) or 'hang' (taken, but answered only
