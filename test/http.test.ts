@@ -9,6 +9,9 @@ import { ZoneDirectory } from '../src/zones/store';
 import { ADMIN_TOKEN, LogCapture, testApp, type TestApp } from './helpers/app';
 import { freshDatabase } from './helpers/db';
 import { expectError } from './helpers/expect';
+import type { Context } from 'hono';
+import type { AppEnv } from '../src/http/context';
+import { limitBody } from '../src/http/middleware';
 import { square } from './helpers/world';
 
 let t: TestApp;
@@ -85,6 +88,30 @@ describe('errors are always the one JSON body', () => {
       headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
     } as RequestInit & { headers: Record<string, string> });
     expectError(res, 413, 'payload_too_large');
+  });
+
+  it('judges a body with a Content-Length by that header alone, without opening the request body', async () => {
+    // On Node, reading c.req.raw makes a web-streams Request of every request (the CPU that
+    // limitBody's fast path saves); here it throws, so any use of it fails the test.
+    const limit = limitBody(100, 'test body');
+    const ctx = (headers: Record<string, string>) => ({
+      req: {
+        method: 'POST',
+        header: (name: string) => headers[name.toLowerCase()],
+        get raw(): never {
+          throw new Error('the request body was opened');
+        },
+      },
+    }) as unknown as Context<AppEnv>;
+    let passed = 0;
+    const next = async () => void passed++;
+    await limit(ctx({ 'content-length': '100' }), next);
+    expect(passed).toBe(1);
+    await expect(limit(ctx({ 'content-length': '101' }), next)).rejects.toMatchObject({ code: 'payload_too_large' });
+    await expect(limit(ctx({ 'content-length': 'lots' }), next)).rejects.toMatchObject({ code: 'payload_too_large' });
+    expect(passed).toBe(1);
+    // Without a length (chunked), the body is counted as it is read: that path opens it.
+    await expect(limit(ctx({ 'transfer-encoding': 'chunked' }), next)).rejects.toThrow('the request body was opened');
   });
 
   it('answers a well-formed but invalid body with 422 validation_failed and details saying where', async () => {
