@@ -34,7 +34,8 @@ export interface WireOptions {
 
 /**
  * The app, the sender and the engine, from a database client and a configuration: the same
- * pieces on Node (src/entry/wire.ts adds metrics and Twilio over node:http), on Workers (src/entry/worker.ts) and in tests.
+ * pieces on Node (src/entry/wire.ts adds metrics, Twilio over node:http and node:crypto's SHA-256),
+ * on Workers (src/entry/worker.ts) and in tests.
  */
 export function wire(o: WireOptions) {
   const simulator = o.twilio ? undefined : new Simulator(o.sql);
