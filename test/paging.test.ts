@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { openIncident } from '../src/incidents/store';
+import { claimPages } from '../src/paging/store';
 import { testApp, type TestApp } from './helpers/app';
 import { amd, callStatus, messageStatus, mockTwilio, press, smsFrom, postSigned, TWILIO } from './helpers/twilio';
 import { square, world, type Person } from './helpers/world';
@@ -87,6 +89,61 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     expect(pages.map((p) => [p.recipient_id, p.channel, p.step])).toEqual([[s.a.id, 'sms', 0], [s.a.id, 'voice', 0]]);
     await s.t.engine.tick();
     twilio.forget();
+  });
+
+  it('the first pages are claimed in the same round trip as the SOS and sent at once, with no claim by the sender', async () => {
+    const s = await scene();
+    const pager = s.t.deps.pager;
+    const wake = vi.spyOn(pager, 'wake');
+    const drain = vi.spyOn(pager, 'drain');
+    const inc = await sos(s);
+    await pager.idle(); // no tick
+    twilio.expectSms(s.a.phone, new RegExp(`ACK ${inc.code}\\b`));
+    twilio.expectCall(s.a.phone, /<Gather/);
+    expect(wake).not.toHaveBeenCalled();
+    expect(drain).not.toHaveBeenCalled();
+    const pages = await s.t.sql`SELECT status, tries FROM pages WHERE incident_id = ${inc.id}`;
+    expect(pages.map((p) => [p.status, p.tries])).toEqual([['sent', 1], ['sent', 1]]);
+    const types = (await events(s, inc.id)).map((e) => e.type);
+    expect(types).toEqual(['incident.opened', 'escalation.step', 'page.queued', 'page.queued', 'page.sent', 'page.sent']);
+  });
+
+  it('the SOS call claims its first pages exactly as the sender\'s own claim would, after the SOS is committed, and no more than it may', async () => {
+    const s = await scene({ policy: { steps: [{ afterSeconds: 0, notify: ['zone_supervisors'], channels: ['sms', 'voice'] }] } });
+    const o = { driverId: s.driver.id, clientRequestId: randomUUID(), source: 'app' as const, kind: 'robbery' as const, severity: 'critical' as const,
+      zoneId: s.zone.id, zoneRule: 'inside' as const, lat: 36.37, lng: -94.2, accuracyM: 12, capturedAt: null, note: null, actor: 'driver:test' };
+    const r = await openIncident(s.t.sql, o, { leaseSeconds: 20, max: 4 });
+    expect(r.claimed).toHaveLength(4); // of six: three supervisors by SMS and voice
+    const [{ queued }] = await s.t.sql`SELECT count(*)::int AS queued FROM pages WHERE incident_id = ${r.incident.id} AND status = 'queued' AND tries = 0`;
+    expect(queued).toBe(2);
+    // Claimed in a transaction of its own, begun after the SOS's (whose now() the pages were made at).
+    const [{ after }] = await s.t.sql`
+      SELECT bool_and(lease_until - interval '20 seconds' > created_at) AS after FROM pages WHERE incident_id = ${r.incident.id} AND status = 'sending'`;
+    expect(after).toBe(true);
+    // Put them back and let the sender's claim take all six: the four are the same, field by field.
+    await s.t.sql`UPDATE pages SET status = 'queued', tries = 0, lease_until = NULL WHERE incident_id = ${r.incident.id}`;
+    const again = await claimPages(s.t.sql, null, 10, 20);
+    expect(again).toHaveLength(6);
+    const byId = new Map(again.map((p) => [p.id, p]));
+    for (const p of r.claimed) expect(p).toEqual(byId.get(p.id));
+    expect(r.claimed[0].driver_name).toBe(s.driver.name);
+    expect(r.claimed[0].zone_name).toBe('Zone');
+    expect(r.claimed[0].location_at).toBeInstanceOf(Date);
+    await s.t.sql`UPDATE pages SET status = 'canceled' WHERE incident_id = ${r.incident.id}`; // nothing to send
+  });
+
+  it('a page claimed by an SOS whose instance died before sending it is settled when its lease runs out: unknown, then a new attempt', async () => {
+    const s = await scene();
+    const o = { driverId: s.driver.id, clientRequestId: randomUUID(), source: 'app' as const, kind: 'robbery' as const, severity: 'critical' as const,
+      zoneId: s.zone.id, zoneRule: 'inside' as const, lat: 36.37, lng: -94.2, accuracyM: 12, capturedAt: null, note: null, actor: 'driver:test' };
+    // Claimed with the SOS, lease already over, and never sent: the instance is gone.
+    const r = await openIncident(s.t.sql, o, { leaseSeconds: 0, max: 10 });
+    expect(r.claimed).toHaveLength(2);
+    await s.t.engine.tick();
+    expect((await events(s, r.incident.id, 'page.unknown')).map((e) => e.data.pageId).sort()).toEqual(r.claimed.map((p) => p.id).sort());
+    await s.t.engine.tick(new Date(Date.now() + 11_000)); // unknownRetrySeconds later: the new attempts
+    twilio.expectSms(s.a.phone, new RegExp(`ACK ${r.incident.code}\\b`));
+    twilio.expectCall(s.a.phone, /<Gather/);
   });
 
   it('an override beats the rotation', async () => {

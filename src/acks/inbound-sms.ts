@@ -1,7 +1,7 @@
 import { sha256Hex } from '../auth/crypto';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
-import { intakeSos } from '../incidents/service';
+import { openSos } from '../incidents/service';
 import { lastKnownFix } from '../incidents/store';
 import { maskPhone } from '../log';
 
@@ -98,14 +98,13 @@ async function driverSms(deps: Deps, driver: Principal, text: string, messageSid
       : `Mayday #${open.code}: help is on the way - we are paging your safety team again now.`;
   }
   if (word === 'SAFE') return 'Mayday: you have no open incident. Text SOS if you are in danger.';
-  const { incident, created } = await intakeSos(deps, driver, {
+  const { incident, created } = await openSos(deps, driver, {
     clientRequestId,
     kind: 'other',
     source: 'sms',
     note: 'SOS by text message',
     location: await lastKnownFix(deps.sql, driver.id),
   });
-  if (created) deps.pager.queued({ incidentId: incident.id });
   deps.log.info({ incidentId: incident.id, code: incident.code, created }, 'sos by sms');
   return openedText(incident.code);
 }

@@ -2,7 +2,7 @@ import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { locateZone } from '../zones/locate';
 import { SEVERITY_OF_KIND, type Kind, type LocationInput } from './schemas';
-import { openIncident } from './store';
+import { openIncident, type OpenIncident } from './store';
 
 export interface SosInput {
   clientRequestId: string | null;
@@ -18,8 +18,37 @@ export interface SosInput {
  * geo-tag, grade, and store the incident with its opening event in one round trip.
  */
 export async function intakeSos(deps: Deps, driver: Principal, input: SosInput) {
+  const { incident, created } = await openIncident(deps.intakeSql ?? deps.sql, await intakeOf(deps, driver, input));
+  return { incident, created };
+}
+
+/**
+ * An SOS from outside any transaction (the app, a text message): intakeSos(), with its first
+ * pages claimed in the same transaction (sql/009), as many as the sender has room for, and sent
+ * as soon as it commits, without a second claim through the sender. Other instances are told as
+ * always (Pager.queued).
+ */
+export async function openSos(deps: Deps, driver: Principal, input: SosInput) {
+  const o = await intakeOf(deps, driver, input);
+  const room = deps.pager.reserveRoom();
+  let opened: Awaited<ReturnType<typeof openIncident>>;
+  try {
+    opened = await openIncident(deps.intakeSql ?? deps.sql, o, { leaseSeconds: deps.pager.options.leaseSeconds, max: room });
+  } finally {
+    deps.pager.releaseRoom(room);
+  }
+  const { incident, created, claimed } = opened;
+  if (created) {
+    deps.pager.sendClaimed(claimed);
+    // Pages beyond the room it had are still queued: then the sender looks for them.
+    deps.pager.queued({ incidentId: incident.id }, { claimed: claimed.length < room });
+  }
+  return { incident, created };
+}
+
+async function intakeOf(deps: Deps, driver: Principal, input: SosInput): Promise<OpenIncident> {
   const { zoneId, rule } = locateZone(await deps.zones.get(), input.location);
-  return openIncident(deps.intakeSql ?? deps.sql, {
+  return {
     driverId: driver.id,
     clientRequestId: input.clientRequestId,
     source: input.source,
@@ -33,5 +62,5 @@ export async function intakeSos(deps: Deps, driver: Principal, input: SosInput) 
     capturedAt: input.location?.capturedAt ?? null,
     note: input.note ?? null,
     actor: actorOf(driver),
-  });
+  };
 }

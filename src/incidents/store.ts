@@ -1,6 +1,7 @@
 import type { Sql } from '../db/client';
 import type { Principal } from '../auth/principal';
 import { notFound } from '../http/errors';
+import type { ClaimedPage } from '../paging/store';
 import type { Incident, Kind, LocationInput, Severity } from './schemas';
 
 /** A row of `incidents` as SQL or to_jsonb() gives it (timestamps as Date or as text). */
@@ -101,13 +102,29 @@ function trustedTime(capturedAt: string | null): string | null {
 }
 const EARLIEST_FIX = Date.UTC(2000, 0, 1);
 
-/** One round trip: see sos_open() in sql/. */
-export async function openIncident(sql: Sql, o: OpenIncident): Promise<{ incident: Incident; created: boolean }> {
-  const [row] = await sql<{ incident: IncidentRow; created: boolean }[]>`
-    SELECT incident, created FROM sos_open(
+/**
+ * One round trip: see sos_open() in sql/. With `claim`, the incident is stored and committed,
+ * and then up to `claim.max` of its first pages are claimed for this instance's sender under a
+ * lease of `claim.leaseSeconds`, in a second transaction of the same call
+ * (sos_open_and_claim(), sql/009); without, they stay queued for any sender. `claim` needs a
+ * connection outside any transaction.
+ */
+export async function openIncident(
+  sql: Sql,
+  o: OpenIncident,
+  claim?: { leaseSeconds: number; max: number },
+): Promise<{ incident: Incident; created: boolean; claimed: ClaimedPage[] }> {
+  const args = sql`
       ${o.driverId}, ${o.clientRequestId}, ${o.source}, ${o.kind}, ${o.severity}, ${o.zoneId}, ${o.zoneRule},
-      ${o.lat}, ${o.lng}, ${o.accuracyM}, ${trustedTime(o.capturedAt)}, ${o.note}, ${o.actor})`;
-  return { incident: toIncident(row.incident), created: row.created };
+      ${o.lat}, ${o.lng}, ${o.accuracyM}, ${trustedTime(o.capturedAt)}, ${o.note}, ${o.actor}`;
+  if (!claim) {
+    const [row] = await sql<{ incident: IncidentRow; created: boolean }[]>`SELECT incident, created FROM sos_open(${args})`;
+    return { incident: toIncident(row.incident), created: row.created, claimed: [] };
+  }
+  type Row = { o_incident: IncidentRow; o_created: boolean; o_pages: (Omit<ClaimedPage, 'location_at'> & { location_at: string | null })[] };
+  const [row] = await sql<Row[]>`CALL sos_open_and_claim(${args}, ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL)`;
+  const claimed = row.o_pages.map((p) => ({ ...p, location_at: p.location_at === null ? null : new Date(p.location_at) }));
+  return { incident: toIncident(row.o_incident), created: row.o_created, claimed };
 }
 
 /** The SQL condition under which `p` may see an incident aliased `i`. */

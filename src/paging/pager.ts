@@ -138,9 +138,9 @@ export class Pager {
    * statement after the commit, at most one per 25 ms: a NOTIFY inside the SOS transaction would
    * take PostgreSQL's cluster-wide notify lock at every commit.
    */
-  queued(ref?: PageRef): void {
+  queued(ref?: PageRef, o: { claimed?: boolean } = {}): void {
     if (ref) this.deps.onScheduled?.(ref);
-    this.wake();
+    if (!o.claimed) this.wake();
     if (this.announcing || this.stopped) return;
     this.announcing = setTimeout(() => {
       this.announcing = undefined;
@@ -192,6 +192,27 @@ export class Pager {
       total += pages.length;
       if (pages.length < batch) return total;
     }
+  }
+
+  /**
+   * Room for pages claimed elsewhere for this sender (an SOS's first pages, claimed in its own
+   * transaction: openSos(), sql/009): up to `max`, counted against maxInFlight as drain()'s
+   * claims are until releaseRoom(). 0 when the sender is stopped or full.
+   */
+  reserveRoom(max = 500): number {
+    if (this.stopped) return 0;
+    const room = Math.max(0, Math.min(max, this.options.maxInFlight - this.inflight.size - this.reserved));
+    this.reserved += room;
+    return room;
+  }
+
+  releaseRoom(room: number): void {
+    this.reserved -= room;
+  }
+
+  /** Send pages claimed elsewhere for this sender, within room it reserved (reserveRoom()). */
+  sendClaimed(pages: ClaimedPage[]): void {
+    for (const p of pages) this.track(this.send(p));
   }
 
   /** Turn pages held by a dead sender into unknown outcomes (with a new attempt queued). */

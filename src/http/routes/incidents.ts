@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { actorOf } from '../../auth/principal';
 import { IncidentEnvelope, IncidentSchema, ListIncidentsQuery, LocationInput, SosBody } from '../../incidents/schemas';
-import { intakeSos } from '../../incidents/service';
+import { openSos } from '../../incidents/service';
 import { addLocation, getIncidentFor, listIncidentsFor } from '../../incidents/store';
 import { AppError } from '../errors';
 import { allow, principal } from '../middleware';
@@ -25,8 +25,8 @@ app.openapi(
     const driver = principal(c);
     const b = c.req.valid('json');
     const deps = c.get('deps');
-    const { incident, created } = await intakeSos(deps, driver, { ...b, source: 'app' });
-    if (created) deps.pager.queued({ incidentId: incident.id }); // the first pages were queued in the same transaction
+    // Its first pages are claimed in the same transaction and go out at once (see openSos).
+    const { incident, created } = await openSos(deps, driver, { ...b, source: 'app' });
     deps.metrics?.sosAccepted(created, 'app');
     c.get('log').info({ incidentId: incident.id, code: incident.code, kind: incident.kind, created }, created ? 'sos opened' : 'sos retry coalesced');
     return c.json({ incident }, created ? 201 : 200);
