@@ -23,10 +23,10 @@ export async function intakeSos(deps: Deps, driver: Principal, input: SosInput) 
 }
 
 /**
- * An SOS from outside any transaction (the app, a text message): intakeSos(), with its first
- * pages claimed in the same transaction (sql/009), as many as the sender has room for, and sent
- * as soon as it commits, without a second claim through the sender. Other instances are told as
- * always (Pager.queued).
+ * An SOS from outside any transaction (the app, a text message): intakeSos(), and in the same
+ * call, once it has committed, its first pages claimed for this instance's sender, as many as it
+ * has room for (sos_open_and_claim(), sql/009), and sent at once, without a second claim through
+ * the sender. Other instances are told as always (Pager.queued).
  */
 export async function openSos(deps: Deps, driver: Principal, input: SosInput) {
   const o = await intakeOf(deps, driver, input);

@@ -136,7 +136,8 @@ export class Pager {
    * `mayday_pages`, which their engines LISTEN to) so that, should this one die before sending,
    * another picks them up at once rather than at its next sweep. The NOTIFY is its own small
    * statement after the commit, at most one per 25 ms: a NOTIFY inside the SOS transaction would
-   * take PostgreSQL's cluster-wide notify lock at every commit.
+   * take PostgreSQL's cluster-wide notify lock at every commit. `claimed`: this instance has
+   * already claimed every page it committed (openSos()), so it need not look for them.
    */
   queued(ref?: PageRef, o: { claimed?: boolean } = {}): void {
     if (ref) this.deps.onScheduled?.(ref);
@@ -195,9 +196,9 @@ export class Pager {
   }
 
   /**
-   * Room for pages claimed elsewhere for this sender (an SOS's first pages, claimed in its own
-   * transaction: openSos(), sql/009): up to `max`, counted against maxInFlight as drain()'s
-   * claims are until releaseRoom(). 0 when the sender is stopped or full.
+   * Room for pages claimed elsewhere for this sender (an SOS's first pages, claimed by the SOS's
+   * own call: openSos(), sql/009): up to `max`, counted against maxInFlight as drain()'s claims
+   * are until releaseRoom(). 0 when the sender is stopped or full.
    */
   reserveRoom(max = 500): number {
     if (this.stopped) return 0;

@@ -25,7 +25,7 @@ app.openapi(
     const driver = principal(c);
     const b = c.req.valid('json');
     const deps = c.get('deps');
-    // Its first pages are claimed in the same transaction and go out at once (see openSos).
+    // Its first pages are claimed in the same round trip and go out at once (see openSos).
     const { incident, created } = await openSos(deps, driver, { ...b, source: 'app' });
     deps.metrics?.sosAccepted(created, 'app');
     c.get('log').info({ incidentId: incident.id, code: incident.code, kind: incident.kind, created }, created ? 'sos opened' : 'sos retry coalesced');
