@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { openIncident } from '../src/incidents/store';
+import { openIncident, type OpenIncident } from '../src/incidents/store';
 import { claimPages } from '../src/paging/store';
 import { testApp, type TestApp } from './helpers/app';
 import { amd, callStatus, messageStatus, mockTwilio, press, smsFrom, postSigned, TWILIO } from './helpers/twilio';
@@ -47,6 +47,12 @@ async function sos(s: Scene, over: Record<string, unknown> = {}) {
   expect(res.status).toBe(201);
   return res.body.incident as { id: string; code: number; openedAt: string };
 }
+
+/** What the SOS route hands openIncident() for a robbery inside the scene's zone. */
+const intakeOf = (s: Scene): OpenIncident => ({
+  driverId: s.driver.id, clientRequestId: randomUUID(), source: 'app', kind: 'robbery', severity: 'critical',
+  zoneId: s.zone.id, zoneRule: 'inside', lat: 36.37, lng: -94.2, accuracyM: 12, capturedAt: null, note: null, actor: 'driver:test',
+});
 
 const at = (inc: { openedAt: string }, seconds: number) => new Date(Date.parse(inc.openedAt) + seconds * 1000);
 
@@ -110,8 +116,7 @@ describe('an SOS reaches the on-call supervisor at once', () => {
 
   it('the SOS call claims its first pages exactly as the sender\'s own claim would, after the SOS is committed, and no more than it may', async () => {
     const s = await scene({ policy: { steps: [{ afterSeconds: 0, notify: ['zone_supervisors'], channels: ['sms', 'voice'] }] } });
-    const o = { driverId: s.driver.id, clientRequestId: randomUUID(), source: 'app' as const, kind: 'robbery' as const, severity: 'critical' as const,
-      zoneId: s.zone.id, zoneRule: 'inside' as const, lat: 36.37, lng: -94.2, accuracyM: 12, capturedAt: null, note: null, actor: 'driver:test' };
+    const o = intakeOf(s);
     const r = await openIncident(s.t.sql, o, { leaseSeconds: 20, max: 4 });
     expect(r.claimed).toHaveLength(4); // of six: three supervisors by SMS and voice
     const [{ queued }] = await s.t.sql`SELECT count(*)::int AS queued FROM pages WHERE incident_id = ${r.incident.id} AND status = 'queued' AND tries = 0`;
@@ -134,8 +139,7 @@ describe('an SOS reaches the on-call supervisor at once', () => {
 
   it('a page claimed by an SOS whose instance died before sending it is settled when its lease runs out: unknown, then a new attempt', async () => {
     const s = await scene();
-    const o = { driverId: s.driver.id, clientRequestId: randomUUID(), source: 'app' as const, kind: 'robbery' as const, severity: 'critical' as const,
-      zoneId: s.zone.id, zoneRule: 'inside' as const, lat: 36.37, lng: -94.2, accuracyM: 12, capturedAt: null, note: null, actor: 'driver:test' };
+    const o = intakeOf(s);
     // Claimed with the SOS, lease already over, and never sent: the instance is gone.
     const r = await openIncident(s.t.sql, o, { leaseSeconds: 0, max: 10 });
     expect(r.claimed).toHaveLength(2);
