@@ -158,6 +158,22 @@ async function api<T>(base: string, method: string, path: string, token: string,
   return (text ? JSON.parse(text) : {}) as T;
 }
 
+/**
+ * Mayday's event-loop delay since the previous scrape, in ms: prom-client's default metrics
+ * (monitorEventLoopDelay, 10 ms resolution) are reset at every scrape of /metrics, so a scrape
+ * before a phase and one after it give the phase's own figures. Undefined if /metrics fails.
+ */
+async function loopDelay(base: string, adminToken: string): Promise<{ p50: number; p99: number; max: number } | undefined> {
+  try {
+    const r = await send(`${base}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } });
+    if (r.status !== 200) return undefined;
+    const ms = (name: string) => Number(new RegExp(`^mayday_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(r.text)?.[1]) * 1000;
+    return { p50: ms('p50'), p99: ms('p99'), max: ms('max') };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Run `n` jobs with at most `width` at once. */
 async function pool(n: number, width: number, job: (i: number) => Promise<unknown>) {
   let next = 0;
@@ -468,6 +484,7 @@ async function main() {
   interface Sos { i: number; sentAt: number; answeredAt?: number; status?: number; incidentId?: string; retried?: number; error?: string }
   const soses: Sos[] = [];
   const healthz: number[] = [];
+  let m1Loop: Awaited<ReturnType<typeof loopDelay>>;
   const total = cfg.rate * (cfg.warmup + cfg.seconds);
   const warmN = cfg.rate * cfg.warmup;
   const acceptedBefore1 = (await standin.stats(false)).accepted;
@@ -496,6 +513,7 @@ async function main() {
       }
     };
     say(`metric 1: ${total} SOS at ${cfg.rate}/s (${warmN} warm-up)`);
+    await loopDelay(M, adminToken); // resets the event-loop delay histogram: what follows is this phase's
     // Mayday's event loop, seen from outside: GET /healthz (no database) every 100 ms meanwhile.
     let probing = true;
     const prober = (async () => {
@@ -522,6 +540,7 @@ async function main() {
     await Promise.all(inflight);
     probing = false;
     await prober;
+    m1Loop = await loopDelay(M, adminToken);
     await standin.waitAccepted(acceptedBefore1 + 2 * soses.filter((s) => s.incidentId).length, 60_000, alive);
     await end(p1);
     const ids = soses.filter((s) => s.incidentId).map((s) => s.incidentId!);
@@ -743,6 +762,9 @@ async function main() {
   L.push(row('  of which: 201 received → first request', m1AfterAnswer));
   L.push(row(`warm-up (first ${cfg.warmup} s, not counted): the same`, m1Warm));
   L.push(row('Mayday GET /healthz meanwhile, every 100 ms', healthz.filter((x) => !Number.isNaN(x))));
+  L.push(m1Loop
+    ? `  Mayday's event-loop delay meanwhile (monitorEventLoopDelay; each sample includes its 10 ms interval): p50 ${fmt(m1Loop.p50, 1)} ms, p99 ${fmt(m1Loop.p99, 1)} ms, max ${fmt(m1Loop.max, 1)} ms`
+    : `  Mayday's event-loop delay meanwhile: not available (GET /metrics failed)`);
   const perOp = (p: Phase, pctCore: number | undefined, n: number) => ((pctCore ?? NaN) / 100) * p.secs! * 1000 / n;
   L.push(`  CPU per SOS (with its pages and their callbacks): Mayday ${fmt(perOp(p1, p1.cpu?.procs[0], total), 1)} ms, its database ${fmt(perOp(p1, p1.pgOurs, total), 1)} ms, ` +
     `stand-in ${fmt(perOp(p1, p1.cpu?.procs[1], total), 1)} ms; at ${cfg.rate}/s that is ${fmt((perOp(p1, p1.cpu?.procs[0], total) + perOp(p1, p1.pgOurs, total) + perOp(p1, p1.cpu?.procs[1], total)) * cfg.rate / 1000, 2)} cores of ${os.cpus().length}`);
