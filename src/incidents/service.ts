@@ -14,8 +14,9 @@ export interface SosInput {
 }
 
 /**
- * The one intake path for every emergency (app SOS, SMS SOS, promoted support request):
- * geo-tag, grade, and store the incident with its opening event in one round trip.
+ * The one intake for every emergency: geo-tag, grade, and store the incident with its opening
+ * event and first pages in one round trip. A promoted support request calls it inside its own
+ * transaction; the app's SOS and a texted SOS go through openSos(), which also claims the pages.
  */
 export async function intakeSos(deps: Deps, driver: Principal, input: SosInput) {
   const { incident, created } = await openIncident(deps.intakeSql ?? deps.sql, await intakeOf(deps, driver, input));
