@@ -1,5 +1,4 @@
 import { Writable } from 'node:stream';
-import { afterAll } from 'vitest';
 import type { TwilioConfig } from '../../src/adapters/twilio/twilio';
 import type { App } from '../../src/app';
 import type { Sql } from '../../src/db/client';
@@ -10,7 +9,7 @@ import { wireNode, type WireOptions } from '../../src/entry/wire';
 import { createLogger } from '../../src/log';
 import type { PagingOptions } from '../../src/paging/pager';
 import type { Simulator } from '../../src/simulator/simulator';
-import { freshDatabase } from './db';
+import { atFileEnd, freshDatabase } from './db';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -65,7 +64,7 @@ export async function testApp(opts: { logLevel?: string; twilio?: TwilioConfig; 
     zoneCacheMs: 0,
     onScheduled: opts.onScheduled,
   });
-  afterAll(() => engine.stop());
+  atFileEnd(() => engine.stop());
   const req = async (method: string, path: string, o: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token) headers.authorization = `Bearer ${o.token}`;

@@ -8,6 +8,23 @@ export const withDatabase = (url: string, db: string) => {
 };
 
 /**
+ * Cleanups of the databases this file made, run once after the file. A hook registered while a
+ * test runs is not run by vitest, and most databases are made inside a test (a scene per test),
+ * so each used to outlive its file: on a shared server (TEST_DATABASE_URL) every run of the
+ * suite left a couple of hundred behind.
+ */
+const cleanups: (() => unknown)[] = [];
+afterAll(async () => {
+  // Last made, first undone: an app's engine stops before its database goes.
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Run `fn` once the test file is done (whether called while collecting or inside a test). */
+export function atFileEnd(fn: () => unknown) {
+  cleanups.push(fn);
+}
+
+/**
  * A database of this test file's own, copied from the migrated template; dropped after the file.
  */
 export async function freshDatabase(opts: { migrated?: boolean } = {}): Promise<{ url: string; sql: Sql }> {
@@ -28,7 +45,7 @@ export async function freshDatabase(opts: { migrated?: boolean } = {}): Promise<
   // Few connections, closed soon when idle: a file may hold many apps (one per scene) and the
   // suite also runs against a shared server with max_connections = 100.
   const sql = connect(url, { max: 5, idleTimeout: 2 });
-  afterAll(async () => {
+  atFileEnd(async () => {
     await sql.end({ timeout: 1 });
     await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
     await admin.end();
