@@ -44,6 +44,9 @@ export const DEFAULT_PAGING: PagingOptions = {
 
 const ESCALATION = new Set(['page', 'failover', 'retry']);
 
+/** Pages claimed at most at once: by one claim of drain(), or by an SOS's own call (reserveRoom()). */
+const CLAIM_BATCH = 500;
+
 /** Full jitter: a random delay up to min(cap, base * 2^(tries-1)). */
 export function backoffMs(tries: number, o: Pick<PagingOptions, 'backoffBaseMs' | 'backoffCapMs'>, random = Math.random): number {
   const ceiling = Math.min(o.backoffCapMs, o.backoffBaseMs * 2 ** Math.max(0, tries - 1));
@@ -181,7 +184,7 @@ export class Pager {
         this.full = true;
         return total;
       }
-      const batch = Math.min(500, room);
+      const batch = Math.min(CLAIM_BATCH, room);
       this.reserved += batch;
       let pages: ClaimedPage[];
       try {
@@ -189,7 +192,7 @@ export class Pager {
       } finally {
         this.reserved -= batch;
       }
-      for (const p of pages) this.track(this.send(p));
+      this.sendClaimed(pages);
       total += pages.length;
       if (pages.length < batch) return total;
     }
@@ -200,7 +203,7 @@ export class Pager {
    * own call: openSos(), sql/009): up to `max`, counted against maxInFlight as drain()'s claims
    * are until releaseRoom(). 0 when the sender is stopped or full.
    */
-  reserveRoom(max = 500): number {
+  reserveRoom(max = CLAIM_BATCH): number {
     if (this.stopped) return 0;
     const room = Math.max(0, Math.min(max, this.options.maxInFlight - this.inflight.size - this.reserved));
     this.reserved += room;
@@ -211,7 +214,7 @@ export class Pager {
     this.reserved -= room;
   }
 
-  /** Send pages claimed elsewhere for this sender, within room it reserved (reserveRoom()). */
+  /** Send claimed pages, each in its own promise: drain()'s, or an SOS's (within reserveRoom()'s room). */
   sendClaimed(pages: ClaimedPage[]): void {
     for (const p of pages) this.track(this.send(p));
   }
