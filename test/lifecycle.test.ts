@@ -83,6 +83,36 @@ describe('check-ins', () => {
     twilio.expectCall(s.b.phone);
   });
 
+  it('a check-in due while another transaction holds its incident (recording a page does) is still asked in the same tick', async () => {
+    const s = await scene();
+    const inc = await sos(s);
+    expect((await s.t.post(`/v1/incidents/${inc.id}/ack`, undefined, s.a.token)).status).toBe(200);
+    const dev = await s.w.driver('Dev', { cancelPin: '8642', duressPin: '7531' });
+    const other = await sos(s, {}, dev);
+    // Dana's incident is held until the other incident's step 2 (at +60 s) is being sent, as the
+    // tick's own sends hold the incidents they record: Dana's check-in (due at +30 s) is skipped
+    // by the first pass (SKIP LOCKED) and must be asked by the second. Twilio answers late, so
+    // that the holder lets go before the sends are recorded and the first pass ends.
+    const sending = async () =>
+      (await s.t.sql`SELECT 1 FROM pages WHERE incident_id = ${other.id} AND status = 'sending'`).length > 0;
+    twilio.answerAfter(150);
+    let held!: () => void;
+    const holding = new Promise<void>((r) => (held = r));
+    const holder = s.t.sql.begin(async (tx) => {
+      await tx`SELECT 1 FROM incidents WHERE id = ${inc.id} FOR NO KEY UPDATE`;
+      held();
+      for (const end = Date.now() + 5_000; !(await sending()) && Date.now() < end; ) await new Promise((r) => setTimeout(r, 5));
+      await new Promise((r) => setTimeout(r, 50));
+    });
+    await holding;
+    const r = await s.t.engine.tick(at(other, 60));
+    await holder;
+    twilio.answerAfter(0);
+    expect(r.checkins).toBe(2); // Dana's, and Dev's own (due at +30 s too)
+    for (const d of [s.driver, dev]) twilio.expectSms(d.phone, /Reply SAFE or HELP/);
+    for (const p of [s.a, s.b]) (twilio.expectSms(p.phone), twilio.expectCall(p.phone));
+  });
+
   it('"need_help" raises severity and pages the current step again at once', async () => {
     const s = await scene();
     const inc = await sos(s, { kind: 'harassment' });

@@ -54,12 +54,41 @@ export class Engine {
   ) {}
 
   /**
-   * Run everything due as of `asOf` (default: the database's now). With `waitForSends` (tests)
-   * it also waits until every send it started, and every failover those queued, has an outcome.
+   * Run everything due as of `asOf` (default: the database's now). With `waitForSends` (tests, a
+   * Worker's alarm) it also waits until every send it started, and every failover those queued,
+   * has an outcome; and if something is then still due, it runs once more. Escalations and
+   * check-ins skip an incident another transaction holds (SKIP LOCKED), and the likeliest holder
+   * is this tick's own sends: recording a page locks its incident (page_sent_many()). So an
+   * incident escalated by the first pass can have its check-in skipped by it; once the sends are
+   * recorded, the second pass asks for it. (The timer-driven tick needs no second pass: a deadline
+   * still due makes it run again at once.)
    */
   async tick(asOf?: Date, waitForSends = true): Promise<TickResult> {
     const started = performance.now();
-    const at = asOf ?? null;
+    let r = await this.pass(asOf ?? null, waitForSends);
+    if (waitForSends && r.stillDue && r.failed === 0) {
+      const again = await this.pass(asOf ?? null, waitForSends);
+      r = {
+        ...again,
+        escalated: r.escalated + again.escalated,
+        checkins: r.checkins + again.checkins,
+        recovered: r.recovered + again.recovered,
+        sent: r.sent + again.sent,
+        lateMs: [...r.lateMs, ...again.lateMs],
+      };
+    }
+    const ms = Math.round(performance.now() - started);
+    const slow = ms > this.opts.slowTickMs;
+    if (slow) this.deps.log.warn({ ms, escalated: r.escalated, checkins: r.checkins, recovered: r.recovered, sent: r.sent, ...r.phases }, 'engine tick ran long');
+    this.deps.metrics?.tick(ms, slow);
+    this.deps.metrics?.escalationLateness(r.lateMs);
+    const { stillDue: _, phases: __, ...result } = r;
+    return { ...result, ms };
+  }
+
+  /** One pass of tick(): escalations, check-ins, lease recovery, the drain; and what is due next. */
+  private async pass(at: Date | null, waitForSends: boolean) {
+    const started = performance.now();
     const { sql, pager } = this.deps;
     let escalated = 0;
     let failed = 0;
@@ -100,22 +129,17 @@ export class Engine {
       await pager.idle();
       if (n === 0) break;
     }
-    const [next] = await sql<{ at: Date | null }[]>`
-      SELECT least(
-        (SELECT min(esc_next_at) FROM incidents WHERE status = 'open' AND esc_next_at IS NOT NULL),
-        (SELECT min(checkin_next_at) FROM incidents WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL),
-        (SELECT min(checkin_due_at) FROM incidents WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL)) AS at`;
-    const ms = Math.round(performance.now() - started);
-    const slow = ms > this.opts.slowTickMs;
-    if (slow) {
-      // Where the time went: escalations, check-ins, lease recovery (and retention), the drain.
-      const phase = (a: number, b: number) => Math.round(b - a);
-      this.deps.log.warn({ ms, escalated, escalateMs: phase(started, escalatedAt), checkins, checkinsMs: phase(escalatedAt, checkinsAt),
-        recovered, recoverMs: phase(checkinsAt, recoveredAt), sent, drainMs: phase(recoveredAt, performance.now()) }, 'engine tick ran long');
-    }
-    this.deps.metrics?.tick(ms, slow);
-    this.deps.metrics?.escalationLateness(lateMs);
-    return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline: next.at, ms };
+    const [next] = await sql<{ at: Date | null; due: boolean | null }[]>`
+      WITH n AS (
+        SELECT least(
+          (SELECT min(esc_next_at) FROM incidents WHERE status = 'open' AND esc_next_at IS NOT NULL),
+          (SELECT min(checkin_next_at) FROM incidents WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL),
+          (SELECT min(checkin_due_at) FROM incidents WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL)) AS at)
+      SELECT at, at <= coalesce(${at}::timestamptz, now()) AS due FROM n`;
+    // Where the time went, for the "ran long" warning: escalations, check-ins, lease recovery (and retention), the drain.
+    const phase = (a: number, b: number) => Math.round(b - a);
+    const phases = { escalateMs: phase(started, escalatedAt), checkinsMs: phase(escalatedAt, checkinsAt), recoverMs: phase(checkinsAt, recoveredAt), drainMs: phase(recoveredAt, performance.now()) };
+    return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline: next.at, stillDue: next.due === true, phases };
   }
 
   async start() {
