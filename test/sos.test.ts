@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ZoneDirectory } from '../src/zones/store';
 import { testApp, type TestApp } from './helpers/app';
 import { square, world, type Person } from './helpers/world';
 
@@ -157,6 +158,31 @@ describe('zone resolution', () => {
     const fb = await w3.fallbackZone();
     expect((await w3.sos(d, { location: { lat: 0.5, lng: 0.5 } })).body.incident.zoneId).toBe(donut.id);
     expect((await w3.sos(d, { location: { lat: 0, lng: 0 } })).body.incident.zoneId).toBe(fb.id);
+  });
+});
+
+describe('the zone directory (the shapes intake resolves against)', () => {
+  it('a stale copy is used while it reloads, up to twice its TTL; a write on this instance is seen at once', async () => {
+    const t = await testApp();
+    const w = world(t);
+    const north = await w.zone('North', square(40, -100, 1));
+    let now = 1_000_000;
+    const dir = new ZoneDirectory(t.sql, 1_000, () => now);
+    const ids = async () => (await dir.get()).map((z) => z.id);
+    expect(await ids()).toEqual([north.id]);
+    const south = await w.zone('South', square(30, -100, 1)); // another instance's write: this directory is not told
+    now += 1_000;
+    expect(await ids()).toEqual([north.id]); // fresh enough
+    now += 1;
+    expect(await ids()).toEqual([north.id]); // stale: answered from memory, a reload starts
+    for (let i = 0; i < 100 && (await ids()).length === 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await ids()).toEqual([north.id, south.id]); // the reload landed
+    await t.sql`DELETE FROM zones WHERE id = ${south.id}`;
+    now += 2_001; // older than twice the TTL: waited for
+    expect(await ids()).toEqual([north.id]);
+    const west = await w.zone('West', square(35, -110, 1));
+    dir.invalidate(); // what a write through this instance does
+    expect(await ids()).toEqual([north.id, west.id]);
   });
 });
 

@@ -103,30 +103,60 @@ export async function oncallAt(sql: Sql, zoneId: string, at: Date) {
 
 /**
  * The zone shapes SOS intake resolves against, kept in memory so an SOS costs no extra read.
- * Writes on this instance refresh it at once; other instances within `ttlMs`.
+ * Writes on this instance refresh it at once (invalidate()); other instances' writes are seen
+ * once a reload after `ttlMs` lands. An SOS never waits for a routine reload: once the shapes
+ * are `ttlMs` old the next SOS starts one and goes on with the shapes it has (up to `2 × ttlMs`
+ * old; older, or after invalidate(), it waits for the load).
  */
 export class ZoneDirectory {
   private shapes?: Promise<ZoneShape[]>;
   private loadedAt = 0;
+  private reloading = false;
+  /** Bumped by invalidate(): a reload started before it must not install what it read. */
+  private generation = 0;
 
   constructor(
     private sql: Sql,
     private ttlMs = 2_000,
+    private now: () => number = Date.now,
   ) {}
 
   async get(): Promise<ZoneShape[]> {
-    if (!this.shapes || Date.now() - this.loadedAt > this.ttlMs) {
-      this.loadedAt = Date.now();
-      this.shapes = this.sql<{ id: string; is_fallback: boolean; boundary: Polygon | null }[]>`
-        SELECT id, is_fallback, boundary FROM zones ORDER BY created_at, id`.then((rows) =>
-        rows.map((r) => ({ id: r.id, fallback: r.is_fallback, boundary: r.boundary })),
-      );
-      this.shapes.catch(() => (this.shapes = undefined));
+    const age = this.now() - this.loadedAt;
+    if (!this.shapes || age > 2 * this.ttlMs) {
+      this.loadedAt = this.now();
+      const shapes = this.load();
+      this.shapes = shapes;
+      shapes.catch(() => {
+        if (this.shapes === shapes) this.shapes = undefined;
+      });
+      return shapes;
     }
+    if (age > this.ttlMs && !this.reloading) this.reload();
     return this.shapes;
   }
 
   invalidate() {
     this.shapes = undefined;
+    this.generation++;
+  }
+
+  private reload() {
+    this.reloading = true;
+    const generation = this.generation;
+    this.load()
+      .then((rows) => {
+        if (generation !== this.generation) return;
+        this.shapes = Promise.resolve(rows);
+        this.loadedAt = this.now();
+      })
+      .catch(() => undefined) // the shapes it has stay; past 2 × ttlMs the next SOS loads and waits
+      .finally(() => (this.reloading = false));
+  }
+
+  private async load(): Promise<ZoneShape[]> {
+    const rows = await this.sql<{ id: string; is_fallback: boolean; boundary: Polygon | null }[]>`
+      SELECT id, is_fallback, boundary FROM zones ORDER BY created_at, id`;
+    return rows.map((r) => ({ id: r.id, fallback: r.is_fallback, boundary: r.boundary }));
   }
 }
