@@ -114,6 +114,29 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     expect(types).toEqual(['incident.opened', 'escalation.step', 'page.queued', 'page.queued', 'page.sent', 'page.sent']);
   });
 
+  it('other instances are told (NOTIFY) of pages left queued, and not of an SOS whose pages this instance claimed itself', async () => {
+    const s = await scene();
+    const heard: number[] = [];
+    const listener = await s.t.sql.listen('mayday_pages', () => heard.push(Date.now()));
+    try {
+      const inc = await sos(s);
+      await s.t.deps.pager.idle();
+      twilio.expectSms(s.a.phone);
+      twilio.expectCall(s.a.phone);
+      await new Promise((r) => setTimeout(r, 200)); // the NOTIFY would go 25 ms after the commit
+      expect(heard).toEqual([]);
+      // "need_help" queues pages again, for the sender to claim: the others hear of it.
+      expect((await s.t.post(`/v1/incidents/${inc.id}/check-ins`, { status: 'need_help' }, s.driver.token)).status).toBe(201);
+      for (let i = 0; i < 100 && heard.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(heard.length).toBe(1);
+      await s.t.deps.pager.idle();
+      twilio.expectSms(s.a.phone, /HELP/);
+      twilio.expectCall(s.a.phone);
+    } finally {
+      await listener.unlisten();
+    }
+  });
+
   it('the SOS call claims its first pages exactly as the sender\'s own claim would, after the SOS is committed, and no more than it may', async () => {
     const s = await scene({ policy: { steps: [{ afterSeconds: 0, notify: ['zone_supervisors'], channels: ['sms', 'voice'] }] } });
     const o = intakeOf(s);

@@ -140,11 +140,15 @@ export class Pager {
    * another picks them up at once rather than at its next sweep. The NOTIFY is its own small
    * statement after the commit, at most one per 25 ms: a NOTIFY inside the SOS transaction would
    * take PostgreSQL's cluster-wide notify lock at every commit. `claimed`: this instance has
-   * already claimed every page it committed (openSos()), so it need not look for them.
+   * already claimed every page it committed (openSos()): it need not look for them, and neither
+   * need the others (pages leased to this instance are not theirs to take until the lease runs
+   * out), so nobody is told — a NOTIFY would only wake every instance's sender, this one's too,
+   * for a claim that finds nothing.
    */
   queued(ref?: PageRef, o: { claimed?: boolean } = {}): void {
     if (ref) this.deps.onScheduled?.(ref);
-    if (!o.claimed) this.wake();
+    if (o.claimed) return;
+    this.wake();
     if (this.announcing || this.stopped) return;
     this.announcing = setTimeout(() => {
       this.announcing = undefined;
