@@ -160,6 +160,29 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     await s.t.sql`UPDATE pages SET status = 'canceled' WHERE incident_id = ${r.incident.id}`; // nothing to send
   });
 
+  it('when the claim in the SOS call fails after the SOS committed, the SOS is still answered and its pages go out through the sender at once', async () => {
+    const s = await scene();
+    // The first claim of a page is refused (a sequence is not rolled back with the claim).
+    await s.t.sql.unsafe(`
+      CREATE SEQUENCE test_claims;
+      CREATE FUNCTION test_refuse_first_claim() RETURNS trigger LANGUAGE plpgsql AS $f$
+      BEGIN
+        IF NEW.status = 'sending' AND nextval('test_claims') = 1 THEN RAISE EXCEPTION 'test: claim refused'; END IF;
+        RETURN NEW;
+      END $f$;
+      CREATE TRIGGER test_refuse_first_claim BEFORE UPDATE ON pages FOR EACH ROW EXECUTE FUNCTION test_refuse_first_claim();`);
+    const wake = vi.spyOn(s.t.deps.pager, 'wake');
+    const inc = await sos(s);
+    expect(wake).toHaveBeenCalled();
+    await s.t.deps.pager.idle(); // no tick
+    twilio.expectSms(s.a.phone, new RegExp(`ACK ${inc.code}\\b`));
+    twilio.expectCall(s.a.phone);
+    const pages = await s.t.sql`SELECT status, tries FROM pages WHERE incident_id = ${inc.id}`;
+    expect(pages.map((p) => [p.status, p.tries])).toEqual([['sent', 1], ['sent', 1]]);
+    const [{ n }] = await s.t.sql`SELECT last_value AS n FROM test_claims`;
+    expect(Number(n)).toBeGreaterThan(1);
+  });
+
   it('a page claimed by an SOS whose instance died before sending it is settled when its lease runs out: unknown, then a new attempt', async () => {
     const s = await scene();
     const o = intakeOf(s);

@@ -41,8 +41,9 @@ export async function openSos(deps: Deps, driver: Principal, input: SosInput) {
   const { incident, created, claimed } = opened;
   if (created) {
     deps.pager.sendClaimed(claimed);
-    // Pages beyond the room it had are still queued: then the sender looks for them.
-    deps.pager.queued({ incidentId: incident.id }, { claimed: claimed.length < room });
+    // The sender looks for pages still queued: those beyond the room it had, and all of them when
+    // the call claimed none (its claim failed after the SOS committed, sql/009, or there were none).
+    deps.pager.queued({ incidentId: incident.id }, { claimed: claimed.length > 0 && claimed.length < room });
   }
   return { incident, created };
 }
