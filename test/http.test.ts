@@ -273,10 +273,9 @@ describe('on a database that is not migrated', () => {
   });
 });
 
-// ─── KNOWN SRC BUGS (uncommitted until fixed; see the report) ────────────────────────────────
-describe('KNOWN SRC BUG: client input never causes a 500', () => {
-  // PostgreSQL refuses U+0000 in text (SQLSTATE 22021) and in jsonb (22P05); toAppError() does
-  // not map either, so a NUL in any name or note is answered 500 internal.
+describe('client input never causes a 500', () => {
+  // PostgreSQL refuses U+0000 in text (SQLSTATE 22021) and in jsonb (22P05); toAppError() maps
+  // both to 422, where a NUL in any name or note used to be answered 500 internal.
   it('answers a NUL character in a name with 422, not 500', async () => {
     expectError(await t.post('/v1/auditors', { name: 'Ida\u0000' }, admin), 422, 'validation_failed');
     expectError(await t.post('/v1/zones', { name: 'Zo\u0000ne', boundary: square(3, 3) }, admin), 422, 'validation_failed');
