@@ -3,7 +3,7 @@ import { requestId } from 'hono/request-id';
 import type { Deps } from './deps';
 import type { AppEnv } from './http/context';
 import { AppError, errorResponse, toAppError } from './http/errors';
-import { authenticate, limitBody, requireJson } from './http/middleware';
+import { authenticate, deferredTokenError, limitBody, requireJson } from './http/middleware';
 import { lazyChild, maskPathPhones } from './log';
 import admin from './http/routes/admin';
 import audit from './http/routes/audit';
@@ -66,8 +66,11 @@ export function buildApp(deps: Deps) {
   });
 
   app.notFound((c) => errorResponse(c, new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`)));
-  app.onError((err, c) => {
-    const e = toAppError(err, c.get('log') ?? deps.log);
+  app.onError(async (err, c) => {
+    // A token the SOS route was to judge comes first: 401 or 403 before any other error, as
+    // when it is judged up front.
+    const first = await deferredTokenError(c).catch(() => undefined);
+    const e = first ?? toAppError(err, c.get('log') ?? deps.log);
     if (e.status >= 500) (c.get('log') ?? deps.log).warn({ code: e.code }, e.message);
     return errorResponse(c, e);
   });

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { ZoneDirectory } from '../src/zones/store';
 import { testApp, type TestApp } from './helpers/app';
+import { expectError } from './helpers/expect';
 import { square, world, type Person } from './helpers/world';
 
 let t: TestApp;
@@ -183,6 +184,65 @@ describe('the zone directory (the shapes intake resolves against)', () => {
     const west = await w.zone('West', square(35, -110, 1));
     dir.invalidate(); // what a write through this instance does
     expect(await ids()).toEqual([north.id, west.id]);
+  });
+});
+
+describe('the token of an SOS is judged in the SOS’s own call', () => {
+  const count = async () => Number((await t.sql`SELECT count(*) AS n FROM incidents`)[0].n);
+  const invalid = { clientRequestId: randomUUID(), kind: 'not-a-kind', location: { lat: 36.37, lng: -94.2 } };
+
+  it('a driver’s first press needs no lookup of its own; the token is cached afterwards', async () => {
+    const d = await w.driver('Fay');
+    const byHash = vi.spyOn(t.deps.auth, 'byHash');
+    try {
+      expect((await w.sos(d)).status).toBe(201);
+      expect(byHash).not.toHaveBeenCalled();
+      expect((await t.deps.auth.peek(d.token)).principal).toMatchObject({ id: d.id, role: 'driver' });
+      expect((await w.sos(d)).status).toBe(201); // from the cache
+      expect(byHash).not.toHaveBeenCalled();
+    } finally {
+      byHash.mockRestore();
+    }
+  });
+
+  it('an unknown or revoked token is 401 and a responder’s is 403, nothing stored, before any body error', async () => {
+    const d = await w.driver('Gus');
+    expect((await t.req('DELETE', `/v1/users/${d.id}/tokens`, { token: w.admin })).status).toBe(200);
+    const sup = await w.responder('supervisor', [zone.id], 'Hal');
+    const before = await count();
+    expectError(await w.sos({ token: 'mdy_unknown_token_0123456789' }), 401, 'unauthorized');
+    expectError(await w.sos(d), 401, 'unauthorized');
+    expectError(await w.sos(sup), 403, 'forbidden');
+    expect(await count()).toBe(before);
+    // The same order as for a token judged up front: 401, then 403, then the body.
+    expectError(await t.post('/v1/sos', invalid, 'mdy_unknown_token_0123456789'), 401, 'unauthorized');
+    expectError(await t.req('POST', '/v1/sos', { token: 'mdy_unknown_token_0123456789', body: '{"kind":' }), 401, 'unauthorized');
+    const sup2 = await w.responder('supervisor', [zone.id], 'Ida');
+    expectError(await t.post('/v1/sos', invalid, sup2.token), 403, 'forbidden');
+    const d2 = await w.driver('Jo');
+    expectError(await t.post('/v1/sos', invalid, d2.token), 422, 'validation_failed');
+    expect(await count()).toBe(before);
+  });
+
+  it('needs no connection of the shared pool: a first press is answered while every one is taken', async () => {
+    const t2 = await testApp({ intakePool: true, zoneCacheMs: 60_000 });
+    const w2 = world(t2);
+    await w2.zone('Zone', square(36.37, -94.2));
+    const [d1, d2] = [await w2.driver('Kim'), await w2.driver('Lou')];
+    expect((await w2.sos(d1)).status).toBe(201); // the zone shapes are loaded
+    // Every connection of the shared pool (5 in tests) is taken, reserved by this test.
+    const reserved = await Promise.all(Array.from({ length: 5 }, () => t2.sql.reserve()));
+    let probed = false;
+    const probe = t2.sql`SELECT 1`.execute().then(() => (probed = true)); // waits for a free connection
+    try {
+      const res = await Promise.race([w2.sos(d2), new Promise<'waited'>((r) => setTimeout(() => r('waited'), 5_000))]);
+      expect(res, 'the SOS waited for the shared pool').not.toBe('waited');
+      expect((res as { status: number }).status).toBe(201);
+      expect(probed).toBe(false);
+    } finally {
+      for (const r of reserved) r.release();
+      await probe;
+    }
   });
 });
 

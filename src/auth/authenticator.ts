@@ -24,19 +24,37 @@ export class Authenticator {
   }
 
   async authenticate(token: string): Promise<Principal | undefined> {
+    const { principal, hash } = await this.peek(token);
+    return principal ?? this.byHash(hash);
+  }
+
+  /**
+   * What is known of `token` without the database: the administrator, or a cached principal;
+   * and its hash, for a lookup elsewhere (byHash(), or an SOS's own call: sql/010).
+   */
+  async peek(token: string): Promise<{ principal?: Principal; hash: string }> {
     const hash = await hashToken(token);
-    if (this.adminHash && timingSafeEqual(hash, await this.adminHash)) return ADMIN;
-    const now = Date.now();
+    if (this.adminHash && timingSafeEqual(hash, await this.adminHash)) return { principal: ADMIN, hash };
     const hit = this.cache.get(hash);
-    if (hit && hit.until > now) return hit.p;
+    if (hit && hit.until > Date.now()) return { principal: hit.p, hash };
+    return { hash };
+  }
+
+  /** The holder of the token with this hash, looked up (and cached), or undefined. */
+  async byHash(hash: string): Promise<Principal | undefined> {
     const p = await findPrincipalByTokenHash(this.sql, hash);
     if (!p) {
       this.cache.delete(hash);
       return undefined;
     }
-    if (this.cache.size >= this.maxEntries) this.cache.clear();
-    this.cache.set(hash, { p, until: now + this.ttlMs });
+    this.remember(hash, p);
     return p;
+  }
+
+  /** Cache what a lookup elsewhere found for this hash. */
+  remember(hash: string, p: Principal) {
+    if (this.cache.size >= this.maxEntries) this.cache.clear();
+    this.cache.set(hash, { p, until: Date.now() + this.ttlMs });
   }
 
   /** Forget tokens revoked on other instances as soon as they say so (NOTIFY mayday_tokens). */

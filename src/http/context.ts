@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/principal';
+import type { Principal, Role } from '../auth/principal';
 import type { Deps } from '../deps';
 import type { Logger } from '../log';
 
@@ -8,5 +8,11 @@ export interface AppEnv {
     log: Logger;
     deps: Deps;
     principal?: Principal;
+    /**
+     * A bearer token on an SOS that is not in the token cache: judged in the SOS's own call
+     * (sql/010) rather than by a lookup first. `roles`: the route's allowed roles, for an answer
+     * to a request that fails before that call (see onError in src/app.ts).
+     */
+    deferredToken?: { hash: string; roles?: Role[] };
   };
 }

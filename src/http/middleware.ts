@@ -10,13 +10,42 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (header) {
     const m = /^Bearer\s+(\S{1,512})\s*$/i.exec(header);
     if (!m) throw new AppError('unauthorized', 'Authorization must be "Bearer <token>"');
-    const p = await c.get('deps').auth.authenticate(m[1]);
-    if (!p) throw new AppError('unauthorized', 'unknown or revoked token');
-    c.set('principal', p);
-    c.set('log', c.get('log').child({ role: p.role, principalId: p.id }));
+    const auth = c.get('deps').auth;
+    const { principal, hash } = await auth.peek(m[1]);
+    if (!principal && c.req.method === 'POST' && c.req.path === SOS_PATH) {
+      // Not cached (a driver's first press, nearly always): the SOS's own call judges the token,
+      // which saves a round trip before every real SOS (openSosByToken(), sql/010).
+      c.set('deferredToken', { hash });
+    } else {
+      const p = principal ?? (await auth.byHash(hash));
+      if (!p) throw new AppError('unauthorized', 'unknown or revoked token');
+      setPrincipal(c, p);
+    }
   }
   await next();
 };
+
+/** The one path whose bearer token may be judged by the route itself (see authenticate). */
+export const SOS_PATH = '/v1/sos';
+
+export function setPrincipal(c: Context<AppEnv>, p: Principal) {
+  c.set('principal', p);
+  c.set('log', c.get('log').child({ role: p.role, principalId: p.id }));
+}
+
+/**
+ * For a request whose token was deferred (authenticate) and that ends before the route judged
+ * it: the answer the token would have had first, 401 or 403, if any. Looked up now.
+ */
+export async function deferredTokenError(c: Context<AppEnv>): Promise<AppError | undefined> {
+  const d = c.get('deferredToken');
+  if (!d || c.get('principal')) return undefined;
+  const p = await c.get('deps').auth.byHash(d.hash);
+  if (!p) return new AppError('unauthorized', 'unknown or revoked token');
+  setPrincipal(c, p);
+  if (d.roles && !d.roles.includes(p.role)) return new AppError('forbidden', `not allowed for role ${p.role}`);
+  return undefined;
+}
 
 /** The caller, who must hold one of `roles`: 401 without a token, 403 with the wrong role. */
 export function requireRole<R extends Role>(c: Context<AppEnv>, ...roles: R[]): Principal & { role: R } {
@@ -46,7 +75,9 @@ export const requireJson: MiddlewareHandler<AppEnv> = async (c, next) => {
  * so a caller without the right token learns nothing from validation errors.
  */
 export const allow = (...roles: Role[]): MiddlewareHandler<AppEnv> => async (c, next) => {
-  requireRole(c, ...roles);
+  const deferred = c.get('deferredToken');
+  if (deferred && !c.get('principal')) deferred.roles = roles; // judged by the route (or onError)
+  else requireRole(c, ...roles);
   await next();
 };
 

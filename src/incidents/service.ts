@@ -2,7 +2,8 @@ import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { locateZone } from '../zones/locate';
 import { SEVERITY_OF_KIND, type Kind, type LocationInput } from './schemas';
-import { openIncident, type OpenIncident } from './store';
+import type { ClaimedPage } from '../paging/store';
+import { openIncident, openIncidentByToken, type OpenIncident } from './store';
 
 export interface SosInput {
   clientRequestId: string | null;
@@ -27,31 +28,60 @@ export async function intakeSos(deps: Deps, driver: Principal, input: SosInput) 
  * An SOS from outside any transaction (the app, a text message): intakeSos(), and in the same
  * call, once it has committed, its first pages claimed for this instance's sender, as many as it
  * has room for (sos_open_and_claim(), sql/009), and sent at once, without a second claim through
- * the sender. Other instances are told as always (Pager.queued).
+ * the sender. Pages it could not claim are announced (Pager.queued).
  */
 export async function openSos(deps: Deps, driver: Principal, input: SosInput) {
   const o = await intakeOf(deps, driver, input);
+  const { incident, created } = await claiming(deps, (claim) => openIncident(deps.intakeSql ?? deps.sql, o, claim));
+  return { incident, created };
+}
+
+/**
+ * openSos() for a bearer token not yet looked up (not in the token cache): the token is judged in
+ * the same call (sos_open_by_token(), sql/010). `user` is the token's holder, undefined for an
+ * unknown or revoked token; `opened` is set only when the holder is a driver.
+ */
+export async function openSosByToken(deps: Deps, tokenHash: string, input: SosInput) {
+  const o = await placed(deps, input);
+  let user: Principal | undefined;
+  const opened = await claiming(deps, async (claim) => {
+    const r = await openIncidentByToken(deps.intakeSql ?? deps.sql, tokenHash, o, claim);
+    user = r.user;
+    return r.opened;
+  });
+  return { user, opened: opened && { incident: opened.incident, created: opened.created } };
+}
+
+/** Run `open` with room reserved in the sender for the pages it claims; send them, and announce the rest. */
+async function claiming<T extends { incident: { id: string }; created: boolean; claimed: ClaimedPage[] } | undefined>(
+  deps: Deps,
+  open: (claim: { leaseSeconds: number; max: number }) => Promise<T>,
+): Promise<T> {
   const room = deps.pager.reserveRoom();
-  let opened: Awaited<ReturnType<typeof openIncident>>;
+  let opened: T;
   try {
-    opened = await openIncident(deps.intakeSql ?? deps.sql, o, { leaseSeconds: deps.pager.options.leaseSeconds, max: room });
+    opened = await open({ leaseSeconds: deps.pager.options.leaseSeconds, max: room });
   } finally {
     deps.pager.releaseRoom(room);
   }
-  const { incident, created, claimed } = opened;
-  if (created) {
+  if (opened?.created) {
+    const { incident, claimed } = opened;
     deps.pager.sendClaimed(claimed);
     // The sender looks for pages still queued: those beyond the room it had, and all of them when
     // the call claimed none (its claim failed after the SOS committed, sql/009, or there were none).
     deps.pager.queued({ incidentId: incident.id }, { claimed: claimed.length > 0 && claimed.length < room });
   }
-  return { incident, created };
+  return opened;
 }
 
 async function intakeOf(deps: Deps, driver: Principal, input: SosInput): Promise<OpenIncident> {
+  return { ...(await placed(deps, input)), driverId: driver.id, actor: actorOf(driver) };
+}
+
+/** The SOS as stored, but for whose it is: its zone (resolved here), severity, fix and note. */
+async function placed(deps: Deps, input: SosInput): Promise<Omit<OpenIncident, 'driverId' | 'actor'>> {
   const { zoneId, rule } = locateZone(await deps.zones.get(), input.location);
   return {
-    driverId: driver.id,
     clientRequestId: input.clientRequestId,
     source: input.source,
     kind: input.kind,
@@ -63,6 +93,5 @@ async function intakeOf(deps: Deps, driver: Principal, input: SosInput): Promise
     accuracyM: input.location?.accuracyM ?? null,
     capturedAt: input.location?.capturedAt ?? null,
     note: input.note ?? null,
-    actor: actorOf(driver),
   };
 }

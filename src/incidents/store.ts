@@ -121,10 +121,34 @@ export async function openIncident(
     const [row] = await sql<{ incident: IncidentRow; created: boolean }[]>`SELECT incident, created FROM sos_open(${args})`;
     return { incident: toIncident(row.incident), created: row.created, claimed: [] };
   }
-  type Row = { o_incident: IncidentRow; o_created: boolean; o_pages: (Omit<ClaimedPage, 'location_at'> & { location_at: string | null })[] };
-  const [row] = await sql<Row[]>`CALL sos_open_and_claim(${args}, ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL)`;
-  const claimed = row.o_pages.map((p) => ({ ...p, location_at: p.location_at === null ? null : new Date(p.location_at) }));
-  return { incident: toIncident(row.o_incident), created: row.o_created, claimed };
+  const [row] = await sql<ClaimRow[]>`CALL sos_open_and_claim(${args}, ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL)`;
+  return { incident: toIncident(row.o_incident), created: row.o_created, claimed: claimedPages(row.o_pages) };
+}
+
+type ClaimRow = { o_incident: IncidentRow; o_created: boolean; o_pages: (Omit<ClaimedPage, 'location_at'> & { location_at: string | null })[] };
+const claimedPages = (rows: ClaimRow['o_pages']): ClaimedPage[] =>
+  rows.map((p) => ({ ...p, location_at: p.location_at === null ? null : new Date(p.location_at) }));
+
+/**
+ * openIncident() with its claim, for the holder of a bearer token not yet looked up: the token's
+ * user is found in the same call (sos_open_by_token(), sql/010), and the SOS is stored only for
+ * a driver. `user` is undefined for an unknown or revoked token; `opened` is undefined unless
+ * `user` is a driver.
+ */
+export async function openIncidentByToken(
+  sql: Sql,
+  tokenHash: string,
+  o: Omit<OpenIncident, 'driverId' | 'actor'>,
+  claim: { leaseSeconds: number; max: number },
+): Promise<{ user?: Principal; opened?: { incident: Incident; created: boolean; claimed: ClaimedPage[] } }> {
+  type Row = { o_user: Principal | null } & { [K in keyof ClaimRow]: ClaimRow[K] | null };
+  const [row] = await sql<Row[]>`
+    CALL sos_open_by_token(${tokenHash}, ${o.clientRequestId}, ${o.source}, ${o.kind}, ${o.severity}, ${o.zoneId}, ${o.zoneRule},
+      ${o.lat}, ${o.lng}, ${o.accuracyM}, ${trustedTime(o.capturedAt)}, ${o.note},
+      ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL, NULL)`;
+  if (!row.o_user) return {};
+  if (!row.o_incident) return { user: row.o_user };
+  return { user: row.o_user, opened: { incident: toIncident(row.o_incident), created: row.o_created === true, claimed: claimedPages(row.o_pages ?? []) } };
 }
 
 /** The SQL condition under which `p` may see an incident aliased `i`. */

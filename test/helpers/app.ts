@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { TwilioConfig } from '../../src/adapters/twilio/twilio';
 import type { App } from '../../src/app';
-import type { Sql } from '../../src/db/client';
+import { connect, type Sql } from '../../src/db/client';
 import { loadMigrations } from '../../src/db/migrations-fs';
 import type { Deps } from '../../src/deps';
 import type { Engine } from '../../src/engine/engine';
@@ -49,19 +49,30 @@ export const PUBLIC_BASE_URL = 'https://mayday.test';
  * Pages go to the phone simulator, or with `twilio` to the Twilio REST API (stood in for by msw).
  * The engine is not started: tests drive it with `engine.tick(asOf)`.
  */
-export async function testApp(opts: { logLevel?: string; twilio?: TwilioConfig; paging?: Partial<PagingOptions>; onScheduled?: WireOptions['onScheduled'] } = {}): Promise<TestApp> {
+export async function testApp(
+  opts: {
+    logLevel?: string; twilio?: TwilioConfig; paging?: Partial<PagingOptions>; onScheduled?: WireOptions['onScheduled'];
+    /** SOS intake gets connections of its own, as on Node (DATABASE_INTAKE_POOL_SIZE). */
+    intakePool?: boolean;
+    /** How long the zone shapes are kept (default 0: every SOS reads them). */
+    zoneCacheMs?: number;
+  } = {},
+): Promise<TestApp> {
   const { url, sql } = await freshDatabase();
+  const intakeSql = opts.intakePool ? connect(url, { max: 2, idleTimeout: 2, applicationName: 'mayday-intake' }) : undefined;
+  if (intakeSql) atFileEnd(() => intakeSql.end({ timeout: 1 }));
   const logs = new LogCapture();
   const log = createLogger({ level: opts.logLevel ?? 'info', destination: logs });
   const { app, deps, engine, simulator } = wireNode({
     sql,
+    intakeSql,
     log,
     adminToken: ADMIN_TOKEN,
     publicBaseUrl: PUBLIC_BASE_URL,
     twilio: opts.twilio,
     schemaVersion: Math.max(...loadMigrations().map((m) => m.id)),
     paging: opts.paging,
-    zoneCacheMs: 0,
+    zoneCacheMs: opts.zoneCacheMs ?? 0,
     onScheduled: opts.onScheduled,
   });
   atFileEnd(() => engine.stop());

@@ -1,10 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { actorOf } from '../../auth/principal';
 import { IncidentEnvelope, IncidentSchema, ListIncidentsQuery, LocationInput, SosBody } from '../../incidents/schemas';
-import { openSos } from '../../incidents/service';
+import { openSos, openSosByToken, type SosInput } from '../../incidents/service';
 import { addLocation, getIncidentFor, listIncidentsFor } from '../../incidents/store';
 import { AppError } from '../errors';
-import { allow, principal } from '../middleware';
+import type { AppEnv } from '../context';
+import { allow, principal, setPrincipal } from '../middleware';
 import { bearer, body, conflictError, errors, IdParam, json, notFoundError, router } from '../openapi';
 
 const app = router();
@@ -22,16 +24,30 @@ app.openapi(
     middleware: [allow('driver')] as const,
   }),
   async (c) => {
-    const driver = principal(c);
     const b = c.req.valid('json');
     const deps = c.get('deps');
-    // Its first pages are claimed in the same round trip and go out at once (see openSos).
-    const { incident, created } = await openSos(deps, driver, { ...b, source: 'app' });
+    // Its first pages are claimed in the same round trip and go out at once (see openSos); a
+    // token not yet known is judged in that round trip too (openSosByToken).
+    const { incident, created } = await sosOf(c, { ...b, source: 'app' });
     deps.metrics?.sosAccepted(created, 'app');
     c.get('log').info({ incidentId: incident.id, code: incident.code, kind: incident.kind, created }, created ? 'sos opened' : 'sos retry coalesced');
     return c.json({ incident }, created ? 201 : 200);
   },
 );
+
+/** The SOS of the caller: a known principal (openSos), or a token judged in the SOS's own call. */
+async function sosOf(c: Context<AppEnv>, input: SosInput) {
+  const deps = c.get('deps');
+  const deferred = c.get('deferredToken');
+  if (!deferred || c.get('principal')) return openSos(deps, principal(c), input);
+  const { user, opened } = await openSosByToken(deps, deferred.hash, input);
+  c.set('deferredToken', undefined); // judged: onError need not look it up again
+  if (!user) throw new AppError('unauthorized', 'unknown or revoked token');
+  deps.auth.remember(deferred.hash, user);
+  setPrincipal(c, user);
+  if (!opened) throw new AppError('forbidden', `not allowed for role ${user.role}`);
+  return opened;
+}
 
 app.openapi(
   createRoute({
