@@ -69,9 +69,10 @@ export function buildApp(deps: Deps) {
   app.onError(async (err, c) => {
     // A token the SOS route was to judge comes first: 401 or 403 before any other error, as
     // when it is judged up front.
-    const first = await deferredTokenError(c).catch(() => undefined);
-    const e = first ?? toAppError(err, c.get('log') ?? deps.log);
-    if (e.status >= 500) (c.get('log') ?? deps.log).warn({ code: e.code }, e.message);
+    const log = c.get('log') ?? deps.log;
+    const first = await deferredTokenError(c).catch((lookup: unknown) => toAppError(lookup, log)); // the database down: 503
+    const e = first ?? toAppError(err, log);
+    if (e.status >= 500) log.warn({ code: e.code }, e.message);
     return errorResponse(c, e);
   });
   return app;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { newToken } from '../src/auth/crypto';
 import { ZoneDirectory } from '../src/zones/store';
 import { testApp, type TestApp } from './helpers/app';
 import { expectError } from './helpers/expect';
@@ -211,6 +212,7 @@ describe('the token of an SOS is judged in the SOS’s own call', () => {
     const sup = await w.responder('supervisor', [zone.id], 'Hal');
     const before = await count();
     expectError(await w.sos({ token: 'mdy_unknown_token_0123456789' }), 401, 'unauthorized');
+    expectError(await w.sos({ token: newToken('drv') }), 401, 'unauthorized');
     expectError(await w.sos(d), 401, 'unauthorized');
     expectError(await w.sos(sup), 403, 'forbidden');
     expect(await count()).toBe(before);
@@ -222,6 +224,32 @@ describe('the token of an SOS is judged in the SOS’s own call', () => {
     const d2 = await w.driver('Jo');
     expectError(await t.post('/v1/sos', invalid, d2.token), 422, 'validation_failed');
     expect(await count()).toBe(before);
+  });
+
+  it('only a driver-shaped token waits for the SOS’s call; any other is judged up front, before it can take an intake connection', async () => {
+    const sup = await w.responder('supervisor', [zone.id], 'Max');
+    const byHash = vi.spyOn(t.deps.auth, 'byHash');
+    try {
+      expectError(await w.sos({ token: newToken('drv') }), 401, 'unauthorized'); // driver-shaped: judged in the call
+      expect(byHash).not.toHaveBeenCalled();
+      expectError(await w.sos({ token: 'mdy_unknown_token_0123456789' }), 401, 'unauthorized');
+      expectError(await w.sos(sup), 403, 'forbidden');
+      expect(byHash).toHaveBeenCalledTimes(2);
+    } finally {
+      byHash.mockRestore();
+    }
+  });
+
+  it('on a database without sql/010 (a Worker deployed before the migration) the token is looked up first, and the SOS is taken', async () => {
+    const t2 = await testApp();
+    const w2 = world(t2);
+    await w2.zone('Zone', square(36.37, -94.2));
+    const d = await w2.driver('Ned');
+    await t2.sql`DROP PROCEDURE sos_open_by_token`;
+    const res = await w2.sos(d);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.incident.driverId).toBe(d.id);
+    expectError(await w2.sos({ token: newToken('drv') }), 401, 'unauthorized');
   });
 
   it('needs no connection of the shared pool: a first press is answered while every one is taken', async () => {

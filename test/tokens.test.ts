@@ -45,6 +45,25 @@ describe('tokens', () => {
   });
 });
 
+describe('the token cache and revocation', () => {
+  it('a lookup that a revocation overlapped is not cached: the revoked token is looked up again', async () => {
+    const t = await testApp();
+    const w = world(t);
+    const d = await w.driver();
+    const auth = new Authenticator(t.sql, undefined);
+    const { hash, epoch } = await auth.peek(d.token);
+    const p = await auth.byHash(hash); // cached, as a lookup that started after any revocation
+    expect((await auth.peek(d.token)).principal).toEqual(p);
+    auth.forgetUser(d.id);
+    expect((await auth.peek(d.token)).principal).toBeUndefined();
+    auth.remember(hash, p!, epoch); // what a lookup begun before the revocation found
+    expect((await auth.peek(d.token)).principal).toBeUndefined();
+    const { epoch: now } = await auth.peek(d.token);
+    auth.remember(hash, p!, now);
+    expect((await auth.peek(d.token)).principal).toEqual(p);
+  });
+});
+
 describe('GET /metrics', () => {
   it('serves Prometheus metrics to the admin only', async () => {
     const t = await testApp();

@@ -13,6 +13,8 @@ const ADMIN: Principal = { id: 'admin', role: 'admin', name: 'Administrator' };
 export class Authenticator {
   private cache = new Map<string, { p: Principal; until: number }>();
   private adminHash?: Promise<string>;
+  /** Counts revocations heard (forgetUser()): a lookup that overlapped one is not cached. */
+  private epoch = 0;
 
   constructor(
     private sql: Sql,
@@ -32,27 +34,33 @@ export class Authenticator {
    * What is known of `token` without the database: the administrator, or a cached principal;
    * and its hash, for a lookup elsewhere (byHash(), or an SOS's own call: sql/010).
    */
-  async peek(token: string): Promise<{ principal?: Principal; hash: string }> {
+  async peek(token: string): Promise<{ principal?: Principal; hash: string; epoch: number }> {
     const hash = await hashToken(token);
-    if (this.adminHash && timingSafeEqual(hash, await this.adminHash)) return { principal: ADMIN, hash };
+    const epoch = this.epoch;
+    if (this.adminHash && timingSafeEqual(hash, await this.adminHash)) return { principal: ADMIN, hash, epoch };
     const hit = this.cache.get(hash);
-    if (hit && hit.until > Date.now()) return { principal: hit.p, hash };
-    return { hash };
+    if (hit && hit.until > Date.now()) return { principal: hit.p, hash, epoch };
+    return { hash, epoch };
   }
 
   /** The holder of the token with this hash, looked up (and cached), or undefined. */
   async byHash(hash: string): Promise<Principal | undefined> {
+    const epoch = this.epoch;
     const p = await findPrincipalByTokenHash(this.sql, hash);
     if (!p) {
       this.cache.delete(hash);
       return undefined;
     }
-    this.remember(hash, p);
+    this.remember(hash, p, epoch);
     return p;
   }
 
-  /** Cache what a lookup elsewhere found for this hash. */
-  remember(hash: string, p: Principal) {
+  /**
+   * Cache what a lookup found for this hash, unless a revocation was heard since `epoch` (when
+   * the lookup started): the lookup may have read the token before it was revoked.
+   */
+  remember(hash: string, p: Principal, epoch: number) {
+    if (epoch !== this.epoch) return;
     if (this.cache.size >= this.maxEntries) this.cache.clear();
     this.cache.set(hash, { p, until: Date.now() + this.ttlMs });
   }
@@ -64,6 +72,7 @@ export class Authenticator {
   }
 
   forgetUser(userId: string) {
+    this.epoch++;
     for (const [k, v] of this.cache) if (v.p.id === userId) this.cache.delete(k);
   }
 }

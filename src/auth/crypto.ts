@@ -35,6 +35,9 @@ export function newToken(prefix: string): string {
 
 export const hashToken = sha256Hex;
 
+/** Shaped like a token mintToken('driver') makes (newToken('drv'): 32 random bytes, base64url). */
+export const driverShaped = (token: string) => /^mdy_drv_[A-Za-z0-9_-]{43}$/.test(token);
+
 const PIN_ITERATIONS = 100_000; // the most Workers' Web Crypto allows
 
 async function pbkdf2(pin: string, salt: Uint8Array<ArrayBuffer>, iterations: number): Promise<string> {

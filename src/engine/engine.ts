@@ -66,7 +66,9 @@ export class Engine {
   async tick(asOf?: Date, waitForSends = true): Promise<TickResult> {
     const started = performance.now();
     let r = await this.pass(asOf ?? null, waitForSends);
+    let passes = 1;
     if (waitForSends && r.stillDue && r.failed === 0) {
+      passes++;
       const again = await this.pass(asOf ?? null, waitForSends);
       r = {
         ...again,
@@ -79,7 +81,8 @@ export class Engine {
     }
     const ms = Math.round(performance.now() - started);
     const slow = ms > this.opts.slowTickMs;
-    if (slow) this.deps.log.warn({ ms, escalated: r.escalated, checkins: r.checkins, recovered: r.recovered, sent: r.sent, ...r.phases }, 'engine tick ran long');
+    // The phases are the last pass's.
+    if (slow) this.deps.log.warn({ ms, passes, escalated: r.escalated, checkins: r.checkins, recovered: r.recovered, sent: r.sent, ...r.phases }, 'engine tick ran long');
     this.deps.metrics?.tick(ms, slow);
     this.deps.metrics?.escalationLateness(r.lateMs);
     const { stillDue: _, phases: __, ...result } = r;

@@ -99,6 +99,10 @@ async function main() {
   });
   await engine.start();
   const stopTokenListener = await deps.auth.listen();
+  // Keep the zone shapes fresh on a quiet instance too, so that an SOS never waits for their load
+  // (ZoneDirectory answers from memory while a reload runs; it waits only for shapes over 4 s old).
+  const zoneRefresh = setInterval(() => void deps.zones.get().catch(() => undefined), 1_000);
+  zoneRefresh.unref();
   log.info({ telephony: config.twilio ? 'twilio' : 'simulator' }, 'paging engine started');
   // A deep accept queue: under a burst (SOS, Twilio's callbacks) while the event loop is busy,
   // Node's default of 511 overflows, and a dropped SYN is retried by the client after 1, 3, 7 s.
@@ -126,6 +130,7 @@ async function main() {
       server.close(() => res());
       (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
     });
+    clearInterval(zoneRefresh);
     await engine.stop(); // sends under way record their outcome; queued pages wait for the next start
     await stopTokenListener().catch(() => undefined);
     await Promise.all([sql.end({ timeout: 5 }), intakeSql.end({ timeout: 5 })]);

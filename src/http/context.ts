@@ -13,6 +13,6 @@ export interface AppEnv {
      * (sql/010) rather than by a lookup first. `roles`: the route's allowed roles, for an answer
      * to a request that fails before that call (see onError in src/app.ts).
      */
-    deferredToken?: { hash: string; roles?: Role[] };
+    deferredToken?: { hash: string; epoch: number; roles?: Role[] };
   };
 }

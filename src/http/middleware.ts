@@ -1,6 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Principal, Role } from '../auth/principal';
+import { driverShaped } from '../auth/crypto';
 import type { AppEnv } from './context';
 import { AppError } from './errors';
 
@@ -11,11 +12,13 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
     const m = /^Bearer\s+(\S{1,512})\s*$/i.exec(header);
     if (!m) throw new AppError('unauthorized', 'Authorization must be "Bearer <token>"');
     const auth = c.get('deps').auth;
-    const { principal, hash } = await auth.peek(m[1]);
-    if (!principal && c.req.method === 'POST' && c.req.path === SOS_PATH) {
-      // Not cached (a driver's first press, nearly always): the SOS's own call judges the token,
-      // which saves a round trip before every real SOS (openSosByToken(), sql/010).
-      c.set('deferredToken', { hash });
+    const { principal, hash, epoch } = await auth.peek(m[1]);
+    if (!principal && c.req.method === 'POST' && c.req.path === SOS_PATH && driverShaped(m[1])) {
+      // A driver's token not in the cache (a driver's first press, nearly always): the SOS's own
+      // call judges it, which saves a round trip before every real SOS (openSosByToken(),
+      // sql/010). Only driver-shaped tokens: anything else is judged here, before it can take
+      // a connection of the intake's pool.
+      c.set('deferredToken', { hash, epoch });
     } else {
       const p = principal ?? (await auth.byHash(hash));
       if (!p) throw new AppError('unauthorized', 'unknown or revoked token');
@@ -40,7 +43,7 @@ export function setPrincipal(c: Context<AppEnv>, p: Principal) {
 export async function deferredTokenError(c: Context<AppEnv>): Promise<AppError | undefined> {
   const d = c.get('deferredToken');
   if (!d || c.get('principal')) return undefined;
-  const p = await c.get('deps').auth.byHash(d.hash);
+  const p = await c.get('deps').auth.byHash(d.hash); // a failure (the database down) is the caller's to answer
   if (!p) return new AppError('unauthorized', 'unknown or revoked token');
   setPrincipal(c, p);
   if (d.roles && !d.roles.includes(p.role)) return new AppError('forbidden', `not allowed for role ${p.role}`);

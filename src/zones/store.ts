@@ -112,7 +112,7 @@ export class ZoneDirectory {
   private shapes?: Promise<ZoneShape[]>;
   private loadedAt = 0;
   private reloading = false;
-  /** Bumped by invalidate(): a reload started before it must not install what it read. */
+  /** Bumped by invalidate() and by a load waited for: a reload started before must not install what it read. */
   private generation = 0;
 
   constructor(
@@ -125,6 +125,7 @@ export class ZoneDirectory {
     const age = this.now() - this.loadedAt;
     if (!this.shapes || age > 2 * this.ttlMs) {
       this.loadedAt = this.now();
+      this.generation++; // a background reload still running read before this load: it must not install
       const shapes = this.load();
       this.shapes = shapes;
       shapes.catch(() => {
