@@ -252,6 +252,17 @@ describe('the token of an SOS is judged in the SOS’s own call', () => {
     expectError(await w2.sos({ token: newToken('drv') }), 401, 'unauthorized');
   });
 
+  it('when the token cannot be looked up after all (a body that fails first), that failure is the answer, not the body’s error', async () => {
+    const t2 = await testApp();
+    await t2.sql`ALTER TABLE tokens RENAME TO tokens_away`; // every lookup now fails in the database
+    try {
+      const res = await t2.post('/v1/sos', { clientRequestId: randomUUID(), kind: 'not-a-kind' }, newToken('drv'));
+      expect(res.status, JSON.stringify(res.body)).toBeGreaterThanOrEqual(500);
+    } finally {
+      await t2.sql`ALTER TABLE tokens_away RENAME TO tokens`;
+    }
+  });
+
   it('needs no connection of the shared pool: a first press is answered while every one is taken', async () => {
     const t2 = await testApp({ intakePool: true, zoneCacheMs: 60_000 });
     const w2 = world(t2);
