@@ -114,9 +114,7 @@ export async function openIncident(
   o: OpenIncident,
   claim?: { leaseSeconds: number; max: number },
 ): Promise<{ incident: Incident; created: boolean; claimed: ClaimedPage[] }> {
-  const args = sql`
-      ${o.driverId}, ${o.clientRequestId}, ${o.source}, ${o.kind}, ${o.severity}, ${o.zoneId}, ${o.zoneRule},
-      ${o.lat}, ${o.lng}, ${o.accuracyM}, ${trustedTime(o.capturedAt)}, ${o.note}, ${o.actor}`;
+  const args = sql`${o.driverId}, ${placedArgs(sql, o)}, ${o.actor}`;
   if (!claim) {
     const [row] = await sql<{ incident: IncidentRow; created: boolean }[]>`SELECT incident, created FROM sos_open(${args})`;
     return { incident: toIncident(row.incident), created: row.created, claimed: [] };
@@ -124,6 +122,11 @@ export async function openIncident(
   const [row] = await sql<ClaimRow[]>`CALL sos_open_and_claim(${args}, ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL)`;
   return { incident: toIncident(row.o_incident), created: row.o_created, claimed: claimedPages(row.o_pages) };
 }
+
+/** The arguments of sos_open() between the driver and the actor, in its order (sql/007). */
+const placedArgs = (sql: Sql, o: Omit<OpenIncident, 'driverId' | 'actor'>) => sql`
+  ${o.clientRequestId}, ${o.source}, ${o.kind}, ${o.severity}, ${o.zoneId}, ${o.zoneRule},
+  ${o.lat}, ${o.lng}, ${o.accuracyM}, ${trustedTime(o.capturedAt)}, ${o.note}`;
 
 type ClaimRow = { o_incident: IncidentRow; o_created: boolean; o_pages: (Omit<ClaimedPage, 'location_at'> & { location_at: string | null })[] };
 const claimedPages = (rows: ClaimRow['o_pages']): ClaimedPage[] =>
@@ -143,9 +146,7 @@ export async function openIncidentByToken(
 ): Promise<{ user?: Principal; opened?: { incident: Incident; created: boolean; claimed: ClaimedPage[] } }> {
   type Row = { o_user: Principal | null } & { [K in keyof ClaimRow]: ClaimRow[K] | null };
   const [row] = await sql<Row[]>`
-    CALL sos_open_by_token(${tokenHash}, ${o.clientRequestId}, ${o.source}, ${o.kind}, ${o.severity}, ${o.zoneId}, ${o.zoneRule},
-      ${o.lat}, ${o.lng}, ${o.accuracyM}, ${trustedTime(o.capturedAt)}, ${o.note},
-      ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL, NULL)`;
+    CALL sos_open_by_token(${tokenHash}, ${placedArgs(sql, o)}, ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL, NULL)`;
   if (!row.o_user) return {};
   if (!row.o_incident) return { user: row.o_user };
   return { user: row.o_user, opened: { incident: toIncident(row.o_incident), created: row.o_created === true, claimed: claimedPages(row.o_pages ?? []) } };

@@ -6,7 +6,7 @@ import { openSos, openSosByToken, type SosInput } from '../../incidents/service'
 import { addLocation, getIncidentFor, listIncidentsFor } from '../../incidents/store';
 import { AppError } from '../errors';
 import type { AppEnv } from '../context';
-import { allow, principal, requireRole, setPrincipal } from '../middleware';
+import { allow, deferredTokenError, principal, setPrincipal } from '../middleware';
 import { bearer, body, conflictError, errors, IdParam, json, notFoundError, router } from '../openapi';
 
 const app = router();
@@ -48,11 +48,10 @@ async function sosOf(c: Context<AppEnv>, input: SosInput) {
     // token judged up front, and the SOS as before. Nothing was stored by the failed call.
     if ((e as { code?: string }).code !== '42883') throw e;
     c.get('log').warn('sos_open_by_token() is missing (run the migrations); the token is looked up first');
+    const refused = await deferredTokenError(c); // as onError would: 401, 403, or the principal set
     c.set('deferredToken', undefined);
-    const p = await deps.auth.byHash(deferred.hash);
-    if (!p) throw new AppError('unauthorized', 'unknown or revoked token');
-    setPrincipal(c, p);
-    return openSos(deps, requireRole(c, 'driver'), input);
+    if (refused) throw refused;
+    return openSos(deps, principal(c), input);
   }
   const { user, opened } = r;
   c.set('deferredToken', undefined); // judged: onError need not look it up again
