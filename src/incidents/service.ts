@@ -26,9 +26,9 @@ export async function intakeSos(deps: Deps, driver: Principal, input: SosInput) 
 
 /**
  * An SOS from outside any transaction (the app, a text message): intakeSos(), and in the same
- * call, once it has committed, its first pages claimed for this instance's sender, as many as it
- * has room for (sos_open_and_claim(), sql/009), and sent at once, without a second claim through
- * the sender. Pages it could not claim are announced (Pager.queued).
+ * call and transaction its first pages claimed for this instance's sender, as many as it has
+ * room for (sos_open_and_claim(), sql/011), and sent at once, without a second claim through the
+ * sender. Pages it could not claim are announced (Pager.queued).
  */
 export async function openSos(deps: Deps, driver: Principal, input: SosInput) {
   const o = await intakeOf(deps, driver, input);
@@ -68,7 +68,7 @@ async function claiming<T extends { incident: { id: string }; created: boolean; 
     const { incident, claimed } = opened;
     deps.pager.sendClaimed(claimed);
     // The sender looks for pages still queued: those beyond the room it had, and all of them when
-    // the call claimed none (its claim failed after the SOS committed, sql/009, or there were none).
+    // the call claimed none (its claim failed and the SOS was stored all the same, or there were none).
     deps.pager.queued({ incidentId: incident.id }, { claimed: claimed.length > 0 && claimed.length < room });
   }
   return opened;

@@ -103,11 +103,10 @@ function trustedTime(capturedAt: string | null): string | null {
 const EARLIEST_FIX = Date.UTC(2000, 0, 1);
 
 /**
- * One round trip: see sos_open() in sql/. With `claim`, the incident is stored and committed,
- * and then up to `claim.max` of its first pages are claimed for this instance's sender under a
- * lease of `claim.leaseSeconds`, in a second transaction of the same call
- * (sos_open_and_claim(), sql/009); without, they stay queued for any sender. `claim` needs a
- * connection outside any transaction.
+ * One round trip: see sos_open() in sql/. With `claim`, up to `claim.max` of the new incident's
+ * first pages are also claimed for this instance's sender under a lease of `claim.leaseSeconds`,
+ * in the same transaction (sos_open_and_claim(), sql/009 and sql/011; a claim that fails leaves
+ * them queued and the SOS stored); without, they stay queued for any sender.
  */
 export async function openIncident(
   sql: Sql,

@@ -204,7 +204,7 @@ export class Pager {
 
   /**
    * Room for pages claimed elsewhere for this sender (an SOS's first pages, claimed by the SOS's
-   * own call: openSos(), sql/009): up to `max`, counted against maxInFlight as drain()'s claims
+   * own call: openSos(), sql/011): up to `max`, counted against maxInFlight as drain()'s claims
    * are until releaseRoom(). 0 when the sender is stopped or full.
    */
   reserveRoom(max = CLAIM_BATCH): number {
