@@ -334,6 +334,77 @@ describe('escalation when nobody acknowledges', () => {
     expect(steps).toEqual([[0, 0], [1, 0], [2, 0], [2, 1], [2, 2]]);
   });
 
+  it('a step\'s pages are claimed in the escalation\'s own transaction and sent at once, with no claim by the sender (sql/012)', async () => {
+    const s = await scene();
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.expectSms(s.a.phone);
+    twilio.expectCall(s.a.phone);
+    // Each claim recorded with its transaction's now(): the pages' created_at only when the
+    // escalation that queued them claimed them too.
+    await s.t.sql.unsafe(`
+      CREATE TABLE test_claims (page_id uuid, at timestamptz);
+      CREATE FUNCTION test_record_claim() RETURNS trigger LANGUAGE plpgsql AS $f$
+      BEGIN INSERT INTO test_claims VALUES (NEW.id, now()); RETURN NEW; END $f$;
+      CREATE TRIGGER test_record_claim BEFORE UPDATE ON pages FOR EACH ROW
+        WHEN (OLD.status = 'queued' AND NEW.status = 'sending') EXECUTE FUNCTION test_record_claim();`);
+    const wake = vi.spyOn(s.t.deps.pager, 'wake');
+    await s.t.engine.tick(at(inc, 60));
+    for (const p of [s.a, s.b, s.c]) {
+      twilio.expectSms(p.phone, /ACK/);
+      twilio.expectCall(p.phone);
+    }
+    expect(wake).not.toHaveBeenCalled();
+    const claims = await s.t.sql<{ same: boolean; status: string }[]>`
+      SELECT c.at = p.created_at AS same, p.status, p.purpose, p.channel, p.tries FROM pages p JOIN test_claims c ON c.page_id = p.id
+      WHERE p.incident_id = ${inc.id} AND p.purpose = 'page' AND p.step = 1`;
+    expect(claims, JSON.stringify(claims)).toHaveLength(6);
+    expect(claims.every((c) => c.same && c.status === 'sent')).toBe(true);
+  });
+
+  it('a step whose claim fails keeps its escalation, and its pages go out through the sender', async () => {
+    const s = await scene();
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.expectSms(s.a.phone);
+    twilio.expectCall(s.a.phone);
+    // The escalation's claim is refused once (a sequence is not rolled back with the claim).
+    await s.t.sql.unsafe(`
+      CREATE SEQUENCE test_claims;
+      CREATE FUNCTION test_refuse_first_claim() RETURNS trigger LANGUAGE plpgsql AS $f$
+      BEGIN
+        IF NEW.status = 'sending' AND nextval('test_claims') = 1 THEN RAISE EXCEPTION 'test: claim refused'; END IF;
+        RETURN NEW;
+      END $f$;
+      CREATE TRIGGER test_refuse_first_claim BEFORE UPDATE ON pages FOR EACH ROW EXECUTE FUNCTION test_refuse_first_claim();`);
+    const wake = vi.spyOn(s.t.deps.pager, 'wake');
+    await s.t.engine.tick(at(inc, 60));
+    expect(wake).toHaveBeenCalled();
+    for (const p of [s.a, s.b, s.c]) {
+      twilio.expectSms(p.phone, /ACK/);
+      twilio.expectCall(p.phone);
+    }
+    expect((await events(s, inc.id, 'escalation.step')).map((e) => e.data.step)).toEqual([0, 1]);
+  });
+
+  it('on a database without sql/012 (a Worker deployed before the migration) a step still pages, through the sender\'s claim', async () => {
+    const s = await scene();
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.expectSms(s.a.phone);
+    twilio.expectCall(s.a.phone);
+    await s.t.sql`DROP FUNCTION escalate_due_and_claim`;
+    for (const seconds of [60, 120]) {
+      await s.t.engine.tick(at(inc, seconds));
+      for (const p of seconds === 60 ? [s.a, s.b, s.c] : [s.lead]) {
+        twilio.expectSms(p.phone, /ACK/);
+        twilio.expectCall(p.phone);
+      }
+      twilio.expectNothingElse();
+    }
+    expect(s.t.logs.lines.some((l) => l.includes("escalate_due_and_claim() is missing"))).toBe(true);
+  });
+
   it('a step that reaches nobody does not wait: the next starts at once; if none reaches anyone, every safety lead is paged', async () => {
     const s = await scene();
     // A zone nobody covers: an SOS there still reaches the safety lead immediately.

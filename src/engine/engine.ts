@@ -2,6 +2,7 @@ import type { Sql } from '../db/client';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Pager } from '../paging/pager';
+import { claimedFromJson, type ClaimedPageJson } from '../paging/store';
 
 export interface EngineDeps {
   sql: Sql;
@@ -32,6 +33,8 @@ export interface TickResult {
  */
 const BATCH = 50;
 
+type Escalated = { incident_id: string; late_ms: number | null; failed: boolean; pages: ClaimedPageJson[]; unclaimed: boolean };
+
 /**
  * The escalation engine: `tick(asOf)` does everything due as of `asOf` — starts escalation
  * steps whose deadline passed, asks drivers to check in and records missed check-ins (claimed with FOR UPDATE SKIP LOCKED, so instances share the
@@ -45,6 +48,8 @@ export class Engine {
   private stopped = true;
   private unlisten?: () => Promise<void>;
   private firstRunDone?: () => void;
+  /** False once the database turned out to lack escalate_due_and_claim() (sql/012). */
+  private claimOnEscalation = true;
   /** Resolves once the first tick after start() has run (a restart's overdue work started). */
   readonly firstRun = new Promise<void>((r) => (this.firstRunDone = r));
 
@@ -97,8 +102,7 @@ export class Engine {
     let failed = 0;
     const lateMs: number[] = [];
     for (;;) {
-      const rows = await sql<{ incident_id: string; late_ms: number | null; failed: boolean }[]>`
-        SELECT incident_id, late_ms, failed FROM escalate_due(coalesce(${at}::timestamptz, now()), ${BATCH})`;
+      const rows = await this.escalateDue(at);
       let done = 0;
       for (const r of rows) {
         if (r.failed) failed++;
@@ -107,8 +111,10 @@ export class Engine {
       }
       if (rows.length > done) this.deps.log.error({ failed: rows.length - done }, 'escalation failed for some incidents; they stay due and are retried');
       if (!done) break;
-      // Their pages go out now, not after check-ins, lease recovery and the rest of the backlog.
-      pager.wake();
+      // Their pages go out now, not after check-ins, lease recovery and the rest of the backlog:
+      // those the escalation claimed at once, and the sender looks for any it could not claim.
+      pager.sendClaimed(rows.flatMap((r) => claimedFromJson(r.pages)));
+      if (rows.some((r) => r.unclaimed)) pager.wake();
       // Again until nothing is due: a deadline that passed while this batch ran is taken now, not
       // at the next tick. Within a second, so that check-ins and lease recovery are not starved.
       if (performance.now() - started > 1_000) break;
@@ -143,6 +149,33 @@ export class Engine {
     const phase = (a: number, b: number) => Math.round(b - a);
     const phases = { escalateMs: phase(started, escalatedAt), checkinsMs: phase(escalatedAt, checkinsAt), recoverMs: phase(checkinsAt, recoveredAt), drainMs: phase(recoveredAt, performance.now()) };
     return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline: next.at, stillDue: next.due === true, phases };
+  }
+
+  /**
+   * Escalate up to BATCH due incidents, claiming their new pages for this sender in the same
+   * transaction, as much as it has room for (escalate_due_and_claim(), sql/012). On a database not
+   * yet migrated to sql/012 (a Worker deployed before `npm run migrate`) it escalates as before
+   * and leaves the pages to the sender's claim.
+   */
+  private async escalateDue(at: Date | null): Promise<Escalated[]> {
+    const { sql, pager } = this.deps;
+    if (this.claimOnEscalation) {
+      const room = pager.reserveRoom();
+      try {
+        return await sql<Escalated[]>`
+          SELECT incident_id, late_ms, failed, pages, unclaimed
+          FROM escalate_due_and_claim(coalesce(${at}::timestamptz, now()), ${BATCH}, ${pager.options.leaseSeconds}, ${room})`;
+      } catch (e) {
+        if ((e as { code?: string }).code !== '42883') throw e;
+        this.claimOnEscalation = false;
+        this.deps.log.warn('escalate_due_and_claim() is missing (database before sql/012): escalations leave their pages to the sender');
+      } finally {
+        pager.releaseRoom(room);
+      }
+    }
+    const rows = await sql<Omit<Escalated, 'pages' | 'unclaimed'>[]>`
+      SELECT incident_id, late_ms, failed FROM escalate_due(coalesce(${at}::timestamptz, now()), ${BATCH})`;
+    return rows.map((r) => ({ ...r, pages: [], unclaimed: !r.failed }));
   }
 
   async start() {

@@ -1,7 +1,7 @@
 import type { Sql } from '../db/client';
 import type { Principal } from '../auth/principal';
 import { notFound } from '../http/errors';
-import type { ClaimedPage } from '../paging/store';
+import { claimedFromJson, type ClaimedPage, type ClaimedPageJson } from '../paging/store';
 import type { Incident, Kind, LocationInput, Severity } from './schemas';
 
 /** A row of `incidents` as SQL or to_jsonb() gives it (timestamps as Date or as text). */
@@ -119,7 +119,7 @@ export async function openIncident(
     return { incident: toIncident(row.incident), created: row.created, claimed: [] };
   }
   const [row] = await sql<ClaimRow[]>`CALL sos_open_and_claim(${args}, ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL)`;
-  return { incident: toIncident(row.o_incident), created: row.o_created, claimed: claimedPages(row.o_pages) };
+  return { incident: toIncident(row.o_incident), created: row.o_created, claimed: claimedFromJson(row.o_pages) };
 }
 
 /** The arguments of sos_open() between the driver and the actor, in its order (sql/007). */
@@ -127,9 +127,7 @@ const placedArgs = (sql: Sql, o: Omit<OpenIncident, 'driverId' | 'actor'>) => sq
   ${o.clientRequestId}, ${o.source}, ${o.kind}, ${o.severity}, ${o.zoneId}, ${o.zoneRule},
   ${o.lat}, ${o.lng}, ${o.accuracyM}, ${trustedTime(o.capturedAt)}, ${o.note}`;
 
-type ClaimRow = { o_incident: IncidentRow; o_created: boolean; o_pages: (Omit<ClaimedPage, 'location_at'> & { location_at: string | null })[] };
-const claimedPages = (rows: ClaimRow['o_pages']): ClaimedPage[] =>
-  rows.map((p) => ({ ...p, location_at: p.location_at === null ? null : new Date(p.location_at) }));
+type ClaimRow = { o_incident: IncidentRow; o_created: boolean; o_pages: ClaimedPageJson[] };
 
 /**
  * openIncident() with its claim, for the holder of a bearer token not yet looked up: the token's
@@ -148,7 +146,7 @@ export async function openIncidentByToken(
     CALL sos_open_by_token(${tokenHash}, ${placedArgs(sql, o)}, ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL, NULL)`;
   if (!row.o_user) return {};
   if (!row.o_incident) return { user: row.o_user };
-  return { user: row.o_user, opened: { incident: toIncident(row.o_incident), created: row.o_created === true, claimed: claimedPages(row.o_pages ?? []) } };
+  return { user: row.o_user, opened: { incident: toIncident(row.o_incident), created: row.o_created === true, claimed: claimedFromJson(row.o_pages ?? []) } };
 }
 
 /** The SQL condition under which `p` may see an incident aliased `i`. */

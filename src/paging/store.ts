@@ -27,6 +27,11 @@ export interface ClaimedPage {
   recipient_name: string;
 }
 
+/** Claimed pages as a database function answers them in JSON (sql/011's claim_incident_pages()). */
+export type ClaimedPageJson = Omit<ClaimedPage, 'location_at'> & { location_at: string | null };
+export const claimedFromJson = (rows: ClaimedPageJson[]): ClaimedPage[] =>
+  rows.map((p) => ({ ...p, location_at: p.location_at === null ? null : new Date(p.location_at) }));
+
 /**
  * Lease up to `limit` due pages to this sender. A lease that runs out (the sender died
  * mid-send) is later turned into an 'unknown' outcome by expireLeases(), never re-sent as is.
