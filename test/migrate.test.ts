@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import postgres from 'postgres';
 import { connect } from '../src/db/client';
 import { migrate, migrationFromFile, schemaVersion } from '../src/db/migrate';
 import { loadMigrations } from '../src/db/migrations-fs';
+import { testApp } from './helpers/app';
 import { freshDatabase } from './helpers/db';
+import { square, world } from './helpers/world';
 
 describe('migrations', () => {
   it('several instances starting at once apply each migration exactly once (advisory lock)', async () => {
@@ -114,6 +117,45 @@ describe('migrations', () => {
       expect(chainBefore.valid).toBe(true);
       const [row] = await sql<{ lat: number; kind: string }[]>`SELECT lat, kind FROM incidents`;
       expect(row).toEqual({ lat: 40.5, kind: 'robbery' }); // a number and a string, as before
+    });
+  });
+
+  describe('013: plans made once are index lookups, however small the tables were when they were made', () => {
+    it('every function that keeps its first plan also keeps sequential scans off', async () => {
+      const { sql } = await freshDatabase();
+      const rows = await sql<{ name: string; config: string[] }[]>`
+        SELECT p.proname AS name, p.proconfig AS config FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'public' AND p.proconfig IS NOT NULL`;
+      const kept = rows.filter((r) => r.config.includes('plan_cache_mode=force_generic_plan'));
+      expect(kept.map((r) => r.name)).toEqual(expect.arrayContaining(['sos_open', 'page_sent_many', 'page_callback_many', 'escalate_due_and_claim']));
+      for (const r of kept) expect(r.config, r.name).toContain('enable_seqscan=off');
+      expect(rows.find((r) => r.name === 'claim_incident_pages')?.config).toContain('enable_seqscan=off');
+    });
+
+    it('on a new database, recording sends and callbacks finds the incident and the page by index, not by reading every row', async () => {
+      const t = await testApp(); // pages go to the phone simulator
+      const w = world(t);
+      const zone = await w.zone('Zone', square(36.37, -94.2));
+      await w.responder('supervisor', [zone.id], 'Ava');
+      const driver = await w.driver('Dana');
+      expect((await w.sos(driver)).status).toBe(201);
+      await t.deps.pager.idle();
+      const [page] = await t.sql<{ id: string; sid: string }[]>`SELECT id, sid FROM pages WHERE sid IS NOT NULL LIMIT 1`;
+      // A connection of its own whose first calls plan these functions' statements now, with
+      // one incident and two pages in the tables: each plan executed is shown to it (auto_explain).
+      const plans: string[] = [];
+      const watched = postgres(t.url, { max: 1, onnotice: (n) => plans.push(String(n.message)) });
+      try {
+        await watched.unsafe(`LOAD 'auto_explain'`);
+        await watched.unsafe(`SET auto_explain.log_min_duration = 0; SET auto_explain.log_nested_statements = on; SET auto_explain.log_level = notice`);
+        await watched`SELECT page_sent_many(${[page.id]}::uuid[], ${[page.sid]}::text[])`;
+        await watched`SELECT page_callback_many(${[page.id]}::uuid[], ${[page.sid]}::text[], ${['delivered']}::text[], ${[null]}::text[], ${[null]}::text[], 30, 3)`;
+      } finally {
+        await watched.end();
+      }
+      const locks = plans.filter((p) => p.includes('FOR NO KEY UPDATE') || p.includes('FOR UPDATE'));
+      expect(locks.length, plans.join('\n---\n')).toBeGreaterThanOrEqual(4); // each function's two locks
+      for (const p of plans) expect(p).not.toMatch(/Seq Scan on (incidents|pages)\b/);
     });
   });
 });
