@@ -114,6 +114,44 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     expect(types).toEqual(['incident.opened', 'escalation.step', 'page.queued', 'page.queued', 'page.sent', 'page.sent']);
   });
 
+  it('SOS calls running at once each claim their own first pages: one does not take the sender\'s room from the others', async () => {
+    const s = await scene({ maxInFlight: 30 });
+    const drivers = [s.driver, await s.w.driver('Eli'), await s.w.driver('Fay')];
+    for (const d of drivers.slice(1)) twilio.ignore(d.phone);
+    // Each claim recorded with its transaction's now(): the pages' created_at when the SOS's own call claimed them.
+    await s.t.sql.unsafe(`
+      CREATE TABLE test_claims (page_id uuid, at timestamptz);
+      CREATE FUNCTION test_record_claim() RETURNS trigger LANGUAGE plpgsql AS $f$
+      BEGIN INSERT INTO test_claims VALUES (NEW.id, now()); RETURN NEW; END $f$;
+      CREATE TRIGGER test_record_claim BEFORE UPDATE ON pages FOR EACH ROW
+        WHEN (OLD.status = 'queued' AND NEW.status = 'sending') EXECUTE FUNCTION test_record_claim();`);
+    // Hold every SOS call inside the database until all three are in flight, their room reserved
+    // (three: with this connection and the one watching, they take the test pool's five).
+    const held = await s.t.sql.reserve();
+    await held`BEGIN`;
+    await held`LOCK TABLE incidents IN EXCLUSIVE MODE`;
+    const presses = drivers.map((d) => s.w.sos(d));
+    for (let i = 0; i < 200; i++) {
+      const [{ n }] = await s.t.sql<{ n: number }[]>`
+        SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%sos_open%'`;
+      if (n === 3) break;
+      if (i === 199) throw new Error(`only ${n} SOS calls held`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await held`COMMIT`;
+    held.release();
+    for (const res of await Promise.all(presses)) expect(res.status).toBe(201);
+    await s.t.deps.pager.idle();
+    for (let i = 0; i < 3; i++) {
+      twilio.expectSms(s.a.phone, /ACK/);
+      twilio.expectCall(s.a.phone);
+    }
+    const claims = await s.t.sql<{ same: boolean }[]>`
+      SELECT c.at = p.created_at AS same FROM pages p JOIN test_claims c ON c.page_id = p.id WHERE p.purpose = 'page'`;
+    expect(claims).toHaveLength(6);
+    expect(claims.filter((c) => !c.same)).toHaveLength(0);
+  });
+
   it('other instances are told (NOTIFY) of pages left queued, and not of an SOS whose pages this instance claimed itself', async () => {
     const s = await scene();
     const heard: number[] = [];

@@ -52,12 +52,21 @@ export async function openSosByToken(deps: Deps, tokenHash: string, input: SosIn
   return { user, opened: opened && { incident: opened.incident, created: opened.created } };
 }
 
+/**
+ * Room an SOS reserves in the sender for the first pages its call claims: a first step of up to
+ * five people on both channels. A bigger first step's other pages stay queued and the sender,
+ * woken at once, claims them. (Reserving the sender's whole claim batch, as an SOS did, left no
+ * room for the SOS calls running beside it: under a burst most SOS claimed nothing and their
+ * pages waited for the sender's claim, a round trip more.)
+ */
+const SOS_CLAIM_MAX = 10;
+
 /** Run `open` with room reserved in the sender for the pages it claims; send them, and announce the rest. */
 async function claiming<T extends { incident: { id: string }; created: boolean; claimed: ClaimedPage[] } | undefined>(
   deps: Deps,
   open: (claim: { leaseSeconds: number; max: number }) => Promise<T>,
 ): Promise<T> {
-  const room = deps.pager.reserveRoom();
+  const room = deps.pager.reserveRoom(SOS_CLAIM_MAX);
   let opened: T;
   try {
     opened = await open({ leaseSeconds: deps.pager.options.leaseSeconds, max: room });
