@@ -15,6 +15,10 @@
 --
 -- The claim itself is now one function, claim_incident_pages(), as claimPages()
 -- (src/paging/store.ts) claims, for one incident's due pages only.
+--
+-- What 009 and 010 say of a COMMIT inside these procedures (no SET clause because of it; not
+-- callable inside a transaction block) no longer holds: neither commits now. They stay
+-- procedures, so that their callers need no change.
 
 CREATE FUNCTION claim_incident_pages(p_incident uuid, p_lease_seconds integer, p_claim_max integer) RETURNS jsonb
 LANGUAGE plpgsql AS $$

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { connect } from '../src/db/client';
 import { openIncident, type OpenIncident } from '../src/incidents/store';
+import { loadMigrations } from '../src/db/migrations-fs';
 import { claimPages } from '../src/paging/store';
 import { testApp, type TestApp } from './helpers/app';
 import { amd, callStatus, messageStatus, mockTwilio, press, smsFrom, postSigned, TWILIO } from './helpers/twilio';
@@ -126,20 +128,27 @@ describe('an SOS reaches the on-call supervisor at once', () => {
       CREATE TRIGGER test_record_claim BEFORE UPDATE ON pages FOR EACH ROW
         WHEN (OLD.status = 'queued' AND NEW.status = 'sending') EXECUTE FUNCTION test_record_claim();`);
     // Hold every SOS call inside the database until all three are in flight, their room reserved
-    // (three: with this connection and the one watching, they take the test pool's five).
-    const held = await s.t.sql.reserve();
-    await held`BEGIN`;
-    await held`LOCK TABLE incidents IN EXCLUSIVE MODE`;
-    const presses = drivers.map((d) => s.w.sos(d));
-    for (let i = 0; i < 200; i++) {
-      const [{ n }] = await s.t.sql<{ n: number }[]>`
-        SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%sos_open%'`;
-      if (n === 3) break;
-      if (i === 199) throw new Error(`only ${n} SOS calls held`);
-      await new Promise((r) => setTimeout(r, 10));
+    // (three: they take three of the test pool's five connections; holding and watching use
+    // connections of their own).
+    const held = connect(s.t.url, { max: 1 });
+    const watch = connect(s.t.url, { max: 1 });
+    let presses: ReturnType<typeof s.w.sos>[] = [];
+    try {
+      await held.begin(async (tx) => {
+        await tx`LOCK TABLE incidents IN EXCLUSIVE MODE`;
+        presses = drivers.map((d) => s.w.sos(d));
+        for (let i = 0; ; i++) {
+          const [{ n }] = await watch<{ n: number }[]>`
+            SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%sos_open%'`;
+          if (n === 3) break;
+          if (i === 300) throw new Error(`only ${n} SOS calls held`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      });
+    } finally {
+      await Promise.all([held.end(), watch.end()]);
     }
-    await held`COMMIT`;
-    held.release();
     for (const res of await Promise.all(presses)) expect(res.status).toBe(201);
     await s.t.deps.pager.idle();
     for (let i = 0; i < 3; i++) {
@@ -425,22 +434,36 @@ describe('escalation when nobody acknowledges', () => {
     expect((await events(s, inc.id, 'escalation.step')).map((e) => e.data.step)).toEqual([0, 1]);
   });
 
-  it('on a database without sql/012 (a Worker deployed before the migration) a step still pages, through the sender\'s claim', async () => {
+  it('on a database without sql/012 (a Worker deployed before the migration) a step still pages, through the sender\'s claim; once migrated, the claim is back within a minute', async () => {
     const s = await scene();
     const inc = await sos(s);
     await s.t.engine.tick();
     twilio.expectSms(s.a.phone);
     twilio.expectCall(s.a.phone);
     await s.t.sql`DROP FUNCTION escalate_due_and_claim`;
-    for (const seconds of [60, 120]) {
-      await s.t.engine.tick(at(inc, seconds));
-      for (const p of seconds === 60 ? [s.a, s.b, s.c] : [s.lead]) {
-        twilio.expectSms(p.phone, /ACK/);
-        twilio.expectCall(p.phone);
-      }
-      twilio.expectNothingElse();
+    const wake = vi.spyOn(s.t.deps.pager, 'wake');
+    await s.t.engine.tick(at(inc, 60));
+    for (const p of [s.a, s.b, s.c]) {
+      twilio.expectSms(p.phone, /ACK/);
+      twilio.expectCall(p.phone);
     }
-    expect(s.t.logs.lines.some((l) => l.includes("escalate_due_and_claim() is missing"))).toBe(true);
+    twilio.expectNothingElse();
+    expect(wake).toHaveBeenCalled(); // the sender claimed them
+    expect(s.t.logs.lines.filter((l) => l.includes('escalate_due_and_claim() is missing'))).toHaveLength(1);
+    // Migrated meanwhile; a minute later the engine claims with the escalation again.
+    await s.t.sql.unsafe(loadMigrations().find((m) => m.id === 12)!.sql);
+    wake.mockClear();
+    const now = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now + 61_000);
+    try {
+      await s.t.engine.tick(at(inc, 120));
+    } finally {
+      clock.mockRestore();
+    }
+    twilio.expectSms(s.lead.phone, /ACK/);
+    twilio.expectCall(s.lead.phone);
+    expect(wake).not.toHaveBeenCalled();
+    expect(s.t.logs.lines.filter((l) => l.includes('escalate_due_and_claim() is missing'))).toHaveLength(1);
   });
 
   it('a step that reaches nobody does not wait: the next starts at once; if none reaches anyone, every safety lead is paged', async () => {

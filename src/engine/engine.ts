@@ -1,4 +1,4 @@
-import type { Sql } from '../db/client';
+import { sqlState, type Sql } from '../db/client';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';
 import type { Pager } from '../paging/pager';
@@ -48,8 +48,8 @@ export class Engine {
   private stopped = true;
   private unlisten?: () => Promise<void>;
   private firstRunDone?: () => void;
-  /** False once the database turned out to lack escalate_due_and_claim() (sql/012). */
-  private claimOnEscalation = true;
+  /** Until when escalations leave their pages to the sender: the database lacked escalate_due_and_claim() (sql/012). */
+  private claimOffUntil = 0;
   /** Resolves once the first tick after start() has run (a restart's overdue work started). */
   readonly firstRun = new Promise<void>((r) => (this.firstRunDone = r));
 
@@ -112,8 +112,8 @@ export class Engine {
       if (rows.length > done) this.deps.log.error({ failed: rows.length - done }, 'escalation failed for some incidents; they stay due and are retried');
       if (!done) break;
       // Their pages go out now, not after check-ins, lease recovery and the rest of the backlog:
-      // those the escalation claimed at once, and the sender looks for any it could not claim.
-      pager.sendClaimed(rows.flatMap((r) => claimedFromJson(r.pages)));
+      // those the escalation claimed are on their way (escalateDue()), and the sender looks for
+      // any it could not claim.
       if (rows.some((r) => r.unclaimed)) pager.wake();
       // Again until nothing is due: a deadline that passed while this batch ran is taken now, not
       // at the next tick. Within a second, so that check-ins and lease recovery are not starved.
@@ -153,21 +153,27 @@ export class Engine {
 
   /**
    * Escalate up to BATCH due incidents, claiming their new pages for this sender in the same
-   * transaction, as much as it has room for (escalate_due_and_claim(), sql/012). On a database not
-   * yet migrated to sql/012 (a Worker deployed before `npm run migrate`) it escalates as before
-   * and leaves the pages to the sender's claim.
+   * transaction, as much as it has room for (escalate_due_and_claim(), sql/012), and start sending
+   * those at once. On a database not yet migrated to sql/012 (a Worker deployed before `npm run
+   * migrate`) it escalates as before, leaves the pages to the sender's claim, and tries the new
+   * function again a minute later.
    */
   private async escalateDue(at: Date | null): Promise<Escalated[]> {
     const { sql, pager } = this.deps;
-    if (this.claimOnEscalation) {
-      const room = pager.reserveRoom();
+    if (Date.now() >= this.claimOffUntil) {
+      // Room for a batch's pages (two channels, two people each), not the sender's whole claim
+      // batch: SOS calls running meanwhile need room for theirs.
+      const room = pager.reserveRoom(4 * BATCH);
       try {
-        return await sql<Escalated[]>`
+        const rows = await sql<Escalated[]>`
           SELECT incident_id, late_ms, failed, pages, unclaimed
           FROM escalate_due_and_claim(coalesce(${at}::timestamptz, now()), ${BATCH}, ${pager.options.leaseSeconds}, ${room})`;
+        // Counted in flight before the room is given back, so that no drain claims into it meanwhile.
+        pager.sendClaimed(rows.flatMap((r) => claimedFromJson(r.pages)));
+        return rows;
       } catch (e) {
-        if ((e as { code?: string }).code !== '42883') throw e;
-        this.claimOnEscalation = false;
+        if (!(sqlState(e) === '42883' && String((e as Error).message).includes('escalate_due_and_claim'))) throw e;
+        this.claimOffUntil = Date.now() + 60_000;
         this.deps.log.warn('escalate_due_and_claim() is missing (database before sql/012): escalations leave their pages to the sender');
       } finally {
         pager.releaseRoom(room);

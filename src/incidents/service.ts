@@ -25,10 +25,10 @@ export async function intakeSos(deps: Deps, driver: Principal, input: SosInput) 
 }
 
 /**
- * An SOS from outside any transaction (the app, a text message): intakeSos(), and in the same
- * call and transaction its first pages claimed for this instance's sender, as many as it has
- * room for (sos_open_and_claim(), sql/011), and sent at once, without a second claim through the
- * sender. Pages it could not claim are announced (Pager.queued).
+ * An SOS from the app or a text message: intakeSos(), and in the same call and transaction its
+ * first pages claimed for this instance's sender, as many as it has room for (sos_open_and_claim(),
+ * sql/011), and sent at once, without a second claim through the sender. Pages it could not claim
+ * are announced (Pager.queued).
  */
 export async function openSos(deps: Deps, driver: Principal, input: SosInput) {
   const o = await intakeOf(deps, driver, input);

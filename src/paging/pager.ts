@@ -44,7 +44,7 @@ export const DEFAULT_PAGING: PagingOptions = {
 
 const ESCALATION = new Set(['page', 'failover', 'retry']);
 
-/** Pages claimed at most at once: by one claim of drain(), or by an SOS's own call (reserveRoom()). */
+/** Pages claimed at most at once by one claim of drain(), and reserveRoom()'s default. */
 const CLAIM_BATCH = 500;
 
 /** Full jitter: a random delay up to min(cap, base * 2^(tries-1)). */
@@ -204,8 +204,9 @@ export class Pager {
 
   /**
    * Room for pages claimed elsewhere for this sender (an SOS's first pages, claimed by the SOS's
-   * own call: openSos(), sql/011): up to `max`, counted against maxInFlight as drain()'s claims
-   * are until releaseRoom(). 0 when the sender is stopped or full.
+   * own call: openSos(), sql/011; a step's, claimed by the escalation: Engine, sql/012): up to
+   * `max`, counted against maxInFlight as drain()'s claims are until releaseRoom(). 0 when the
+   * sender is stopped or full.
    */
   reserveRoom(max = CLAIM_BATCH): number {
     if (this.stopped) return 0;
