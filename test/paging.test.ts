@@ -69,6 +69,28 @@ async function status(s: Scene, incidentId: string) {
   return r.status;
 }
 
+/** Every claim of a page (queued → sending) recorded in test_claims with its transaction's now(). */
+async function recordClaims(s: Scene) {
+  await s.t.sql.unsafe(`
+    CREATE TABLE test_claims (page_id uuid, at timestamptz);
+    CREATE FUNCTION test_record_claim() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN INSERT INTO test_claims VALUES (NEW.id, now()); RETURN NEW; END $f$;
+    CREATE TRIGGER test_record_claim BEFORE UPDATE ON pages FOR EACH ROW
+      WHEN (OLD.status = 'queued' AND NEW.status = 'sending') EXECUTE FUNCTION test_record_claim();`);
+}
+
+/** The first claim of a page is refused; test_claim_tries counts the tries (a sequence is not rolled back with the claim). */
+async function refuseFirstClaim(s: Scene) {
+  await s.t.sql.unsafe(`
+    CREATE SEQUENCE test_claim_tries;
+    CREATE FUNCTION test_refuse_first_claim() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN
+      IF NEW.status = 'sending' AND nextval('test_claim_tries') = 1 THEN RAISE EXCEPTION 'test: claim refused'; END IF;
+      RETURN NEW;
+    END $f$;
+    CREATE TRIGGER test_refuse_first_claim BEFORE UPDATE ON pages FOR EACH ROW EXECUTE FUNCTION test_refuse_first_claim();`);
+}
+
 describe('an SOS reaches the on-call supervisor at once', () => {
   it('SMS and call to the on-call within one tick; the SMS quotes ACK <code>; the call gathers a digit', async () => {
     const s = await scene();
@@ -120,13 +142,7 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     const s = await scene({ maxInFlight: 30 });
     const drivers = [s.driver, await s.w.driver('Eli'), await s.w.driver('Fay')];
     for (const d of drivers.slice(1)) twilio.ignore(d.phone);
-    // Each claim recorded with its transaction's now(): the pages' created_at when the SOS's own call claimed them.
-    await s.t.sql.unsafe(`
-      CREATE TABLE test_claims (page_id uuid, at timestamptz);
-      CREATE FUNCTION test_record_claim() RETURNS trigger LANGUAGE plpgsql AS $f$
-      BEGIN INSERT INTO test_claims VALUES (NEW.id, now()); RETURN NEW; END $f$;
-      CREATE TRIGGER test_record_claim BEFORE UPDATE ON pages FOR EACH ROW
-        WHEN (OLD.status = 'queued' AND NEW.status = 'sending') EXECUTE FUNCTION test_record_claim();`);
+    await recordClaims(s); // the pages' created_at when the SOS's own call claimed them
     // Hold every SOS call inside the database until all three are in flight, their room reserved
     // (three: they take three of the test pool's five connections; holding and watching use
     // connections of their own).
@@ -210,15 +226,7 @@ describe('an SOS reaches the on-call supervisor at once', () => {
 
   it('when the claim in the SOS call fails, the SOS is still stored and answered and its pages go out through the sender at once', async () => {
     const s = await scene();
-    // The first claim of a page is refused (a sequence is not rolled back with the claim).
-    await s.t.sql.unsafe(`
-      CREATE SEQUENCE test_claims;
-      CREATE FUNCTION test_refuse_first_claim() RETURNS trigger LANGUAGE plpgsql AS $f$
-      BEGIN
-        IF NEW.status = 'sending' AND nextval('test_claims') = 1 THEN RAISE EXCEPTION 'test: claim refused'; END IF;
-        RETURN NEW;
-      END $f$;
-      CREATE TRIGGER test_refuse_first_claim BEFORE UPDATE ON pages FOR EACH ROW EXECUTE FUNCTION test_refuse_first_claim();`);
+    await refuseFirstClaim(s);
     const wake = vi.spyOn(s.t.deps.pager, 'wake');
     const inc = await sos(s);
     expect(wake).toHaveBeenCalled();
@@ -227,7 +235,7 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     twilio.expectCall(s.a.phone);
     const pages = await s.t.sql`SELECT status, tries FROM pages WHERE incident_id = ${inc.id}`;
     expect(pages.map((p) => [p.status, p.tries])).toEqual([['sent', 1], ['sent', 1]]);
-    const [{ n }] = await s.t.sql`SELECT last_value AS n FROM test_claims`;
+    const [{ n }] = await s.t.sql`SELECT last_value AS n FROM test_claim_tries`;
     expect(Number(n)).toBeGreaterThan(1);
   });
 
@@ -387,14 +395,7 @@ describe('escalation when nobody acknowledges', () => {
     await s.t.engine.tick();
     twilio.expectSms(s.a.phone);
     twilio.expectCall(s.a.phone);
-    // Each claim recorded with its transaction's now(): the pages' created_at only when the
-    // escalation that queued them claimed them too.
-    await s.t.sql.unsafe(`
-      CREATE TABLE test_claims (page_id uuid, at timestamptz);
-      CREATE FUNCTION test_record_claim() RETURNS trigger LANGUAGE plpgsql AS $f$
-      BEGIN INSERT INTO test_claims VALUES (NEW.id, now()); RETURN NEW; END $f$;
-      CREATE TRIGGER test_record_claim BEFORE UPDATE ON pages FOR EACH ROW
-        WHEN (OLD.status = 'queued' AND NEW.status = 'sending') EXECUTE FUNCTION test_record_claim();`);
+    await recordClaims(s); // the pages' created_at only when the escalation that queued them claimed them too
     const wake = vi.spyOn(s.t.deps.pager, 'wake');
     await s.t.engine.tick(at(inc, 60));
     for (const p of [s.a, s.b, s.c]) {
@@ -415,15 +416,7 @@ describe('escalation when nobody acknowledges', () => {
     await s.t.engine.tick();
     twilio.expectSms(s.a.phone);
     twilio.expectCall(s.a.phone);
-    // The escalation's claim is refused once (a sequence is not rolled back with the claim).
-    await s.t.sql.unsafe(`
-      CREATE SEQUENCE test_claims;
-      CREATE FUNCTION test_refuse_first_claim() RETURNS trigger LANGUAGE plpgsql AS $f$
-      BEGIN
-        IF NEW.status = 'sending' AND nextval('test_claims') = 1 THEN RAISE EXCEPTION 'test: claim refused'; END IF;
-        RETURN NEW;
-      END $f$;
-      CREATE TRIGGER test_refuse_first_claim BEFORE UPDATE ON pages FOR EACH ROW EXECUTE FUNCTION test_refuse_first_claim();`);
+    await refuseFirstClaim(s); // the escalation's
     const wake = vi.spyOn(s.t.deps.pager, 'wake');
     await s.t.engine.tick(at(inc, 60));
     expect(wake).toHaveBeenCalled();
