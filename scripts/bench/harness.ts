@@ -261,11 +261,17 @@ function postgresTicks(reaped: boolean): number | undefined {
   return sum;
 }
 
-function machineTicks(): { busy: number; total: number } | undefined {
+/**
+ * The machine's ticks from /proc/stat's first line. `busy` is everything but idle and iowait, so
+ * it includes `steal`: time this virtual machine was ready to run but its host ran something else
+ * (another tenant). Steal is nobody's work here; it is counted apart so that a run slowed by the
+ * host can be told from one slowed by its own processes.
+ */
+function machineTicks(): { busy: number; steal: number; total: number } | undefined {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
     const total = f.reduce((a, b) => a + b, 0);
-    return { busy: total - f[3] - (f[4] ?? 0), total };
+    return { busy: total - f[3] - (f[4] ?? 0), steal: f[7] ?? 0, total };
   } catch {
     return undefined;
   }
@@ -277,7 +283,7 @@ export const cpuSeconds = (pid: number): number | undefined => {
   return t === undefined ? undefined : t / CLK_TCK;
 };
 
-export interface CpuSample { procs: (number | undefined)[]; pg?: number; self: NodeJS.CpuUsage; machine?: { busy: number; total: number }; at: number }
+export interface CpuSample { procs: (number | undefined)[]; pg?: number; self: NodeJS.CpuUsage; machine?: { busy: number; steal: number; total: number }; at: number }
 /**
  * `pgReaped: false` counts only the postgres processes alive at each sample (bench:intake's
  * accounting, kept as it was): backends that exit in between drop out of the sum.
@@ -285,13 +291,16 @@ export interface CpuSample { procs: (number | undefined)[]; pg?: number; self: N
 export function cpuSample(pids: (number | undefined)[], { pgReaped = true }: { pgReaped?: boolean } = {}): CpuSample {
   return { procs: pids.map((p) => (p ? ticksOf(statFields(p)) : undefined)), pg: postgresTicks(pgReaped), self: process.cpuUsage(), machine: machineTicks(), at: performance.now() };
 }
-/** Percent of one core used between two samples: each pid, all postgres processes, this process, the whole machine (all users). */
+/**
+ * Percent of one core used between two samples: each pid, all postgres processes, this process,
+ * the whole machine (all users, steal included) and the steal alone (see machineTicks()).
+ */
 export function cpuDelta(a: CpuSample, b: CpuSample) {
   const secs = (b.at - a.at) / 1000;
   const pct = (x?: number, y?: number) => (x === undefined || y === undefined ? undefined : ((y - x) / CLK_TCK / secs) * 100);
   const c = process.cpuUsage(a.self);
-  const machine = a.machine && b.machine ? ((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * 100 * os.cpus().length : undefined;
-  return { procs: a.procs.map((x, i) => pct(x, b.procs[i])), pg: pct(a.pg, b.pg), self: ((c.user + c.system) / 1e6 / secs) * 100, machine };
+  const share = (k: 'busy' | 'steal') => (a.machine && b.machine ? ((b.machine[k] - a.machine[k]) / (b.machine.total - a.machine.total)) * 100 * os.cpus().length : undefined);
+  return { procs: a.procs.map((x, i) => pct(x, b.procs[i])), pg: pct(a.pg, b.pg), self: ((c.user + c.system) / 1e6 / secs) * 100, machine: share('busy'), steal: share('steal') };
 }
 
 // --- the benchmark zone and its SOS ------------------------------------------------------------
