@@ -3,7 +3,7 @@ import { Coalescer } from '../src/paging/coalesce';
 
 /** Group commit for the sender's and the webhooks' small writes (src/paging/coalesce.ts). */
 describe('Coalescer', () => {
-  function recorder(opts = { maxItems: 3, maxInFlight: 1 }, failBatch = false) {
+  function recorder(opts: { maxItems: number; maxInFlight: number; lingerMs?: number } = { maxItems: 3, maxInFlight: 1 }, failBatch = false) {
     const batches: number[][] = [];
     const singles: number[] = [];
     let release: () => void = () => undefined;
@@ -58,5 +58,58 @@ describe('Coalescer', () => {
     const out = await Promise.allSettled([12, 13, 14].map((i) => r.c.add(i)));
     expect(out.map((o) => (o.status === 'fulfilled' ? o.value : (o.reason as Error).message))).toEqual(['s12', 'thirteen', 's14']);
     expect(r.singles).toEqual([12, 13, 14]);
+  });
+
+  describe('lingerMs: items that come apart, within the linger, share a batch', () => {
+    const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+    it('an item added a few milliseconds after the first goes in its batch', async () => {
+      const r = recorder({ maxItems: 10, maxInFlight: 1, lingerMs: 60 });
+      const a = r.c.add(1);
+      await sleep(5);
+      const b = r.c.add(2);
+      expect(await Promise.all([a, b])).toEqual(['b1', 'b2']);
+      expect(r.batches).toEqual([[1, 2]]);
+      expect(r.singles).toEqual([]);
+    });
+
+    it('without a linger the same two go one at a time', async () => {
+      const r = recorder({ maxItems: 10, maxInFlight: 1 });
+      const a = r.c.add(1);
+      await sleep(5);
+      const b = r.c.add(2);
+      expect(await Promise.all([a, b])).toEqual(['s1', 's2']);
+      expect(r.batches).toEqual([]);
+    });
+
+    it('an item alone goes once the linger is over, not later', async () => {
+      const r = recorder({ maxItems: 10, maxInFlight: 1, lingerMs: 40 });
+      const t = performance.now();
+      expect(await r.c.add(7)).toBe('s7');
+      const waited = performance.now() - t;
+      expect(waited).toBeGreaterThanOrEqual(35);
+      expect(waited).toBeLessThan(1000);
+    });
+
+    it('a full batch does not wait for the linger', async () => {
+      const r = recorder({ maxItems: 3, maxInFlight: 1, lingerMs: 60_000 });
+      const out = await Promise.all([1, 2, 3].map((i) => r.c.add(i)));
+      expect(out).toEqual(['b1', 'b2', 'b3']);
+    });
+
+    it('items that waited while a batch ran do not linger again once it ends', async () => {
+      const r = recorder({ maxItems: 10, maxInFlight: 1, lingerMs: 50 });
+      r.hold();
+      const first = Promise.all([r.c.add(1), r.c.add(2)]);
+      await sleep(80); // the first batch starts after its linger, and is held
+      expect(r.batches).toEqual([[1, 2]]);
+      const later = Promise.all([r.c.add(3), r.c.add(4)]);
+      await sleep(80); // 3 and 4 have now waited longer than the linger
+      r.release();
+      await first;
+      const t = performance.now();
+      expect(await later).toEqual(['b3', 'b4']);
+      expect(performance.now() - t).toBeLessThan(30);
+    });
   });
 });

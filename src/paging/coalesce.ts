@@ -2,7 +2,8 @@
  * Group commit for small writes. Each call of `add()` is one item; items that arrive while
  * `maxInFlight` batches are already running wait and go together in the next batch (at most
  * `maxItems`), so under load many items share one round trip and one commit, and alone an item
- * goes at once. `run` answers one result per item, in order.
+ * goes at once (or, with `lingerMs`, once it has waited that long for company). `run` answers
+ * one result per item, in order.
  *
  * Should a batch fail as a whole, every item of it is tried again alone with `runOne` (the
  * batch was one transaction: nothing of it was kept), so one bad item cannot fail the others.
@@ -19,29 +20,47 @@ export class Coalescer<I, O> {
   constructor(
     private run: (items: I[]) => Promise<O[]>,
     private runOne: (item: I) => Promise<O>,
-    private opts: { maxItems: number; maxInFlight: number },
+    private opts: { maxItems: number; maxInFlight: number; lingerMs?: number },
   ) {}
 
   add(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
+      if (this.queue.length === 0) this.oldest = Date.now();
       this.queue.push({ item, resolve, reject });
+      // A full batch does not wait out the linger.
+      if (this.lingering && this.queue.length >= this.opts.maxItems) {
+        clearTimeout(this.lingering);
+        this.lingering = undefined;
+        this.scheduled = false;
+      }
       this.schedule();
     });
   }
 
+  /** When the item waiting longest was added. */
+  private oldest = 0;
+  private lingering?: ReturnType<typeof setTimeout>;
+
   private schedule() {
     if (this.scheduled || this.inFlight >= this.opts.maxInFlight || this.queue.length === 0) return;
-    // Items added in the same turn of the event loop (a burst of callbacks) go together.
     this.scheduled = true;
-    soon(() => {
+    const go = () => {
       this.scheduled = false;
+      this.lingering = undefined;
       this.dispatch();
-    });
+    };
+    // Items added in the same turn of the event loop (a burst of callbacks) go together. With
+    // `lingerMs`, so do items added within that many milliseconds of the oldest one waiting:
+    // items that come steadily but apart, such as status callbacks at a few hundred a second.
+    const wait = this.queue.length >= this.opts.maxItems ? 0 : this.oldest + (this.opts.lingerMs ?? 0) - Date.now();
+    if (wait > 0) this.lingering = setTimeout(go, wait);
+    else soon(go);
   }
 
   private dispatch() {
     while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.opts.maxItems);
+      this.oldest = 0; // what is left (more than a batch was waiting) goes as soon as it can
       this.inFlight++;
       void this.flush(batch).finally(() => {
         this.inFlight--;
