@@ -60,7 +60,10 @@
  * BENCH_ARMED (10000), BENCH_ESC_WINDOW (BENCH_ARMED ÷ BENCH_SOS_RATE s, 100), BENCH_FANOUT (1000), BENCH_CALLBACK_DELAY_MS (250:
  * the stand-in's delay before each status callback), BENCH_CALLBACKS (on|off), BENCH_LOG_LEVEL
  * (Mayday's LOG_LEVEL, default silent), BENCH_DUMP (a path prefix: raw data of metric 1 written to <prefix>.m1.json, of metric 3 to <prefix>.m3.json),
- * BENCH_PROFILE (a directory: Mayday runs with --cpu-prof and writes its CPU profile there when it stops).
+ * BENCH_PROFILE (a directory: Mayday runs with --cpu-prof and writes its CPU profile there when it stops),
+ * BENCH_DISK_PROBE (on|off: scripts/bench/disk-probe.ts, a flush of the disk 10 ms after the last; the run
+ * prints how many flushes took 50 ms or more in each phase, and which SOS of metric 1 waited
+ * through one: a quick run's SOS stall of 242 ms began within 10 ms of a 221 ms flush of the probe).
  * Exits 0 whether the goals are met or not; non-zero on errors: a page accepted twice by the
  * stand-in, an SOS not answered 201, an incident never paged, a page that failed, a callback
  * Mayday refused with a 4xx (a timeout or 5xx under overload is a warning), a process that died.
@@ -76,6 +79,7 @@ import { parseConfig } from '../src/config/env';
 import { connect, type Sql } from '../src/db/client';
 import { migrate } from '../src/db/migrate';
 import { loadMigrations } from '../src/db/migrations-fs';
+import { startDiskProbe, type DiskProbe } from './bench/disk-probe';
 import type { StandinRequest } from './twilio-standin';
 import {
   children, cleanup, codeVersion, cpuDelta, cpuSample, cpuSeconds, fmt, freePort, intEnv, now, onCleanup, pad, pct, say, scratchDatabase, sleep, startChild,
@@ -97,6 +101,7 @@ const cfg = {
   maydayLogLevel: process.env.BENCH_LOG_LEVEL || 'silent',
 };
 const STEP1_AFTER_S = 60; // zone B's second step
+const DISK_STALL_MS = 50; // a flush this slow is the disk's, not the load's (p99 of the probe alone: under 1 ms)
 const LEAD_S = 3; // first metric-2 deadline, after the incidents are armed
 
 const twilioCreds = { sid: 'AC' + randomBytes(16).toString('hex'), token: randomBytes(20).toString('hex'), from: '+15550100000' };
@@ -315,6 +320,9 @@ interface Phase {
   activity: ActivitySampler;
   startCpu?: CpuSample;
   startBackends?: Map<number, number>;
+  /** Epoch ms: when the phase began and ended (for the disk probe). */
+  from?: number;
+  to?: number;
 }
 
 // --- main ---------------------------------------------------------------------------------------------
@@ -322,6 +330,8 @@ interface Phase {
 async function main() {
   const t0 = performance.now();
   const db = await scratchDatabase();
+  const disk: DiskProbe | undefined = process.env.BENCH_DISK_PROBE === 'off' ? undefined : startDiskProbe(os.tmpdir());
+  if (disk) onCleanup('stop the disk probe', () => disk.stop());
   const sql: Sql = connect(db.url, { max: 4, applicationName: 'mayday-bench' });
   onCleanup('close the scratch pool', () => sql.end({ timeout: 2 }));
   await migrate(sql, loadMigrations());
@@ -426,12 +436,13 @@ async function main() {
     return new Map(rows.map((r) => [r.pid, cpuSeconds(r.pid)]).filter((e): e is [number, number] => e[1] !== undefined));
   };
   const begin = async (name: string): Promise<Phase> => {
-    const p: Phase = { name, activity: new ActivitySampler(sql), startBackends: await backends(), startCpu: cpuSample([mayday.proc.pid, standinChild.proc.pid, bare.proc.pid]) };
+    const p: Phase = { name, activity: new ActivitySampler(sql), startBackends: await backends(), startCpu: cpuSample([mayday.proc.pid, standinChild.proc.pid, bare.proc.pid]), from: now() };
     p.activity.start();
     phases.push(p);
     return p;
   };
   const end = async (p: Phase) => {
+    p.to = now();
     p.activity.stop();
     p.cpu = cpuDelta(p.startCpu!, cpuSample([mayday.proc.pid, standinChild.proc.pid, bare.proc.pid]));
     const secs = (p.secs = (performance.now() - p.startCpu!.at) / 1000);
@@ -767,6 +778,12 @@ async function main() {
   L.push(row('SOS sent → first request at the stand-in', m1Lat));
   L.push(row('  of which: SOS sent → 201 received', m1Answer));
   L.push(row('  of which: 201 received → first request', m1AfterAnswer));
+  if (disk) {
+    // Context, not the ratio: which SOS were waiting while the disk took 50 ms or more to flush.
+    const hit = (s: Sos) => disk.stalls(s.sentAt, firstByIncident.get(s.incidentId!) ?? s.answeredAt!, DISK_STALL_MS).length > 0;
+    const m1Clear = m1.filter((s) => firstByIncident.has(s.incidentId!) && !hit(s)).map((s) => firstByIncident.get(s.incidentId!)! - s.sentAt);
+    L.push(`  SOS waiting through a disk flush of ≥ ${DISK_STALL_MS} ms (probe below): ${m1.length - m1Clear.length} of ${m1.length}; the others alone: p50 ${fmt(pct(m1Clear, 50))}, p99 ${fmt(pct(m1Clear, 99))} ms (context only)`);
+  }
   L.push(row(`warm-up (first ${cfg.warmup} s, not counted): the same`, m1Warm));
   L.push(row('Mayday GET /healthz meanwhile, every 100 ms', healthz.filter((x) => !Number.isNaN(x))));
   L.push(m1Loop
@@ -805,6 +822,14 @@ async function main() {
   L.push('   server included; machine: all cores, all users, steal included; steal: time the host gave this virtual machine\'s cores to someone else;');
   L.push('   others: machine minus mayday, stand-in, bench, bare, pg all and steal)');
   L.push('');
+  if (disk) {
+    L.push(`disk flushes (probe: 8 kB written and fdatasync()ed, 10 ms apart, in ${os.tmpdir()}, as a commit flushes the WAL; ${disk.count()} in all):`);
+    for (const p of phases) {
+      const st = disk.stalls(p.from!, p.to!, DISK_STALL_MS);
+      L.push(`  ${p.name.padEnd(18)}${st.length ? `${st.length} of ≥ ${DISK_STALL_MS} ms, the longest ${fmt(Math.max(...st.map((x) => x.ms)), 0)} ms` : `none of ≥ ${DISK_STALL_MS} ms`}`);
+    }
+    L.push('');
+  }
   L.push("Mayday's database connections while each phase ran (pg_stat_activity every 100 ms; mean connections per sample):");
   for (const p of phases.filter((x) => x.name !== 'floor' && x.name !== '3. stand-in alone')) L.push(`${p.name}:`, ...p.activity.summary());
   L.push('');
