@@ -138,8 +138,9 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
   async function post(url: string, params: Record<string, string>, tally: Tally) {
     if (closed) return;
     const body = new URLSearchParams(params).toString();
-    const once = () => new Promise<number | string>((resolve) => {
-      const req = http.request(url, { method: 'POST', agent, timeout: 15_000, headers: { 'content-type': 'application/x-www-form-urlencoded',
+    const once = (fresh = false) => new Promise<number | string>((resolve) => {
+      // The retry goes on a new connection of its own: the pool's next idle one may have been closed too.
+      const req = http.request(url, { method: 'POST', agent: fresh ? false : agent, timeout: 15_000, headers: { 'content-type': 'application/x-www-form-urlencoded',
         'content-length': Buffer.byteLength(body), 'x-twilio-signature': twilio.getExpectedTwilioSignature(o.authToken, url, params) } }, (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0)).on('error', (e) => resolve(e.message));
@@ -150,7 +151,7 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
       req.end(body);
     });
     let status = await once();
-    if (status === 'retry') status = await once();
+    if (status === 'retry') status = await once(true);
     if (status === 'retry') status = 'ECONNRESET twice';
     if (typeof status === 'number' && status >= 200 && status < 300) return void tally.sent++;
     const why = typeof status === 'number' ? String(status) : 'error';
