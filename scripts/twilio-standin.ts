@@ -95,6 +95,8 @@ function pageIdOf(cb: string | null): string | null {
     return null; // not a URL
   }
 }
+/** Callbacks sent per turn of the event loop at most (see turn()). */
+const CALLBACK_SLICE = 16;
 const ERRORS = { '500': [20500, 'Internal Server Error'], '503': [20503, 'Service Unavailable'], '429': [20429, 'Too Many Requests'] } as const;
 
 /** mulberry32: a small seeded PRNG, so a run's faults can be replayed. */
@@ -130,6 +132,22 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
   const later = (ms: number) => new Promise<void>((r) => {
     const t = setTimeout(() => (timers.delete(t), r()), ms);
     timers.add(t);
+  });
+  /**
+   * A turn for one callback: at most CALLBACK_SLICE go out per turn of the event loop. Callbacks
+   * fall due in bursts (250 ms after a burst of requests), and run all at once their signing and
+   * sending held this one thread for 50–150 ms, during which no request was read: a fan-out's
+   * requests reached the stand-in in bursts with gaps, and the stand-in seemed slower to the
+   * service than to autocannon, whose burst ends before its callbacks begin. Twilio does not stop
+   * taking requests while its webhooks go out; between slices, requests waiting are read.
+   */
+  const waiting: (() => void)[] = [];
+  const slice = () => {
+    for (const r of waiting.splice(0, CALLBACK_SLICE)) r();
+    if (waiting.length) setImmediate(slice);
+  };
+  const turn = () => new Promise<void>((r) => {
+    if (waiting.push(r) === 1) setImmediate(slice);
   });
 
   /** POST a form to one of the service's webhooks, signed as Twilio does (node:http: a fraction of fetch's CPU). */
@@ -176,9 +194,10 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
     if (o.shuffleCallbacks) for (let i = events.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [events[i], events[j]] = [events[j], events[i]]; }
     if (dupRate > 0) events = events.flatMap((e) => (rand() < dupRate ? [e, e] : [e]));
     if (o.lateCallbacks && rand() < o.lateCallbacks.rate) await later(o.lateCallbacks.delayMs);
-    if (cb && o.callbacks !== false) for (const e of events) (await later(delayMs), await post(cb, e, c.callbacks));
+    if (cb && o.callbacks !== false) for (const e of events) (await later(delayMs), await turn(), await post(cb, e, c.callbacks));
     if (!o.autoAck || closed) return;
     await later(delayMs);
+    await turn();
     if (kind === 'call') {
       const action = /<Gather\b[^>]*\baction="([^"]+)"/.exec(f.get('Twiml') ?? '')?.[1]?.replace(/&amp;/g, '&');
       if (action) await post(action, { ...base, CallSid: sid, CallStatus: 'in-progress', Direction: 'outbound-api', Digits: '1' }, c.acks);
