@@ -5,7 +5,7 @@ import { openIncident, type OpenIncident } from '../src/incidents/store';
 import { loadMigrations } from '../src/db/migrations-fs';
 import { claimPages } from '../src/paging/store';
 import { testApp, type TestApp } from './helpers/app';
-import { amd, callStatus, messageStatus, mockTwilio, press, smsFrom, postSigned, TWILIO } from './helpers/twilio';
+import { amd, callStatus, messageStatus, mockTwilio, press, smsFrom, postSigned, TWILIO, type Sent } from './helpers/twilio';
 import { square, world, type Person } from './helpers/world';
 
 const twilio = mockTwilio();
@@ -23,10 +23,13 @@ interface Scene {
 }
 
 /** A zone with a rotation (A on call now, then B), a third supervisor C, a safety lead and a driver. */
-async function scene(opts: { policy?: unknown; leads?: boolean; twilioTimeoutMs?: number; maxInFlight?: number } = {}): Promise<Scene> {
+async function scene(opts: { policy?: unknown; leads?: boolean; twilioTimeoutMs?: number; maxInFlight?: number; recordLingerMs?: number } = {}): Promise<Scene> {
   const t = await testApp({
     twilio: { ...TWILIO, timeoutMs: opts.twilioTimeoutMs ?? TWILIO.timeoutMs },
-    paging: { callRetrySeconds: 30, unknownRetrySeconds: 10, backoffBaseMs: 50, backoffCapMs: 200, ...(opts.maxInFlight ? { maxInFlight: opts.maxInFlight } : {}) },
+    paging: {
+      callRetrySeconds: 30, unknownRetrySeconds: 10, backoffBaseMs: 50, backoffCapMs: 200,
+      ...(opts.maxInFlight ? { maxInFlight: opts.maxInFlight } : {}), ...(opts.recordLingerMs !== undefined ? { recordLingerMs: opts.recordLingerMs } : {}),
+    },
   });
   const w = world(t);
   // Check-ins are tested in test/checkins.test.ts: here the driver's check-in texts are not
@@ -712,6 +715,42 @@ describe('callbacks that arrive together', () => {
     await s.t.engine.tick();
     twilio.expectCall(s.c.phone);
     expect((await s.t.get(`/v1/incidents/${inc.id}/timeline/verify`, s.w.admin)).body.valid).toBe(true);
+  });
+});
+
+describe('callbacks that arrive apart, within recordLingerMs', () => {
+  /** The transaction of each page's 'delivered' record, by page. */
+  async function deliveredTxids(s: Scene, ma: Sent, mb: Sent) {
+    await s.t.sql.unsafe(`
+      CREATE TABLE test_txids (page_id uuid, txid bigint);
+      CREATE FUNCTION test_record_txid() RETURNS trigger LANGUAGE plpgsql AS $f$
+      BEGIN INSERT INTO test_txids VALUES (NEW.id, txid_current()); RETURN NEW; END $f$;
+      CREATE TRIGGER test_record_txid AFTER UPDATE ON pages FOR EACH ROW
+        WHEN (NEW.twilio_status = 'delivered' AND OLD.twilio_status IS DISTINCT FROM 'delivered') EXECUTE FUNCTION test_record_txid();`);
+    const first = messageStatus(s.t, ma, 'delivered');
+    await new Promise((r) => setTimeout(r, 20));
+    const second = messageStatus(s.t, mb, 'delivered');
+    expect((await Promise.all([first, second])).map((r) => r.status)).toEqual([204, 204]);
+    const rows = await s.t.sql<{ page_id: string; txid: string }[]>`SELECT page_id, txid FROM test_txids`;
+    expect(rows.map((r) => r.page_id).sort()).toEqual([ma.pageId, mb.pageId].sort());
+    return new Set(rows.map((r) => r.txid));
+  }
+  const policy = { steps: [{ afterSeconds: 0, notify: ['zone_supervisors'], channels: ['sms'] }] };
+
+  it('a callback 20 ms after another waits for it: both are recorded in one transaction', async () => {
+    const s = await scene({ policy, recordLingerMs: 500 });
+    await sos(s);
+    await s.t.engine.tick();
+    const [ma, mb] = [twilio.expectSms(s.a.phone), twilio.expectSms(s.b.phone), twilio.expectSms(s.c.phone)];
+    expect((await deliveredTxids(s, ma, mb)).size).toBe(1);
+  });
+
+  it('with recordLingerMs 0 the same two are two transactions', async () => {
+    const s = await scene({ policy, recordLingerMs: 0 });
+    await sos(s);
+    await s.t.engine.tick();
+    const [ma, mb] = [twilio.expectSms(s.a.phone), twilio.expectSms(s.b.phone), twilio.expectSms(s.c.phone)];
+    expect((await deliveredTxids(s, ma, mb)).size).toBe(2);
   });
 });
 
