@@ -656,6 +656,7 @@ async function main() {
   const m2Late: number[] = [];
   const m2Pickup: number[] = [];
   const m2Send: number[] = [];
+  const m2Spans: [number, number][] = []; // deadline → arrival, for the disk probe
   for (const id of m2Ids) {
     const f = m2First.get(id);
     if (!f) {
@@ -665,6 +666,7 @@ async function main() {
     m2Late.push(f.at - deadlineOf.get(id)!);
     m2Pickup.push(f.created - deadlineOf.get(id)!);
     m2Send.push(f.at - f.created);
+    m2Spans.push([deadlineOf.get(id)!, f.at]);
   }
   const m2P99 = pct(m2Late, 99);
   say(`metric 2: lateness p99 ${fmt(m2P99)} ms`);
@@ -797,6 +799,10 @@ async function main() {
   L.push(row('deadline → step-1 request at the stand-in', m2Late));
   L.push(row('  of which: deadline → escalation batch start', m2Pickup));
   L.push(row('  of which: batch start → stand-in', m2Send));
+  if (disk) {
+    const clear = m2Spans.filter(([from, to]) => disk.stalls(from, to, DISK_STALL_MS).length === 0).map(([from, to]) => to - from);
+    L.push(`  escalations waiting through a disk flush of ≥ ${DISK_STALL_MS} ms: ${m2Spans.length - clear.length} of ${m2Spans.length}; the others alone: p50 ${fmt(pct(clear, 50))}, p99 ${fmt(pct(clear, 99))} ms (context only)`);
+  }
   L.push(`  CPU per escalation (with its page and callbacks): Mayday ${fmt(perOp(p2, p2.cpu?.procs[0], armed.length), 2)} ms, its database ${fmt(perOp(p2, p2.pgOurs, armed.length), 2)} ms, ` +
     `stand-in ${fmt(perOp(p2, p2.cpu?.procs[1], armed.length), 2)} ms (phase of ${fmt(p2.secs, 1)} s)`);
   L.push(`3. fan-out: one incident, ${cfg.fanout} SMS pages (zone supervisors)`);
