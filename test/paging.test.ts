@@ -737,20 +737,15 @@ describe('callbacks that arrive apart, within recordLingerMs', () => {
   }
   const policy = { steps: [{ afterSeconds: 0, notify: ['zone_supervisors'], channels: ['sms'] }] };
 
-  it('a callback 20 ms after another waits for it: both are recorded in one transaction', async () => {
-    const s = await scene({ policy, recordLingerMs: 500 });
+  it.each([
+    { recordLingerMs: 500, transactions: 1, what: 'a callback 20 ms after another waits for it: both are recorded in one transaction' },
+    { recordLingerMs: 0, transactions: 2, what: 'with recordLingerMs 0 the same two are two transactions' },
+  ])('$what', async ({ recordLingerMs, transactions }) => {
+    const s = await scene({ policy, recordLingerMs });
     await sos(s);
     await s.t.engine.tick();
     const [ma, mb] = [twilio.expectSms(s.a.phone), twilio.expectSms(s.b.phone), twilio.expectSms(s.c.phone)];
-    expect((await deliveredTxids(s, ma, mb)).size).toBe(1);
-  });
-
-  it('with recordLingerMs 0 the same two are two transactions', async () => {
-    const s = await scene({ policy, recordLingerMs: 0 });
-    await sos(s);
-    await s.t.engine.tick();
-    const [ma, mb] = [twilio.expectSms(s.a.phone), twilio.expectSms(s.b.phone), twilio.expectSms(s.c.phone)];
-    expect((await deliveredTxids(s, ma, mb)).size).toBe(2);
+    expect((await deliveredTxids(s, ma, mb)).size).toBe(transactions);
   });
 });
 
