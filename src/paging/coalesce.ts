@@ -25,7 +25,7 @@ export class Coalescer<I, O> {
 
   add(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      if (this.queue.length === 0) this.oldest = Date.now();
+      if (this.queue.length === 0) this.oldest = performance.now();
       this.queue.push({ item, resolve, reject });
       // A full batch does not wait out the linger.
       if (this.lingering && this.queue.length >= this.opts.maxItems) {
@@ -37,8 +37,8 @@ export class Coalescer<I, O> {
     });
   }
 
-  /** When the item waiting longest was added. */
-  private oldest = 0;
+  /** When the item waiting longest was added (performance.now(): a wall clock can step back or forward). */
+  private oldest = -Infinity;
   private lingering?: ReturnType<typeof setTimeout>;
 
   private schedule() {
@@ -52,7 +52,7 @@ export class Coalescer<I, O> {
     // Items added in the same turn of the event loop (a burst of callbacks) go together. With
     // `lingerMs`, so do items added within that many milliseconds of the oldest one waiting:
     // items that come steadily but apart, such as status callbacks at a few hundred a second.
-    const wait = this.queue.length >= this.opts.maxItems ? 0 : this.oldest + (this.opts.lingerMs ?? 0) - Date.now();
+    const wait = this.queue.length >= this.opts.maxItems ? 0 : this.oldest + (this.opts.lingerMs ?? 0) - performance.now();
     if (wait > 0) this.lingering = setTimeout(go, wait);
     else soon(go);
   }
@@ -60,7 +60,7 @@ export class Coalescer<I, O> {
   private dispatch() {
     while (this.inFlight < this.opts.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.splice(0, this.opts.maxItems);
-      this.oldest = 0; // what is left (more than a batch was waiting) goes as soon as it can
+      this.oldest = -Infinity; // what is left (more than a batch was waiting) goes as soon as it can
       this.inFlight++;
       void this.flush(batch).finally(() => {
         this.inFlight--;
