@@ -54,6 +54,8 @@ function runtime(s: Setup, sql: Sql, self?: string) {
     publicBaseUrl: s.config.publicBaseUrl,
     twilio: s.config.twilio,
     schemaVersion: SCHEMA_VERSION,
+    // One sender per request: a record would wait for company that never comes (see PagingOptions).
+    paging: { recordLingerMs: 0 },
     onScheduled: (ref) => track(arm(ref).catch((e) => s.log.warn({ err: e }, 'could not arm an incident timer; the cron sweep will'))),
   });
   return {

@@ -31,11 +31,13 @@ export interface PagingOptions {
   maxInFlight: number;
   /**
    * How long a record of a send Twilio took (page_sent) or of a status callback waits for others
-   * to share its transaction (see Coalescer). Neither is on a path anyone waits on: the page has
-   * gone out, and an acknowledgement is a reply or a keypress, recorded by its own webhook at
-   * once. At 100 SOS a second they come about every 2.5 ms, one at a time: each in its own
-   * commit, they kept PostgreSQL's WAL flush busy and new SOS commits queued behind them. 0:
-   * only what arrives in one turn of the event loop goes together.
+   * to share its transaction (see Coalescer). The page has already gone out, and an
+   * acknowledgement is a reply or a keypress, recorded by its own webhook at once; what waits is
+   * the record, and what a callback starts (a failover after `undelivered`, a call again after
+   * voicemail), by up to this long. At 100 SOS a second these records come about every 2.5 ms,
+   * one at a time: each in its own commit, they kept PostgreSQL's WAL flush busy and new SOS
+   * commits queued behind them. 0: only what arrives in one turn of the event loop goes
+   * together (Workers, whose sender lives for one request, where nothing would come to share).
    */
   recordLingerMs: number;
 }
