@@ -749,6 +749,33 @@ describe('callbacks that arrive apart, within recordLingerMs', () => {
   });
 });
 
+describe('send records that come apart, within recordLingerMs', () => {
+  it.each([
+    { recordLingerMs: 500, what: 'the records of two SOS sent 20 ms apart share one transaction', one: true },
+    { recordLingerMs: 0, what: 'with recordLingerMs 0 they do not', one: false },
+  ])('$what', async ({ recordLingerMs, one }) => {
+    const s = await scene({ recordLingerMs });
+    await s.t.sql.unsafe(`
+      CREATE TABLE test_txids (page_id uuid, txid bigint);
+      CREATE FUNCTION test_record_txid() RETURNS trigger LANGUAGE plpgsql AS $f$
+      BEGIN INSERT INTO test_txids VALUES (NEW.id, txid_current()); RETURN NEW; END $f$;
+      CREATE TRIGGER test_record_txid AFTER UPDATE ON pages FOR EACH ROW
+        WHEN (NEW.status = 'sent' AND OLD.status <> 'sent') EXECUTE FUNCTION test_record_txid();`);
+    const other = await s.w.driver('Eve');
+    twilio.ignore(other.phone);
+    await sos(s);
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await s.w.sos(other)).status).toBe(201);
+    await s.t.engine.tick(); // and the sends' records
+    for (let i = 0; i < 2; i++) (twilio.expectSms(s.a.phone), twilio.expectCall(s.a.phone));
+    const rows = await s.t.sql<{ txid: string }[]>`SELECT txid FROM test_txids`;
+    expect(rows).toHaveLength(4);
+    const transactions = new Set(rows.map((r) => r.txid)).size;
+    if (one) expect(transactions).toBe(1);
+    else expect(transactions).toBeGreaterThan(1);
+  });
+});
+
 describe('webhook signatures', () => {
   it('a forged or missing signature gets 403 and changes nothing; the secondary token is accepted', async () => {
     const s = await scene();
