@@ -61,7 +61,8 @@
  * the stand-in's delay before each status callback), BENCH_CALLBACKS (on|off), BENCH_LOG_LEVEL
  * (Mayday's LOG_LEVEL, default silent), BENCH_DUMP (a path prefix: raw data of metric 1 written to <prefix>.m1.json, of metric 3 to <prefix>.m3.json),
  * BENCH_PROFILE (a directory: Mayday runs with --cpu-prof and writes its CPU profile there when it stops),
- * BENCH_DISK_PROBE (on|off: scripts/bench/disk-probe.ts, a flush of the disk 10 ms after the last; the run
+ * BENCH_DISK_PROBE (on|off: scripts/bench/disk-probe.ts, a flush of the disk 10 ms after the last, in
+ * BENCH_DISK_PROBE_DIR, default the temporary directory: it should be on the database's disk; the run
  * prints how many flushes took 50 ms or more in each phase, and which SOS of metric 1 waited
  * through one: a quick run's SOS stall of 242 ms began within 10 ms of a 221 ms flush of the probe).
  * Exits 0 whether the goals are met or not; non-zero on errors: a page accepted twice by the
@@ -330,7 +331,8 @@ interface Phase {
 async function main() {
   const t0 = performance.now();
   const db = await scratchDatabase();
-  const disk: DiskProbe | undefined = process.env.BENCH_DISK_PROBE === 'off' ? undefined : startDiskProbe(os.tmpdir());
+  const diskDir = process.env.BENCH_DISK_PROBE_DIR || os.tmpdir();
+  const disk: DiskProbe | undefined = process.env.BENCH_DISK_PROBE === 'off' ? undefined : startDiskProbe(diskDir);
   if (disk) onCleanup('stop the disk probe', () => disk.stop());
   const sql: Sql = connect(db.url, { max: 4, applicationName: 'mayday-bench' });
   onCleanup('close the scratch pool', () => sql.end({ timeout: 2 }));
@@ -782,9 +784,10 @@ async function main() {
   L.push(row('  of which: 201 received → first request', m1AfterAnswer));
   if (disk) {
     // Context, not the ratio: which SOS were waiting while the disk took 50 ms or more to flush.
-    const hit = (s: Sos) => disk.stalls(s.sentAt, firstByIncident.get(s.incidentId!) ?? s.answeredAt!, DISK_STALL_MS).length > 0;
-    const m1Clear = m1.filter((s) => firstByIncident.has(s.incidentId!) && !hit(s)).map((s) => firstByIncident.get(s.incidentId!)! - s.sentAt);
-    L.push(`  SOS waiting through a disk flush of ≥ ${DISK_STALL_MS} ms (probe below): ${m1.length - m1Clear.length} of ${m1.length}; the others alone: p50 ${fmt(pct(m1Clear, 50))}, p99 ${fmt(pct(m1Clear, 99))} ms (context only)`);
+    const paged = m1.filter((s) => firstByIncident.has(s.incidentId!));
+    const hit = (s: Sos) => disk.stalls(s.sentAt, firstByIncident.get(s.incidentId!)!, DISK_STALL_MS).length > 0;
+    const m1Clear = paged.filter((s) => !hit(s)).map((s) => firstByIncident.get(s.incidentId!)! - s.sentAt);
+    L.push(`  SOS waiting through a disk flush of ≥ ${DISK_STALL_MS} ms (probe below): ${paged.length - m1Clear.length} of ${paged.length}; the others alone: p50 ${fmt(pct(m1Clear, 50))}, p99 ${fmt(pct(m1Clear, 99))} ms (context only)`);
   }
   L.push(row(`warm-up (first ${cfg.warmup} s, not counted): the same`, m1Warm));
   L.push(row('Mayday GET /healthz meanwhile, every 100 ms', healthz.filter((x) => !Number.isNaN(x))));
@@ -829,7 +832,8 @@ async function main() {
   L.push('   others: machine minus mayday, stand-in, bench, bare, pg all and steal)');
   L.push('');
   if (disk) {
-    L.push(`disk flushes (probe: 8 kB written and fdatasync()ed, 10 ms apart, in ${os.tmpdir()}, as a commit flushes the WAL; ${disk.count()} in all):`);
+    L.push(`disk flushes (probe: 8 kB written and fdatasync()ed, 10 ms apart, in ${diskDir}, as a commit flushes the WAL; ${disk.count()} in all):`);
+    if (disk.error() || disk.count() === 0) warnings.push(`the disk probe did not run (${disk.error() ?? 'no flush done'}): "none" below means nothing`);
     for (const p of phases) {
       const st = disk.stalls(p.from!, p.to!, DISK_STALL_MS);
       L.push(`  ${p.name.padEnd(18)}${st.length ? `${st.length} of ≥ ${DISK_STALL_MS} ms, the longest ${fmt(Math.max(...st.map((x) => x.ms)), 0)} ms` : `none of ≥ ${DISK_STALL_MS} ms`}`);

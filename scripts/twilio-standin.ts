@@ -169,8 +169,10 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
       req.end(body);
     });
     let status = await once();
-    if (status === 'retry') status = await once(true);
-    if (status === 'retry') status = 'ECONNRESET twice';
+    if (status === 'retry') {
+      status = await once(true);
+      if (typeof status === 'string') status = `reset, then on a new connection: ${status}`;
+    }
     if (typeof status === 'number' && status >= 200 && status < 300) return void tally.sent++;
     const why = typeof status === 'number' ? String(status) : 'error';
     tally.why[why] = (tally.why[why] ?? 0) + 1;

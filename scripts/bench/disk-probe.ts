@@ -22,6 +22,8 @@ export interface DiskProbe {
   stalls(fromMs: number, toMs: number, overMs: number): DiskStall[];
   /** Flushes done so far. */
   count(): number;
+  /** Why the probe stopped early (its file could not be written, say), if it did. */
+  error(): string | undefined;
   stop(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export function startDiskProbe(dir: string, o: { everyMs?: number; reportOverMs?
   const file = join(dir, `mayday-disk-probe-${process.pid}`);
   const found: DiskStall[] = [];
   let n = 0;
+  let failed: string | undefined;
   const worker = new Worker(WORKER, { eval: true, workerData: { file, everyMs: o.everyMs ?? 10, reportOverMs: o.reportOverMs ?? 20 } });
   worker.unref();
   const done = new Promise<void>((resolve) => {
@@ -58,15 +61,21 @@ export function startDiskProbe(dir: string, o: { everyMs?: number; reportOverMs?
       if (m.at !== undefined && m.ms !== undefined) found.push({ at: m.at, ms: m.ms });
       if (m.done) resolve();
     });
-    worker.on('error', () => resolve());
+    worker.on('error', (e) => {
+      failed = String((e as Error)?.message ?? e);
+      resolve();
+    });
     worker.on('exit', () => resolve());
   });
   return {
     stalls: (fromMs, toMs, overMs) => found.filter((s) => s.ms >= overMs && s.at <= toMs && s.at + s.ms >= fromMs),
     count: () => n,
+    error: () => failed,
     async stop() {
       worker.postMessage('stop');
-      await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([done, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
       await worker.terminate();
     },
   };
