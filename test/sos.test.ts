@@ -347,3 +347,51 @@ describe('POST /v1/incidents/{id}/locations', () => {
     expect((await t.post(`/v1/incidents/${inc.id}/locations`, { lat: 'x', lng: 1 }, driver.token)).status).toBe(422);
   });
 });
+
+describe('an SOS linking the driver’s other open incidents while a batch holds them', () => {
+  it('waits for the batch (incidents locked in id order) instead of deadlocking with it', async () => {
+    const t4 = await testApp();
+    const w4 = world(t4);
+    await w4.zone('Rogers', square(36.37, -94.2));
+    // A driver with two open incidents, the older one first in id order: a batch (send records,
+    // callbacks) locks them in that order, while an SOS links the newest first.
+    let d: Person | undefined;
+    let older = '';
+    let newer = '';
+    for (let i = 0; i < 40 && !d; i++) {
+      const who = await w4.driver(`Fay ${i}`);
+      const a = (await w4.sos(who)).body.incident.id as string;
+      const b = (await w4.sos(who)).body.incident.id as string;
+      if (a < b) [d, older, newer] = [who, a, b];
+    }
+    expect(d).toBeDefined();
+    const batch = await t4.sql.reserve();
+    try {
+      await batch`BEGIN`;
+      await batch`SELECT 1 FROM incidents WHERE id IN ${t4.sql([older, newer])} ORDER BY id FOR NO KEY UPDATE`;
+      const note = (id: string) => batch`INSERT INTO incident_events (incident_id, type, actor, data) VALUES (${id}, 'incident.linked', 'system', '{}'::jsonb)`;
+      await note(older); // the batch holds the older incident's timeline head
+      const sos = w4.sos(d!); // links the newer incident, then the older
+      // Until the SOS waits on a lock of the batch's.
+      for (let i = 0; ; i++) {
+        const [{ n }] = await t4.sql<{ n: number }[]>`
+          SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+        if (n > 0) break;
+        if (i > 200) throw new Error('the SOS never waited for the batch');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await note(newer); // without the SOS's ordered lock: a deadlock, and one of the two cancelled
+      await batch`COMMIT`;
+      const res = await sos;
+      expect(res.status).toBe(201);
+      // Linked in its own transaction, not through the fallback that leaves the escalation to the engine.
+      const [row] = await t4.sql<{ esc_step: number }[]>`SELECT esc_step FROM incidents WHERE id = ${res.body.incident.id}`;
+      expect(row.esc_step).not.toBe(-1);
+      const linked = await t4.sql<{ incident_id: string }[]>`
+        SELECT incident_id FROM incident_events WHERE type = 'incident.linked' AND data ->> 'otherIncidentId' = ${res.body.incident.id}`;
+      expect(linked.map((r) => r.incident_id).sort()).toEqual([older, newer].sort());
+    } finally {
+      batch.release();
+    }
+  });
+});
