@@ -654,6 +654,38 @@ describe('failures', () => {
     expect(sms.pageId).not.toBe(unknown.data.pageId);
   });
 
+  it('a keypress on a call whose send was never recorded records it (its CallSid) and acknowledges; another call\'s sid does not', async () => {
+    const voiceOnly = { steps: [{ afterSeconds: 0, notify: ['oncall'], channels: ['voice'] }, { afterSeconds: 600, notify: ['safety_leads'], channels: ['sms'] }] };
+    const s = await scene({ policy: voiceOnly, twilioTimeoutMs: 300 });
+    twilio.fail('call', 'hang', s.a.phone); // Twilio took the call; its answer never came
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    twilio.expectNothingElse();
+    const [unknown] = await events(s, inc.id, 'page.unknown');
+    const pageId = unknown.data.pageId as string;
+    const sid = 'CA' + 'f'.repeat(32);
+    const pressed = await postSigned(s.t, `/webhooks/twilio/voice/gather?page=${pageId}`, { CallSid: sid, Digits: '1', AccountSid: TWILIO.accountSid });
+    expect(pressed.status).toBe(200);
+    expect(await status(s, inc.id)).toBe('acknowledged');
+    const [p] = await s.t.sql`SELECT sid, status FROM pages WHERE id = ${pageId}`;
+    expect(p).toEqual({ sid, status: 'delivered' });
+    expect((await events(s, inc.id, 'page.sent')).map((e) => e.data.sid)).toEqual([sid]);
+    // The new attempt the unknown outcome queued is not needed after all.
+    const [retry] = await s.t.sql`SELECT status FROM pages WHERE id = ${unknown.data.retryPageId}`;
+    expect(retry.status).toBe('canceled');
+
+    // A keypress naming another call than the one recorded is not this page's.
+    const s2 = await scene({ policy: voiceOnly });
+    const inc2 = await sos(s2);
+    await s2.t.engine.tick();
+    const call = twilio.expectCall(s2.a.phone);
+    await postSigned(s2.t, `/webhooks/twilio/voice/gather?page=${call.pageId}`, { CallSid: 'CA' + 'e'.repeat(32), Digits: '1', AccountSid: TWILIO.accountSid });
+    expect(await status(s2, inc2.id)).toBe('open');
+    expect((await press(s2.t, call, '1')).status).toBe(200);
+    expect(await status(s2, inc2.id)).toBe('acknowledged');
+    twilio.expectNothingElse();
+  });
+
   it('status callbacks late, twice or out of order: the stored status only moves forward', async () => {
     const s = await scene({ policy: smsOnly });
     const inc = await sos(s);

@@ -51,8 +51,8 @@ export interface KeypressOutcome {
 }
 
 /** A digit pressed on a page call: 1 acknowledges, anything else is not an acknowledgement. */
-export async function onKeypress(deps: Deps, pageId: string, digits: string): Promise<KeypressOutcome> {
-  const r = await recordKeypress(deps.sql, pageId, digits);
+export async function onKeypress(deps: Deps, pageId: string, digits: string, sid: string | null = null): Promise<KeypressOutcome> {
+  const r = await recordKeypress(deps.sql, pageId, digits, sid);
   if (r === 'open' && deps.metrics) {
     const [i] = await deps.sql<{ opened_at: Date }[]>`SELECT i.opened_at FROM pages p JOIN incidents i ON i.id = p.incident_id WHERE p.id = ${pageId}`;
     deps.metrics.acknowledged((Date.now() - i.opened_at.getTime()) / 1000, 'voice');

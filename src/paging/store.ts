@@ -126,8 +126,9 @@ export async function recordCallbackMany(
 }
 
 /** 'open' when the keypress acknowledged the incident; else the status it already had. */
-export async function recordKeypress(sql: Sql, pageId: string, digits: string): Promise<string> {
-  const [row] = await sql<{ r: string }[]>`SELECT page_keypress(${pageId}, ${digits}) AS r`;
+/** A digit pressed on a page call; `sid`, the call's, records the send if its own record never came (sql/015). */
+export async function recordKeypress(sql: Sql, pageId: string, digits: string, sid: string | null = null): Promise<string> {
+  const [row] = await sql<{ r: string }[]>`SELECT page_keypress(${pageId}, ${digits}, ${sid}::text) AS r`;
   return row.r;
 }
 

@@ -143,7 +143,7 @@ export class Simulator implements Telephony {
   async press(callSid: string, digits: string): Promise<{ result: string; say: string }> {
     if (!this.deps) throw new Error('simulator not bound');
     const call = await this.liveCall(callSid);
-    const outcome = call.page_id ? await onKeypress(this.deps, call.page_id, digits) : { result: 'unknown', say: '' };
+    const outcome = call.page_id ? await onKeypress(this.deps, call.page_id, digits, call.sid) : { result: 'unknown', say: '' };
     await this.end(callSid, call.page_id, digits);
     return outcome;
   }

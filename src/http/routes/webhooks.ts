@@ -82,7 +82,7 @@ app.post('/webhooks/twilio/voice/gather', async (c) => {
   const f = await signedForm(c);
   const pageId = pageOf(c);
   const deps = c.get('deps');
-  const outcome = pageId ? await onKeypress(deps, pageId, (f.Digits ?? '').trim()) : { result: 'unknown', say: 'Goodbye.' };
+  const outcome = pageId ? await onKeypress(deps, pageId, (f.Digits ?? '').trim(), f.CallSid || null) : { result: 'unknown', say: 'Goodbye.' };
   c.get('log').info({ pageId, result: outcome.result }, 'keypress');
   return xml(c, deps.twiml.say(outcome.say));
 });
