@@ -7,8 +7,7 @@
 -- was a deadlock, and PostgreSQL cancelled one of them: seen in CI as a 503 for an SOS in
 -- test/fuzz.test.ts (one driver pressing SOS again and again while the previous incidents' send
 -- records were written), and reproduced in test/sos.test.ts. The body is 007's, with the lock
--- added before the events are written (its query also answers which incidents to link, so the
--- links no longer look them up again), and 013's enable_seqscan = off in its SET clauses.
+-- added before the events are written, and 013's enable_seqscan = off in its SET clauses.
 
 CREATE OR REPLACE FUNCTION sos_open(p_driver uuid, p_client_request uuid, p_source text, p_kind text, p_severity text,
                                     p_zone uuid, p_zone_rule text, p_lat double precision, p_lng double precision,
@@ -27,8 +26,6 @@ DECLARE
   v_loc bigint;
   v_digest text;
   v_opened_data jsonb;
-  v_others uuid[];
-  v_others_at timestamptz[];
   -- the opening escalation
   policy jsonb;
   steps jsonb;
@@ -127,13 +124,12 @@ BEGIN
   -- writes to several incidents locks them in id order, and their heads after them (see
   -- page_sent_many()): taken newest first, the heads could deadlock with a batch of send records
   -- or callbacks holding the same incidents. So they are locked here first, in id order, outside
-  -- the block below so that its fallback holds them too; the links below are to exactly these.
-  SELECT coalesce(array_agg(l.id), '{}'), coalesce(array_agg(l.opened_at), '{}') INTO v_others, v_others_at
-  FROM (SELECT o.id, o.opened_at FROM incidents o
-        WHERE o.id IN (SELECT q.id FROM incidents q WHERE q.driver_id = p_driver AND q.id <> v_id AND q.status <> 'resolved'
-                       ORDER BY q.opened_at DESC LIMIT 3)
-        ORDER BY o.id
-        FOR NO KEY UPDATE) l;
+  -- the block below so that its fallback holds them too.
+  PERFORM 1 FROM incidents o
+  WHERE o.id IN (SELECT q.id FROM incidents q WHERE q.driver_id = p_driver AND q.id <> v_id AND q.status <> 'resolved'
+                 ORDER BY q.opened_at DESC LIMIT 3)
+  ORDER BY o.id
+  FOR NO KEY UPDATE;
 
   -- Everything else in one statement, in the order 001 and 002 wrote it: incident.opened; each
   -- started step's escalation.step event followed by its pages' page.queued events (as
@@ -157,7 +153,9 @@ BEGIN
       ON CONFLICT DO NOTHING
       RETURNING id, recipient_id, channel, step, attempt, not_before
     ), others AS (
-      SELECT o.id, o.opened_at FROM unnest(v_others, v_others_at) AS o(id, opened_at)
+      SELECT o.id, o.opened_at FROM incidents o
+      WHERE o.driver_id = p_driver AND o.id <> v_id AND o.status <> 'resolved'
+      ORDER BY o.opened_at DESC LIMIT 3
     ), ev AS (
       SELECT v_id AS incident_id, 'incident.opened'::text AS type, p_actor AS actor, v_opened_data AS data,
              0::bigint AS k, NULL::timestamptz AS other_at, NULL::uuid AS other_id, 0 AS sub, NULL::uuid AS r, NULL::text AS c
@@ -186,7 +184,9 @@ BEGIN
     INSERT INTO incident_events (incident_id, type, actor, data) VALUES (v_id, 'incident.opened', p_actor, v_opened_data);
     INSERT INTO incident_events (incident_id, type, actor, data)
     SELECT x.incident_id, 'incident.linked', 'system', x.data
-    FROM unnest(v_others, v_others_at) AS q(id, opened_at)
+    FROM (SELECT o.id, o.opened_at FROM incidents o
+          WHERE o.driver_id = p_driver AND o.id <> v_id AND o.status <> 'resolved'
+          ORDER BY o.opened_at DESC LIMIT 3) q
     CROSS JOIN LATERAL (VALUES
       (1, v_id, jsonb_build_object('otherIncidentId', q.id, 'reason', 'driver_has_open_incident')),
       (2, q.id, jsonb_build_object('otherIncidentId', v_id, 'reason', 'driver_opened_another'))) x(ord, incident_id, data)
