@@ -1,4 +1,4 @@
-import type { Telephony, TwimlBuilder } from './adapters/twilio/types';
+import type { Telephony, TwimlBuilder } from './paging/telephony';
 import type { Authenticator } from './auth/authenticator';
 import type { Sql } from './db/client';
 import type { Logger } from './log';

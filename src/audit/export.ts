@@ -20,7 +20,7 @@
  * so exports can never take the connections that SOS intake needs: one more answers 429.
  */
 import type { Sql } from '../db/client';
-import { AppError } from '../http/errors';
+import { AppError } from '../errors';
 import type { Logger } from '../log';
 import { writerFor, type Writer } from './formats';
 import type { ExportFormat } from './schemas';

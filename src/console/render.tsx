@@ -3,7 +3,7 @@ import type { Context } from 'hono';
 import type { JSX } from 'hono/jsx/jsx-runtime';
 import type { Principal, Role } from '../auth/principal';
 import type { AppEnv } from '../http/context';
-import { AppError } from '../http/errors';
+import { AppError } from '../errors';
 import { can, checkCsrf, CONSOLE_ROLES, type Session } from './session';
 import { Layout, type PageContext } from './views/layout';
 

@@ -9,7 +9,7 @@ import { openExport } from '../audit/export';
 import { EXPORT_FORMATS } from '../audit/schemas';
 import { recordAudit, responseTimes, verifyRange } from '../audit/store';
 import { actorOf } from '../auth/principal';
-import { AppError } from '../http/errors';
+import { AppError } from '../errors';
 import { page, viewer, type ConsoleContext, type ConsoleEnv } from './render';
 import { SAFETY_TEAM } from './session';
 import { SafetyPage, VerifyPage, type DayRange } from './views/safety';

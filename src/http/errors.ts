@@ -1,45 +1,9 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { z } from 'zod';
 import { sqlState } from '../db/client';
 import type { Logger } from '../log';
-
-/** Every error code Mayday answers with, and its HTTP status. */
-export const ERROR_STATUS = {
-  bad_request: 400,
-  malformed_json: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  bad_signature: 403,
-  not_found: 404,
-  conflict: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  validation_failed: 422,
-  rate_limited: 429,
-  internal: 500,
-  unavailable: 503,
-} as const satisfies Record<string, ContentfulStatusCode>;
-
-export type ErrorCode = keyof typeof ERROR_STATUS;
-
-export class AppError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-  }
-  get status(): ContentfulStatusCode {
-    return ERROR_STATUS[this.code];
-  }
-}
-
-export const notFound = (what = 'resource') => new AppError('not_found', `${what} not found`);
-export const conflict = (message: string) => new AppError('conflict', message);
-export const forbidden = (message = 'not allowed for this role') => new AppError('forbidden', message);
+import { AppError, ERROR_STATUS, type ErrorCode } from '../errors';
 
 /** The one error body, also used by the OpenAPI document. */
 export const ErrorBody = z

@@ -3,7 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import type { Principal, Role } from '../auth/principal';
 import { driverShaped } from '../auth/crypto';
 import type { AppEnv } from './context';
-import { AppError } from './errors';
+import { AppError } from '../errors';
 
 /** Authenticate the bearer token if there is one; routes then call requireRole(). */
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {

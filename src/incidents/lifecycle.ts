@@ -1,7 +1,7 @@
 import { verifyPin } from '../auth/crypto';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
-import { AppError } from '../http/errors';
+import { AppError } from '../errors';
 import { getIncidentFor } from './store';
 
 /** Acknowledge through the API: a responder who can see the incident. 409 unless it is open. */

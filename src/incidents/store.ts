@@ -1,6 +1,6 @@
 import type { Sql } from '../db/client';
 import type { Principal } from '../auth/principal';
-import { notFound } from '../http/errors';
+import { notFound } from '../errors';
 import { claimedFromJson, type ClaimedPage, type ClaimedPageJson } from '../paging/store';
 import type { Incident, Kind, LocationInput, Severity } from './schemas';
 

@@ -1,4 +1,4 @@
-import type { TwimlBuilder, Telephony } from '../adapters/twilio/types';
+import type { TwimlBuilder, Telephony } from './telephony';
 import type { Sql } from '../db/client';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics';

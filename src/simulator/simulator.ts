@@ -3,11 +3,11 @@
  * and calls are stored (shared by every instance through the database), and a simulated phone
  * replies or presses a digit through the same code a real Twilio webhook reaches.
  */
-import type { CallRequest, SendResult, SmsRequest, Telephony } from '../adapters/twilio/types';
+import type { CallRequest, SendResult, SmsRequest, Telephony } from '../paging/telephony';
 import { handleInboundSms } from '../acks/inbound-sms';
 import type { Sql } from '../db/client';
 import type { Deps } from '../deps';
-import { AppError, notFound } from '../http/errors';
+import { AppError, notFound } from '../errors';
 import { onKeypress, onStatus, onStatuses } from '../paging/callbacks';
 import { Coalescer } from '../paging/coalesce';
 

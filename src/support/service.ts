@@ -1,7 +1,7 @@
 import { actorOf, type Principal } from '../auth/principal';
 import type { Sql } from '../db/client';
 import type { Deps } from '../deps';
-import { AppError, notFound } from '../http/errors';
+import { AppError, notFound } from '../errors';
 import type { Kind } from '../incidents/schemas';
 import { intakeSos } from '../incidents/service';
 import { lastKnownFix } from '../incidents/store';

@@ -1,7 +1,7 @@
 import type { Sql } from '../db/client';
 import { hashPin } from '../auth/crypto';
 import { mintToken } from '../auth/store';
-import { AppError } from '../http/errors';
+import { AppError } from '../errors';
 
 type Role = 'driver' | 'supervisor' | 'safety_lead' | 'auditor' | 'agent';
 

@@ -1,5 +1,5 @@
 import type { Sql } from '../db/client';
-import { AppError, notFound } from '../http/errors';
+import { AppError, notFound } from '../errors';
 import { NOTIFY_TARGETS, type CreateZone, type EscalationPolicy, type Polygon, type Zone } from './schemas';
 import type { ZoneShape } from './locate';
 

@@ -16,7 +16,7 @@
 import MessagingResponse from 'twilio/lib/twiml/MessagingResponse';
 import VoiceResponse from 'twilio/lib/twiml/VoiceResponse';
 import { validateRequest } from 'twilio/lib/webhooks/webhooks';
-import type { CallRequest, SendResult, SmsRequest, Telephony, TwimlBuilder } from './types';
+import type { CallRequest, SendResult, SmsRequest, Telephony, TwimlBuilder } from '../../paging/telephony';
 
 export interface TwilioConfig {
   accountSid: string;

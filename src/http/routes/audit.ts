@@ -7,7 +7,8 @@ import {
 } from '../../audit/schemas';
 import { listAudit, recordAudit, responseTimes, setLegalHold, verifyRange } from '../../audit/store';
 import { actorOf } from '../../auth/principal';
-import { ErrorBody, notFound } from '../errors';
+import { notFound } from '../../errors';
+import { ErrorBody } from '../errors';
 import { allow, principal } from '../middleware';
 import { bearer, errors, IdParam, json, notFoundError, router } from '../openapi';
 

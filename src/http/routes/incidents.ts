@@ -4,7 +4,7 @@ import { actorOf } from '../../auth/principal';
 import { IncidentEnvelope, IncidentSchema, ListIncidentsQuery, LocationInput, SosBody } from '../../incidents/schemas';
 import { openSos, openSosByToken, type SosInput } from '../../incidents/service';
 import { addLocation, getIncidentFor, listIncidentsFor } from '../../incidents/store';
-import { AppError } from '../errors';
+import { AppError } from '../../errors';
 import type { AppEnv } from '../context';
 import { allow, deferredTokenError, principal, setPrincipal } from '../middleware';
 import { bearer, body, conflictError, errors, IdParam, json, notFoundError, router } from '../openapi';

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { Phone } from '../../users/schemas';
-import { AppError } from '../errors';
+import { AppError } from '../../errors';
 import { allow, requireRole } from '../middleware';
 import { bearer, body, errors, json, notFoundError, conflictError, router } from '../openapi';
 import type { Context } from 'hono';

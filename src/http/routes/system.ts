@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { schemaVersion } from '../../db/migrate';
-import { AppError } from '../errors';
+import { AppError } from '../../errors';
 import { allow, authenticate } from '../middleware';
 import { json, router } from '../openapi';
 

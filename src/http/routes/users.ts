@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { addToken, revokeTokens } from '../../auth/store';
-import { notFound } from '../errors';
+import { notFound } from '../../errors';
 import { allow } from '../middleware';
 import { bearer, errors, IdParam, json, notFoundError, router } from '../openapi';
 

@@ -4,7 +4,7 @@ import { handleInboundSms } from '../../acks/inbound-sms';
 import { maskPhone } from '../../log';
 import { onKeypress, onStatus } from '../../paging/callbacks';
 import type { AppEnv } from '../context';
-import { AppError } from '../errors';
+import { AppError } from '../../errors';
 
 /**
  * Twilio's webhooks. Every request is checked against X-Twilio-Signature using the exact URL

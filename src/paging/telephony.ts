@@ -1,7 +1,7 @@
 /**
- * What Mayday needs from a telephony provider: ./twilio.ts on Node and Workers alike (REST over
- * fetch; TwiML and signatures from the twilio library); without credentials the built-in phone
- * simulator stands in (src/simulator).
+ * The telephony port that paging owns: what Mayday needs from a provider. Twilio
+ * (src/adapters/twilio) implements it on Node and Workers alike; without credentials the built-in
+ * phone simulator (src/simulator) stands in.
  */
 export type SendResult =
   | { ok: true; sid: string }
