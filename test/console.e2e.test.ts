@@ -15,7 +15,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadMigrations } from '../src/db/migrations-fs';
 import { DEMO, seedDemo, type DemoTokens } from '../src/demo/seed';
-import type { Engine } from '../src/engine/engine';
+import type { Engine } from '../src/escalation/engine';
 import { wireNode } from '../src/entry/wire';
 import { createLogger } from '../src/log';
 import { ADMIN_TOKEN } from './helpers/app';

@@ -3,7 +3,7 @@
  * which incident has new work: both on Node against real PostgreSQL.
  */
 import { describe, expect, it } from 'vitest';
-import { incidentOfPage, incidentsDueWithin, nextDeadline } from '../src/engine/deadlines';
+import { incidentOfPage, incidentsDueWithin, nextDeadline } from '../src/escalation/due';
 import { onStatus } from '../src/paging/callbacks';
 import type { PageRef } from '../src/paging/pager';
 import { testApp } from './helpers/app';

@@ -17,9 +17,9 @@ import { DurableObject, type ExecutionContext, type ScheduledController } from '
 import { runRetentionIfDue } from '../audit/retention';
 import { connect, type Sql } from '../db/client';
 import { SCHEMA_VERSION } from '../db/schema-version';
-import { incidentOfPage, incidentsDueWithin, nextDeadline } from '../engine/deadlines';
+import { incidentOfPage, incidentsDueWithin, nextDeadline } from '../escalation/due';
 import type { PageRef } from '../paging/pager';
-import { wire } from '../wire';
+import { wire } from './compose';
 import { misconfigured, setupFrom, type Env, type Setup } from './worker-config';
 
 export type { Env };

@@ -4,7 +4,7 @@
  * replies or presses a digit through the same code a real Twilio webhook reaches.
  */
 import type { CallRequest, SendResult, SmsRequest, Telephony } from '../paging/telephony';
-import { handleInboundSms } from '../acks/inbound-sms';
+import { handleInboundSms } from '../inbound/sms';
 import type { Sql } from '../db/client';
 import type { Deps } from '../deps';
 import { AppError, notFound } from '../errors';

@@ -4,7 +4,7 @@ import type { App } from '../../src/app';
 import { connect, type Sql } from '../../src/db/client';
 import { loadMigrations } from '../../src/db/migrations-fs';
 import type { Deps } from '../../src/deps';
-import type { Engine } from '../../src/engine/engine';
+import type { Engine } from '../../src/escalation/engine';
 import { wireNode, type WireOptions } from '../../src/entry/wire';
 import { createLogger } from '../../src/log';
 import type { PagingOptions } from '../../src/paging/pager';

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import { handleInboundSms } from '../../acks/inbound-sms';
+import { handleInboundSms } from '../../inbound/sms';
 import { maskPhone } from '../../log';
 import { onKeypress, onStatus } from '../../paging/callbacks';
 import type { AppEnv } from '../context';

@@ -1,15 +1,15 @@
-import { twiml, twilioTelephony, type TwilioConfig } from './adapters/twilio/twilio';
-import { runRetentionIfDue } from './audit/retention';
-import { buildApp } from './app';
-import { Authenticator } from './auth/authenticator';
-import type { Sql } from './db/client';
-import type { Deps } from './deps';
-import { Engine } from './engine/engine';
-import type { Logger } from './log';
-import type { Metrics } from './metrics';
-import { Pager, type PagerDeps, type PagingOptions } from './paging/pager';
-import { Simulator } from './simulator/simulator';
-import { ZoneDirectory } from './zones/store';
+import { twiml, twilioTelephony, type TwilioConfig } from '../adapters/twilio/twilio';
+import { runRetentionIfDue } from '../audit/retention';
+import { buildApp } from '../app';
+import { Authenticator } from '../auth/authenticator';
+import type { Sql } from '../db/client';
+import type { Deps } from '../deps';
+import { Engine } from '../escalation/engine';
+import type { Logger } from '../log';
+import type { Metrics } from '../metrics';
+import { Pager, type PagerDeps, type PagingOptions } from '../paging/pager';
+import { Simulator } from '../simulator/simulator';
+import { ZoneDirectory } from '../zones/store';
 
 export interface WireOptions {
   sql: Sql;
