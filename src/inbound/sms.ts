@@ -4,6 +4,7 @@ import type { Deps } from '../deps';
 import { openSos } from '../incidents/service';
 import { lastKnownFix } from '../incidents/store';
 import { maskPhone } from '../log';
+import { acknowledge, checkinIncident, codeOfRequest, pagedIncident, receiveCheckin, takeHelpReply, userByPhone } from './store';
 
 export const DRIVER_HELP_TEXT = 'Mayday: text SOS if you are in danger. Reply SAFE or HELP when Mayday asks how you are.';
 export const HELP_TEXT =
@@ -15,14 +16,8 @@ export const HELP_PER_HOUR = 3;
 export const normalize = (body: string) => body.normalize('NFKC').trim().replace(/\s+/g, ' ').toUpperCase();
 
 async function helpText(deps: Deps, phone: string, text: string = HELP_TEXT): Promise<string | null> {
-  const [row] = await deps.sql<{ n: number }[]>`
-    WITH recent AS (SELECT count(*)::int AS n FROM sms_help_replies WHERE phone = ${phone} AND at > now() - interval '1 hour'),
-         ins AS (INSERT INTO sms_help_replies (phone) SELECT ${phone} FROM recent WHERE n < ${HELP_PER_HOUR} RETURNING 1)
-    SELECT n FROM recent`;
-  return row.n < HELP_PER_HOUR ? text : null;
+  return (await takeHelpReply(deps.sql, phone, HELP_PER_HOUR)) ? text : null;
 }
-
-interface PagedIncident { incident_id: string; code: number; status: string; page_id: string; acked_by: string | null; opened_at: Date }
 
 /**
  * An SMS to Mayday's number. From a responder: `ACK` or `1` acknowledges the newest open
@@ -31,7 +26,7 @@ interface PagedIncident { incident_id: string; code: number; status: string; pag
  */
 export async function handleInboundSms(deps: Deps, from: string, body: string, messageSid?: string): Promise<string | null> {
   const text = normalize(body);
-  const [user] = await deps.sql<{ id: string; role: string; name: string }[]>`SELECT id, role, name FROM users WHERE phone = ${from}`;
+  const user = await userByPhone(deps.sql, from);
   const log = deps.log.child({ from: maskPhone(from), role: user?.role });
   if (user?.role === 'driver') return driverSms(deps, { id: user.id, role: 'driver', name: user.name }, text, messageSid);
   if (!user || (user.role !== 'supervisor' && user.role !== 'safety_lead')) {
@@ -41,27 +36,22 @@ export async function handleInboundSms(deps: Deps, from: string, body: string, m
   const named = /^ACK ?#?(\d{1,9})$/.exec(text);
   if (!named && text !== 'ACK' && text !== '1') return helpText(deps, from);
   const code = named ? Number(named[1]) : null;
-  const [paged] = await deps.sql<PagedIncident[]>`
-    SELECT p.incident_id, i.code, i.status, p.id AS page_id, a.name AS acked_by, i.opened_at
-    FROM pages p JOIN incidents i ON i.id = p.incident_id LEFT JOIN users a ON a.id = i.acknowledged_by
-    WHERE p.recipient_id = ${user.id} ${code === null ? deps.sql`` : deps.sql`AND i.code = ${code}`}
-    ORDER BY (i.status = 'open') DESC, p.created_at DESC
-    LIMIT 1`;
+  const paged = await pagedIncident(deps.sql, user.id, code);
   if (!paged) {
     log.info({ code }, 'ack for an incident not paged to this phone');
     return code === null
       ? 'Mayday: no incident was paged to you; nothing was acknowledged.'
       : `Mayday: you were not paged for #${code}; nothing was acknowledged.`;
   }
-  const [r] = await deps.sql<{ r: string }[]>`SELECT ack_incident(${paged.incident_id}, ${user.id}, 'sms', ${paged.page_id}) AS r`;
-  if (r.r === 'open') {
+  const was = await acknowledge(deps.sql, paged.incident_id, user.id, 'sms', paged.page_id);
+  if (was === 'open') {
     log.info({ incidentId: paged.incident_id, code: paged.code }, 'acknowledged by sms');
     deps.metrics?.acknowledged((Date.now() - paged.opened_at.getTime()) / 1000, 'sms');
     return `Mayday: #${paged.code} acknowledged. It is yours - further pages stopped.`;
   }
   return paged.acked_by
     ? `Mayday: #${paged.code} was already acknowledged by ${paged.acked_by}.`
-    : `Mayday: #${paged.code} is ${r.r.replace('_', ' ')}; nothing changed.`;
+    : `Mayday: #${paged.code} is ${was.replace('_', ' ')}; nothing changed.`;
 }
 
 /** A stable UUID for one inbound message, so Twilio retrying its webhook opens one incident, not two. */
@@ -81,17 +71,13 @@ async function driverSms(deps: Deps, driver: Principal, text: string, messageSid
   const clientRequestId = messageSid ? await requestIdOf(messageSid) : null;
   if (clientRequestId) {
     // Twilio retrying the webhook of a message that already opened an incident: same answer.
-    const [opened] = await deps.sql<{ code: number }[]>`
-      SELECT code FROM incidents WHERE driver_id = ${driver.id} AND client_request_id = ${clientRequestId}`;
-    if (opened) return openedText(opened.code);
+    const opened = await codeOfRequest(deps.sql, driver.id, clientRequestId);
+    if (opened !== undefined) return openedText(opened);
   }
-  const [open] = await deps.sql<{ id: string; code: number }[]>`
-    SELECT id, code FROM incidents
-    WHERE driver_id = ${driver.id} AND status IN ('open', 'acknowledged') AND duress_at IS NULL
-    ORDER BY opened_at DESC LIMIT 1`;
+  const open = await checkinIncident(deps.sql, driver.id);
   if (open) {
     const status = word === 'SAFE' ? 'safe' : 'need_help';
-    await deps.sql`SELECT checkin_receive(${open.id}, ${status}, 'sms', NULL, ${actorOf(driver)})`;
+    await receiveCheckin(deps.sql, open.id, status, actorOf(driver));
     if (status === 'need_help') deps.pager.queued({ incidentId: open.id });
     return status === 'safe'
       ? `Mayday #${open.code}: noted, you are safe. Text HELP if that changes.`

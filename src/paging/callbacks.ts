@@ -1,5 +1,4 @@
 import type { Deps } from '../deps';
-import { recordKeypress } from './store';
 
 export interface StatusReport {
   pageId: string;
@@ -43,22 +42,4 @@ const QUEUEING_STATUSES = new Set(['undelivered', 'failed', 'canceled', 'busy', 
 export function mayQueue(r: Pick<StatusReport, 'status' | 'answeredBy'>): boolean {
   if (r.status !== null && QUEUEING_STATUSES.has(r.status)) return true;
   return r.answeredBy !== null && (r.answeredBy.startsWith('machine') || r.answeredBy === 'fax');
-}
-
-export interface KeypressOutcome {
-  result: 'acknowledged' | 'already' | 'ignored' | 'unknown';
-  say: string;
-}
-
-/** A digit pressed on a page call: 1 acknowledges, anything else is not an acknowledgement. */
-export async function onKeypress(deps: Deps, pageId: string, digits: string, sid: string | null = null): Promise<KeypressOutcome> {
-  const r = await recordKeypress(deps.sql, pageId, digits, sid);
-  if (r === 'open' && deps.metrics) {
-    const [i] = await deps.sql<{ opened_at: Date }[]>`SELECT i.opened_at FROM pages p JOIN incidents i ON i.id = p.incident_id WHERE p.id = ${pageId}`;
-    deps.metrics.acknowledged((Date.now() - i.opened_at.getTime()) / 1000, 'voice');
-  }
-  if (r === 'open') return { result: 'acknowledged', say: 'Acknowledged. The incident is yours. Details are in your text messages. Goodbye.' };
-  if (r === 'ignored') return { result: 'ignored', say: 'That was not 1. The incident is not acknowledged. Mayday will call again.' };
-  if (r === 'unknown page') return { result: 'unknown', say: 'This call is not known to Mayday. Goodbye.' };
-  return { result: 'already', say: 'This incident was already acknowledged or closed. Thank you. Goodbye.' };
 }

@@ -125,13 +125,6 @@ export async function recordCallbackMany(
   return row.r;
 }
 
-/** 'open' when the keypress acknowledged the incident; else the status it already had. */
-/** A digit pressed on a page call; `sid`, the call's, records the send if its own record never came (sql/015). */
-export async function recordKeypress(sql: Sql, pageId: string, digits: string, sid: string | null = null): Promise<string> {
-  const [row] = await sql<{ r: string }[]>`SELECT page_keypress(${pageId}, ${digits}, ${sid}::text) AS r`;
-  return row.r;
-}
-
 export interface PageView {
   id: string;
   recipientId: string;

@@ -8,7 +8,8 @@ import { handleInboundSms } from '../inbound/sms';
 import type { Sql } from '../db/client';
 import type { Deps } from '../deps';
 import { AppError, notFound } from '../errors';
-import { onKeypress, onStatus, onStatuses } from '../paging/callbacks';
+import { onKeypress } from '../inbound/keypress';
+import { onStatus, onStatuses } from '../paging/callbacks';
 import { Coalescer } from '../paging/coalesce';
 
 const sid = (prefix: 'SM' | 'CA') =>

@@ -2,7 +2,8 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { handleInboundSms } from '../../inbound/sms';
 import { maskPhone } from '../../log';
-import { onKeypress, onStatus } from '../../paging/callbacks';
+import { onKeypress } from '../../inbound/keypress';
+import { onStatus } from '../../paging/callbacks';
 import type { AppEnv } from '../context';
 import { AppError } from '../../errors';
 
