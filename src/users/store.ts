@@ -3,7 +3,7 @@ import { hashPin } from '../auth/crypto';
 import { mintToken } from '../auth/store';
 import { AppError } from '../errors';
 
-type Role = 'driver' | 'supervisor' | 'safety_lead' | 'auditor' | 'agent';
+export type Role = 'driver' | 'supervisor' | 'safety_lead' | 'auditor' | 'agent';
 
 interface NewUser {
   role: Role;
@@ -64,4 +64,17 @@ export async function createAgent(sql: Sql, a: { name: string; tier: number }) {
 /** Zones a supervisor answers for. */
 export async function zonesOf(sql: Sql, responderId: string): Promise<string[]> {
   return (await sql<{ zone_id: string }[]>`SELECT zone_id FROM responder_zones WHERE responder_id = ${responderId}`).map((r) => r.zone_id);
+}
+
+/** The role of a user, or undefined when there is no such user. */
+export async function roleOfUser(sql: Sql, id: string): Promise<Role | undefined> {
+  const [u] = await sql<{ role: Role }[]>`SELECT role FROM users WHERE id = ${id}`;
+  return u?.role;
+}
+
+/** A driver's stored cancel and duress PIN hashes. */
+export async function pinHashesOf(sql: Sql, driverId: string): Promise<{ cancel_pin_hash: string; duress_pin_hash: string }> {
+  const [u] = await sql<{ cancel_pin_hash: string; duress_pin_hash: string }[]>`
+    SELECT cancel_pin_hash, duress_pin_hash FROM users WHERE id = ${driverId}`;
+  return u;
 }

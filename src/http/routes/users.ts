@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { addToken, revokeTokens } from '../../auth/store';
+import type { Sql } from '../../db/client';
 import { notFound } from '../../errors';
+import { roleOfUser } from '../../users/store';
 import { allow } from '../middleware';
 import { bearer, errors, IdParam, json, notFoundError, router } from '../openapi';
 
@@ -8,10 +10,10 @@ import { bearer, errors, IdParam, json, notFoundError, router } from '../openapi
 const app = router();
 const tags = ['admin'];
 
-async function roleOf(sql: import('../../db/client').Sql, id: string) {
-  const [u] = await sql<{ role: 'driver' | 'supervisor' | 'safety_lead' | 'auditor' | 'agent' }[]>`SELECT role FROM users WHERE id = ${id}`;
-  if (!u) throw notFound('user');
-  return u.role;
+async function roleOf(sql: Sql, id: string) {
+  const role = await roleOfUser(sql, id);
+  if (!role) throw notFound('user');
+  return role;
 }
 
 app.openapi(
