@@ -2,6 +2,7 @@ import type { Sql } from '../db/client';
 import type { Polygon } from '../zones/schemas';
 import { createZone, setRotation } from '../zones/store';
 import { createDriver, createResponder } from '../users/store';
+import { countZonesAndUsers } from './store';
 
 export const DEMO = {
   zone: 'Bentonville (demo)',
@@ -27,8 +28,7 @@ export interface DemoTokens {
 
 /** Seed the demo into an empty database; returns undefined when anything is there already. */
 export async function seedDemo(sql: Sql, now = new Date()): Promise<DemoTokens | undefined> {
-  const [{ n }] = await sql<{ n: number }[]>`SELECT (SELECT count(*) FROM zones) + (SELECT count(*) FROM users) AS n`;
-  if (Number(n) > 0) return undefined;
+  if ((await countZonesAndUsers(sql)) > 0) return undefined;
   const zone = await createZone(sql, { name: DEMO.zone, boundary: DEMO.boundary });
   const sups = [];
   for (const s of DEMO.supervisors) sups.push(await createResponder(sql, { ...s, role: 'supervisor', zoneIds: [zone.id] }));
