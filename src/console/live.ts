@@ -13,6 +13,7 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Sql } from '../db/client';
 import type { Deps } from '../deps';
+import { activeIncidentsVersion } from './store';
 
 export const POLL_MS = 500;
 
@@ -47,11 +48,7 @@ class ChangeFeed {
   }
 
   private async version(): Promise<string> {
-    const [r] = await this.deps.sql<{ n: number; v: string }[]>`
-      SELECT count(*)::int AS n, coalesce(sum(h.seq), 0)::text AS v
-      FROM incidents i JOIN timeline_heads h ON h.incident_id = i.id
-      WHERE i.status <> 'resolved'`;
-    return `${r.n}:${r.v}`;
+    return activeIncidentsVersion(this.deps.sql);
   }
 
   private async poll() {

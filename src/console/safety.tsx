@@ -12,6 +12,7 @@ import { actorOf } from '../auth/principal';
 import { AppError } from '../errors';
 import { page, viewer, type ConsoleContext, type ConsoleEnv } from './render';
 import { SAFETY_TEAM } from './session';
+import { codesOf } from './store';
 import { SafetyPage, VerifyPage, type DayRange } from './views/safety';
 
 export const safety = new Hono<ConsoleEnv>();
@@ -50,10 +51,7 @@ safety.get('/safety/verify', async (c) => {
   const v = await verifyRange(sql, { from: r.from, to: r.to });
   await recordAudit(sql, actorOf(p), 'verify', { from: r.from.toISOString(), to: r.to.toISOString(), checked: v.checked, broken: v.broken.length, via: 'console' });
   if (!v.valid) c.get('log').warn({ broken: v.broken.length, checked: v.checked }, 'audit verify found broken timelines');
-  const codes = new Map<string, number>();
-  if (v.broken.length) {
-    for (const row of await sql<{ id: string; code: number }[]>`SELECT id, code FROM incidents WHERE id = ANY(${v.broken.slice(0, 500)}::uuid[])`) codes.set(row.id, row.code);
-  }
+  const codes = v.broken.length ? await codesOf(sql, v.broken.slice(0, 500)) : new Map<string, number>();
   return page(c, 'Timeline verification', <VerifyPage range={r.days} v={v} codes={codes} />);
 });
 

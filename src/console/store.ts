@@ -109,3 +109,21 @@ export async function phoneOfCall(sql: Sql, sid: string): Promise<string | undef
   const [row] = await sql<{ phone: string }[]>`SELECT phone FROM sim_messages WHERE sid = ${sid} AND kind = 'call'`;
   return row?.phone;
 }
+
+/**
+ * One cheap version of the active incidents, "<how many>:<sum of their timelines' lengths>": it
+ * changes whenever any of them does, since every change appends a timeline event.
+ */
+export async function activeIncidentsVersion(sql: Sql): Promise<string> {
+  const [r] = await sql<{ n: number; v: string }[]>`
+      SELECT count(*)::int AS n, coalesce(sum(h.seq), 0)::text AS v
+      FROM incidents i JOIN timeline_heads h ON h.incident_id = i.id
+      WHERE i.status <> 'resolved'`;
+  return `${r.n}:${r.v}`;
+}
+
+/** The short codes of incidents, by id. */
+export async function codesOf(sql: Sql, ids: string[]): Promise<Map<string, number>> {
+  const rows = await sql<{ id: string; code: number }[]>`SELECT id, code FROM incidents WHERE id = ANY(${ids}::uuid[])`;
+  return new Map(rows.map((r) => [r.id, r.code]));
+}
