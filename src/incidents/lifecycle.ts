@@ -2,13 +2,14 @@ import { verifyPin } from '../auth/crypto';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { AppError } from '../errors';
-import { getIncidentFor } from './store';
+import { pinHashesOf } from '../users/store';
+import { acknowledgeByApi, cancelIncident, getIncidentFor, receiveCheckIn, resolveIncident } from './store';
 
 /** Acknowledge through the API: a responder who can see the incident. 409 unless it is open. */
 export async function acknowledge(deps: Deps, p: Principal, incidentId: string) {
   await getIncidentFor(deps.sql, p, incidentId);
-  const [row] = await deps.sql<{ r: string }[]>`SELECT ack_incident(${incidentId}, ${p.id}, 'api', NULL) AS r`;
-  if (row.r !== 'open') throw new AppError('conflict', `the incident is ${row.r}, not open`);
+  const was = await acknowledgeByApi(deps.sql, incidentId, p.id);
+  if (was !== 'open') throw new AppError('conflict', `the incident is ${was}, not open`);
   const incident = await getIncidentFor(deps.sql, p, incidentId);
   deps.metrics?.acknowledged((Date.now() - Date.parse(incident.openedAt)) / 1000, 'api');
   return incident;
@@ -17,23 +18,19 @@ export async function acknowledge(deps: Deps, p: Principal, incidentId: string) 
 /** Resolve with a disposition. 409 when it is already resolved (the first of two racers wins). */
 export async function resolve(deps: Deps, p: Principal, incidentId: string, r: { disposition: string; note?: string }) {
   await getIncidentFor(deps.sql, p, incidentId);
-  const [row] = await deps.sql<{ r: string }[]>`
-    SELECT resolve_incident(${incidentId}, ${p.id}, ${r.disposition}, ${r.note ?? null}) AS r`;
-  if (row.r === 'resolved') throw new AppError('conflict', 'the incident is already resolved');
+  const was = await resolveIncident(deps.sql, incidentId, p.id, r.disposition, r.note ?? null);
+  if (was === 'resolved') throw new AppError('conflict', 'the incident is already resolved');
   return getIncidentFor(deps.sql, p, incidentId);
 }
 
 /** The driver answers a check-in from the app: 409 once the incident is resolved. */
 export async function checkIn(deps: Deps, driver: Principal, incidentId: string, c: { status: 'safe' | 'need_help'; note?: string }, via: 'app' | 'sms' = 'app') {
   await getIncidentFor(deps.sql, driver, incidentId);
-  const [row] = await deps.sql<{ r: string }[]>`
-    SELECT checkin_receive(${incidentId}, ${c.status}, ${via}, ${c.note ?? null}, ${actorOf(driver)}) AS r`;
-  if (row.r === 'resolved') throw new AppError('conflict', 'the incident is resolved');
+  const status = await receiveCheckIn(deps.sql, incidentId, { status: c.status, via, note: c.note ?? null }, actorOf(driver));
+  if (status === 'resolved') throw new AppError('conflict', 'the incident is resolved');
   if (c.status === 'need_help') deps.pager.queued({ incidentId });
   return { incidentId, status: c.status, receivedAt: new Date().toISOString() };
 }
-
-export type CancelOutcome = 'cancelled' | 'wrong' | 'locked' | 'already' | 'resolved';
 
 /**
  * Cancel with a PIN. Both stored hashes are always checked, so neither the answer nor its
@@ -41,15 +38,14 @@ export type CancelOutcome = 'cancelled' | 'wrong' | 'locked' | 'already' | 'reso
  */
 export async function cancel(deps: Deps, driver: Principal, incidentId: string, pin: string) {
   await getIncidentFor(deps.sql, driver, incidentId);
-  const [u] = await deps.sql<{ cancel_pin_hash: string; duress_pin_hash: string }[]>`
-    SELECT cancel_pin_hash, duress_pin_hash FROM users WHERE id = ${driver.id}`;
+  const u = await pinHashesOf(deps.sql, driver.id);
   const [isCancel, isDuress] = await Promise.all([verifyPin(pin, u.cancel_pin_hash), verifyPin(pin, u.duress_pin_hash)]);
   const outcome = isDuress ? 'duress' : isCancel ? 'cancel' : 'wrong';
-  const [row] = await deps.sql<{ r: CancelOutcome }[]>`SELECT cancel_incident(${incidentId}, ${outcome}, ${actorOf(driver)}) AS r`;
+  const answer = await cancelIncident(deps.sql, incidentId, outcome, actorOf(driver));
   deps.pager.queued({ incidentId }); // duress pages or cancel notices
   // Log what the driver is told, never which PIN it was.
-  deps.log.info({ incidentId, answer: row.r }, 'cancel request');
-  switch (row.r) {
+  deps.log.info({ incidentId, answer }, 'cancel request');
+  switch (answer) {
     case 'cancelled':
       return getIncidentFor(deps.sql, driver, incidentId);
     case 'wrong':

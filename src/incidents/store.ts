@@ -215,3 +215,36 @@ export async function lastKnownFix(sql: Sql, driverId: string): Promise<Location
   if (!row) return null;
   return { lat: row.lat, lng: row.lng, accuracyM: row.accuracy_m ?? undefined, capturedAt: row.captured_at.toISOString() };
 }
+
+/** Acknowledge from the API through ack_incident(); answers the incident's status before ('open' when this acknowledged it). */
+export async function acknowledgeByApi(sql: Sql, incidentId: string, responderId: string): Promise<string> {
+  const [row] = await sql<{ r: string }[]>`SELECT ack_incident(${incidentId}, ${responderId}, 'api', NULL) AS r`;
+  return row.r;
+}
+
+/** Resolve through resolve_incident(); answers the incident's status before ('resolved' when it already was). */
+export async function resolveIncident(sql: Sql, incidentId: string, by: string, disposition: string, note: string | null): Promise<string> {
+  const [row] = await sql<{ r: string }[]>`
+    SELECT resolve_incident(${incidentId}, ${by}, ${disposition}, ${note}) AS r`;
+  return row.r;
+}
+
+/** A check-in answer through checkin_receive(); answers the incident's status ('resolved' when it no longer takes one). */
+export async function receiveCheckIn(
+  sql: Sql,
+  incidentId: string,
+  c: { status: 'safe' | 'need_help'; via: 'app' | 'sms'; note: string | null },
+  actor: string,
+): Promise<string> {
+  const [row] = await sql<{ r: string }[]>`
+    SELECT checkin_receive(${incidentId}, ${c.status}, ${c.via}, ${c.note}, ${actor}) AS r`;
+  return row.r;
+}
+
+export type CancelOutcome = 'cancelled' | 'wrong' | 'locked' | 'already' | 'resolved';
+
+/** A cancel request through cancel_incident(), with what the PIN turned out to be; answers what the driver is told. */
+export async function cancelIncident(sql: Sql, incidentId: string, pin: 'duress' | 'cancel' | 'wrong', actor: string): Promise<CancelOutcome> {
+  const [row] = await sql<{ r: CancelOutcome }[]>`SELECT cancel_incident(${incidentId}, ${pin}, ${actor}) AS r`;
+  return row.r;
+}
