@@ -1,5 +1,4 @@
 import { actorOf, type Principal } from '../auth/principal';
-import type { Sql } from '../db/client';
 import type { Deps } from '../deps';
 import { AppError, notFound } from '../errors';
 import type { Kind } from '../incidents/schemas';
@@ -18,12 +17,10 @@ function incidentNote(r: { category: Category; text: string }, agentNote?: strin
 
 /**
  * Run `fn` in one transaction with deps whose `sql` is that transaction, so the SOS intake,
- * the request and the support.linked event commit together or not at all. (postgres.js types a
- * transaction apart from a pool only by the pool-level calls - begin, reserve, end - which
- * nothing on this path makes.)
+ * the request and the support.linked event commit together or not at all.
  */
 function inTransaction<T>(deps: Deps, fn: (tx: Deps) => Promise<T>): Promise<T> {
-  return deps.sql.begin((tx) => fn({ ...deps, sql: tx as unknown as Sql, intakeSql: tx as unknown as Sql })) as Promise<T>;
+  return store.inOneTransaction(deps.sql, (tx) => fn({ ...deps, sql: tx, intakeSql: tx }));
 }
 
 /** Open the incident for a request through the one SOS intake, at the driver's last known fix. */

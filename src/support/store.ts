@@ -140,3 +140,12 @@ export async function driverOf(sql: Sql, driverId: string): Promise<Principal> {
   if (!row) throw new Error(`support request of unknown driver ${driverId}`);
   return { id: row.id, role: 'driver', name: row.name };
 }
+
+/**
+ * Run `fn` in one transaction, given that transaction as a client: what it stores commits
+ * together or not at all. (postgres.js types a transaction apart from a pool only by the
+ * pool-level calls - begin, reserve, end - which nothing run in it makes.)
+ */
+export function inOneTransaction<T>(sql: Sql, fn: (tx: Sql) => Promise<T>): Promise<T> {
+  return sql.begin((tx) => fn(tx as unknown as Sql)) as Promise<T>;
+}
