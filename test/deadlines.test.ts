@@ -3,7 +3,7 @@
  * which incident has new work: both on Node against real PostgreSQL.
  */
 import { describe, expect, it } from 'vitest';
-import { incidentOfPage, incidentsDueWithin, nextDeadline } from '../src/escalation/due';
+import { incidentOfPage, incidentsDueWithin, nextDue } from '../src/escalation/store';
 import { onStatus } from '../src/paging/callbacks';
 import type { PageRef } from '../src/paging/pager';
 import { testApp } from './helpers/app';
@@ -38,17 +38,17 @@ describe('an incident’s next deadline (a Worker’s Durable Object alarm)', ()
     // The SOS told the timer which incident it queued pages for.
     expect(s.refs).toContainEqual({ incidentId: id });
     const r = await row(s.t.sql, id);
-    expect(await nextDeadline(s.t.sql, id)).toMatchObject({ at: r.esc_next_at, active: true }); // step 2 at +20 s, before the first check-in at +30 s
+    expect(await nextDue(s.t.sql, id)).toMatchObject({ at: r.esc_next_at, active: true }); // step 2 at +20 s, before the first check-in at +30 s
     expect(await incidentsDueWithin(s.t.sql, 60)).toEqual([id]);
     expect(await incidentsDueWithin(s.t.sql, 5)).toEqual([]);
 
     expect((await s.t.post(`/v1/incidents/${id}/ack`, {}, s.a.token)).status).toBe(200);
-    expect(await nextDeadline(s.t.sql, id)).toMatchObject({ at: r.checkin_next_at, active: true });
+    expect(await nextDue(s.t.sql, id)).toMatchObject({ at: r.checkin_next_at, active: true });
 
     expect((await s.t.post(`/v1/incidents/${id}/resolve`, { disposition: 'resolved_safe' }, s.a.token)).status).toBe(200);
-    expect(await nextDeadline(s.t.sql, id)).toMatchObject({ at: null, active: false });
+    expect(await nextDue(s.t.sql, id)).toMatchObject({ at: null, active: false });
     expect(await incidentsDueWithin(s.t.sql, 3600)).toEqual([]);
-    expect(await nextDeadline(s.t.sql, '00000000-0000-4000-8000-000000000000')).toBeNull();
+    expect(await nextDue(s.t.sql, '00000000-0000-4000-8000-000000000000')).toBeNull();
   });
 
   it('counts pages: a retry at its time, a page just queued 5 s on (its sender has it), a send at its lease', async () => {
@@ -60,7 +60,7 @@ describe('an incident’s next deadline (a Worker’s Durable Object alarm)', ()
     expect(await incidentOfPage(s.t.sql, 'not-a-page')).toBeUndefined();
 
     const [{ at: retry }] = await s.t.sql<{ at: Date }[]>`UPDATE pages SET status = 'queued', not_before = now() + interval '7 seconds' WHERE id = ${page.id} RETURNING not_before AS at`;
-    const d = (await nextDeadline(s.t.sql, id))!;
+    const d = (await nextDue(s.t.sql, id))!;
     expect(d.at).toEqual(retry);
     // How far away, in the database's own time (a Durable Object adds it to its clock).
     expect(d.inMs).toBeGreaterThan(6_000);
@@ -68,17 +68,17 @@ describe('an incident’s next deadline (a Worker’s Durable Object alarm)', ()
 
     // A retry whose time has come (the request that scheduled it is over): due at once.
     await s.t.sql`UPDATE pages SET not_before = now() - interval '1 second' WHERE id = ${page.id}`;
-    expect((await nextDeadline(s.t.sql, id))!.inMs).toBe(0);
+    expect((await nextDue(s.t.sql, id))!.inMs).toBe(0);
 
     // A page just queued and due now: its sender has it; 5 s after it was queued, look.
     const [fresh] = await s.t.sql<{ created_at: Date }[]>`
       UPDATE pages SET tries = 0, created_at = now(), not_before = now() WHERE id = ${page.id} RETURNING created_at`;
-    const graced = (await nextDeadline(s.t.sql, id))!;
+    const graced = (await nextDue(s.t.sql, id))!;
     expect(graced.at!.getTime()).toBe(fresh.created_at.getTime() + 5_000);
     expect(graced.inMs).toBeGreaterThan(3_000);
 
     const [{ at: lease }] = await s.t.sql<{ at: Date }[]>`UPDATE pages SET status = 'sending', lease_until = now() + interval '3 seconds' WHERE id = ${page.id} RETURNING lease_until AS at`;
-    expect((await nextDeadline(s.t.sql, id))!.at).toEqual(lease);
+    expect((await nextDue(s.t.sql, id))!.at).toEqual(lease);
   });
 
   it('a status callback that can queue a page (a failure, voicemail) names its page, so a Worker can arm its incident’s timer', async () => {

@@ -5,8 +5,11 @@ import { Authenticator } from '../auth/authenticator';
 import type { Sql } from '../db/client';
 import type { Deps } from '../deps';
 import { Engine } from '../escalation/engine';
+import { handleInboundSms } from '../inbound/sms';
+import { onKeypress } from '../inbound/keypress';
 import type { Logger } from '../log';
-import type { Metrics } from '../metrics';
+import type { Metrics } from '../metrics/metrics';
+import { onStatus, onStatuses } from '../paging/callbacks';
 import { Pager, type PagerDeps, type PagingOptions } from '../paging/pager';
 import { Simulator } from '../simulator/simulator';
 import { ZoneDirectory } from '../zones/store';
@@ -40,7 +43,12 @@ export interface WireOptions {
 export function wire(o: WireOptions) {
   const simulator = o.twilio ? undefined : new Simulator(o.sql);
   const telephony = o.twilio ? twilioTelephony(o.twilio) : simulator!;
-  const pager = new Pager({ sql: o.sql, log: o.log, telephony, twiml, publicBaseUrl: o.publicBaseUrl, options: o.paging, metrics: o.metrics, onScheduled: o.onScheduled });
+  // A retry scheduled for later moves the engine's timer (it starts no timer of its own).
+  const onScheduled: PagerDeps['onScheduled'] = (ref, when) => {
+    o.onScheduled?.(ref, when);
+    if (when === 'later') engine.nudge();
+  };
+  const pager = new Pager({ sql: o.sql, log: o.log, telephony, twiml, publicBaseUrl: o.publicBaseUrl, options: o.paging, metrics: o.metrics, onScheduled });
   const deps: Deps = {
     sql: o.sql,
     intakeSql: o.intakeSql,
@@ -57,7 +65,15 @@ export function wire(o: WireOptions) {
     docsAsset: o.docsAsset,
     draining: o.draining,
   };
-  simulator?.bind(deps);
+  // A simulated phone reaches the same handlers as Twilio's webhooks.
+  simulator?.bind({
+    inboundSms: (from, body, sid) => handleInboundSms(deps, from, body, sid),
+    keypress: (pageId, digits, sid) => onKeypress(deps, pageId, digits, sid),
+    status: (r) => onStatus(deps, r),
+    statuses: (r) => onStatuses(deps, r),
+    whenRecorded: (pageId) => deps.pager.whenRecorded(pageId),
+    log: deps.log,
+  });
   const onTick = async (at: Date | null) => {
     await simulator?.tick(at);
     // Once a UTC day, whichever instance ticks first; it runs in the background, never holding a tick.

@@ -6,11 +6,16 @@ import type { DurableObjectNamespace, Hyperdrive } from 'cloudflare:workers';
 import { ConfigError, parseConfig, type Config } from '../config/env';
 import type { Logger } from '../log';
 import { createWorkerLogger } from '../log-worker';
-import type { IncidentTimer } from './worker';
+
+/** What a request asks of an incident's timer (the IncidentTimer Durable Object in worker.ts). */
+export interface IncidentTimerApi {
+  /** Keep the incident's next deadline as the alarm; answers the deadline set, or null when none is left. */
+  arm(incidentId: string): Promise<string | null>;
+}
 
 export interface Env {
   HYPERDRIVE?: Hyperdrive;
-  INCIDENT_TIMER?: DurableObjectNamespace<IncidentTimer>;
+  INCIDENT_TIMER?: DurableObjectNamespace<IncidentTimerApi>;
   /** Variables and secrets: the same names as on Node (PUBLIC_BASE_URL, TWILIO_*, ADMIN_TOKEN, LOG_LEVEL...). */
   [name: string]: unknown;
 }
@@ -19,7 +24,7 @@ export interface Setup {
   config: Config;
   log: Logger;
   url: string;
-  timers: DurableObjectNamespace<IncidentTimer>;
+  timers: DurableObjectNamespace<IncidentTimerApi>;
 }
 
 /** A binding or variable is missing or wrong: every request answers 500 until it is fixed. */

@@ -17,10 +17,10 @@ import { DurableObject, type ExecutionContext, type ScheduledController } from '
 import { runRetentionIfDue } from '../audit/retention';
 import { connect, type Sql } from '../db/client';
 import { SCHEMA_VERSION } from '../db/schema-version';
-import { incidentOfPage, incidentsDueWithin, nextDeadline } from '../escalation/due';
+import { incidentOfPage, incidentsDueWithin, nextDue } from '../escalation/store';
 import type { PageRef } from '../paging/pager';
 import { wire } from './compose';
-import { misconfigured, setupFrom, type Env, type Setup } from './worker-config';
+import { misconfigured, setupFrom, type Env, type IncidentTimerApi, type Setup } from './worker-config';
 
 export type { Env };
 
@@ -69,7 +69,7 @@ function runtime(s: Setup, sql: Sql, self?: string) {
         await w.simulator?.idle();
         await Promise.allSettled([...pending]);
       } while (pending.size > 0);
-      w.pager.stop(); // its in-memory retry timers die with the request; the alarms have the retries
+      w.pager.stop(); // the sender lives for this request; the alarms have the retries
       const armed = await Promise.allSettled([...touched].map(armNow));
       const failed = armed.filter((r) => r.status === 'rejected').length;
       if (failed) s.log.warn({ failed, of: armed.length }, 'could not arm some incident timers; the next cron sweep will');
@@ -146,7 +146,7 @@ export default {
  */
 const AFTER_ALARM_MS = 250;
 
-export class IncidentTimer extends DurableObject<Env> {
+export class IncidentTimer extends DurableObject<Env> implements IncidentTimerApi {
   private sql?: Sql;
 
   private db(s: Setup): Sql {
@@ -178,7 +178,7 @@ export class IncidentTimer extends DurableObject<Env> {
   }
 
   private async rearm(s: Setup, incidentId: string, minDelayMs = 0): Promise<string | null> {
-    const d = await nextDeadline(this.db(s), incidentId);
+    const d = await nextDue(this.db(s), incidentId);
     if (!d?.at) {
       await this.ctx.storage.deleteAlarm();
       if (!d?.active) await this.ctx.storage.deleteAll(); // resolved (or unknown): nothing left to keep

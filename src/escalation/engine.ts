@@ -1,8 +1,9 @@
-import { sqlState, type Sql } from '../db/client';
+import type { Sql } from '../db/client';
 import type { Logger } from '../log';
-import type { Metrics } from '../metrics';
+import type { Metrics } from '../metrics/metrics';
 import type { Pager } from '../paging/pager';
-import { claimedFromJson, type ClaimedPageJson } from '../paging/store';
+import { claimedFromJson, onPagesAnnounced } from '../paging/store';
+import { checkinsDue, escalateDue, nextDueOfAll, type Escalated } from './store';
 
 export interface EngineDeps {
   sql: Sql;
@@ -33,14 +34,22 @@ export interface TickResult {
  */
 const BATCH = 50;
 
-type Escalated = { incident_id: string; late_ms: number | null; failed: boolean; pages: ClaimedPageJson[]; unclaimed: boolean };
+/**
+ * How long the timer waits before looking again when something is overdue but a tick could do
+ * none of it (another instance holds the row, the sender is full, an escalation keeps failing):
+ * soon, but not in a loop of back-to-back ticks.
+ */
+const STUCK_RETRY_MS = 100;
 
 /**
- * The escalation engine: `tick(asOf)` does everything due as of `asOf` — starts escalation
- * steps whose deadline passed, asks drivers to check in and records missed check-ins (claimed with FOR UPDATE SKIP LOCKED, so instances share the
- * work), settles pages whose sender died, and sends what is queued. Time is a parameter: tests
- * move `asOf` instead of sleeping. `start()` runs it on a timer set to the next deadline, at
- * least every `sweepMs`, and wakes the sender whenever any instance queues a page (NOTIFY).
+ * The escalation engine: `tick(asOf)` is the one place that acts on what is due as of `asOf` —
+ * it starts escalation steps whose deadline passed, asks drivers to check in and records missed
+ * check-ins (claimed with FOR UPDATE SKIP LOCKED, so instances share the work), settles pages
+ * whose sender died, and sends what is queued. What is due, and when next, is one SQL function,
+ * next_due(): the Node timer below, and a Worker's alarm, both wait for it. Time is a parameter:
+ * tests move `asOf` instead of sleeping. `start()` runs the tick on a timer set to the next
+ * deadline (at least every `sweepMs`), moves the timer earlier when the sender schedules a retry
+ * (`nudge()`), and wakes the sender whenever any instance queues a page (NOTIFY).
  */
 export class Engine {
   private timer?: ReturnType<typeof setTimeout>;
@@ -48,8 +57,9 @@ export class Engine {
   private stopped = true;
   private unlisten?: () => Promise<void>;
   private firstRunDone?: () => void;
-  /** Until when escalations leave their pages to the sender: the database lacked escalate_due_and_claim() (sql/012). */
-  private claimOffUntil = 0;
+  /** When the timer fires (epoch ms), so that a nudge only ever moves it earlier. */
+  private timerAt = Infinity;
+  private nudging = false;
   /** Resolves once the first tick after start() has run (a restart's overdue work started). */
   readonly firstRun = new Promise<void>((r) => (this.firstRunDone = r));
 
@@ -122,9 +132,9 @@ export class Engine {
     const escalatedAt = performance.now();
     let checkins = 0;
     for (;;) {
-      const rows = await sql`SELECT incident_id FROM checkins_due(coalesce(${at}::timestamptz, now()), ${BATCH})`;
-      checkins += rows.length;
-      if (rows.length < BATCH) break;
+      const n = await checkinsDue(sql, at, BATCH);
+      checkins += n;
+      if (n < BATCH) break;
     }
     const checkinsAt = performance.now();
     const recovered = await pager.recover();
@@ -138,57 +148,36 @@ export class Engine {
       await pager.idle();
       if (n === 0) break;
     }
-    const [next] = await sql<{ at: Date | null; due: boolean | null }[]>`
-      WITH n AS (
-        SELECT least(
-          (SELECT min(esc_next_at) FROM incidents WHERE status = 'open' AND esc_next_at IS NOT NULL),
-          (SELECT min(checkin_next_at) FROM incidents WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL),
-          (SELECT min(checkin_due_at) FROM incidents WHERE status IN ('open', 'acknowledged') AND duress_at IS NULL)) AS at)
-      SELECT at, at <= coalesce(${at}::timestamptz, now()) AS due FROM n`;
+    const next = await nextDueOfAll(sql, at);
     // Where the time went, for the "ran long" warning: escalations, check-ins, lease recovery (and retention), the drain.
     const phase = (a: number, b: number) => Math.round(b - a);
     const phases = { escalateMs: phase(started, escalatedAt), checkinsMs: phase(escalatedAt, checkinsAt), recoverMs: phase(checkinsAt, recoveredAt), drainMs: phase(recoveredAt, performance.now()) };
-    return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline: next.at, stillDue: next.due === true, phases };
+    return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline: next.at, stillDue: next.due, phases };
   }
 
   /**
    * Escalate up to BATCH due incidents, claiming their new pages for this sender in the same
-   * transaction, as much as it has room for (escalate_due_and_claim(), sql/012), and start sending
-   * those at once. On a database not yet migrated to sql/012 (a Worker deployed before `npm run
-   * migrate`) it escalates as before, leaves the pages to the sender's claim, and tries the new
-   * function again a minute later.
+   * transaction, as much as it has room for, and start sending those at once.
    */
   private async escalateDue(at: Date | null): Promise<Escalated[]> {
     const { sql, pager } = this.deps;
-    if (Date.now() >= this.claimOffUntil) {
-      // Room for a batch's pages (two channels, two people each), not the sender's whole claim
-      // batch: SOS calls running meanwhile need room for theirs.
-      const room = pager.reserveRoom(4 * BATCH);
-      try {
-        const rows = await sql<Escalated[]>`
-          SELECT incident_id, late_ms, failed, pages, unclaimed
-          FROM escalate_due_and_claim(coalesce(${at}::timestamptz, now()), ${BATCH}, ${pager.options.leaseSeconds}, ${room})`;
-        // Counted in flight before the room is given back, so that no drain claims into it meanwhile.
-        pager.sendClaimed(rows.flatMap((r) => claimedFromJson(r.pages)));
-        return rows;
-      } catch (e) {
-        if (!(sqlState(e) === '42883' && String((e as Error).message).includes('escalate_due_and_claim'))) throw e;
-        this.claimOffUntil = Date.now() + 60_000;
-        this.deps.log.warn('escalate_due_and_claim() is missing (database before sql/012): escalations leave their pages to the sender');
-      } finally {
-        pager.releaseRoom(room);
-      }
+    // Room for a batch's pages (two channels, two people each), not the sender's whole claim
+    // batch: SOS calls running meanwhile need room for theirs.
+    const room = pager.reserveRoom(4 * BATCH);
+    try {
+      const rows = await escalateDue(sql, at, BATCH, pager.options.leaseSeconds, room);
+      // Counted in flight before the room is given back, so that no drain claims into it meanwhile.
+      pager.sendClaimed(rows.flatMap((r) => claimedFromJson(r.pages)));
+      return rows;
+    } finally {
+      pager.releaseRoom(room);
     }
-    const rows = await sql<Omit<Escalated, 'pages' | 'unclaimed'>[]>`
-      SELECT incident_id, late_ms, failed FROM escalate_due(coalesce(${at}::timestamptz, now()), ${BATCH})`;
-    return rows.map((r) => ({ ...r, pages: [], unclaimed: !r.failed }));
   }
 
   async start() {
     this.stopped = false;
     // Another instance queued pages (Pager.queued()): look at once, in case it cannot send them.
-    const listener = await this.deps.sql.listen('mayday_pages', () => this.deps.pager.wake());
-    this.unlisten = () => listener.unlisten();
+    this.unlisten = await onPagesAnnounced(this.deps.sql, () => this.deps.pager.wake());
     this.schedule(0);
   }
 
@@ -201,10 +190,31 @@ export class Engine {
     await this.unlisten?.().catch(() => undefined);
   }
 
+  /**
+   * Something was scheduled for later (a page's retry after backoff or an unknown outcome): look
+   * at next_due() again and move the timer earlier if it now comes sooner. Nudges that arrive
+   * while one is under way are covered by it.
+   */
+  nudge(): void {
+    if (this.stopped || this.nudging) return;
+    this.nudging = true;
+    void nextDueOfAll(this.deps.sql, null)
+      .then((next) => {
+        if (next.at && next.at.getTime() < this.timerAt && !this.ticking) this.schedule(next.at.getTime() - Date.now());
+      })
+      .catch((e) => this.deps.log.debug({ err: e }, 'engine nudge failed; the sweep covers it'))
+      .finally(() => (this.nudging = false));
+  }
+
   private schedule(ms: number) {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.run(), Math.max(0, Math.min(ms, this.opts.sweepMs)));
+    const wait = Math.max(0, Math.min(ms, this.opts.sweepMs));
+    this.timerAt = Date.now() + wait;
+    this.timer = setTimeout(() => {
+      this.timerAt = Infinity;
+      void this.run();
+    }, wait);
   }
 
   private async run() {
@@ -214,6 +224,8 @@ export class Engine {
       this.ticking = this.tick(undefined, false);
       const r = await this.ticking;
       if (r.nextDeadline) next = r.nextDeadline.getTime() - Date.now();
+      const progressed = r.escalated + r.checkins + r.recovered + r.sent > 0;
+      if (next <= 0 && !progressed) next = STUCK_RETRY_MS;
     } catch (e) {
       this.deps.log.warn({ err: e }, 'engine tick failed; retrying');
     } finally {

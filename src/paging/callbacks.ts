@@ -1,13 +1,6 @@
 import type { Deps } from '../deps';
+import type { StatusReport } from './store';
 
-export interface StatusReport {
-  pageId: string;
-  sid: string | null;
-  /** MessageStatus or CallStatus; null for an answering-machine report alone. */
-  status: string | null;
-  answeredBy: string | null;
-  errorCode: string | null;
-}
 
 /** A status callback (from Twilio's webhook or the simulator): the stored status only moves forward. */
 export async function onStatus(deps: Deps, r: StatusReport): Promise<string> {

@@ -1,13 +1,12 @@
 import type { TwimlBuilder, Telephony } from './telephony';
 import type { Sql } from '../db/client';
 import type { Logger } from '../log';
-import type { Metrics } from '../metrics';
+import type { Metrics } from '../metrics/metrics';
 import { lazyChild, maskPhone } from '../log';
 import { pageScript, smsFor } from './messages';
 import { Coalescer } from './coalesce';
-import type { StatusReport } from './callbacks';
 import {
-  cancelPage, claimPages, expireLeases, markFailed, markSent, markSentMany, markUnknown, recordCallback, recordCallbackMany, requeue, type ClaimedPage,
+  announcePages, cancelPage, claimPages, expireLeases, markFailed, markSent, markSentMany, markUnknown, recordCallback, recordCallbackMany, requeue, type ClaimedPage, type StatusReport,
 } from './store';
 
 export interface PagingOptions {
@@ -74,10 +73,12 @@ export interface PagerDeps {
   options?: Partial<PagingOptions>;
   metrics?: Metrics;
   /**
-   * Told whenever an incident has pages to send now or later. On Node the engine's own timer
-   * and LISTEN cover that; on Workers it arms the incident's Durable Object alarm.
+   * Told whenever an incident has pages to send, `now` (this sender is already on them) or
+   * `later` (a retry after backoff or an unknown outcome: next_due() has moved). On Node the
+   * engine's timer takes a `later` (Engine.nudge); on Workers both arm the incident's Durable
+   * Object alarm.
    */
-  onScheduled?: (ref: PageRef) => void;
+  onScheduled?: (ref: PageRef, when: 'now' | 'later') => void;
 }
 
 /** Which incident has new work: named directly, or through one of its pages (a status callback). */
@@ -94,7 +95,6 @@ export class Pager {
   private inflight = new Set<Promise<void>>();
   private running: Promise<void> | null = null;
   private again = false;
-  private timers = new Set<ReturnType<typeof setTimeout>>();
   private announcing?: ReturnType<typeof setTimeout>;
   private stopped = false;
   /** A drain stopped claiming at maxInFlight: sends finishing wake the sender (see track()). */
@@ -158,13 +158,13 @@ export class Pager {
    * for a claim that finds nothing.
    */
   queued(ref?: PageRef, o: { claimed?: boolean } = {}): void {
-    if (ref) this.deps.onScheduled?.(ref);
+    if (ref) this.deps.onScheduled?.(ref, 'now');
     if (o.claimed) return;
     this.wake();
     if (this.announcing || this.stopped) return;
     this.announcing = setTimeout(() => {
       this.announcing = undefined;
-      this.deps.sql`SELECT pg_notify('mayday_pages', '')`.catch((e) => this.deps.log.debug({ err: e }, 'page notify failed'));
+      announcePages(this.deps.sql).catch((e) => this.deps.log.debug({ err: e }, 'page notify failed'));
     }, 25);
     this.announcing.unref?.();
   }
@@ -251,8 +251,6 @@ export class Pager {
   stop() {
     this.stopped = true;
     if (this.announcing) clearTimeout(this.announcing);
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
   }
 
   private track(p: Promise<void>) {
@@ -265,17 +263,6 @@ export class Pager {
         this.wake();
       }
     });
-  }
-
-  private later(ms: number, incidentId: string) {
-    this.deps.onScheduled?.({ incidentId });
-    if (this.stopped) return;
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      this.wake();
-    }, ms);
-    t.unref?.();
-    this.timers.add(t);
   }
 
   callbackUrl(path: string, pageId: string) {
@@ -325,7 +312,7 @@ export class Pager {
             const delay = backoffMs(p.tries, o);
             plog.info({ status: result.status, code: result.code, delay }, 'page not taken; retrying');
             await requeue(sql, p.id, delay, result.message);
-            this.later(delay + 5, p.incident_id);
+            this.deps.onScheduled?.({ incidentId: p.incident_id }, 'later');
           }
           return;
         case 'permanent':
@@ -336,7 +323,7 @@ export class Pager {
         case 'unknown':
           plog.warn({ code: result.code, ms }, 'page outcome unknown; a new attempt follows unless Twilio reports this one');
           await markUnknown(sql, p.id, result.message, o.unknownRetrySeconds, o.maxAttempts);
-          this.later(o.unknownRetrySeconds * 1000 + 5, p.incident_id);
+          this.deps.onScheduled?.({ incidentId: p.incident_id }, 'later');
           return;
       }
     } catch (e) {

@@ -32,6 +32,17 @@ export type ClaimedPageJson = Omit<ClaimedPage, 'location_at'> & { location_at: 
 export const claimedFromJson = (rows: ClaimedPageJson[]): ClaimedPage[] =>
   rows.map((p) => ({ ...p, location_at: p.location_at === null ? null : new Date(p.location_at) }));
 
+/** Tell every instance (listening with onPagesAnnounced()) that pages were queued. */
+export async function announcePages(sql: Sql): Promise<void> {
+  await sql`SELECT pg_notify('mayday_pages', '')`;
+}
+
+/** Call `fn` whenever any instance announces pages; resolves to a function that stops listening. */
+export async function onPagesAnnounced(sql: Sql, fn: () => void): Promise<() => Promise<void>> {
+  const listener = await sql.listen('mayday_pages', fn);
+  return () => listener.unlisten();
+}
+
 /**
  * Lease up to `limit` due pages to this sender. A lease that runs out (the sender died
  * mid-send) is later turned into an 'unknown' outcome by expireLeases(), never re-sent as is.
@@ -98,11 +109,21 @@ export async function expireLeases(sql: Sql, retryDelaySeconds: number, maxAttem
   return rows.count;
 }
 
+/** A status callback, from Twilio's webhook or the simulator. */
+export interface StatusReport {
+  pageId: string;
+  sid: string | null;
+  /** MessageStatus or CallStatus; null for an answering-machine report alone. */
+  status: string | null;
+  answeredBy: string | null;
+  errorCode: string | null;
+}
+
 export interface CallbackOutcome { result: string }
 
 export async function recordCallback(
   sql: Sql,
-  p: { pageId: string; sid: string | null; status: string | null; answeredBy: string | null; errorCode: string | null },
+  p: StatusReport,
   retryDelaySeconds: number,
   maxAttempts: number,
 ): Promise<string> {

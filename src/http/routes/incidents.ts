@@ -6,7 +6,7 @@ import { openSos, openSosByToken, type SosInput } from '../../incidents/service'
 import { addLocation, getIncidentFor, listIncidentsFor } from '../../incidents/store';
 import { AppError } from '../../errors';
 import type { AppEnv } from '../context';
-import { allow, deferredTokenError, principal, setPrincipal } from '../middleware';
+import { allow, principal, setPrincipal } from '../middleware';
 import { bearer, body, conflictError, errors, IdParam, json, notFoundError, router } from '../openapi';
 
 const app = router();
@@ -40,20 +40,7 @@ async function sosOf(c: Context<AppEnv>, input: SosInput) {
   const deps = c.get('deps');
   const deferred = c.get('deferredToken');
   if (!deferred || c.get('principal')) return openSos(deps, principal(c), input);
-  let r: Awaited<ReturnType<typeof openSosByToken>>;
-  try {
-    r = await openSosByToken(deps, deferred.hash, input);
-  } catch (e) {
-    // A database not yet migrated to sql/010 (a Worker deployed before `npm run migrate`): the
-    // token judged up front, and the SOS as before. Nothing was stored by the failed call.
-    if ((e as { code?: string }).code !== '42883') throw e;
-    c.get('log').warn('sos_open_by_token() is missing (run the migrations); the token is looked up first');
-    const refused = await deferredTokenError(c); // as onError would: 401, 403, or the principal set
-    c.set('deferredToken', undefined);
-    if (refused) throw refused;
-    return openSos(deps, principal(c), input);
-  }
-  const { user, opened } = r;
+  const { user, opened } = await openSosByToken(deps, deferred.hash, input);
   c.set('deferredToken', undefined); // judged: onError need not look it up again
   if (!user) throw new AppError('unauthorized', 'unknown or revoked token');
   deps.auth.remember(deferred.hash, user, deferred.epoch);
