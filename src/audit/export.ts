@@ -24,7 +24,7 @@ import { AppError } from '../errors';
 import type { Logger } from '../log';
 import { writerFor, type Writer } from './formats';
 import type { ExportFormat } from './schemas';
-import { exportBatch, type ExportCursor, type Range } from './store';
+import { exportBatch, openSnapshot, type ExportCursor, type Range, type Snapshot } from './store';
 
 export const EXPORT_BATCH = 250;
 export const MAX_CONCURRENT = 2;
@@ -54,7 +54,7 @@ export async function openExport(sql: Sql, o: ExportOptions): Promise<OpenExport
   const n = running.get(sql) ?? 0;
   if (n >= MAX_CONCURRENT) throw new AppError('rate_limited', `${n} exports are running already; retry when one has finished`);
   running.set(sql, n + 1);
-  let reserved: Awaited<ReturnType<Sql['reserve']>> | undefined;
+  let snapshot: Snapshot | undefined;
   let closed = false;
   let idle: ReturnType<typeof setTimeout> | undefined;
   const close = async (commit: boolean) => {
@@ -62,25 +62,16 @@ export async function openExport(sql: Sql, o: ExportOptions): Promise<OpenExport
     closed = true;
     if (idle) clearTimeout(idle);
     running.set(sql, Math.max(0, (running.get(sql) ?? 1) - 1));
-    if (!reserved) return;
-    try {
-      await reserved.unsafe(commit ? 'COMMIT' : 'ROLLBACK');
-    } catch {
-      /* the connection is gone; nothing to end */
-    } finally {
-      reserved.release();
-    }
+    await snapshot?.end(commit);
   };
   try {
-    reserved = await sql.reserve();
-    await reserved.unsafe('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    // Belt and braces: the server itself ends a transaction left idle this long.
-    await reserved.unsafe(`SET LOCAL idle_in_transaction_session_timeout = '${IDLE_MS + 60_000}ms'`);
+    // Belt and braces: the server itself ends a transaction left idle a minute past IDLE_MS.
+    snapshot = await openSnapshot(sql, IDLE_MS + 60_000);
   } catch (e) {
     await close(false);
     throw e;
   }
-  const tx = reserved;
+  const tx = snapshot.tx;
   const writer = writerFor(o.format, { domain: o.domain });
   const encoder = new TextEncoder();
   const batchSize = o.batchSize ?? EXPORT_BATCH;

@@ -117,6 +117,38 @@ interface IncidentExportRow {
   coarsened_at: Date | null;
 }
 
+/** A connection of its own holding one read-only snapshot, for an export's batches. */
+export interface Snapshot {
+  tx: Awaited<ReturnType<Sql['reserve']>>;
+  /** End the transaction (COMMIT or ROLLBACK) and give the connection back; never throws. */
+  end(commit: boolean): Promise<void>;
+}
+
+/**
+ * Open a REPEATABLE READ, READ ONLY transaction on a reserved connection, so that every batch of
+ * an export sees the same data. The server itself ends it if left idle `serverIdleMs`.
+ */
+export async function openSnapshot(sql: Sql, serverIdleMs: number): Promise<Snapshot> {
+  const tx = await sql.reserve();
+  const end = async (commit: boolean) => {
+    try {
+      await tx.unsafe(commit ? 'COMMIT' : 'ROLLBACK');
+    } catch {
+      /* the connection is gone; nothing to end */
+    } finally {
+      tx.release();
+    }
+  };
+  try {
+    await tx.unsafe('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await tx.unsafe(`SET LOCAL idle_in_transaction_session_timeout = '${Math.round(serverIdleMs)}ms'`);
+  } catch (e) {
+    await end(false);
+    throw e;
+  }
+  return { tx, end };
+}
+
 /**
  * One batch of the export: up to `limit` incidents opened in the range after `after`, oldest
  * first, each with its trail and whole timeline. Three queries whatever the batch size (no

@@ -1,7 +1,7 @@
 import type { Sql } from '../db/client';
 import { hashToken, timingSafeEqual } from './crypto';
 import type { Principal } from './principal';
-import { findPrincipalByTokenHash } from './store';
+import { findPrincipalByTokenHash, onTokensRevoked } from './store';
 
 const ADMIN: Principal = { id: 'admin', role: 'admin', name: 'Administrator' };
 
@@ -67,8 +67,7 @@ export class Authenticator {
 
   /** Forget tokens revoked on other instances as soon as they say so (NOTIFY mayday_tokens). */
   async listen(): Promise<() => Promise<void>> {
-    const l = await this.sql.listen('mayday_tokens', (userId) => this.forgetUser(userId));
-    return () => l.unlisten();
+    return onTokensRevoked(this.sql, (userId) => this.forgetUser(userId));
   }
 
   forgetUser(userId: string) {

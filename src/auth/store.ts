@@ -36,3 +36,9 @@ export async function revokeTokens(sql: Sql, userId: string): Promise<number> {
     SELECT count(*)::int AS n, pg_notify('mayday_tokens', ${userId}) FROM r`;
   return row.n;
 }
+
+/** Call `fn` with the user's id whenever any instance revokes that user's tokens; resolves to a function that stops listening. */
+export async function onTokensRevoked(sql: Sql, fn: (userId: string) => void): Promise<() => Promise<void>> {
+  const l = await sql.listen('mayday_tokens', fn);
+  return () => l.unlisten();
+}
