@@ -2,7 +2,7 @@ import type { Telephony, TwimlBuilder } from './paging/telephony';
 import type { Authenticator } from './auth/authenticator';
 import type { Sql } from './db/client';
 import type { Logger } from './log';
-import type { Metrics } from './metrics';
+import type { Metrics } from './metrics/metrics';
 import type { Pager } from './paging/pager';
 import type { Simulator } from './simulator/simulator';
 import type { ZoneDirectory } from './zones/store';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { nodeHttpTransport } from '../adapters/twilio/node-transport';
 import { useSha256 } from '../auth/crypto';
-import { createMetrics } from '../metrics';
+import { createMetrics } from '../metrics/metrics';
 import { wire, type WireOptions } from './compose';
 
 export type { WireOptions };
