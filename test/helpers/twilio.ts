@@ -138,6 +138,9 @@ export function mockTwilio() {
   };
 }
 
+/** The stand-in one test file sets up with mockTwilio(). */
+export type MockTwilio = ReturnType<typeof mockTwilio>;
+
 const describe = (ms: Sent[]) => ms.map((m) => `${m.kind} to ${m.to}`).join(', ') || 'nothing';
 
 /** POST a form to one of Mayday's Twilio webhooks, signed with `token` as Twilio would. */

@@ -1,0 +1,54 @@
+// The sender: at most maxInFlight pages claimed at once, and each page sent exactly once however
+// many engines share the database.
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { connect } from '../src/db/client';
+import { wireNode } from '../src/entry/wire';
+import { createLogger } from '../src/log';
+import { at, pagingTests, POLICY, sos } from './helpers/paging';
+import { TWILIO } from './helpers/twilio';
+
+const { twilio, scene } = pagingTests();
+
+describe('the sender holds at most maxInFlight pages claimed', () => {
+  it('claims no more than that at once; the rest stay queued and go out as sends finish', async () => {
+    const s = await scene({ policy: POLICY.supervisorsBoth, maxInFlight: 2 });
+    twilio.answerAfter(100, [s.a.phone, s.b.phone, s.c.phone]);
+    try {
+      const inc = await sos(s);
+      await s.t.engine.tick();
+      const pages = await s.t.sql<{ status: string }[]>`SELECT status FROM pages WHERE incident_id = ${inc.id}`;
+      expect(pages.map((p) => p.status)).toEqual(Array(6).fill('sent'));
+      expect(twilio.peakOpen()).toBe(2);
+      for (const who of [s.a, s.b, s.c]) (twilio.expectSms(who.phone), twilio.expectCall(who.phone));
+    } finally {
+      twilio.answerAfter(0);
+    }
+  });
+});
+
+describe('several engines on one database', () => {
+  it('two engines ticking at once send each page exactly once', async () => {
+    const s = await scene();
+    // A second instance on the same database, as wired on Node.
+    const sql2 = connect(s.t.url, { max: 5 });
+    const second = wireNode({ sql: sql2, log: createLogger({ level: 'silent' }), publicBaseUrl: 'https://mayday.test', twilio: TWILIO, schemaVersion: 1 });
+    const incidents = [];
+    for (let i = 0; i < 20; i++) incidents.push(await sos(s, { clientRequestId: randomUUID() }));
+    const when = at(incidents[incidents.length - 1], 61);
+    await Promise.all([s.t.engine.tick(when), second.engine.tick(when), s.t.engine.tick(when), second.engine.tick(when)]);
+    await second.engine.stop();
+    await sql2.end();
+    const pageIds = new Set((await s.t.sql`SELECT id FROM pages WHERE incident_id = ANY(${incidents.map((i) => i.id)}::uuid[])`).map((r) => r.id));
+    const perPage = new Map<string, number>();
+    for (const m of twilio.accepted) if (pageIds.has(m.pageId)) perPage.set(m.pageId, (perPage.get(m.pageId) ?? 0) + 1);
+    const n = pageIds.size;
+    const ours = [...perPage.entries()];
+    const [{ escalation }] = await s.t.sql`
+      SELECT count(*)::int AS escalation FROM pages WHERE incident_id = ANY(${incidents.map((i) => i.id)}::uuid[]) AND purpose = 'page'`;
+    expect(escalation).toBe(20 * 2 + 20 * 3 * 2); // step 0: A × 2 channels; step 1: A, B, C × 2 channels
+    expect(ours).toHaveLength(n);
+    expect(ours.filter(([, count]) => count !== 1)).toEqual([]);
+    twilio.forget();
+  });
+});
