@@ -1,0 +1,79 @@
+-- A cancel from the driver's app, after the PIN was checked against both hashes. p_outcome is
+-- 'cancel', 'duress' or 'wrong'; answers what the driver may be told ('cancelled', 'wrong',
+-- 'locked', 'already' or 'resolved'), and a duress PIN answers exactly what the cancel PIN would.
+
+CREATE OR REPLACE FUNCTION cancel_incident(p_incident uuid, p_outcome text, p_actor text)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  inc incidents%ROWTYPE;
+  notify uuid[];
+  leads_and_sups uuid[];
+BEGIN
+  SELECT * INTO inc FROM incidents WHERE id = p_incident FOR NO KEY UPDATE;
+  IF inc.status = 'resolved' THEN
+    RETURN 'resolved';
+  END IF;
+
+  IF p_outcome = 'duress' AND inc.duress_at IS NULL THEN
+    -- What the driver keeps seeing: the incident as a real cancel would have left it.
+    -- After a real cancel the incident is live again (escalation resumes), whatever the driver sees.
+    UPDATE incidents SET duress_at = now(), checkin_next_at = NULL, checkin_due_at = NULL,
+           driver_view = to_jsonb(inc) || jsonb_build_object('status', 'cancel_requested', 'checkin_next_at', NULL, 'checkin_due_at', NULL),
+           status = CASE WHEN inc.status = 'cancel_requested' THEN 'open' ELSE inc.status END,
+           esc_next_at = CASE WHEN inc.status = 'cancel_requested' THEN now() ELSE inc.esc_next_at END
+    WHERE id = p_incident;
+    -- As after a real cancel, nothing more goes to the driver's phone (it may not be theirs now).
+    UPDATE pages SET status = 'canceled' WHERE incident_id = p_incident AND status = 'queued' AND purpose = 'checkin';
+    INSERT INTO incident_events (incident_id, type, actor, data)
+    VALUES (p_incident, 'duress.triggered', p_actor, jsonb_build_object(
+      'statusBefore', inc.status, 'cancelLocked', inc.cancel_locked_at IS NOT NULL));
+    PERFORM raise_severity(p_incident, 'critical', 'duress PIN', p_actor);
+    SELECT array_agg(DISTINCT u.id) INTO leads_and_sups FROM users u
+    WHERE u.phone IS NOT NULL AND (u.role = 'safety_lead'
+       OR (u.role = 'supervisor' AND EXISTS (SELECT 1 FROM responder_zones rz WHERE rz.responder_id = u.id AND rz.zone_id = inc.zone_id)));
+    IF leads_and_sups IS NOT NULL THEN
+      PERFORM queue_pages(p_incident, leads_and_sups, ARRAY['sms', 'voice'], 'duress', 0, 0, now(), 1, 0, 'duress');
+    END IF;
+    RETURN CASE WHEN inc.cancel_locked_at IS NOT NULL THEN 'locked'
+                WHEN inc.status = 'cancel_requested' THEN 'already' ELSE 'cancelled' END;
+  END IF;
+
+  IF inc.status = 'cancel_requested' OR inc.duress_at IS NOT NULL THEN
+    RETURN 'already';
+  END IF;
+  IF inc.cancel_locked_at IS NOT NULL THEN
+    RETURN 'locked';
+  END IF;
+
+  IF p_outcome = 'wrong' THEN
+    UPDATE incidents SET cancel_failures = cancel_failures + 1,
+           cancel_locked_at = CASE WHEN cancel_failures + 1 >= 5 THEN now() END
+    WHERE id = p_incident;
+    INSERT INTO incident_events (incident_id, type, actor, data)
+    VALUES (p_incident, 'cancel.rejected', p_actor, jsonb_build_object('attempt', inc.cancel_failures + 1));
+    IF inc.cancel_failures + 1 >= 5 THEN
+      INSERT INTO incident_events (incident_id, type, actor, data)
+      VALUES (p_incident, 'cancel.locked', 'system', jsonb_build_object('afterAttempts', inc.cancel_failures + 1));
+      RETURN 'locked';
+    END IF;
+    RETURN 'wrong';
+  END IF;
+
+  -- The cancel PIN: escalation and check-ins stop; whoever was paged is told; a responder resolves it.
+  UPDATE incidents SET status = 'cancel_requested', esc_next_at = NULL, checkin_next_at = NULL, checkin_due_at = NULL
+  WHERE id = p_incident;
+  UPDATE pages SET status = 'canceled'
+  WHERE incident_id = p_incident AND status = 'queued' AND purpose IN ('page', 'failover', 'retry', 'repage', 'checkin');
+  SELECT array_agg(DISTINCT recipient_id) INTO notify FROM pages
+  WHERE incident_id = p_incident AND purpose <> 'checkin' AND status IN ('sent', 'delivered', 'voicemail', 'unknown');
+  INSERT INTO incident_events (incident_id, type, actor, data)
+  VALUES (p_incident, 'cancel.requested', p_actor, jsonb_build_object('statusBefore', inc.status,
+          'notified', coalesce(to_jsonb(notify), '[]'::jsonb)));
+  IF notify IS NOT NULL THEN
+    PERFORM queue_pages(p_incident, notify, ARRAY['sms'], 'notice', 0, 0, now(), 1, 0, 'cancelled');
+  END IF;
+  RETURN 'cancelled';
+END
+$$;
