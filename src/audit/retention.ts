@@ -1,7 +1,7 @@
 /**
  * Retention: the precise coordinates of incidents resolved more than `days` days ago (default
  * 90) are coarsened to 0.01° (about 1 km), unless the incident is on legal hold. The work is
- * retention_run() in sql/006 (see there for exactly what changes); this module runs it in
+ * retention_run() (see its definition for exactly what changes); this module runs it in
  * batches, daily from the engine (runRetentionIfDue) or at will (`npm run retention`).
  *
  * Why the timeline stays valid: events never held coordinates, only a trail point's id and a

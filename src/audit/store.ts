@@ -20,7 +20,7 @@ const isoOrNull = (d: Date | string | null) => (d === null ? null : iso(d));
 
 export type AuditAction = 'export' | 'verify' | 'report' | 'legal_hold' | 'legal_hold_release' | 'retention';
 
-/** Append to the audit log (chained and append-only in the database, see sql/006). */
+/** Append to the audit log (chained and append-only in the database: audit_log_chain()). */
 export async function recordAudit(sql: Sql | TxSql, actor: string, action: AuditAction, params: Record<string, unknown>) {
   const [row] = await sql<{ seq: string; at: Date }[]>`
     INSERT INTO audit_log (actor, action, params) VALUES (${actor}, ${action}, ${sql.json(params as never)}) RETURNING seq, at`;
@@ -467,7 +467,7 @@ export async function setLegalHold(sql: Sql, id: string, hold: boolean, actor: s
 // ---------------------------------------------------------------------------------------------
 // Retention
 
-/** One batch of retention_run() (sql/006): the incidents coarsened and their trail points. */
+/** One batch of retention_run(): the incidents coarsened and their trail points. */
 export async function retentionBatch(sql: Sql, days: number, at: Date, limit: number) {
   return sql<{ incident_id: string; points: number }[]>`SELECT incident_id, points FROM retention_run(${days}, ${at}, ${limit})`;
 }

@@ -32,7 +32,7 @@ export class Authenticator {
 
   /**
    * What is known of `token` without the database: the administrator, or a cached principal;
-   * and its hash, for a lookup elsewhere (byHash(), or an SOS's own call: sql/010).
+   * and its hash, for a lookup elsewhere (byHash(), or an SOS's own call: sos_open_by_token()).
    */
   async peek(token: string): Promise<{ principal?: Principal; hash: string; epoch: number }> {
     const hash = await hashToken(token);

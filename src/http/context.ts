@@ -10,7 +10,7 @@ export interface AppEnv {
     principal?: Principal;
     /**
      * A bearer token on an SOS that is not in the token cache: judged in the SOS's own call
-     * (sql/010) rather than by a lookup first. `roles`: the route's allowed roles, for an answer
+     * (sos_open_by_token()) rather than by a lookup first. `roles`: the route's allowed roles, for an answer
      * to a request that fails before that call (see onError in src/app.ts).
      */
     deferredToken?: { hash: string; epoch: number; roles?: Role[] };

@@ -16,7 +16,7 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (!principal && c.req.method === 'POST' && c.req.path === SOS_PATH && driverShaped(m[1])) {
       // A driver's token not in the cache (a driver's first press, nearly always): the SOS's own
       // call judges it, which saves a round trip before every real SOS (openSosByToken(),
-      // sql/010). Only driver-shaped tokens: anything else is judged here, before it can take
+      // sos_open_by_token()). Only driver-shaped tokens: anything else is judged here, before it can take
       // a connection of the intake's pool.
       c.set('deferredToken', { hash, epoch });
     } else {

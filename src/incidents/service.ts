@@ -26,8 +26,8 @@ export async function intakeSos(deps: Deps, driver: Principal, input: SosInput) 
 
 /**
  * An SOS from the app or a text message: intakeSos(), and in the same call and transaction its
- * first pages claimed for this instance's sender, as many as it has room for (sos_open_and_claim(),
- * sql/011), and sent at once, without a second claim through the sender. Pages it could not claim
+ * first pages claimed for this instance's sender, as many as it has room for
+ * (sos_open_and_claim()), and sent at once, without a second claim through the sender. Pages it could not claim
  * are announced (Pager.queued).
  */
 export async function openSos(deps: Deps, driver: Principal, input: SosInput) {
@@ -38,7 +38,7 @@ export async function openSos(deps: Deps, driver: Principal, input: SosInput) {
 
 /**
  * openSos() for a bearer token not yet looked up (not in the token cache): the token is judged in
- * the same call (sos_open_by_token(), sql/010). `user` is the token's holder, undefined for an
+ * the same call (sos_open_by_token()). `user` is the token's holder, undefined for an
  * unknown or revoked token; `opened` is set only when the holder is a driver.
  */
 export async function openSosByToken(deps: Deps, tokenHash: string, input: SosInput) {

@@ -105,7 +105,7 @@ const EARLIEST_FIX = Date.UTC(2000, 0, 1);
 /**
  * One round trip: see sos_open() in sql/. With `claim`, up to `claim.max` of the new incident's
  * first pages are also claimed for this instance's sender under a lease of `claim.leaseSeconds`,
- * in the same transaction (sos_open_and_claim(), sql/009 and sql/011; a claim that fails leaves
+ * in the same transaction (sos_open_and_claim(); a claim that fails leaves
  * them queued and the SOS stored); without, they stay queued for any sender.
  */
 export async function openIncident(
@@ -122,7 +122,7 @@ export async function openIncident(
   return { incident: toIncident(row.o_incident), created: row.o_created, claimed: claimedFromJson(row.o_pages) };
 }
 
-/** The arguments of sos_open() between the driver and the actor, in its order (sql/007). */
+/** The arguments of sos_open() between the driver and the actor, in its order. */
 const placedArgs = (sql: Sql, o: Omit<OpenIncident, 'driverId' | 'actor'>) => sql`
   ${o.clientRequestId}, ${o.source}, ${o.kind}, ${o.severity}, ${o.zoneId}, ${o.zoneRule},
   ${o.lat}, ${o.lng}, ${o.accuracyM}, ${trustedTime(o.capturedAt)}, ${o.note}`;
@@ -131,7 +131,7 @@ type ClaimRow = { o_incident: IncidentRow; o_created: boolean; o_pages: ClaimedP
 
 /**
  * openIncident() with its claim, for the holder of a bearer token not yet looked up: the token's
- * user is found in the same call (sos_open_by_token(), sql/010), and the SOS is stored only for
+ * user is found in the same call (sos_open_by_token()), and the SOS is stored only for
  * a driver. `user` is undefined for an unknown or revoked token; `opened` is undefined unless
  * `user` is a driver.
  */

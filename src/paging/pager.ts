@@ -216,7 +216,7 @@ export class Pager {
 
   /**
    * Room for pages claimed elsewhere for this sender (an SOS's first pages, claimed by the SOS's
-   * own call: openSos(), sql/011; a step's, claimed by the escalation: Engine, sql/012): up to
+   * own call: openSos(); a step's, claimed by the escalation: escalate_due_and_claim()): up to
    * `max`, counted against maxInFlight as drain()'s claims are until releaseRoom(). 0 when the
    * sender is stopped or full.
    */

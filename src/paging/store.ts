@@ -27,7 +27,7 @@ export interface ClaimedPage {
   recipient_name: string;
 }
 
-/** Claimed pages as a database function answers them in JSON (sql/011's claim_incident_pages()). */
+/** Claimed pages as a database function answers them in JSON (claim_incident_pages()). */
 export type ClaimedPageJson = Omit<ClaimedPage, 'location_at'> & { location_at: string | null };
 export const claimedFromJson = (rows: ClaimedPageJson[]): ClaimedPage[] =>
   rows.map((p) => ({ ...p, location_at: p.location_at === null ? null : new Date(p.location_at) }));
