@@ -24,7 +24,7 @@ beforeAll(async () => {
   ava = await w.responder('supervisor', [zone.id], 'Ava Ortiz');
   driver = await w.driver('Dana Kim');
   auditor = await w.auditor('Alex Auditor');
-  await t.put(`/v1/zones/${zone.id}/rotation`, { responderIds: [ava.id], shiftMinutes: 60, startsAt: new Date().toISOString() }, w.admin);
+  await w.rotation(zone.id, [ava.id], { shiftMinutes: 60, startsAt: new Date().toISOString() });
 });
 
 const settle = () => new Promise((r) => setTimeout(r, 60)); // the simulator reports delivery asynchronously

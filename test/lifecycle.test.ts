@@ -26,7 +26,7 @@ async function scene(): Promise<Scene> {
   const b = await w.responder('supervisor', [zone.id], 'Ben');
   const lead = await w.responder('safety_lead', [], 'Lee');
   const driver = await w.driver('Dana', { cancelPin: '2468', duressPin: '1357' });
-  await t.put(`/v1/zones/${zone.id}/rotation`, { responderIds: [a.id], shiftMinutes: 600, startsAt: new Date(Date.now() - 60_000).toISOString() }, w.admin);
+  await w.rotation(zone.id, [a.id]);
   return { t, w, zone, a, b, lead, driver };
 }
 

@@ -3,15 +3,21 @@ import { testApp } from './helpers/app';
 import { TWILIO } from './helpers/twilio';
 import { square, world } from './helpers/world';
 
+/** A zone with Ava on call and a driver, Dana, paging through the simulator (no Twilio credentials). */
+async function onCall(opts: Parameters<typeof testApp>[0] = {}) {
+  const t = await testApp(opts);
+  const w = world(t);
+  const zone = await w.zone('Zone', square(36.37, -94.2));
+  const a = await w.responder('supervisor', [zone.id], 'Ava');
+  const driver = await w.driver('Dana');
+  await w.rotation(zone.id, [a.id]);
+  return { t, w, a, driver };
+}
+
 /** The built-in phone simulator: the whole story with no Twilio credentials. */
 describe('phone simulator', () => {
   it('an SOS shows up on the on-call phone; pressing 1 on the call acknowledges through the same code as Twilio', async () => {
-    const t = await testApp();
-    const w = world(t);
-    const zone = await w.zone('Zone', square(36.37, -94.2));
-    const a = await w.responder('supervisor', [zone.id], 'Ava');
-    const driver = await w.driver('Dana');
-    await t.put(`/v1/zones/${zone.id}/rotation`, { responderIds: [a.id], shiftMinutes: 60, startsAt: new Date().toISOString() }, w.admin);
+    const { t, w, a, driver } = await onCall();
     const inc = (await w.sos(driver)).body.incident;
     await t.engine.tick();
     await new Promise((r) => setTimeout(r, 50)); // the simulator reports delivery asynchronously, like Twilio
@@ -38,12 +44,7 @@ describe('phone simulator', () => {
   });
 
   it('a reply "ACK <code>" from the simulated phone acknowledges; hanging up is not an acknowledgement and the call comes again', async () => {
-    const t = await testApp({ paging: { callRetrySeconds: 30 } });
-    const w = world(t);
-    const zone = await w.zone('Zone', square(36.37, -94.2));
-    const a = await w.responder('supervisor', [zone.id], 'Ava');
-    const driver = await w.driver('Dana');
-    await t.put(`/v1/zones/${zone.id}/rotation`, { responderIds: [a.id], shiftMinutes: 60, startsAt: new Date().toISOString() }, w.admin);
+    const { t, w, a, driver } = await onCall({ paging: { callRetrySeconds: 30 } });
     const first = (await w.sos(driver)).body.incident;
     await t.engine.tick();
     await new Promise((r) => setTimeout(r, 50));
@@ -68,12 +69,7 @@ describe('phone simulator', () => {
   });
 
   it('a simulated call nobody answers ends by itself and counts as voicemail', async () => {
-    const t = await testApp();
-    const w = world(t);
-    const zone = await w.zone('Zone', square(36.37, -94.2));
-    const a = await w.responder('supervisor', [zone.id], 'Ava');
-    const driver = await w.driver('Dana');
-    await t.put(`/v1/zones/${zone.id}/rotation`, { responderIds: [a.id], shiftMinutes: 60, startsAt: new Date().toISOString() }, w.admin);
+    const { t, w, a, driver } = await onCall();
     const inc = (await w.sos(driver)).body.incident;
     await t.engine.tick();
     await new Promise((r) => setTimeout(r, 50));

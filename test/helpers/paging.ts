@@ -61,8 +61,7 @@ async function scene(twilio: MockTwilio, opts: SceneOptions): Promise<Scene> {
   const lead = opts.leads === false ? (undefined as unknown as Person) : await w.responder('safety_lead', [], 'Lee');
   const driver = await w.driver('Dana');
   twilio.ignore(driver.phone);
-  const startsAt = new Date(Date.now() - 60_000).toISOString();
-  expect((await t.put(`/v1/zones/${zone.id}/rotation`, { responderIds: [a.id, b.id], shiftMinutes: 600, startsAt }, w.admin)).status).toBe(200);
+  await w.rotation(zone.id, [a.id, b.id]);
   if (opts.policy) expect((await t.put(`/v1/zones/${zone.id}/escalation-policy`, opts.policy, w.admin)).status).toBe(200);
   return { t, w, twilio, zone, a, b, c, lead, driver };
 }

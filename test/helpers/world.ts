@@ -42,6 +42,11 @@ export function world(t: TestApp) {
     async agent(tier: 1 | 2 | 3 = 1, name = 'Agent') {
       return ok(await t.post('/v1/agents', { name, tier }, admin), 201) as { id: string; token: string };
     },
+    /** Puts `responderIds` on call in turn, `shiftMinutes` each (default 600) from `startsAt` (default: a minute ago). */
+    async rotation(zoneId: string, responderIds: string[], opts: { shiftMinutes?: number; startsAt?: string } = {}) {
+      const startsAt = opts.startsAt ?? new Date(Date.now() - 60_000).toISOString();
+      return ok(await t.put(`/v1/zones/${zoneId}/rotation`, { responderIds, shiftMinutes: opts.shiftMinutes ?? 600, startsAt }, admin), 200);
+    },
     sos(driver: { token: string }, over: Record<string, unknown> = {}) {
       return t.post('/v1/sos', { clientRequestId: randomUUID(), kind: 'robbery', location: { lat: 36.37, lng: -94.2, accuracyM: 10 }, ...over }, driver.token);
     },
