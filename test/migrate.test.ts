@@ -1,23 +1,81 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import postgres from 'postgres';
-import { connect } from '../src/db/client';
-import { migrate, migrationFromFile, schemaVersion } from '../src/db/migrate';
-import { loadMigrations } from '../src/db/migrations-fs';
+import { connect, type Sql } from '../src/db/client';
+import { checksum, definitionFromFile, definitionsChecksum, migrate, migrationFromFile, schemaVersion, type Definition } from '../src/db/migrate';
+import { loadDefinitions, loadMigrations } from '../src/db/migrations-fs';
+import { DEFINITIONS_CHECKSUM, notReady, schemaState } from '../src/db/schema-version';
 import { testApp } from './helpers/app';
 import { freshDatabase } from './helpers/db';
 import { square, world } from './helpers/world';
 
+/**
+ * What a database is made of, as text to compare: tables and their columns, indexes,
+ * constraints, triggers, domains, sequences, views, extensions, and every routine as
+ * pg_get_functiondef() writes it. Object ids and row contents are left out.
+ */
+async function catalog(sql: Sql) {
+  const q = (text: string) => sql.unsafe(text).then((rows) => rows.map((r) => Object.values(r).join(' | ')));
+  return {
+    columns: await q(`SELECT c.relname, c.relkind, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                             pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated
+                      FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+                      LEFT JOIN pg_attrdef d ON d.adrelid = c.oid AND d.adnum = a.attnum
+                      WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                        AND a.attnum > 0 AND NOT a.attisdropped
+                      ORDER BY c.relname, a.attnum`),
+    indexes: await q(`SELECT indexdef FROM pg_indexes WHERE schemaname = 'public' ORDER BY indexname`),
+    constraints: await q(`SELECT coalesce(conrelid::regclass::text, contypid::regtype::text), conname, pg_get_constraintdef(oid)
+                          FROM pg_constraint WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2`),
+    triggers: await q(`SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgrelid::regclass::text, tgname`),
+    types: await q(`SELECT t.typname, t.typtype, format_type(t.typbasetype, t.typtypmod), t.typnotnull
+                    FROM pg_type t WHERE t.typnamespace = 'public'::regnamespace AND t.typtype IN ('d', 'e', 'c', 'r')
+                      AND NOT EXISTS (SELECT 1 FROM pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c')
+                    ORDER BY 1`),
+    sequences: await q(`SELECT sequencename, data_type, start_value, increment_by FROM pg_sequences WHERE schemaname = 'public' ORDER BY 1`),
+    views: await q(`SELECT viewname, definition FROM pg_views WHERE schemaname = 'public' ORDER BY 1`),
+    extensions: await q(`SELECT extname FROM pg_extension ORDER BY 1`),
+    routines: await q(`SELECT p.oid::regprocedure::text, pg_get_functiondef(p.oid) FROM pg_proc p
+                       WHERE p.pronamespace = 'public'::regnamespace ORDER BY 1`),
+    bookkeeping: await q(`SELECT 'migration', id::text, name FROM schema_migrations
+                          UNION ALL SELECT 'definition', name, checksum FROM schema_definitions ORDER BY 1, 2`),
+  };
+}
+
+/** A database as a released Mayday left it: its numbered migrations up to `upTo`, applied as the migrator of those releases applied them. */
+async function releasedDatabase(upTo: number) {
+  const { sql } = await freshDatabase({ migrated: false });
+  await sql.begin(async (tx) => {
+    await tx`CREATE TABLE schema_migrations (
+      id integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
+    for (const m of loadMigrations().filter((m) => m.id <= upTo)) {
+      await tx.unsafe(m.sql);
+      await tx`INSERT INTO schema_migrations (id, name) VALUES (${m.id}, ${m.name})`;
+    }
+  });
+  return sql;
+}
+
+/** One of this checkout's definitions, its text changed by `edit`. */
+function edited(name: string, edit: (text: string) => string): Definition[] {
+  return loadDefinitions().map((d) => (d.name === name ? { ...d, sql: edit(d.sql) } : d));
+}
+
 describe('migrations', () => {
-  it('several instances starting at once apply each migration exactly once (advisory lock)', async () => {
+  it('several instances starting at once apply each migration and each definition exactly once (advisory lock)', async () => {
     const { url, sql } = await freshDatabase({ migrated: false });
     const migrations = loadMigrations();
     const pools = [connect(url, { max: 1 }), connect(url, { max: 1 }), connect(url, { max: 1 })];
     const applied = await Promise.all(pools.map((p) => migrate(p, migrations)));
     await Promise.all(pools.map((p) => p.end()));
-    const all = applied.flat().sort((a, b) => a - b);
+    const all = applied.flatMap((a) => a.migrations).sort((a, b) => a - b);
     expect(all).toEqual(migrations.map((m) => m.id).sort((a, b) => a - b));
+    const defined = applied.flatMap((a) => a.definitions).sort();
+    expect(defined).toEqual(migrations.definitions!.map((d) => d.name).sort());
     expect(await schemaVersion(sql)).toBe(Math.max(...migrations.map((m) => m.id)));
-    expect(await migrate(sql, migrations)).toEqual([]); // a second start applies nothing
+    expect(await migrate(sql, migrations)).toEqual({ migrations: [], definitions: [] }); // a second start applies nothing
   });
 
   it('are plain numbered SQL files, forward only, each saying why it exists', () => {
@@ -33,11 +91,149 @@ describe('migrations', () => {
     await expect(migrate(sql, [
       { id: 1, name: 'ok', sql: 'CREATE TABLE a (x int)' },
       { id: 2, name: 'bad', sql: 'CREATE TABLE b (x int); SELECT nonsense_function()' },
-    ])).rejects.toThrow();
+    ])).rejects.toThrow(/migration 2 \(bad\): .*nonsense_function/);
     const [t] = await sql`SELECT to_regclass('b')::text AS b, to_regclass('a')::text AS a`;
     expect(t).toEqual({ a: null, b: null }); // one transaction: all or nothing
   });
 
+  it('a gap or a duplicate number among the numbered files is refused, before anything is applied', async () => {
+    const { sql } = await freshDatabase({ migrated: false });
+    const m = (id: number, name = `m${id}`) => ({ id, name, sql: `CREATE TABLE ${name} (x int)` });
+    await expect(migrate(sql, [m(1), m(3)])).rejects.toThrow('migration 2 is missing (found 1, 3): migrations are numbered 1 to n without a gap');
+    await expect(migrate(sql, [m(2), m(3)])).rejects.toThrow(/migration 1 is missing/);
+    await expect(migrate(sql, [m(1), m(2, 'a'), m(2, 'b')])).rejects.toThrow('two migrations numbered 2 (a, b): each number is used once');
+    // As files: sql/ with two 002s.
+    const dir = mkdtempSync(join(tmpdir(), 'mayday-sql-'));
+    try {
+      for (const f of ['001_one.sql', '002_two.sql', '002_deux.sql']) writeFileSync(join(dir, f), '-- x\nSELECT 1;');
+      await expect(migrate(sql, loadMigrations(dir))).rejects.toThrow(/two migrations numbered 2/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const [t] = await sql`SELECT to_regclass('schema_migrations')::text AS t, to_regclass('m1')::text AS m1`;
+    expect(t).toEqual({ t: null, m1: null });
+  });
+});
+
+describe('function definitions (sql/functions/<area>/<name>.sql)', () => {
+  it('are one file per routine name, each saying what it does, and every routine of a migrated database has one', async () => {
+    const defs = loadDefinitions();
+    expect(defs.length).toBeGreaterThanOrEqual(42);
+    for (const d of defs) {
+      expect(d.sql.startsWith('--'), d.path).toBe(true);
+      expect(d.sql, `${d.path} names a migration: comments name functions`).not.toMatch(/\b(sql\/)?0\d\d\b/);
+      expect(d.sql, d.path).toMatch(new RegExp(`CREATE OR REPLACE (FUNCTION|PROCEDURE) ${d.name}\\(`));
+    }
+    const { sql } = await freshDatabase();
+    const routines = await sql<{ name: string }[]>`
+      SELECT DISTINCT proname AS name FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1`;
+    expect(routines.map((r) => r.name)).toEqual(defs.map((d) => d.name).sort());
+    expect(definitionFromFile('intake/sos_open.sql', 'x\r\ny')).toEqual({ name: 'sos_open', path: 'intake/sos_open.sql', sql: 'x\ny' });
+    expect(definitionFromFile('intake/README.md', '')).toBeUndefined();
+    expect(() => definitionFromFile('sos_open.sql', '')).toThrow(/<area>\/<routine name>\.sql/);
+  });
+
+  it('DEFINITIONS_CHECKSUM (what a Worker expects) is the checksum of sql/functions, and a migrated database has it', async () => {
+    const now = definitionsChecksum(loadDefinitions().map((d) => ({ name: d.name, checksum: checksum(d.sql) })));
+    expect(DEFINITIONS_CHECKSUM, `sql/functions changed: set DEFINITIONS_CHECKSUM in src/db/schema-version.ts to '${now}'`).toBe(now);
+    const { sql } = await freshDatabase();
+    expect(await schemaState(sql)).toEqual({ version: Math.max(...loadMigrations().map((m) => m.id)), definitions: now });
+  });
+
+  it('re-applying every definition changes nothing: unchanged ones are skipped, and applied again they leave the catalog as it was', async () => {
+    const { sql } = await freshDatabase();
+    const before = await catalog(sql);
+    expect(await migrate(sql, loadMigrations())).toEqual({ migrations: [], definitions: [] });
+    expect(await catalog(sql)).toEqual(before);
+    await sql`UPDATE schema_definitions SET checksum = 'forgotten'`;
+    const again = await migrate(sql, loadMigrations());
+    expect(again.definitions).toHaveLength(loadDefinitions().length);
+    expect(await catalog(sql)).toEqual(before);
+  });
+
+  it.each([1, 7, 15])('a database released at migration %i, migrated now, is identical to a new one', async (upTo) => {
+    const { sql: fresh } = await freshDatabase();
+    const old = await releasedDatabase(upTo);
+    const applied = await migrate(old, loadMigrations());
+    expect(applied.migrations).toEqual(loadMigrations().filter((m) => m.id > upTo).map((m) => m.id));
+    expect(applied.definitions).toHaveLength(loadDefinitions().length);
+    const [a, b] = [await catalog(old), await catalog(fresh)];
+    for (const k of Object.keys(b) as (keyof typeof b)[]) expect(a[k], k).toEqual(b[k]);
+  });
+
+  it('a changed definition is applied again, even with another signature or return type; a trigger function is replaced in place', async () => {
+    const { sql } = await freshDatabase();
+    const migrations = loadMigrations();
+    // Another body.
+    const lower = edited('severity_rank', (t) => t.replace('ELSE 1 END', 'ELSE 0 END'));
+    expect(lower).not.toEqual(loadDefinitions());
+    expect(await migrate(sql, migrations, lower)).toEqual({ migrations: [], definitions: ['severity_rank'] });
+    expect(await sql`SELECT severity_rank('medium') AS r`).toEqual([{ r: 0 }]);
+    // Another return type (CREATE OR REPLACE alone refuses that), and an overload more.
+    const wider = edited('severity_rank', (t) => t.replace('RETURNS integer', 'RETURNS bigint') +
+      "\nCREATE OR REPLACE FUNCTION severity_rank(p text, p_default integer) RETURNS integer\nLANGUAGE sql IMMUTABLE AS $$ SELECT p_default $$;\n");
+    expect((await migrate(sql, migrations, wider)).definitions).toEqual(['severity_rank']);
+    expect(await sql`SELECT pg_typeof(severity_rank('high'))::text AS t, severity_rank('x', 7) AS d`).toEqual([{ t: 'bigint', d: 7 }]);
+    // Back to this checkout's text: the overload it no longer has is gone.
+    expect((await migrate(sql, migrations)).definitions).toEqual(['severity_rank']);
+    const ranks = await sql`SELECT oid::regprocedure::text AS f, pg_get_function_result(oid) AS r FROM pg_proc WHERE proname = 'severity_rank'`;
+    expect(ranks).toEqual([{ f: 'severity_rank(text)', r: 'integer' }]);
+    // A trigger's function: replaced, and still the function of its triggers.
+    const louder = edited('refuse_change', (t) => t.replace("'% is append-only: % refused'", "'% is append-only (%)'"));
+    expect((await migrate(sql, migrations, louder)).definitions).toEqual(['refuse_change']);
+    await expect(sql`TRUNCATE incident_events`).rejects.toThrow('incident_events is append-only (TRUNCATE)');
+    const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_trigger WHERE tgfoid = 'refuse_change'::regproc`;
+    expect(n).toBe(8);
+    // A file that names another routine than its own is refused, naming the file; so is a body that cannot run.
+    const misnamed = edited('severity_rank', (t) => t.replaceAll('severity_rank(', 'severity_rank_x('));
+    await expect(migrate(sql, migrations, misnamed)).rejects.toThrow('sql/functions/lifecycle/severity_rank.sql defines no routine named severity_rank');
+    const broken = edited('severity_rank', (t) => t.replace("SELECT CASE p", "SELECT CASE (SELECT x FROM no_such_table)"));
+    await expect(migrate(sql, migrations, broken)).rejects.toThrow(/sql\/functions\/lifecycle\/severity_rank\.sql: .*no_such_table/);
+    expect(await sql`SELECT severity_rank('medium') AS r`).toEqual([{ r: 1 }]); // both refused whole
+  });
+
+  it('definitions may refer to each other in any order: they are checked once all exist', async () => {
+    const { sql } = await freshDatabase({ migrated: false });
+    const def = (name: string, body: string): Definition => ({
+      name, path: `x/${name}.sql`, sql: `-- ${name}\nCREATE OR REPLACE FUNCTION ${name}() RETURNS integer LANGUAGE sql AS $$ ${body} $$;`,
+    });
+    // a_first() calls b_then(), which does not exist when a_first() is created.
+    expect((await migrate(sql, [], [def('a_first', 'SELECT b_then() + 1'), def('b_then', 'SELECT 41')])).definitions).toEqual(['a_first', 'b_then']);
+    expect(await sql`SELECT a_first() AS v`).toEqual([{ v: 42 }]);
+    await expect(migrate(sql, [], [def('a_first', 'SELECT c_never() + 1'), def('b_then', 'SELECT 41')])).rejects.toThrow(/a_first\.sql: .*c_never/);
+    await expect(migrate(sql, [], [def('a_first', 'SELECT 1'), { ...def('a_first', 'SELECT 2'), path: 'y/a_first.sql' }]))
+      .rejects.toThrow('sql/functions/x/a_first.sql and sql/functions/y/a_first.sql both define a_first: one file per name');
+  });
+
+  it('a database newer than this code keeps its definitions; one whose file is gone is forgotten', async () => {
+    const { sql } = await freshDatabase();
+    const migrations = loadMigrations();
+    const older = migrations.slice(0, -1);
+    expect(await migrate(sql, older, edited('severity_rank', (t) => t.replace('ELSE 1 END', 'ELSE 0 END')))).toEqual({ migrations: [], definitions: [] });
+    expect(await sql`SELECT severity_rank('medium') AS r`).toEqual([{ r: 1 }]);
+    const fewer = loadDefinitions().filter((d) => d.name !== 'severity_rank');
+    expect(await migrate(sql, migrations, fewer)).toEqual({ migrations: [], definitions: [] });
+    expect(await sql`SELECT name FROM schema_definitions WHERE name = 'severity_rank'`).toEqual([]);
+    expect(await sql`SELECT severity_rank('medium') AS r`).toEqual([{ r: 1 }]); // dropping it is a numbered migration's work
+  });
+
+  it("/readyz is not ready while the database lacks a migration, or has other definitions at this code's version", async () => {
+    const t = await testApp();
+    expect((await t.get('/readyz')).status).toBe(200);
+    await t.sql`UPDATE schema_definitions SET checksum = 'older' WHERE name = 'severity_rank'`;
+    const res = await t.get('/readyz');
+    expect(res.status).toBe(503);
+    expect(res.body.reason).toMatch(/functions differ from this code's sql\/functions \(run npm run migrate\)/);
+    await migrate(t.sql, loadMigrations());
+    expect((await t.get('/readyz')).status).toBe(200);
+    const v = Math.max(...loadMigrations().map((m) => m.id));
+    expect(notReady({ version: v - 1, definitions: DEFINITIONS_CHECKSUM }, v)).toBe(`database at migration ${v - 1}, expected ${v}`);
+    expect(notReady({ version: v, definitions: null }, v)).toMatch(/not yet applied/);
+    expect(notReady({ version: v + 1, definitions: 'newer' }, v)).toBeUndefined(); // a newer database serves older code, as before
+  });
+});
+
+describe('migrations', () => {
   describe('008: the busiest tables keep their value rules on domains', () => {
     const HOT = ['incidents', 'incident_locations', 'incident_events', 'pages', 'sim_messages'];
 
@@ -111,7 +307,7 @@ describe('migrations', () => {
                                       40.5, -73.9, 12, NULL, NULL, 'driver:x')`;
       const before = await sql`SELECT * FROM incidents`;
       const [chainBefore] = await sql`SELECT * FROM timeline_verify(${incident.id})`;
-      expect(await migrate(sql, all)).toEqual(all.filter((m) => m.id > 7).map((m) => m.id));
+      expect((await migrate(sql, all)).migrations).toEqual(all.filter((m) => m.id > 7).map((m) => m.id));
       expect(await sql`SELECT * FROM incidents`).toEqual(before);
       expect(await sql`SELECT * FROM timeline_verify(${incident.id})`).toEqual([chainBefore]);
       expect(chainBefore.valid).toBe(true);

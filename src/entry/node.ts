@@ -79,7 +79,7 @@ async function main() {
   const intakeSql = connect(url, { max: config.pool.intake, applicationName: 'mayday-intake' });
   const migrations = loadMigrations();
   const applied = await migrate(sql, migrations);
-  if (applied.length) log.info({ applied }, 'migrations applied');
+  if (applied.migrations.length || applied.definitions.length) log.info({ applied }, 'migrations applied');
 
   const admin = adminToken(config);
   const demo = (config.demo ?? !config.databaseUrl) ? await seedDemo(sql) : undefined;

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { schemaVersion } from '../../db/migrate';
+import { notReady, schemaState } from '../../db/schema-version';
 import { AppError } from '../../errors';
 import { allow, authenticate } from '../middleware';
 import { json, router } from '../openapi';
@@ -21,11 +21,12 @@ app.openapi(
     const deps = c.get('deps');
     if (deps.draining?.()) return c.json({ status: 'unavailable', reason: 'shutting down' }, 503);
     try {
-      const v = await Promise.race([
-        schemaVersion(deps.sql),
+      const db = await Promise.race([
+        schemaState(deps.sql),
         new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2_000)),
       ]);
-      if (v < deps.schemaVersion) return c.json({ status: 'unavailable', reason: `database at migration ${v}, expected ${deps.schemaVersion}` }, 503);
+      const reason = notReady(db, deps.schemaVersion);
+      if (reason) return c.json({ status: 'unavailable', reason }, 503);
       return c.json({ status: 'ready' }, 200);
     } catch {
       return c.json({ status: 'unavailable', reason: 'database unreachable' }, 503);
