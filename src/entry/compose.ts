@@ -31,6 +31,8 @@ export interface WireOptions {
   metrics?: Metrics;
   docsAsset?: Deps['docsAsset'];
   draining?: () => boolean;
+  /** The engine's timer: it looks at least every `sweepMs` (default 1 s). */
+  engine?: { sweepMs?: number };
   /** Where an incident's new deadlines are announced (Workers: its Durable Object alarm). */
   onScheduled?: PagerDeps['onScheduled'];
 }
@@ -79,6 +81,6 @@ export function wire(o: WireOptions) {
     // Once a UTC day, whichever instance ticks first; it runs in the background, never holding a tick.
     if (o.retentionDays !== undefined) await runRetentionIfDue(o.sql, o.log, { days: o.retentionDays, now: at ?? undefined });
   };
-  const engine = new Engine({ sql: o.sql, log: o.log, pager, metrics: o.metrics, onTick });
+  const engine = new Engine({ sql: o.sql, log: o.log, pager, metrics: o.metrics, onTick }, { sweepMs: o.engine?.sweepMs ?? 1_000, slowTickMs: 500 });
   return { deps, engine, pager, simulator, app: buildApp(deps) };
 }

@@ -56,6 +56,8 @@ export async function testApp(
     intakePool?: boolean;
     /** How long the zone shapes are kept (default 0: every SOS reads them). */
     zoneCacheMs?: number;
+    /** The engine's longest wait between ticks once started (default 1 s). */
+    sweepMs?: number;
   } = {},
 ): Promise<TestApp> {
   const { url, sql } = await freshDatabase();
@@ -74,6 +76,7 @@ export async function testApp(
     paging: opts.paging,
     zoneCacheMs: opts.zoneCacheMs ?? 0,
     onScheduled: opts.onScheduled,
+    engine: { sweepMs: opts.sweepMs },
   });
   atFileEnd(() => engine.stop());
   const req = async (method: string, path: string, o: { token?: string; body?: unknown; headers?: Record<string, string> } = {}) => {

@@ -1,13 +1,17 @@
 /**
- * What a Worker's per-incident timer keeps (src/engine/deadlines.ts), and the Pager telling it
- * which incident has new work: both on Node against real PostgreSQL.
+ * What is due, and when: one SQL function, next_due(). The engine's tick(asOf) acts on exactly
+ * what it names, a Worker's per-incident timer keeps it (with the Pager telling it which incident
+ * has new work), and on Node a retry scheduled for later moves the engine's own timer.
  */
 import { describe, expect, it } from 'vitest';
-import { incidentOfPage, incidentsDueWithin, nextDue } from '../src/escalation/store';
+import { incidentOfPage, incidentsDueWithin, nextDue, nextDueOfAll } from '../src/escalation/store';
 import { onStatus } from '../src/paging/callbacks';
 import type { PageRef } from '../src/paging/pager';
 import { testApp } from './helpers/app';
+import { mockTwilio, TWILIO } from './helpers/twilio';
 import { square, world } from './helpers/world';
+
+const twilio = mockTwilio();
 
 async function scene() {
   const refs: PageRef[] = [];
@@ -92,5 +96,68 @@ describe('an incident’s next deadline (a Worker’s Durable Object alarm)', ()
     await onStatus(s.t.deps, { pageId: page.id, sid: page.sid, status: 'undelivered', answeredBy: null, errorCode: '30003' });
     expect(s.refs).toEqual([{ pageId: page.id }]);
     await s.settle();
+  });
+});
+
+describe('tick(asOf) acts on what next_due() names, and only then', () => {
+  const before = (d: Date) => new Date(d.getTime() - 1);
+
+  it('an escalation step, then a check-in request, then its deadline: nothing a millisecond before, each at its time', async () => {
+    const s = await scene();
+    const id = (await s.w.sos(s.driver)).body.incident.id as string;
+    await s.settle();
+
+    const step = (await nextDue(s.t.sql, id))!.at!;
+    expect((await nextDueOfAll(s.t.sql, null)).at).toEqual(step);
+    expect((await s.t.engine.tick(before(step))).escalated).toBe(0);
+    expect((await s.t.engine.tick(step)).escalated).toBe(1);
+    await s.settle();
+
+    expect((await s.t.post(`/v1/incidents/${id}/ack`, {}, s.a.token)).status).toBe(200);
+    const ask = (await nextDue(s.t.sql, id))!.at!;
+    expect(await s.t.engine.tick(before(ask))).toMatchObject({ escalated: 0, checkins: 0 });
+    expect((await s.t.engine.tick(ask)).checkins).toBe(1);
+    await s.settle();
+
+    const deadline = (await nextDue(s.t.sql, id))!.at!;
+    expect(deadline.getTime()).toBeGreaterThan(ask.getTime());
+    expect((await s.t.engine.tick(before(deadline))).checkins).toBe(0);
+    expect((await s.t.engine.tick(deadline)).checkins).toBe(1); // checkin.missed
+    await s.settle();
+  });
+
+  it('the tick reports next_due() of all incidents as its next deadline, pages included', async () => {
+    const s = await scene();
+    const id = (await s.w.sos(s.driver)).body.incident.id as string;
+    await s.settle();
+    const [page] = await s.t.sql<{ id: string }[]>`SELECT id FROM pages WHERE incident_id = ${id} LIMIT 1`;
+    // A retry due before the escalation's next step is the next deadline.
+    const [{ at: retry }] = await s.t.sql<{ at: Date }[]>`
+      UPDATE pages SET status = 'queued', not_before = now() + interval '3 seconds' WHERE id = ${page.id} RETURNING not_before AS at`;
+    const r = await s.t.engine.tick(undefined, false);
+    expect(r.nextDeadline).toEqual(retry);
+    await s.settle();
+  });
+});
+
+describe('a retry for later moves the Node engine’s timer (the sender keeps no timer of its own)', () => {
+  it('a Twilio 429 on the first SMS: the retry goes out after its backoff, not at the next sweep', async () => {
+    // A sweep of a minute: only the nudge from the sender can bring the engine back in time.
+    const t = await testApp({ twilio: TWILIO, sweepMs: 60_000 });
+    const w = world(t);
+    const zone = await w.zone('Zone', square(36.37, -94.2));
+    const a = await w.responder('supervisor', [zone.id], 'Ava');
+    const driver = await w.driver('Dana');
+    await w.rotation(zone.id, [a.id]);
+    expect((await t.put(`/v1/zones/${zone.id}/escalation-policy`, { steps: [{ afterSeconds: 0, notify: ['oncall'], channels: ['sms'] }] }, w.admin)).status).toBe(200);
+    await t.engine.start();
+    await t.engine.firstRun;
+    twilio.fail('sms', { status: 429 }, a.phone);
+    const pressed = Date.now();
+    expect((await w.sos(driver)).status).toBe(201);
+    await expect.poll(() => twilio.to(a.phone).length, { timeout: 10_000, interval: 50 }).toBe(1);
+    // The backoff after a first failure is at most 250 ms; the engine's tick follows it.
+    expect(Date.now() - pressed).toBeLessThan(5_000);
+    await t.engine.stop();
   });
 });
