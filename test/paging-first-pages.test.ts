@@ -1,7 +1,7 @@
 // The first pages of an SOS: who gets them, what they say, and how they leave with the SOS's own
 // call (claimed in its transaction, sent without a claim by the sender).
 import { describe, expect, it, vi } from 'vitest';
-import { openIncident } from '../src/incidents/store';
+import { openSos } from '../src/incidents/store';
 import { claimPages } from '../src/paging/store';
 import { claimsOf, events, intakeOf, pagingTests, POLICY, refuseClaimsWhereMade, sos, sosAtOnce, whileTwilioHolds } from './helpers/paging';
 import { TWILIO } from './helpers/twilio';
@@ -98,7 +98,7 @@ describe('an SOS reaches the on-call supervisor at once', () => {
   it('the SOS call claims its first pages exactly as the sender\'s own claim would, in the SOS\'s own transaction, and no more than it may', async () => {
     const s = await scene({ policy: POLICY.supervisorsBoth });
     const o = intakeOf(s);
-    const r = await openIncident(s.t.sql, o, { leaseSeconds: 20, max: 4 });
+    const r = await openSos(s.t.sql, o, { leaseSeconds: 20, max: 4 });
     expect(r.claimed).toHaveLength(4); // of six: three supervisors by SMS and voice
     const [{ queued }] = await s.t.sql`SELECT count(*)::int AS queued FROM pages WHERE incident_id = ${r.incident.id} AND status = 'queued' AND tries = 0`;
     expect(queued).toBe(2);
@@ -139,7 +139,7 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     const s = await scene();
     const o = intakeOf(s);
     // Claimed with the SOS, lease already over, and never sent: the instance is gone.
-    const r = await openIncident(s.t.sql, o, { leaseSeconds: 0, max: 10 });
+    const r = await openSos(s.t.sql, o, { leaseSeconds: 0, max: 10 });
     expect(r.claimed).toHaveLength(2);
     await s.t.engine.tick();
     expect((await events(s, r.incident.id, 'page.unknown')).map((e) => e.data.pageId).sort()).toEqual(r.claimed.map((p) => p.id).sort());

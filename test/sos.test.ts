@@ -240,18 +240,6 @@ describe('the token of an SOS is judged in the SOS’s own call', () => {
     }
   });
 
-  it('on a database without sql/010 (a Worker deployed before the migration) the token is looked up first, and the SOS is taken', async () => {
-    const t2 = await testApp();
-    const w2 = world(t2);
-    await w2.zone('Zone', square(36.37, -94.2));
-    const d = await w2.driver('Ned');
-    await t2.sql`DROP PROCEDURE sos_open_by_token`;
-    const res = await w2.sos(d);
-    expect(res.status, JSON.stringify(res.body)).toBe(201);
-    expect(res.body.incident.driverId).toBe(d.id);
-    expectError(await w2.sos({ token: newToken('drv') }), 401, 'unauthorized');
-  });
-
   it('when the token cannot be looked up after all (a body that fails first), that failure is the answer, not the body’s error', async () => {
     const t2 = await testApp();
     await t2.sql`ALTER TABLE tokens RENAME TO tokens_away`; // every lookup now fails in the database

@@ -15,7 +15,7 @@ import { AppError } from '../errors';
 import { toAppError } from '../http/errors';
 import { acknowledge, resolve } from '../incidents/lifecycle';
 import { DISPOSITIONS } from '../incidents/schemas';
-import { intakeSos } from '../incidents/service';
+import { openSos } from '../incidents/service';
 import { getIncidentFor, listIncidentsFor } from '../incidents/store';
 import { listPages } from '../paging/store';
 import { listEvents, verifyTimeline } from '../timeline/store';
@@ -226,12 +226,12 @@ app.post('/demo/sos', async (c) => {
   simulator(c);
   const driver = await demoDriver(d.sql);
   if (!driver) throw new AppError('not_found', 'There is no demo data in this database.');
-  const { incident, created } = await intakeSos(d, { id: driver.id, role: 'driver', name: driver.name }, {
+  const { incident, created } = await openSos(d, { id: driver.id, role: 'driver', name: driver.name }, {
     clientRequestId: crypto.randomUUID(),
     kind: 'robbery',
     location: { lat: DEMO.here.lat, lng: DEMO.here.lng, accuracyM: 12 },
     source: 'app',
-  });
+  }, { claim: false });
   if (created) d.pager.queued({ incidentId: incident.id });
   c.get('log').info({ incidentId: incident.id, code: incident.code, by: p.id }, 'demo sos from the console');
   return see('/console?n=demo')(c);

@@ -15,9 +15,9 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
     const { principal, hash, epoch } = await auth.peek(m[1]);
     if (!principal && c.req.method === 'POST' && c.req.path === SOS_PATH && driverShaped(m[1])) {
       // A driver's token not in the cache (a driver's first press, nearly always): the SOS's own
-      // call judges it, which saves a round trip before every real SOS (openSosByToken(),
-      // sos_open_by_token()). Only driver-shaped tokens: anything else is judged here, before it can take
-      // a connection of the intake's pool.
+      // call judges it (openSos() with the token's hash), which saves a round trip before every
+      // real SOS. Only driver-shaped tokens: anything else is judged here, before it can take a
+      // connection of the intake's pool.
       c.set('deferredToken', { hash, epoch });
     } else {
       const p = principal ?? (await auth.byHash(hash));

@@ -1,9 +1,10 @@
 import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { locateZone } from '../zones/locate';
-import { SEVERITY_OF_KIND, type Kind, type LocationInput } from './schemas';
+import { SEVERITY_OF_KIND, type Incident, type Kind, type LocationInput } from './schemas';
 import type { ClaimedPage } from '../paging/store';
-import { openIncident, openIncidentByToken, type OpenIncident } from './store';
+import * as store from './store';
+import type { OpenSos } from './store';
 
 export interface SosInput {
   clientRequestId: string | null;
@@ -14,42 +15,43 @@ export interface SosInput {
   source: 'app' | 'sms' | 'support';
 }
 
+type Opened = { incident: Incident; created: boolean };
+
 /**
  * The one intake for every emergency: geo-tag, grade, and store the incident with its opening
- * event and first pages in one round trip. A promoted support request calls it inside its own
- * transaction; the app's SOS and a texted SOS go through openSos(), which also claims the pages.
+ * event and first pages in one round trip (the store's openSos()). From the app or a text
+ * message, the same call and transaction also claims the first pages for this instance's sender,
+ * as many as it has room for, and they are sent at once, without a second claim through the
+ * sender; pages it could not claim are announced (Pager.queued). A promoted support request and
+ * the console's demo pass `{ claim: false }`: the support request opens it inside its own
+ * transaction, whose commit the sender must not run ahead of.
+ *
+ * For a bearer token not yet looked up (not in the token cache), pass `{ tokenHash }`: the token
+ * is judged in the same call. `user` is then the token's holder, undefined for an unknown or
+ * revoked token; `opened` is set only when the holder is a driver.
  */
-export async function intakeSos(deps: Deps, driver: Principal, input: SosInput) {
-  const { incident, created } = await openIncident(deps.intakeSql ?? deps.sql, await intakeOf(deps, driver, input));
+export async function openSos(deps: Deps, driver: Principal, input: SosInput, o?: { claim?: boolean }): Promise<Opened>;
+export async function openSos(deps: Deps, token: { tokenHash: string }, input: SosInput): Promise<{ user?: Principal; opened?: Opened }>;
+export async function openSos(
+  deps: Deps,
+  who: Principal | { tokenHash: string },
+  input: SosInput,
+  o: { claim?: boolean } = {},
+): Promise<Opened | { user?: Principal; opened?: Opened }> {
+  const sql = deps.intakeSql ?? deps.sql;
+  const sos = await placed(deps, input);
+  if ('tokenHash' in who) {
+    let user: Principal | undefined;
+    const opened = await claiming(deps, async (claim) => {
+      const r = await store.openSos(sql, { ...sos, tokenHash: who.tokenHash }, claim);
+      user = r.user;
+      return r.opened;
+    });
+    return { user, opened: opened && { incident: opened.incident, created: opened.created } };
+  }
+  const full = { ...sos, driverId: who.id, actor: actorOf(who) };
+  const { incident, created } = o.claim === false ? await store.openSos(sql, full) : await claiming(deps, (claim) => store.openSos(sql, full, claim));
   return { incident, created };
-}
-
-/**
- * An SOS from the app or a text message: intakeSos(), and in the same call and transaction its
- * first pages claimed for this instance's sender, as many as it has room for
- * (sos_open_and_claim()), and sent at once, without a second claim through the sender. Pages it could not claim
- * are announced (Pager.queued).
- */
-export async function openSos(deps: Deps, driver: Principal, input: SosInput) {
-  const o = await intakeOf(deps, driver, input);
-  const { incident, created } = await claiming(deps, (claim) => openIncident(deps.intakeSql ?? deps.sql, o, claim));
-  return { incident, created };
-}
-
-/**
- * openSos() for a bearer token not yet looked up (not in the token cache): the token is judged in
- * the same call (sos_open_by_token()). `user` is the token's holder, undefined for an
- * unknown or revoked token; `opened` is set only when the holder is a driver.
- */
-export async function openSosByToken(deps: Deps, tokenHash: string, input: SosInput) {
-  const o = await placed(deps, input);
-  let user: Principal | undefined;
-  const opened = await claiming(deps, async (claim) => {
-    const r = await openIncidentByToken(deps.intakeSql ?? deps.sql, tokenHash, o, claim);
-    user = r.user;
-    return r.opened;
-  });
-  return { user, opened: opened && { incident: opened.incident, created: opened.created } };
 }
 
 /**
@@ -83,12 +85,8 @@ async function claiming<T extends { incident: { id: string }; created: boolean; 
   return opened;
 }
 
-async function intakeOf(deps: Deps, driver: Principal, input: SosInput): Promise<OpenIncident> {
-  return { ...(await placed(deps, input)), driverId: driver.id, actor: actorOf(driver) };
-}
-
 /** The SOS as stored, but for whose it is: its zone (resolved here), severity, fix and note. */
-async function placed(deps: Deps, input: SosInput): Promise<Omit<OpenIncident, 'driverId' | 'actor'>> {
+async function placed(deps: Deps, input: SosInput): Promise<Omit<OpenSos, 'driverId' | 'actor'>> {
   const { zoneId, rule } = locateZone(await deps.zones.get(), input.location);
   return {
     clientRequestId: input.clientRequestId,

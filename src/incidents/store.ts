@@ -69,7 +69,8 @@ export function viewFor(p: Principal, r: IncidentRow): Incident {
   return shown;
 }
 
-export interface OpenIncident {
+/** An SOS as openSos() stores it: whose, its zone (already resolved), severity, fix and note. */
+export interface OpenSos {
   driverId: string;
   clientRequestId: string | null;
   source: Incident['source'];
@@ -102,17 +103,37 @@ function trustedTime(capturedAt: string | null): string | null {
 }
 const EARLIEST_FIX = Date.UTC(2000, 0, 1);
 
+type Opened = { incident: Incident; created: boolean; claimed: ClaimedPage[] };
+type Claim = { leaseSeconds: number; max: number };
+
 /**
- * One round trip: see sos_open() in sql/. With `claim`, up to `claim.max` of the new incident's
- * first pages are also claimed for this instance's sender under a lease of `claim.leaseSeconds`,
- * in the same transaction (sos_open_and_claim(); a claim that fails leaves
- * them queued and the SOS stored); without, they stay queued for any sender.
+ * Store an SOS in one round trip (sos_open()): the incident, its opening event and its first
+ * pages. With `claim`, up to `claim.max` of those pages are also claimed for this instance's
+ * sender under a lease of `claim.leaseSeconds`, in the same transaction (sos_open_and_claim(); a
+ * claim that fails leaves them queued and the SOS stored); without, they stay queued for any
+ * sender. For the holder of a bearer token not yet looked up (`{ tokenHash }`), the token's user is
+ * found in the same call (sos_open_by_token()) and the SOS is stored only for a driver: `user` is
+ * undefined for an unknown or revoked token, `opened` unless `user` is a driver.
  */
-export async function openIncident(
+export async function openSos(sql: Sql, o: OpenSos, claim?: Claim): Promise<Opened>;
+export async function openSos(
   sql: Sql,
-  o: OpenIncident,
-  claim?: { leaseSeconds: number; max: number },
-): Promise<{ incident: Incident; created: boolean; claimed: ClaimedPage[] }> {
+  o: Omit<OpenSos, 'driverId' | 'actor'> & { tokenHash: string },
+  claim: Claim,
+): Promise<{ user?: Principal; opened?: Opened }>;
+export async function openSos(
+  sql: Sql,
+  o: OpenSos | (Omit<OpenSos, 'driverId' | 'actor'> & { tokenHash: string }),
+  claim?: Claim,
+): Promise<Opened | { user?: Principal; opened?: Opened }> {
+  if ('tokenHash' in o) {
+    type Row = { o_user: Principal | null } & { [K in keyof ClaimRow]: ClaimRow[K] | null };
+    const [row] = await sql<Row[]>`
+      CALL sos_open_by_token(${o.tokenHash}, ${placedArgs(sql, o)}, ${claim!.leaseSeconds}::int, ${claim!.max}::int, NULL, NULL, NULL, NULL)`;
+    if (!row.o_user) return {};
+    if (!row.o_incident) return { user: row.o_user };
+    return { user: row.o_user, opened: { incident: toIncident(row.o_incident), created: row.o_created === true, claimed: claimedFromJson(row.o_pages ?? []) } };
+  }
   const args = sql`${o.driverId}, ${placedArgs(sql, o)}, ${o.actor}`;
   if (!claim) {
     const [row] = await sql<{ incident: IncidentRow; created: boolean }[]>`SELECT incident, created FROM sos_open(${args})`;
@@ -123,31 +144,11 @@ export async function openIncident(
 }
 
 /** The arguments of sos_open() between the driver and the actor, in its order. */
-const placedArgs = (sql: Sql, o: Omit<OpenIncident, 'driverId' | 'actor'>) => sql`
+const placedArgs = (sql: Sql, o: Omit<OpenSos, 'driverId' | 'actor'>) => sql`
   ${o.clientRequestId}, ${o.source}, ${o.kind}, ${o.severity}, ${o.zoneId}, ${o.zoneRule},
   ${o.lat}, ${o.lng}, ${o.accuracyM}, ${trustedTime(o.capturedAt)}, ${o.note}`;
 
 type ClaimRow = { o_incident: IncidentRow; o_created: boolean; o_pages: ClaimedPageJson[] };
-
-/**
- * openIncident() with its claim, for the holder of a bearer token not yet looked up: the token's
- * user is found in the same call (sos_open_by_token()), and the SOS is stored only for
- * a driver. `user` is undefined for an unknown or revoked token; `opened` is undefined unless
- * `user` is a driver.
- */
-export async function openIncidentByToken(
-  sql: Sql,
-  tokenHash: string,
-  o: Omit<OpenIncident, 'driverId' | 'actor'>,
-  claim: { leaseSeconds: number; max: number },
-): Promise<{ user?: Principal; opened?: { incident: Incident; created: boolean; claimed: ClaimedPage[] } }> {
-  type Row = { o_user: Principal | null } & { [K in keyof ClaimRow]: ClaimRow[K] | null };
-  const [row] = await sql<Row[]>`
-    CALL sos_open_by_token(${tokenHash}, ${placedArgs(sql, o)}, ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL, NULL)`;
-  if (!row.o_user) return {};
-  if (!row.o_incident) return { user: row.o_user };
-  return { user: row.o_user, opened: { incident: toIncident(row.o_incident), created: row.o_created === true, claimed: claimedFromJson(row.o_pages ?? []) } };
-}
 
 /** The SQL condition under which `p` may see an incident aliased `i`. */
 function visibleTo(sql: Sql, p: Principal) {

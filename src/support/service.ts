@@ -2,7 +2,7 @@ import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { AppError, notFound } from '../errors';
 import type { Kind } from '../incidents/schemas';
-import { intakeSos } from '../incidents/service';
+import { openSos } from '../incidents/service';
 import { lastKnownFix } from '../incidents/store';
 import { readsAsEmergency } from './emergency';
 import type { Category, PromotionReason, SupportRequest } from './schemas';
@@ -32,7 +32,7 @@ async function promote(
   agentNote?: string,
 ): Promise<string> {
   const location = await lastKnownFix(tx.sql, driver.id);
-  const { incident } = await intakeSos(tx, driver, { clientRequestId: null, kind, location, note: incidentNote(r, agentNote), source: 'support' });
+  const { incident } = await openSos(tx, driver, { clientRequestId: null, kind, location, note: incidentNote(r, agentNote), source: 'support' }, { claim: false });
   return incident.id;
 }
 

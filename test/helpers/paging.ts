@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, expect } from 'vitest';
 import { connect } from '../../src/db/client';
-import type { OpenIncident } from '../../src/incidents/store';
+import type { OpenSos } from '../../src/incidents/store';
 import { testApp, type TestApp } from './app';
 import { mockTwilio, TWILIO, type MockTwilio, type Sent } from './twilio';
 import { square, world, type Person } from './world';
@@ -110,8 +110,8 @@ export async function sosAtOnce(s: Scene, drivers: Person[]) {
   return Promise.all(presses);
 }
 
-/** What the SOS route hands openIncident() for a robbery inside the scene's zone. */
-export const intakeOf = (s: Scene): OpenIncident => ({
+/** What the SOS route hands the store's openSos() for a robbery inside the scene's zone. */
+export const intakeOf = (s: Scene): OpenSos => ({
   driverId: s.driver.id, clientRequestId: randomUUID(), source: 'app', kind: 'robbery', severity: 'critical',
   zoneId: s.zone.id, zoneRule: 'inside', lat: 36.37, lng: -94.2, accuracyM: 12, capturedAt: null, note: null, actor: 'driver:test',
 });

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { actorOf } from '../../auth/principal';
 import { IncidentEnvelope, IncidentSchema, ListIncidentsQuery, LocationInput, SosBody } from '../../incidents/schemas';
-import { openSos, openSosByToken, type SosInput } from '../../incidents/service';
+import { openSos, type SosInput } from '../../incidents/service';
 import { addLocation, getIncidentFor, listIncidentsFor } from '../../incidents/store';
 import { AppError } from '../../errors';
 import type { AppEnv } from '../context';
@@ -27,7 +27,7 @@ app.openapi(
     const b = c.req.valid('json');
     const deps = c.get('deps');
     // Its first pages are claimed in the same round trip and go out at once (see openSos); a
-    // token not yet known is judged in that round trip too (openSosByToken).
+    // token not yet known is judged in that round trip too.
     const { incident, created } = await sosOf(c, { ...b, source: 'app' });
     deps.metrics?.sosAccepted(created, 'app');
     c.get('log').info({ incidentId: incident.id, code: incident.code, kind: incident.kind, created }, created ? 'sos opened' : 'sos retry coalesced');
@@ -40,7 +40,7 @@ async function sosOf(c: Context<AppEnv>, input: SosInput) {
   const deps = c.get('deps');
   const deferred = c.get('deferredToken');
   if (!deferred || c.get('principal')) return openSos(deps, principal(c), input);
-  const { user, opened } = await openSosByToken(deps, deferred.hash, input);
+  const { user, opened } = await openSos(deps, { tokenHash: deferred.hash }, input);
   c.set('deferredToken', undefined); // judged: onError need not look it up again
   if (!user) throw new AppError('unauthorized', 'unknown or revoked token');
   deps.auth.remember(deferred.hash, user, deferred.epoch);
