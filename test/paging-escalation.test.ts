@@ -1,7 +1,6 @@
 // Escalation when nobody acknowledges: the steps of the policy in time, their pages claimed with
 // the step, a step that reaches nobody, exhaustion, and what a start takes up that was overdue.
 import { describe, expect, it, vi } from 'vitest';
-import { loadMigrations } from '../src/db/migrations-fs';
 import { testApp } from './helpers/app';
 import { at, claimsOf, events, pagingTests, refuseClaimsWhereMade, sos, whileTwilioHolds } from './helpers/paging';
 import { TWILIO } from './helpers/twilio';
@@ -85,38 +84,6 @@ describe('escalation when nobody acknowledges', () => {
       twilio.expectCall(p.phone);
     }
     expect((await events(s, inc.id, 'escalation.step')).map((e) => e.data.step)).toEqual([0, 1]);
-  });
-
-  it('on a database without sql/012 (a Worker deployed before the migration) a step still pages, through the sender\'s claim; once migrated, the claim is back within a minute', async () => {
-    const s = await scene();
-    const inc = await sos(s);
-    await s.t.engine.tick();
-    twilio.expectSms(s.a.phone);
-    twilio.expectCall(s.a.phone);
-    await s.t.sql`DROP FUNCTION escalate_due_and_claim`;
-    const wake = vi.spyOn(s.t.deps.pager, 'wake');
-    await s.t.engine.tick(at(inc, 60));
-    for (const p of [s.a, s.b, s.c]) {
-      twilio.expectSms(p.phone, /ACK/);
-      twilio.expectCall(p.phone);
-    }
-    twilio.expectNothingElse();
-    expect(wake).toHaveBeenCalled(); // the sender claimed them
-    expect(s.t.logs.lines.filter((l) => l.includes('escalate_due_and_claim() is missing'))).toHaveLength(1);
-    // Migrated meanwhile; a minute later the engine claims with the escalation again.
-    await s.t.sql.unsafe(loadMigrations().find((m) => m.id === 12)!.sql);
-    wake.mockClear();
-    const now = Date.now();
-    const clock = vi.spyOn(Date, 'now').mockImplementation(() => now + 61_000);
-    try {
-      await s.t.engine.tick(at(inc, 120));
-    } finally {
-      clock.mockRestore();
-    }
-    twilio.expectSms(s.lead.phone, /ACK/);
-    twilio.expectCall(s.lead.phone);
-    expect(wake).not.toHaveBeenCalled();
-    expect(s.t.logs.lines.filter((l) => l.includes('escalate_due_and_claim() is missing'))).toHaveLength(1);
   });
 
   it('a step that reaches nobody does not wait: the next starts at once; if none reaches anyone, every safety lead is paged', async () => {
