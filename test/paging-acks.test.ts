@@ -1,7 +1,7 @@
 // What stops the paging: an acknowledgement (a text, a keypress, the API) from someone who was
 // paged, or a resolution; and a webhook that Twilio did not sign counts for nothing.
 import { describe, expect, it } from 'vitest';
-import { at, events, pagingTests, sos, status } from './helpers/paging';
+import { at, events, pagingTests, sos, sosPaged, status } from './helpers/paging';
 import { postSigned, press, callStatus, smsFrom, TWILIO } from './helpers/twilio';
 import { square } from './helpers/world';
 
@@ -10,10 +10,7 @@ const { twilio, scene } = pagingTests();
 describe('acknowledgement stops escalation', () => {
   it('an "ack" reply from the paged phone acknowledges; no further message at any later deadline', async () => {
     const s = await scene();
-    const inc = await sos(s);
-    await s.t.engine.tick();
-    twilio.expectSms(s.a.phone);
-    twilio.expectCall(s.a.phone);
+    const inc = await sosPaged(s);
     const reply = await smsFrom(s.t, s.a.phone, '  ack  ');
     expect(reply.status).toBe(200);
     expect(reply.text).toMatch(new RegExp(`<Message>[^<]*#${inc.code} acknowledged`));
@@ -42,9 +39,7 @@ describe('acknowledgement stops escalation', () => {
 
   it('a reply from someone who was not paged does not acknowledge; an unknown text gets a short help text, a few times an hour at most', async () => {
     const s = await scene();
-    const inc = await sos(s);
-    await s.t.engine.tick();
-    twilio.forget();
+    const inc = await sosPaged(s);
     expect((await smsFrom(s.t, s.c.phone, `ACK ${inc.code}`)).text).toContain('not paged');
     expect((await smsFrom(s.t, s.c.phone, 'ACK')).text).toContain('no incident was paged to you');
     expect(await status(s, inc.id)).toBe('open');
@@ -78,9 +73,7 @@ describe('acknowledgement stops escalation', () => {
 
   it('acknowledging through the API; acknowledging again is 409; a supervisor of another zone cannot see it', async () => {
     const s = await scene();
-    const inc = await sos(s);
-    await s.t.engine.tick();
-    twilio.forget();
+    const inc = await sosPaged(s);
     const res = await s.t.post(`/v1/incidents/${inc.id}/ack`, undefined, s.b.token);
     expect(res.status).toBe(200);
     expect(res.body.incident).toMatchObject({ status: 'acknowledged', acknowledgedBy: s.b.id });
@@ -96,9 +89,7 @@ describe('acknowledgement stops escalation', () => {
 describe('webhook signatures', () => {
   it('a forged or missing signature gets 403 and changes nothing; the secondary token is accepted', async () => {
     const s = await scene();
-    const inc = await sos(s);
-    await s.t.engine.tick();
-    twilio.forget();
+    const inc = await sosPaged(s);
     const forged = await postSigned(s.t, '/webhooks/twilio/sms', { From: s.a.phone, Body: 'ACK' }, 'not-the-token');
     expect(forged.status).toBe(403);
     expect(JSON.parse(forged.text).error.code).toBe('bad_signature');
@@ -119,9 +110,7 @@ describe('webhook signatures', () => {
 describe('resolution', () => {
   it('two responders resolving at once: one wins, the other gets 409; nothing is paged afterwards', async () => {
     const s = await scene();
-    const inc = await sos(s);
-    await s.t.engine.tick();
-    twilio.forget();
+    const inc = await sosPaged(s);
     const [r1, r2] = await Promise.all([
       s.t.post(`/v1/incidents/${inc.id}/resolve`, { disposition: 'police_dispatched', note: 'unit 12' }, s.a.token),
       s.t.post(`/v1/incidents/${inc.id}/resolve`, { disposition: 'resolved_safe' }, s.lead.token),

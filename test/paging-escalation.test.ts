@@ -2,7 +2,7 @@
 // the step, a step that reaches nobody, exhaustion, and what a start takes up that was overdue.
 import { describe, expect, it, vi } from 'vitest';
 import { testApp } from './helpers/app';
-import { at, claimsOf, events, pagingTests, refuseClaimsWhereMade, sos, whileTwilioHolds } from './helpers/paging';
+import { at, claimsOf, events, pagingTests, refuseClaimsWhereMade, sos, sosPaged, whileTwilioHolds } from './helpers/paging';
 import { TWILIO } from './helpers/twilio';
 import { square, world } from './helpers/world';
 
@@ -11,10 +11,7 @@ const { twilio, scene } = pagingTests();
 describe('escalation when nobody acknowledges', () => {
   it('step 2 at 60 s (every zone supervisor), step 3 at 120 s (safety leads), exhaustion at 240 s, then every 120 s', async () => {
     const s = await scene();
-    const inc = await sos(s);
-    await s.t.engine.tick();
-    twilio.expectSms(s.a.phone);
-    twilio.expectCall(s.a.phone);
+    const inc = await sosPaged(s);
 
     await s.t.engine.tick(at(inc, 59));
     twilio.expectNothingElse();
@@ -47,12 +44,9 @@ describe('escalation when nobody acknowledges', () => {
     expect(steps).toEqual([[0, 0], [1, 0], [2, 0], [2, 1], [2, 2]]);
   });
 
-  it('a step\'s pages are claimed in the escalation\'s own transaction and sent at once, with no claim by the sender (sql/012)', async () => {
+  it('a step\'s pages are claimed in the escalation\'s own transaction and sent at once, with no claim by the sender', async () => {
     const s = await scene();
-    const inc = await sos(s);
-    await s.t.engine.tick();
-    twilio.expectSms(s.a.phone);
-    twilio.expectCall(s.a.phone);
+    const inc = await sosPaged(s);
     const wake = vi.spyOn(s.t.deps.pager, 'wake');
     // The step, and the sends it started: read while Twilio holds them, each page still leased.
     const claims = await whileTwilioHolds(s, async () => {
@@ -71,10 +65,7 @@ describe('escalation when nobody acknowledges', () => {
 
   it('a step whose claim fails keeps its escalation, and its pages go out through the sender', async () => {
     const s = await scene();
-    const inc = await sos(s);
-    await s.t.engine.tick();
-    twilio.expectSms(s.a.phone);
-    twilio.expectCall(s.a.phone);
+    const inc = await sosPaged(s);
     await refuseClaimsWhereMade(s); // the escalation's claim; the sender's goes through
     const wake = vi.spyOn(s.t.deps.pager, 'wake');
     await s.t.engine.tick(at(inc, 60));

@@ -81,6 +81,15 @@ export async function sos(s: Scene, over: Record<string, unknown> = {}) {
   return res.body.incident as { id: string; code: number; openedAt: string };
 }
 
+/** An SOS whose first pages, an SMS and a call to A, have gone out and been taken from the stand-in. */
+export async function sosPaged(s: Scene) {
+  const inc = await sos(s);
+  await s.t.engine.tick();
+  s.twilio.expectSms(s.a.phone);
+  s.twilio.expectCall(s.a.phone);
+  return inc;
+}
+
 /**
  * SOS presses by `drivers` that reach the database together: each call is held there (behind a
  * lock on incidents) until all are in flight, their room in the sender reserved, then all go at
