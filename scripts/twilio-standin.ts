@@ -39,6 +39,8 @@ import type { Server, Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import twilio from 'twilio';
+import { prng } from './lib/random';
+import { now } from './lib/run';
 
 export type FaultKind = '500' | '503' | '429' | 'hang';
 export interface StandinOptions {
@@ -86,7 +88,6 @@ export interface Standin {
   close(): Promise<void>;
 }
 
-const now = () => performance.timeOrigin + performance.now();
 /** The `page` query parameter of a StatusCallback URL. */
 function pageIdOf(cb: string | null): string | null {
   try {
@@ -98,17 +99,6 @@ function pageIdOf(cb: string | null): string | null {
 /** Callbacks sent per turn of the event loop at most (see turn()). */
 const CALLBACK_SLICE = 16;
 const ERRORS = { '500': [20500, 'Internal Server Error'], '503': [20503, 'Service Unavailable'], '429': [20429, 'Too Many Requests'] } as const;
-
-/** mulberry32: a small seeded PRNG, so a run's faults can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const counters = () => ({ received: 0, accepted: 0, /** Accepted requests whose callbacks (and auto-ack) are still to come. */ pendingCallbacks: 0, unauthorized: 0, invalid: 0, faults: { '500': 0, '503': 0, '429': 0, hang: 0 } as Record<FaultKind, number>,
   callbacks: { sent: 0, failed: 0, why: {} as Record<string, number>, lastError: '' }, acks: { sent: 0, failed: 0, why: {} as Record<string, number>, lastError: '' }, inflight: 0, maxInflight: 0, openConnections: 0, maxOpenConnections: 0, connections: 0 });

@@ -1,0 +1,198 @@
+/**
+ * Child processes: each `node [nodeArgs] --import tsx <script>` in its own process group, with
+ * only the Mayday/Twilio settings the caller gives (none inherited), its output's end kept for
+ * error messages, stopped at the end (SIGTERM, SIGKILL after 15 s). Mayday itself is one of them
+ * (startMayday), and so are the bare server and the Twilio stand-in when a script runs them apart.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import type { Creds } from './twilio';
+import { onCleanup, REPO, say, sleep, tempDir } from './run';
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Whether a process exists (EPERM: it does, someone else's). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** SIGKILL a process and its group (a postmaster and its backends: a crash, not a shutdown); resolves when it is gone. */
+export async function crash(pid: number): Promise<void> {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* gone already */
+    }
+  }
+  while (isAlive(pid)) await sleep(10);
+}
+
+export interface Child {
+  name: string;
+  proc: ChildProcess;
+  port: number;
+  base: string;
+  exited: boolean;
+  exitInfo?: string;
+  tail(): string;
+}
+/** Every child started, for the tails of their output when a script fails. */
+export const children: Child[] = [];
+
+/** `node [nodeArgs] --import tsx <script> [args]` with exactly our Mayday/Twilio settings (none of the caller's). */
+export function startChild(name: string, script: string, port: number, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): Child {
+  const clean: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (v === undefined || /^(TWILIO_|DATABASE_URL$|DATA_DIR$|ADMIN_TOKEN$|PUBLIC_BASE_URL$|DEMO$|LOG_LEVEL$|LOG_FORMAT$|PORT$)/.test(k)) continue;
+    clean[k] = v;
+  }
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', script, ...args], {
+    cwd: REPO,
+    env: { ...clean, ...env, PORT: String(port) },
+    detached: true, // its own process group
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (b: Buffer) => void (out = (out + b.toString('utf8')).slice(-8000));
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  proc.stdin!.on('error', () => {});
+  const child: Child = { name, proc, port, base: `http://127.0.0.1:${port}`, exited: false, tail: () => out.trim() };
+  children.push(child);
+  proc.once('exit', (code, signal) => {
+    child.exited = true;
+    child.exitInfo = signal ? `signal ${signal}` : `code ${code}`;
+  });
+  onCleanup(`stop ${name}`, () => stopChild(child));
+  return child;
+}
+
+export async function stopChild(c: Child): Promise<void> {
+  if (c.exited || c.proc.pid === undefined) return;
+  const pid = c.proc.pid;
+  const group = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, sig);
+    } catch {
+      /* gone already */
+    }
+  };
+  group('SIGTERM');
+  const until = Date.now() + 15_000;
+  while (!c.exited && Date.now() < until) await sleep(50);
+  if (!c.exited) {
+    say(`${c.name} did not stop within 15 s of SIGTERM; killing it`);
+    group('SIGKILL');
+    while (!c.exited && Date.now() < until + 5_000) await sleep(50);
+  }
+}
+
+/** SIGKILL a child's process group (no chance to clean up); resolves when it has exited. */
+export async function killChild(c: Child): Promise<void> {
+  try {
+    process.kill(-c.proc.pid!, 'SIGKILL');
+  } catch {
+    /* gone */
+  }
+  while (!c.exited) await sleep(10);
+}
+
+/** Why a child is no longer running (with the end of its output), if it is not. */
+export const exitReport = (c: Child): string | undefined => (c.exited ? `${c.name} exited (${c.exitInfo}); its output ends:\n${c.tail()}` : undefined);
+
+/** Throws if any of `cs` has exited. */
+export function assertRunning(cs: readonly Child[] = children): void {
+  for (const c of cs) {
+    const report = exitReport(c);
+    if (report) throw new Error(report);
+  }
+}
+
+/**
+ * Until GET `path` answers 200, polled every `everyMs` (each try given `requestMs`); answers
+ * Date.now() at that answer. Throws when the child exits first or after `timeoutMs`.
+ */
+export async function waitReady(c: Child, path: string, o: { timeoutMs?: number; everyMs?: number; requestMs?: number } = {}): Promise<number> {
+  const timeoutMs = o.timeoutMs ?? 90_000;
+  const until = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < until) {
+    if (c.exited) throw new Error(`${c.name} exited (${c.exitInfo}) before it was ready; its output ends:\n${c.tail()}`);
+    try {
+      const res = await fetch(c.base + path, { signal: AbortSignal.timeout(o.requestMs ?? 2_000) });
+      const at = Date.now();
+      const text = await res.text();
+      if (res.status === 200) return at;
+      last = `${res.status} ${text.slice(0, 200)}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await sleep(o.everyMs ?? 200);
+  }
+  throw new Error(`${c.name} not ready after ${timeoutMs / 1000} s (GET ${path}: ${last}); its output ends:\n${c.tail()}`);
+}
+
+/** For waitReady when the moment of readiness is measured (the chaos scripts): polled every 25 ms, for up to 2 minutes. */
+export const AT_ONCE = { everyMs: 25, requestMs: 1_000, timeoutMs: 120_000 };
+
+// --- Mayday -----------------------------------------------------------------------------------
+
+/** A fresh ADMIN_TOKEN (32 characters). */
+export const newAdminToken = () => randomBytes(24).toString('base64url');
+
+export interface MaydayOptions {
+  /** None: Mayday's own embedded PostgreSQL under its DATA_DIR. */
+  databaseUrl?: string;
+  adminToken: string;
+  logLevel: string;
+  /** Its DATA_DIR; default a temporary directory of its own. */
+  dataDir?: string;
+  /** Paging through a Twilio stand-in: credentials, its URL, and PUBLIC_BASE_URL for the callbacks. */
+  twilio?: { creds: Creds; url: string };
+  /** A directory: Mayday runs with --cpu-prof and writes its CPU profile there when it stops (BENCH_PROFILE). */
+  profileDir?: string;
+}
+
+/** Mayday's environment: JSON logs, no demo data, and the Twilio settings when it pages. */
+export function maydayEnv(port: number, o: MaydayOptions & { dataDir: string }): Record<string, string> {
+  return {
+    ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),
+    DATA_DIR: o.dataDir,
+    ADMIN_TOKEN: o.adminToken,
+    LOG_LEVEL: o.logLevel,
+    LOG_FORMAT: 'json',
+    DEMO: 'false',
+    ...(o.twilio ? {
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      TWILIO_ACCOUNT_SID: o.twilio.creds.sid,
+      TWILIO_AUTH_TOKEN: o.twilio.creds.token,
+      TWILIO_FROM_NUMBER: o.twilio.creds.from,
+      TWILIO_API_BASE_URL: o.twilio.url,
+    } : {}),
+  };
+}
+
+/** Mayday itself (src/entry/node.ts) as a child on `port`. */
+export function startMayday(name: string, port: number, o: MaydayOptions): Child {
+  const dataDir = o.dataDir ?? tempDir('mayday-bench-data-');
+  return startChild(name, 'src/entry/node.ts', port, maydayEnv(port, { ...o, dataDir }), [],
+    o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []);
+}
