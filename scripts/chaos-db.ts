@@ -19,20 +19,18 @@
  *  - paging and escalation carry on: every incident paged, acknowledged or exhausted; no page
  *    accepted twice; the pages table agrees with the stand-in; nothing stuck; timelines verify.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { connect, type Sql } from '../src/db/client';
+import { writeFileSync } from 'node:fs';
 import { startEmbedded, type EmbeddedPostgres } from '../src/db/embedded';
-import { startStandin } from './twilio-standin';
-import { freePort, onCleanup, startChild, stopChild } from './bench/harness';
-import {
-  Acker, args, buildWorld, check, checkAckOrExhaustion, checkExactlyOnce, checkPages, checkStored, checkTimelines, closeAll, drain, maydayEnv,
-  ms, pct, prng, readyAt, report, say, sleep, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Answer, type Check, runChaos,
-} from './chaos/lib';
+import { args, startScenario, type Answer } from './lib/chaos';
+import { ackerFact, check, checkStored, checkTimelines, endRun, pagesFact, pagingChecks, report, runFact, type Check } from './lib/checks';
+import { openPool, postmasterPid } from './lib/db';
+import { runChaos } from './lib/main';
+import { AT_ONCE, assertRunning, crash, freePort, newAdminToken, startMayday, stopChild, waitReady } from './lib/processes';
+import { onCleanup, say, sleep, tempDir } from './lib/run';
+import { ms, pct, tally } from './lib/stats';
+import { standinHere } from './lib/twilio';
 
-const a = args({ sos: { type: 'string' } });
+const a = args('chaos:db', { sos: { type: 'string' } });
 const cfg = {
   outages: a.short ? 2 : 4,
   downMs: a.short ? [2_500, 4_000] : [3_000, 8_000],
@@ -40,17 +38,7 @@ const cfg = {
   upMs: a.short ? [2_000, 3_000] : [3_000, 6_000],
   rate: 8,
 };
-const rand = prng(a.seed);
-const title = `chaos:db${a.short ? ' --short' : ''} (seed ${a.seed})`;
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
+const { rand, title } = a;
 
 /**
  * downAt: the stop was asked; deadAt: the server process is gone; restartAt: startEmbedded is
@@ -60,33 +48,20 @@ interface Outage { n: number; how: 'SIGINT' | 'SIGKILL'; downAt: number; deadAt:
 
 async function main() {
   const t0 = Date.now();
-  const creds = twilioCreds();
-  const standin = await startStandin({ accountSid: creds.sid, authToken: creds.token, callbackDelayMs: 100, seed: a.seed });
-  onCleanup('close the stand-in', () => standin.close());
+  const { creds, standin } = await standinHere({ callbackDelayMs: 100, seed: a.seed });
   // Its own temporary directory (startEmbedded hands it to the postgres user when we are root).
-  const pgDir = mkdtempSync(join(os.tmpdir(), 'mayday-chaos-db-'));
-  onCleanup(`remove ${pgDir}`, () => rmSync(pgDir, { recursive: true, force: true }));
-  const dataDir = mkdtempSync(join(os.tmpdir(), 'mayday-chaos-db-data-'));
-  onCleanup(`remove ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
+  const pgDir = tempDir('mayday-chaos-db-');
+  const dataDir = tempDir('mayday-chaos-db-data-');
   const database = 'mayday_chaos';
   let pg: EmbeddedPostgres = await startEmbedded({ dataDir: pgDir, database });
   onCleanup('stop the throwaway PostgreSQL', () => pg.stop());
-  const pidFile = join(pgDir, 'pg', 'postmaster.pid');
-  const postmaster = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) || undefined : undefined);
 
-  const adminToken = randomBytes(24).toString('base64url');
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const mayday = startChild('mayday', 'src/entry/node.ts', port,
-    maydayEnv({ port, databaseUrl: pg.url, dataDir, adminToken, creds, standinUrl: standin.url, logLevel: a.logLevel }));
-  const died = () => (mayday.exited ? `${mayday.name} exited (${mayday.exitInfo}); its output ends:\n${mayday.tail()}` : undefined);
-  const aliveCheck = () => {
-    const d = died();
-    if (d) throw new Error(d);
-  };
-  await readyAt(base, died);
-  const sql: Sql = connect(pg.url, { max: 4, applicationName: 'mayday-chaos' });
-  onCleanup('close the chaos pool', () => sql.end({ timeout: 2 }));
+  const adminToken = newAdminToken();
+  const mayday = startMayday('mayday', await freePort(), { databaseUrl: pg.url, dataDir, adminToken, logLevel: a.logLevel, twilio: { creds, url: standin.url } });
+  const base = mayday.base;
+  const aliveCheck = () => assertRunning([mayday]);
+  await waitReady(mayday, '/readyz', AT_ONCE);
+  const sql = await openPool(pg.url, { max: 4, app: 'mayday-chaos', what: 'close the chaos pool' });
   say(`Mayday ready on ${base}; throwaway PostgreSQL in ${pgDir}; stand-in ${standin.url}`);
 
   // /readyz, every 100 ms, all along.
@@ -109,10 +84,7 @@ async function main() {
   // The scenario's length decides how many SOS: cfg.rate a second throughout.
   const planMs = 3_000 + cfg.outages * ((cfg.upMs[0] + cfg.upMs[1]) / 2 + (cfg.downMs[0] + cfg.downMs[1]) / 2 + 3_000);
   const nSos = Number(a.opts.sos ?? Math.round((planMs / 1000) * cfg.rate));
-  const world = await buildWorld(base, adminToken, sql, nSos);
-  const load = new SosLoad(world, nSos, rand, () => [base], undefined, 180_000);
-  const acker = new Acker({ standin, sql, creds, load, world, rand });
-  acker.start();
+  const { world, load, acker } = await startScenario({ base, adminToken, sql, standin, creds, rand, n: nSos, giveUpMs: 180_000 });
   say(`${nSos} SOS over ${(planMs / 1000).toFixed(0)} s; ${cfg.outages} outages`);
 
   const outages: Outage[] = [];
@@ -123,15 +95,8 @@ async function main() {
       const downAt = Date.now();
       if (how === 'SIGINT') await pg.stop();
       else {
-        const pid = postmaster();
-        if (pid) {
-          try {
-            process.kill(-pid, 'SIGKILL');
-          } catch {
-            process.kill(pid, 'SIGKILL');
-          }
-          while (alive(pid)) await sleep(10);
-        }
+        const pid = postmasterPid(pgDir);
+        if (pid) await crash(pid);
       }
       const o: Outage = { n, how, downAt, deadAt: Date.now(), restartAt: 0, upAt: 0 };
       outages.push(o);
@@ -139,7 +104,7 @@ async function main() {
       o.restartAt = Date.now();
       pg = await startEmbedded({ dataDir: pgDir, database });
       o.upAt = Date.now();
-      o.readyAt = await readyAt(base, died, 60_000).catch(() => undefined);
+      o.readyAt = await waitReady(mayday, '/readyz', { ...AT_ONCE, timeoutMs: 60_000 }).catch(() => undefined);
       say(`outage ${n} (${how}): database down ${((o.upAt - downAt) / 1000).toFixed(1)} s; /readyz 200 again ${o.readyAt ? ms(o.readyAt - o.upAt) : 'never'} after it was back`);
       await sleep(rand.between(cfg.upMs[0], cfg.upMs[1]));
     }
@@ -151,11 +116,7 @@ async function main() {
   aliveCheck();
   const loadEnd = Date.now();
 
-  const { open, waitedMs } = await waitAckOrExhaustion(sql, 60_000, aliveCheck);
-  const end = await closeAll(sql, () => base, world.L1);
-  const drained = await drain(sql, standin, 60_000, 1_500, aliveCheck);
-  await acker.stop();
-  aliveCheck();
+  const { open, waitedMs, end, drained } = await endRun({ sql, standin, acker, base: () => base, lead: world.L1, ackMs: 60_000, drainMs: 60_000, alive: aliveCheck });
 
   // --- checks ---
   const checks: Check[] = [];
@@ -187,11 +148,8 @@ async function main() {
       const inside = readyz.filter((r) => r.at >= o.deadAt && r.at <= o.restartAt);
       return `outage ${o.n} (${o.how}, down ${ms(o.restartAt - o.deadAt)}, restarted in ${ms(o.upAt - o.restartAt)}): ${tally(inside.map((r) => r.status))}; 200 again ${o.readyAt ? ms(o.readyAt - o.upAt) : 'never'} after the database`;
     }).join('; '), readyIssues));
-  const [{ n: total }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM incidents`;
-  checks.push(checkAckOrExhaustion(total, open, waitedMs));
-  checks.push(checkExactlyOnce(standin));
-  const pages = await checkPages(sql, standin, end.stuck);
-  checks.push(...pages.checks);
+  const { pages, checks: paging } = await pagingChecks(sql, standin, { open, waitedMs, end });
+  checks.push(...paging);
   checks.push(await checkTimelines(sql));
 
   const st = standin.stats();
@@ -200,10 +158,10 @@ async function main() {
     `outages: ${outages.map((o) => `${o.how} ${ms(o.upAt - o.downAt)}`).join(', ')}`,
     `SOS: ${nSos} at ${cfg.rate}/s; answers: ${tally(load.answers.map((x) => x.status ?? x.error))}`,
     `/readyz samples: ${tally(readyz.map((r) => r.status))}`,
-    `acker: ${acker.stats.sms} SMS replies + ${acker.stats.voice} keypresses, ${acker.stats.ok} taken, ${acker.stats.failed} failed; resolved through the API at the end ${end.resolved} (${end.open} of them unacknowledged)`,
+    `${ackerFact(acker)}; resolved through the API at the end ${end.resolved} (${end.open} of them unacknowledged)`,
     `stand-in: ${st.received} requests, ${st.accepted} accepted; ${st.callbacks.sent} callbacks taken, ${st.callbacks.failed} refused (${tally(Object.entries(st.callbacks.why).flatMap(([k, n]) => Array(n).fill(k))) || '-'})`,
-    `pages: ${Object.entries(pages.byStatus).map(([k, n]) => `${k} ${n}`).join(', ')}; ${pages.unknownByLease} settled by lease expiry`,
-    `run: load ${((loadEnd - t0) / 1000).toFixed(0)} s, ${(waitedMs / 1000).toFixed(1)} s to ack/exhaustion, ${(drained.waitedMs / 1000).toFixed(1)} s drain; total ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    `${pagesFact(pages.byStatus)}; ${pages.unknownByLease} settled by lease expiry`,
+    runFact(t0, loadEnd, waitedMs, drained.waitedMs),
   ];
   if (process.env.CHAOS_DUMP) writeFileSync(process.env.CHAOS_DUMP, JSON.stringify({ t0, outages, readyz, answers: load.answers }));
   const ok = report(title, facts, checks);

@@ -28,19 +28,18 @@
  * noted, every incident is resolved through the API (paging and check-ins stop), the run drains,
  * the checks run, and Mayday stops with SIGTERM.
  */
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { connect, type Sql } from '../src/db/client';
-import { startStandin } from './twilio-standin';
-import { freePort, onCleanup, scratchDatabase, startChild, stopChild, type Child } from './bench/harness';
-import {
-  Acker, args, buildWorld, check, checkAckOrExhaustion, checkExactlyOnce, checkPages, checkStored, checkTimelines, closeAll, drain, maydayEnv,
-  ms, pct, prng, readyAt, report, retrying, say, sleep, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Check, runChaos,
-} from './chaos/lib';
+import { args, startScenario } from './lib/chaos';
+import { check, checkStored, checkTimelines, endRun, outcomes, pagesFact, pagingChecks, report, ackerFact, runFact, type Check } from './lib/checks';
+import { embeddedUrl, openPool, postmasterPid, scratchDatabase } from './lib/db';
+import { runChaos } from './lib/main';
+import { AT_ONCE, crash, freePort, isAlive, killChild, newAdminToken, startMayday, stopChild, waitReady, type Child } from './lib/processes';
+import { onCleanup, retrying, say, sleep, tempDir } from './lib/run';
+import { ms, pct, tally } from './lib/stats';
+import { standinHere } from './lib/twilio';
 
-const a = args({ embedded: { type: 'boolean', default: false }, sos: { type: 'string' }, kills: { type: 'string' } });
+const a = args('chaos:kill', { embedded: { type: 'boolean', default: false }, sos: { type: 'string' }, kills: { type: 'string' } });
 const embedded = Boolean(a.opts.embedded);
 const cfg = {
   sos: Number(a.opts.sos ?? (a.short ? 150 : 500)),
@@ -55,37 +54,22 @@ const cfg = {
   pgKill: 0.4,
   overdueBudgetMs: 1_000,
 };
-const rand = prng(a.seed);
-const title = `chaos:kill${a.short ? ' --short' : ''}${embedded ? ' --embedded' : ''} (seed ${a.seed})`;
+const { rand, title } = a;
 
 interface Snapshot { at: number; sending: number; sendingTaken: number; rows: { id: string; esc_next_at: Date; seq: number }[] }
 interface Restart { n: number; killAt: number; spawnAt: number; readyAt: number; startupKills: number; pgKilled: boolean; snapshot?: Snapshot }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 async function main() {
   const t0 = Date.now();
-  const creds = twilioCreds();
-  const standin = await startStandin({ accountSid: creds.sid, authToken: creds.token, callbackDelayMs: 100, seed: a.seed });
-  onCleanup('close the stand-in', () => standin.close());
-  const adminToken = randomBytes(24).toString('base64url');
-  const dataDir = mkdtempSync(join(os.tmpdir(), 'mayday-chaos-kill-'));
-  onCleanup(`remove ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
-  const pidFile = join(dataDir, 'pg', 'postmaster.pid');
-  const postmaster = () => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) || undefined : undefined);
+  const { creds, standin } = await standinHere({ callbackDelayMs: 100, seed: a.seed });
+  const adminToken = newAdminToken();
+  const dataDir = tempDir('mayday-chaos-kill-');
   if (embedded) {
     onCleanup('stop the embedded PostgreSQL left behind', async () => {
-      const pid = postmaster();
-      if (!pid || !alive(pid)) return;
+      const pid = postmasterPid(dataDir);
+      if (!pid || !isAlive(pid)) return;
       process.kill(pid, 'SIGINT');
-      for (let i = 0; i < 200 && alive(pid); i++) await sleep(50);
+      for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(50);
     });
   }
   let dbUrl: string | undefined;
@@ -97,14 +81,13 @@ async function main() {
   }
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const env = maydayEnv({ port, databaseUrl: dbUrl, dataDir, adminToken, creds, standinUrl: standin.url, logLevel: a.logLevel });
 
   let generation = 0;
   let current!: Child;
   let killing = false;
   const unexpected: string[] = [];
   const spawn = () => {
-    const c = startChild(`mayday#${++generation}`, 'src/entry/node.ts', port, env);
+    const c = startMayday(`mayday#${++generation}`, port, { databaseUrl: dbUrl, dataDir, adminToken, logLevel: a.logLevel, twilio: { creds, url: standin.url } });
     if (process.env.CHAOS_LOG_DIR) {
       const out = createWriteStream(join(process.env.CHAOS_LOG_DIR, `mayday-${generation}.log`));
       c.proc.stdout!.pipe(out);
@@ -117,22 +100,13 @@ async function main() {
     return c;
   };
   let stopping = false;
-  const exitedInfo = () => (current.exited ? current.exitInfo ?? 'exited' : undefined);
-  spawn();
-  await readyAt(base, exitedInfo);
+  await waitReady(spawn(), '/readyz', AT_ONCE);
   say(`Mayday ready on ${base} (${dbLabel}); stand-in ${standin.url}`);
 
-  if (embedded) {
-    const state = JSON.parse(readFileSync(join(dataDir, 'embedded-pg.json'), 'utf8')) as { port: number; password: string };
-    dbUrl = `postgres://postgres:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}/mayday`;
-  }
-  const sql: Sql = connect(dbUrl!, { max: 4, applicationName: 'mayday-chaos' });
-  onCleanup('close the chaos pool', () => sql.end({ timeout: 2 }));
+  if (embedded) dbUrl = embeddedUrl(dataDir);
+  const sql = await openPool(dbUrl!, { max: 4, app: 'mayday-chaos', what: 'close the chaos pool' });
 
-  const world = await buildWorld(base, adminToken, sql, cfg.sos);
-  const load = new SosLoad(world, cfg.sos, rand, () => [base]);
-  const acker = new Acker({ standin, sql, creds, load, world, rand });
-  acker.start();
+  const { world, load, acker } = await startScenario({ base, adminToken, sql, standin, creds, rand, n: cfg.sos });
   say(`world ready; ${cfg.sos} SOS over ${cfg.loadSeconds} s, ${cfg.kills} kills`);
 
   // --- the killer -------------------------------------------------------------------------------
@@ -140,14 +114,8 @@ async function main() {
   let kills = 0;
   let pgKills = 0;
   const killMayday = async () => {
-    const c = current;
     killing = true;
-    try {
-      process.kill(-c.proc.pid!, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
-    while (!c.exited) await sleep(10);
+    await killChild(current);
     killing = false;
     kills++;
   };
@@ -172,19 +140,13 @@ async function main() {
     }
   };
   const killPostgres = async () => {
-    const pid = postmaster();
-    if (!pid || !alive(pid)) return false;
-    try {
-      process.kill(-pid, 'SIGKILL'); // the postmaster and its backends: a crash, not a shutdown
-    } catch {
-      process.kill(pid, 'SIGKILL');
-    }
-    while (alive(pid)) await sleep(10);
+    const pid = postmasterPid(dataDir);
+    if (!pid || !isAlive(pid)) return false;
+    await crash(pid);
     pgKills++;
     return true;
   };
 
-  let loadDone = false;
   const killer = (async () => {
     while (kills < cfg.kills) {
       await sleep(rand.between(cfg.upMs[0], cfg.upMs[1]));
@@ -208,23 +170,18 @@ async function main() {
         spawnAt = Date.now();
         spawn();
       }
-      const ready = await readyAt(base, exitedInfo);
+      const ready = await waitReady(current, '/readyz', AT_ONCE);
       restarts.push({ n: restarts.length + 1, killAt, spawnAt, readyAt: ready, startupKills, pgKilled, snapshot: snap });
       say(`restart ${restarts.length} (${kills}/${cfg.kills} kills): down ${((ready - killAt) / 1000).toFixed(1)} s (start ${((ready - spawnAt) / 1000).toFixed(1)} s), ${snap ? `${snap.sending} pages left sending (${snap.sendingTaken} of them taken by Twilio)` : '? pages left sending'}${startupKills ? `, killed ${startupKills}× while starting` : ''}` +
         `${pgKilled ? ', PostgreSQL SIGKILLed too' : ''}; ${snap?.rows.filter((r) => r.esc_next_at.getTime() <= ready).length ?? '?'} escalations overdue at ready`);
     }
   })();
-  await Promise.all([load.run(cfg.loadSeconds).then(() => (loadDone = true)), killer]);
-  void loadDone;
+  await Promise.all([load.run(cfg.loadSeconds), killer]);
   if (unexpected.length) throw new Error(unexpected.join('\n'));
   const loadEnd = Date.now();
   say(`load done: ${load.answers.length} answers; waiting for every incident to be acknowledged or exhausted`);
 
-  const { open, waitedMs } = await waitAckOrExhaustion(sql, 60_000);
-  const end = await closeAll(sql, () => base, world.L1);
-  const drained = await drain(sql, standin, 45_000);
-  say(`resolved the ${end.resolved} incidents left (${end.open} unacknowledged); drained in ${(drained.waitedMs / 1000).toFixed(1)} s`);
-  await acker.stop();
+  const { open, waitedMs, end, drained } = await endRun({ sql, standin, acker, base: () => base, lead: world.L1, ackMs: 60_000, drainMs: 45_000 });
 
   // --- overdue escalations after each restart ---
   const ks: number[] = [], ids: string[] = [], seqs: number[] = [];
@@ -265,11 +222,8 @@ async function main() {
   // --- checks ---
   const checks: Check[] = [];
   checks.push(await checkStored(sql, load));
-  const [{ n: total }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM incidents`;
-  checks.push(checkAckOrExhaustion(total, open, waitedMs));
-  checks.push(checkExactlyOnce(standin));
-  const pages = await checkPages(sql, standin, end.stuck);
-  checks.push(...pages.checks);
+  const { pages, checks: paging } = await pagingChecks(sql, standin, { open, waitedMs, end });
+  checks.push(...paging);
   checks.push(await checkTimelines(sql));
   checks.push(check(`killed at least ${cfg.kills} times, restarted every time`, kills >= cfg.kills && restarts.length > 0,
     `${kills} SIGKILLs (${restarts.reduce((x, r) => x + r.startupKills, 0)} while starting${embedded ? `; PostgreSQL SIGKILLed ${pgKills}×` : ''}), ${restarts.length} restarts`));
@@ -278,9 +232,7 @@ async function main() {
     `(budget ${cfg.overdueBudgetMs} ms; − process start p100 ${ms(Math.max(...fromSpawn))}); ${ackedFirst} acknowledged first; ` +
     `its first page at Twilio − ready p50 ${ms(pct(toTwilio, 50))}, p100 ${ms(Math.max(...toTwilio))}`, late));
 
-  const [ev] = await sql<{ exhausted: number; acked: number; sms: number; voice: number }[]>`
-    SELECT count(*) FILTER (WHERE exhausted_at IS NOT NULL)::int AS exhausted, count(*) FILTER (WHERE ack_via IN ('sms', 'voice'))::int AS acked,
-           count(*) FILTER (WHERE ack_via = 'sms')::int AS sms, count(*) FILTER (WHERE ack_via = 'voice')::int AS voice FROM incidents`;
+  const ev = await outcomes(sql);
   const st = standin.stats();
   const downs = restarts.map((r) => r.readyAt - r.killAt);
   const starts = restarts.map((r) => r.readyAt - r.spawnAt);
@@ -290,10 +242,10 @@ async function main() {
     `SOS: ${cfg.sos} over ${cfg.loadSeconds} s; answers: ${tally(load.answers.map((x) => x.status ?? x.error))}`,
     `plans: ${tally(load.flows.map((f) => f.plan))}; acknowledged by a person ${ev.acked} (sms ${ev.sms}, voice ${ev.voice}); exhausted ${ev.exhausted}; ` +
       `resolved through the API at the end ${end.resolved} (${end.open} of them unacknowledged)`,
-    `acker: ${acker.stats.sms} SMS replies + ${acker.stats.voice} keypresses, ${acker.stats.ok} taken, ${acker.stats.failed} failed (${tally(Object.entries(acker.stats.why).flatMap(([k, n]) => Array(n).fill(k))) || '-'})`,
+    `${ackerFact(acker)} (${tally(Object.entries(acker.stats.why).flatMap(([k, n]) => Array(n).fill(k))) || '-'})`,
     `stand-in: ${st.received} requests, ${st.accepted} accepted; ${st.callbacks.sent} callbacks taken, ${st.callbacks.failed} failed (Mayday down)`,
-    `pages: ${Object.entries(pages.byStatus).map(([k, n]) => `${k} ${n}`).join(', ')}; ${pages.unknownByLease} settled by lease expiry`,
-    `run: load ${((loadEnd - t0) / 1000).toFixed(0)} s, then ${(waitedMs / 1000).toFixed(1)} s to ack/exhaustion, ${(drained.waitedMs / 1000).toFixed(1)} s drain; total ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    `${pagesFact(pages.byStatus)}; ${pages.unknownByLease} settled by lease expiry`,
+    runFact(t0, loadEnd, waitedMs, drained.waitedMs),
   ];
   if (process.env.CHAOS_DUMP) writeFileSync(process.env.CHAOS_DUMP, JSON.stringify({ t0, restarts, acks: acker.log, answers: load.answers }));
   stopping = true;

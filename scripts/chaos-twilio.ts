@@ -24,19 +24,17 @@
  *    every SOS answered 201/200 is stored.
  * Database: a scratch database on DATABASE_URL's server, else an embedded PostgreSQL.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { connect, type Sql } from '../src/db/client';
-import { startStandin, type FaultKind } from './twilio-standin';
-import { freePort, onCleanup, scratchDatabase, startChild, stopChild } from './bench/harness';
-import {
-  Acker, args, buildWorld, check, checkAckOrExhaustion, checkExactlyOnce, checkPages, checkStored, checkTimelines, closeAll, drain, maydayEnv,
-  PHONES, prng, readyAt, report, say, SosLoad, tally, twilioCreds, waitAckOrExhaustion, type Check, runChaos,
-} from './chaos/lib';
+import { type FaultKind } from './twilio-standin';
+import { args, PHONES, startScenario } from './lib/chaos';
+import { ackerFact, check, checkStored, checkTimelines, endRun, outcomes, pagesFact, pagingChecks, report, runFact, type Check } from './lib/checks';
+import { openPool, scratchDatabase } from './lib/db';
+import { runChaos } from './lib/main';
+import { AT_ONCE, assertRunning, freePort, newAdminToken, startMayday, stopChild, waitReady } from './lib/processes';
+import { say, tempDir } from './lib/run';
+import { tally } from './lib/stats';
+import { standinHere } from './lib/twilio';
 
-const a = args({ sos: { type: 'string' }, 'fault-rate': { type: 'string' } });
+const a = args('chaos:twilio', { sos: { type: 'string' }, 'fault-rate': { type: 'string' } });
 const cfg = {
   sos: Number(a.opts.sos ?? (a.short ? 100 : 400)),
   loadSeconds: a.short ? 10 : 40,
@@ -51,58 +49,39 @@ const cfg = {
   /** S3's number (paged at step 1 by SMS) is not a valid number for Twilio: 400/21211 on both channels. */
   invalidNumbers: [PHONES.S3],
 };
-const rand = prng(a.seed);
-const title = `chaos:twilio${a.short ? ' --short' : ''} (seed ${a.seed})`;
+const { rand, title } = a;
 
 async function main() {
   const t0 = Date.now();
-  const creds = twilioCreds();
-  const standin = await startStandin({
-    accountSid: creds.sid, authToken: creds.token, seed: a.seed, faults: { rate: cfg.faultRate, kinds: cfg.faultKinds }, hangMs: cfg.hangMs,
+  const { creds, standin } = await standinHere({
+    seed: a.seed, faults: { rate: cfg.faultRate, kinds: cfg.faultKinds }, hangMs: cfg.hangMs,
     callbackDelayMs: cfg.callbackDelayMs, duplicateCallbacks: cfg.duplicateCallbacks, shuffleCallbacks: true, lateCallbacks: cfg.lateCallbacks,
     invalidNumbers: cfg.invalidNumbers,
   });
-  onCleanup('close the stand-in', () => standin.close());
   const db = await scratchDatabase('mayday_chaos');
-  const adminToken = randomBytes(24).toString('base64url');
-  const dataDir = mkdtempSync(join(os.tmpdir(), 'mayday-chaos-twilio-'));
-  onCleanup(`remove ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
+  const adminToken = newAdminToken();
+  const dataDir = tempDir('mayday-chaos-twilio-');
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const mayday = startChild('mayday', 'src/entry/node.ts', port,
-    maydayEnv({ port, databaseUrl: db.url, dataDir, adminToken, creds, standinUrl: standin.url, logLevel: a.logLevel }));
-  const died = () => (mayday.exited ? `${mayday.name} exited (${mayday.exitInfo}); its output ends:\n${mayday.tail()}` : undefined);
-  const alive = () => {
-    const d = died();
-    if (d) throw new Error(d);
-  };
-  await readyAt(base, died);
-  const sql: Sql = connect(db.url, { max: 4, applicationName: 'mayday-chaos' });
-  onCleanup('close the chaos pool', () => sql.end({ timeout: 2 }));
+  const mayday = startMayday('mayday', port, { databaseUrl: db.url, dataDir, adminToken, logLevel: a.logLevel, twilio: { creds, url: standin.url } });
+  const base = mayday.base;
+  const alive = () => assertRunning([mayday]);
+  await waitReady(mayday, '/readyz', AT_ONCE);
+  const sql = await openPool(db.url, { max: 4, app: 'mayday-chaos', what: 'close the chaos pool' });
   say(`Mayday ready on ${base} (${db.label}); stand-in ${standin.url} with ${cfg.faultRate * 100} % faults (${cfg.faultKinds.join(', ')}, hang ${cfg.hangMs / 1000} s)`);
 
-  const world = await buildWorld(base, adminToken, sql, cfg.sos);
-  const load = new SosLoad(world, cfg.sos, rand, () => [base]);
-  const acker = new Acker({ standin, sql, creds, load, world, rand });
-  acker.start();
+  const { world, load, acker } = await startScenario({ base, adminToken, sql, standin, creds, rand, n: cfg.sos });
   await load.run(cfg.loadSeconds);
   alive();
   const loadEnd = Date.now();
   say(`load done: ${load.answers.length} answers; waiting for every incident to be acknowledged or exhausted`);
-  const { open, waitedMs } = await waitAckOrExhaustion(sql, 90_000, alive);
-  const end = await closeAll(sql, () => base, world.L1);
-  say(`resolved the ${end.resolved} incidents left (${end.open} unacknowledged); draining (hangs last ${cfg.hangMs / 1000} s, backoff up to 8 s)`);
-  const drained = await drain(sql, standin, 90_000, 1_500, alive);
-  await acker.stop();
-  alive();
+  const { open, waitedMs, end, drained } = await endRun({
+    sql, standin, acker, base: () => base, lead: world.L1, ackMs: 90_000, drainMs: 90_000, alive, draining: `hangs last ${cfg.hangMs / 1000} s, backoff up to 8 s`,
+  });
 
   const checks: Check[] = [];
   checks.push(await checkStored(sql, load));
-  const [{ n: total }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM incidents`;
-  checks.push(checkAckOrExhaustion(total, open, waitedMs));
-  checks.push(checkExactlyOnce(standin));
-  const pages = await checkPages(sql, standin, end.stuck);
-  checks.push(...pages.checks);
+  const { total, pages, checks: paging } = await pagingChecks(sql, standin, { open, waitedMs, end });
+  checks.push(...paging);
 
   // Pages the stand-in refused (429/5xx) or hung on, and how they ended.
   const reqs = standin.requests();
@@ -153,18 +132,16 @@ async function main() {
   checks.push(await checkTimelines(sql));
 
   const st = standin.stats();
-  const [ev] = await sql<{ exhausted: number; sms: number; voice: number }[]>`
-    SELECT count(*) FILTER (WHERE exhausted_at IS NOT NULL)::int AS exhausted,
-           count(*) FILTER (WHERE ack_via = 'sms')::int AS sms, count(*) FILTER (WHERE ack_via = 'voice')::int AS voice FROM incidents`;
+  const ev = await outcomes(sql);
   const facts = [
     `database: ${db.label}; Mayday on ${base}`,
     `SOS: ${cfg.sos} over ${cfg.loadSeconds} s; answers: ${tally(load.answers.map((x) => x.status ?? x.error))}`,
     `stand-in: ${st.received} requests: ${st.accepted} accepted (${st.faults.hang} of them hung ${cfg.hangMs / 1000} s), refused 500 ×${st.faults['500']}, 503 ×${st.faults['503']}, ` +
       `429 ×${st.faults['429']}, invalid number ×${st.invalid}; ${st.callbacks.sent} callbacks taken (${cfg.duplicateCallbacks * 100} % doubled, shuffled, ${cfg.callbackDelayMs} ms apart, ${cfg.lateCallbacks.rate * 100} % of pages' after ${cfg.lateCallbacks.delayMs / 1000} s), ${st.callbacks.failed} failed`,
     `incidents: ${total}; acknowledged by a person ${ev.sms + ev.voice} (sms ${ev.sms}, voice ${ev.voice}); exhausted ${ev.exhausted}; resolved through the API at the end ${end.resolved} (${end.open} of them unacknowledged)`,
-    `acker: ${acker.stats.sms} SMS replies + ${acker.stats.voice} keypresses, ${acker.stats.ok} taken, ${acker.stats.failed} failed`,
-    `pages: ${Object.entries(pages.byStatus).map(([k, n]) => `${k} ${n}`).join(', ')}`,
-    `run: load ${((loadEnd - t0) / 1000).toFixed(0)} s, ${(waitedMs / 1000).toFixed(1)} s to ack/exhaustion, ${(drained.waitedMs / 1000).toFixed(1)} s drain; total ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    ackerFact(acker),
+    pagesFact(pages.byStatus),
+    runFact(t0, loadEnd, waitedMs, drained.waitedMs),
   ];
   const ok = report(title, facts, checks);
   await stopChild(mayday);
