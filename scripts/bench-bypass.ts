@@ -41,15 +41,16 @@
  * LOG_LEVEL, default silent).
  * Exits non-zero on any request error or non-201 answer. The goal is reported, not enforced.
  */
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
-import { hashPin, hashToken, newToken } from '../src/auth/crypto';
+import { newToken } from '../src/auth/crypto';
 import { type Sql } from '../src/db/client';
-import {
-  cleanup, codeVersion, fmt, freePort, intEnv, migratedPool, pad, pct, post, say, scratchDatabases, sleep, sosBody, startMayday, waitReady, ZONE_BOUNDARY,
-  type Child,
-} from './bench/harness';
+import { api, send, sosBody, ZONE_BOUNDARY } from './lib/api';
+import { insertDrivers, openPool, pinHashes, scratchDatabases, serverVersion } from './lib/db';
+import { printFailures, runBench } from './lib/main';
+import { freePort, newAdminToken, startMayday, waitReady, type Child } from './lib/processes';
+import { intEnv, say, sleep } from './lib/run';
+import { fmt, pad, pct, provenance } from './lib/stats';
 
 const cfg = {
   duration: intEnv('BENCH_DURATION', 20),
@@ -67,24 +68,6 @@ const GOAL = 1.1;
 // ---------------------------------------------------------------------------------------------
 // Database
 
-/** Drivers straight into the database, with the given token hashes and PIN hashes. */
-async function insertDrivers(sql: Sql, hashes: string[], pins: { cancel: string; duress: string }): Promise<string[]> {
-  const rows = await sql<{ id: string }[]>`
-    WITH u AS (
-      INSERT INTO users (role, name, phone, cancel_pin_hash, duress_pin_hash)
-      SELECT 'driver', 'Bench driver ' || g, '+1555' || lpad((3000000 + g)::text, 7, '0'), ${pins.cancel}, ${pins.duress}
-      FROM generate_series(1, ${hashes.length}) g
-      RETURNING id, name
-    ), numbered AS (
-      SELECT id, substring(name FROM '[0-9]+$')::int AS g FROM u
-    ), t AS (
-      INSERT INTO tokens (token_hash, user_id)
-      SELECT (${hashes}::text[])[g], id FROM numbered
-    )
-    SELECT id FROM numbered ORDER BY g`;
-  return rows.map((r) => r.id);
-}
-
 /** The backlog: `n` open support requests, oldest first, in one statement. */
 async function loadBacklog(sql: Sql, driverIds: string[], n: number): Promise<void> {
   await sql`
@@ -98,7 +81,7 @@ async function loadBacklog(sql: Sql, driverIds: string[], n: number): Promise<vo
 }
 
 /** After a bulk change: statistics and dead tuples dealt with now rather than during a round. */
-async function settle(sqls: Sql[]): Promise<void> {
+async function settleTables(sqls: Sql[]): Promise<void> {
   for (const sql of sqls) await sql`VACUUM (ANALYZE) support_requests`;
   await sqls[0]`CHECKPOINT`.catch(() => say('CHECKPOINT not allowed for this role; skipped'));
   await sleep(2_000);
@@ -121,25 +104,16 @@ interface Answer { status: number; ms: number; body: string }
  * One POST on a keep-alive connection of `agent`; `ms` runs from the call to the last byte of
  * the answer, so time spent waiting for a free connection counts.
  */
-function postTimed(agent: http.Agent, base: URL, path: string, token: string, body: string): Promise<Answer> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const req = http.request(
-      {
-        agent, host: base.hostname, port: base.port, path, method: 'POST', timeout: 10_000,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, body: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', (e) => resolve({ status: 0, ms: performance.now() - t0, body: e.message }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => resolve({ status: 0, ms: performance.now() - t0, body: `${(e as { code?: string }).code ?? ''} ${e.message}` }));
-    req.end(body);
-  });
+async function postTimed(agent: http.Agent, base: URL, path: string, token: string, body: string): Promise<Answer> {
+  const t0 = performance.now();
+  try {
+    const r = await send(new URL(path, base).toString(), {
+      agent, method: 'POST', body, timeoutMs: 10_000, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    });
+    return { status: r.status, ms: performance.now() - t0, body: r.text };
+  } catch (e) {
+    return { status: 0, ms: performance.now() - t0, body: `${(e as { code?: string }).code ?? ''} ${(e as Error).message}` };
+  }
 }
 
 interface Measured { backlog: number[]; none: number[]; seconds: number; problems: string[] }
@@ -223,25 +197,25 @@ async function main() {
   const t0 = performance.now();
   const dbs = await scratchDatabases(['a', 'b']);
   const sqls: Sql[] = [];
-  for (const url of dbs.urls) sqls.push(await migratedPool(url, 'close a scratch pool'));
-  const [{ server_version: pgVersion }] = await sqls[0]<{ server_version: string }[]>`SHOW server_version`;
+  for (const url of dbs.urls) sqls.push(await openPool(url, { migrated: true, what: 'close a scratch pool' }));
+  const pgVersion = await serverVersion(sqls[0]);
 
   // The same drivers and tokens on both sides.
   const tokens = Array.from({ length: cfg.drivers }, () => newToken('drv'));
-  const hashes = await Promise.all(tokens.map((t) => hashToken(t)));
-  const [cancel, duress] = await Promise.all([hashPin('1234'), hashPin('9999')]);
-  const driverIds = await Promise.all(sqls.map((sql) => insertDrivers(sql, hashes, { cancel, duress })));
+  const pins = await pinHashes();
+  const driverIds = await Promise.all(sqls.map(async (sql) =>
+    (await insertDrivers(sql, { count: tokens.length, tokens, pins, name: 'Bench driver', phonePrefix: '+1555', phoneOffset: 3_000_000 })).map((d) => d.id)));
 
-  const adminToken = randomBytes(24).toString('base64url');
+  const adminToken = newAdminToken();
   const sides: Side[] = await Promise.all((['A', 'B'] as const).map(async (name, i) => {
-    const child = startMayday(`mayday ${name}`, await freePort(), { databaseUrl: dbs.urls[i], adminToken, logLevel: cfg.maydayLogLevel });
+    const child = startMayday(`mayday ${name}`, await freePort(), { databaseUrl: dbs.urls[i], adminToken, logLevel: cfg.maydayLogLevel, profileDir: process.env.BENCH_PROFILE });
     return { name, child, base: new URL(child.base), sql: sqls[i], backlog: false };
   }));
   await Promise.all(sides.map((s) => waitReady(s.child, '/readyz')));
   for (const s of sides) {
     say(`${s.child.name} on ${s.child.base} (pid ${s.child.proc.pid})`);
-    await post(s.child.base, '/v1/zones', adminToken, { name: 'Bench zone', boundary: ZONE_BOUNDARY }, 201);
-    await post(s.child.base, '/v1/sos', tokens[0], JSON.parse(sosBody()), 201); // a broken setup says so plainly
+    await api(s.child.base, 'POST', '/v1/zones', adminToken, { name: 'Bench zone', boundary: ZONE_BOUNDARY }, 201);
+    await api(s.child.base, 'POST', '/v1/sos', tokens[0], JSON.parse(sosBody()), 201); // a broken setup says so plainly
   }
   say(`zone and ${tokens.length} drivers on each side`);
 
@@ -266,7 +240,7 @@ async function main() {
       withBacklog.backlog = true;
       say(`${cfg.backlog} open support requests queued on side ${withBacklog.name} in ${((performance.now() - b0) / 1000).toFixed(1)} s`);
     }
-    await settle(sqls);
+    await settleTables(sqls);
     const open = await Promise.all(sides.map(async (s) => (await s.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM support_requests WHERE status = 'open'`)[0].n));
     const label = `#${r + 1} backlog on ${withBacklog.name}`;
     if (cfg.warmup > 0) {
@@ -286,14 +260,10 @@ async function main() {
   const ratio = pct(full, 99) / pct(none, 99);
   const promoNone = rounds.flatMap((r) => r.promo.none);
   const promoFull = rounds.flatMap((r) => r.promo.backlog);
-  const cpus = os.cpus();
-
   const lines: string[] = [''];
   lines.push(`Mayday bypass benchmark: two servers side by side, one with ${cfg.backlog} open support requests, one with none, swapped every round;`);
   lines.push(`  SOS alternating between them at ${cfg.rate > 0 ? `${cfg.rate}/s overall` : 'full speed'}, ${cfg.duration} s a round (warm-up ${cfg.warmup} s), ${cfg.rounds} rounds, ${tokens.length} drivers`);
-  lines.push(`machine:  ${cpus.length} cores, ${cpus[0]?.model.trim() ?? 'unknown cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  lines.push(`runtime:  Node ${process.version}; PostgreSQL ${pgVersion} (${dbs.label})`);
-  lines.push(`code:     ${codeVersion()}`);
+  lines.push(...provenance(pgVersion, dbs.label, `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`));
   lines.push('');
   const cols = (xs: number[]) => `${pad(String(xs.length), 6)}${pad(fmt(pct(xs, 50), 2), 9)}${pad(fmt(pct(xs, 99), 2), 9)}`;
   lines.push(`${''.padEnd(20)}${pad('SOS: with backlog', 24)}${pad('with none', 24)}${pad('p99', 8)}${pad('load', 7)}   safety requests promoted, p99 ms`);
@@ -312,20 +282,8 @@ async function main() {
   process.stdout.write(lines.join('\n') + '\n');
 
   const failures = rounds.flatMap((r) => [...r.sos.problems, ...r.promo.problems].map((m) => `${r.label}: ${m}`));
-  if (failures.length) {
-    process.stdout.write(`\nFAILED:\n  ${failures.join('\n  ')}\n`);
-    if (cfg.maydayLogLevel === 'silent') process.stdout.write("  (rerun with BENCH_LOG_LEVEL=warn to see Mayday's own log of 5xx)\n");
-    process.exitCode = 1;
-  }
+  printFailures(failures, { hint: cfg.maydayLogLevel === 'silent' ? "(rerun with BENCH_LOG_LEVEL=warn to see Mayday's own log of 5xx)" : undefined });
   say(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-main()
-  .catch(async (e) => {
-    const cause = (e as { cause?: unknown }).cause;
-    process.stderr.write(`bench: failed: ${(e as Error).stack ?? e}${cause ? `\n  cause: ${(cause as Error).stack ?? cause}` : ''}\n`);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-  });
+runBench(main);

@@ -21,68 +21,21 @@
  * The child runs as `node --import tsx src/entry/node.ts` in its own process group; it is stopped
  * with SIGTERM (SIGKILL after 15 s), also on failure and Ctrl-C. Linux only (/proc).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { connect, type Sql } from '../src/db/client';
-import { startEmbedded } from '../src/db/embedded';
-import { migrate } from '../src/db/migrate';
-import { loadMigrations } from '../src/db/migrations-fs';
+import type { Sql } from '../src/db/client';
+import { api, call } from './lib/api';
+import { rssKiB } from './lib/cpu';
+import { openPool, scratchDatabase } from './lib/db';
+import { runBench } from './lib/main';
+import { freePort, newAdminToken, startMayday, waitReady } from './lib/processes';
+import { say, sleep } from './lib/run';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
 const N = Number(process.env.BENCH_INCIDENTS || 100_000);
 const MAX_GROWTH_MB = Number(process.env.BENCH_MAX_GROWTH_MB || 100);
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL || 'warn';
 const CHUNK = 10_000;
 const BASE = new Date('2026-01-01T00:00:00Z');
 const SPACING_S = 20; // one incident every 20 s: 100,000 span about 23 days
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const say = (msg: string) => process.stderr.write(`bench: ${msg}\n`);
-
-// --- cleanup ---------------------------------------------------------------------------------
-const undo: { what: string; fn: () => Promise<void> | void }[] = [];
-let cleaning: Promise<void> | undefined;
-const cleanup = () =>
-  (cleaning ??= (async () => {
-    while (undo.length) {
-      const { what, fn } = undo.pop()!;
-      try {
-        await fn();
-      } catch (e) {
-        say(`cleanup: ${what} failed: ${(e as Error).message}`);
-      }
-    }
-  })());
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(sig, () => void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143)));
-}
-
-// --- database --------------------------------------------------------------------------------
-async function scratchDatabase(): Promise<string> {
-  const name = `mayday_bench_${randomBytes(5).toString('hex')}`;
-  const given = process.env.DATABASE_URL;
-  if (given) {
-    const admin = connect(given, { max: 1, applicationName: 'mayday-bench' });
-    undo.push({ what: 'close the admin connection', fn: () => admin.end({ timeout: 2 }) });
-    await admin.unsafe(`CREATE DATABASE "${name}"`);
-    if (process.env.BENCH_KEEP_DATABASE === '1') say(`keeping the scratch database ${name} (BENCH_KEEP_DATABASE=1): drop it yourself`);
-    else undo.push({ what: `drop database ${name}`, fn: async () => void (await admin.unsafe(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)) });
-    const u = new URL(given);
-    u.pathname = `/${name}`;
-    return u.toString();
-  }
-  const dir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-'));
-  undo.push({ what: `remove ${dir}`, fn: () => rmSync(dir, { recursive: true, force: true }) });
-  say(`starting the embedded PostgreSQL in ${dir}`);
-  const pg = await startEmbedded({ dataDir: dir, database: name });
-  undo.push({ what: 'stop the embedded PostgreSQL', fn: () => pg.stop() });
-  return pg.url;
-}
 
 /** N resolved incidents, each: 3 trail points and incident.opened, 2 x location.updated, page.sent, acknowledged, resolved. */
 async function seed(sql: Sql) {
@@ -179,68 +132,6 @@ async function seed(sql: Sql) {
   return { ...c, seconds: (performance.now() - t0) / 1000 };
 }
 
-// --- the server ------------------------------------------------------------------------------
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
-
-interface Child { proc: ChildProcess; base: string; exited: boolean; tail: () => string }
-
-function startServer(port: number, env: Record<string, string>): Child {
-  const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || /^(TWILIO_|DATABASE_URL$|DATA_DIR$|ADMIN_TOKEN$|PUBLIC_BASE_URL$|DEMO$|LOG_LEVEL$|LOG_FORMAT$|PORT$)/.test(k)) continue;
-    clean[k] = v;
-  }
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/entry/node.ts'], {
-    cwd: REPO, env: { ...clean, ...env, PORT: String(port) }, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  const keep = (b: Buffer) => void (out = (out + b.toString('utf8')).slice(-8000));
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const child: Child = { proc, base: `http://127.0.0.1:${port}`, exited: false, tail: () => out.trim() };
-  proc.once('exit', () => (child.exited = true));
-  undo.push({
-    what: 'stop the server',
-    fn: async () => {
-      if (child.exited || proc.pid === undefined) return;
-      const group = (sig: NodeJS.Signals) => {
-        try {
-          process.kill(-proc.pid!, sig);
-        } catch {
-          /* gone */
-        }
-      };
-      group('SIGTERM');
-      for (let i = 0; i < 300 && !child.exited; i++) await sleep(50);
-      if (!child.exited) group('SIGKILL');
-    },
-  });
-  return child;
-}
-
-async function waitReady(c: Child) {
-  for (let i = 0; i < 450; i++) {
-    if (c.exited) throw new Error(`the server exited before it was ready:\n${c.tail()}`);
-    try {
-      if ((await fetch(`${c.base}/readyz`)).status === 200) return;
-    } catch {
-      /* not yet */
-    }
-    await sleep(200);
-  }
-  throw new Error(`the server was not ready after 90 s:\n${c.tail()}`);
-}
-
-const rssKiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN);
 const mib = (kib: number) => (kib / 1024).toFixed(0);
 
 /**
@@ -297,24 +188,17 @@ async function download(url: string, token: string, marker: RegExp, slow?: { chu
 
 async function main() {
   const t0 = performance.now();
-  const url = await scratchDatabase();
-  const sql = connect(url, { max: 2, applicationName: 'mayday-bench' });
-  undo.push({ what: 'close the scratch pool', fn: () => sql.end({ timeout: 2 }) });
-  await migrate(sql, loadMigrations());
+  const db = await scratchDatabase('mayday_bench', { keep: process.env.BENCH_KEEP_DATABASE === '1' ? 'BENCH_KEEP_DATABASE=1' : undefined });
+  const sql = await openPool(db.url, { migrated: true });
   say(`seeding ${N} incidents`);
   const seeded = await seed(sql);
   say(`seeded ${seeded.incidents} incidents, ${seeded.events} events, ${seeded.locations} trail points in ${seeded.seconds.toFixed(0)} s`);
 
-  const adminToken = randomBytes(24).toString('base64url');
-  const dataDir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-data-'));
-  undo.push({ what: `remove ${dataDir}`, fn: () => rmSync(dataDir, { recursive: true, force: true }) });
-  const server = startServer(await freePort(), { DATABASE_URL: url, ADMIN_TOKEN: adminToken, LOG_LEVEL, LOG_FORMAT: 'json', DEMO: 'false', DATA_DIR: dataDir });
-  await waitReady(server);
+  const adminToken = newAdminToken();
+  const server = startMayday('mayday', await freePort(), { databaseUrl: db.url, adminToken, logLevel: LOG_LEVEL });
+  await waitReady(server, '/readyz');
   const pid = server.proc.pid!;
-  const res = await fetch(`${server.base}/v1/auditors`, {
-    method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'Bench auditor' }),
-  });
-  const { token } = (await res.json()) as { token: string };
+  const { token } = await api<{ token: string }>(server.base, 'POST', '/v1/auditors', adminToken, { name: 'Bench auditor' }, 201);
   const range = new URLSearchParams({ from: BASE.toISOString(), to: new Date(BASE.getTime() + (N + 1) * SPACING_S * 1000).toISOString() });
   // Warm up (code paths compiled, pools and buffers at their working size) on a one-day range of
   // every format, so the baseline below is the server as it runs, not as it starts.
@@ -364,9 +248,8 @@ async function main() {
   // The same range through the other two safety-team endpoints: every chain checked, and the report.
   const timed = async (path: string) => {
     const t1 = performance.now();
-    const r = await fetch(`${server.base}${path}`, { headers: { authorization: `Bearer ${token}` } });
-    const body = (await r.json()) as any;
-    return { status: r.status, body, seconds: (performance.now() - t1) / 1000 };
+    const r = await call(server.base, 'GET', path, token, undefined, 600_000);
+    return { status: r.status, body: JSON.parse(r.text) as any, seconds: (performance.now() - t1) / 1000 };
   };
   say('verify in bulk');
   const { result: verify, peakKiB: verifyPeak } = await sampled(pid, () => timed(`/v1/audit/verify?${range}`));
@@ -395,9 +278,4 @@ async function main() {
   say(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-main()
-  .catch((e) => {
-    process.stderr.write(`bench: failed: ${(e as Error).stack ?? e}\n`);
-    process.exitCode = 1;
-  })
-  .finally(() => cleanup());
+runBench(main);

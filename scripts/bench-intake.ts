@@ -6,7 +6,7 @@
  *   - Mayday itself (src/entry/node.ts), loaded with POST /v1/sos: every request a new
  *     clientRequestId (so every one opens an incident), drivers taken round-robin, a location
  *     inside the zone;
- *   - the "bare" baseline (scripts/bench/bare-server.ts): same stack and pool size, POST /bare
+ *   - the "bare" baseline (scripts/bare-server.ts): same stack and pool size, POST /bare
  *     parses the JSON body and does one INSERT ... RETURNING.
  * Children run as `node --import tsx <entry>` (one process each, no npx/tsx wrapper), each in its
  * own process group, and are stopped with SIGTERM (SIGKILL after 15 s).
@@ -33,14 +33,14 @@
  * an SOS did not open a new incident.
  */
 import autocannon from 'autocannon';
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { hashPin, hashToken, newToken } from '../src/auth/crypto';
-import { type Sql } from '../src/db/client';
-import {
-  children, cleanup, codeVersion, cpuDelta, cpuSample, fmt, freePort, intEnv, migratedPool, pad, post, say, scratchDatabase, sleep, sosBody,
-  startChild, startMayday, waitReady, ZONE_BOUNDARY, type Child,
-} from './bench/harness';
+import { api, sosBody, ZONE_BOUNDARY } from './lib/api';
+import { cpuDelta, cpuSample } from './lib/cpu';
+import { createBareTable, insertDrivers, openPool, scratchDatabase, serverVersion } from './lib/db';
+import { printFailures, runBench } from './lib/main';
+import { freePort, newAdminToken, startChild, startMayday, waitReady, type Child } from './lib/processes';
+import { intEnv, say, sleep } from './lib/run';
+import { fmt, pad, provenance } from './lib/stats';
 
 const cfg = {
   duration: intEnv('BENCH_DURATION', 10),
@@ -122,14 +122,14 @@ async function main() {
   const db = await scratchDatabase();
 
   // Migrate, and make the baseline's table.
-  const sql: Sql = await migratedPool(db.url);
-  await sql`CREATE TABLE bench_bare (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`;
-  const [{ server_version: pgVersion }] = await sql<{ server_version: string }[]>`SHOW server_version`;
+  const sql = await openPool(db.url, { migrated: true });
+  await createBareTable(sql);
+  const pgVersion = await serverVersion(sql);
 
   // Mayday, for real, in its own process.
-  const adminToken = randomBytes(24).toString('base64url'); // 32 characters
-  const mayday = startMayday('mayday', await freePort(), { databaseUrl: db.url, adminToken, logLevel: cfg.maydayLogLevel });
-  const bare = startChild('bare-server', 'scripts/bench/bare-server.ts', await freePort(), { DATABASE_URL: db.url });
+  const adminToken = newAdminToken();
+  const mayday = startMayday('mayday', await freePort(), { databaseUrl: db.url, adminToken, logLevel: cfg.maydayLogLevel, profileDir: process.env.BENCH_PROFILE });
+  const bare = startChild('bare-server', 'scripts/bare-server.ts', await freePort(), { DATABASE_URL: db.url });
   await Promise.all([waitReady(mayday, '/readyz'), waitReady(bare, '/healthz')]);
   say(`mayday on ${mayday.base} (pid ${mayday.proc.pid}), bare on ${bare.base} (pid ${bare.proc.pid})`);
 
@@ -137,15 +137,15 @@ async function main() {
   // A zone as it is in service: a rotation of two supervisors and a safety lead, so every SOS
   // queues its first pages (SMS and call to the on-call) in its own transaction, and the pages
   // go out (to the phone simulator) while the load runs.
-  const zone = await post<{ id: string }>(mayday.base, '/v1/zones', adminToken, { name: 'Bench zone', boundary: ZONE_BOUNDARY }, 201);
+  const zone = await api<{ id: string }>(mayday.base, 'POST', '/v1/zones', adminToken, { name: 'Bench zone', boundary: ZONE_BOUNDARY }, 201);
   const sups: string[] = [];
   for (const [i, role] of (['supervisor', 'supervisor', 'safety_lead'] as const).entries()) {
-    const r = await post<{ id: string }>(mayday.base, '/v1/responders', adminToken, {
+    const r = await api<{ id: string }>(mayday.base, 'POST', '/v1/responders', adminToken, {
       name: `Bench ${role} ${i + 1}`, phone: `+1555${String(1_000_000 + i).padStart(7, '0')}`, role, zoneIds: [zone.id],
     }, 201);
     if (role === 'supervisor') sups.push(r.id);
   }
-  await post(mayday.base, `/v1/zones/${zone.id}/rotation`, adminToken, { responderIds: sups, shiftMinutes: 600, startsAt: new Date().toISOString() }, 200, 'PUT');
+  await api(mayday.base, 'PUT', `/v1/zones/${zone.id}/rotation`, adminToken, { responderIds: sups, shiftMinutes: 600, startsAt: new Date().toISOString() }, 200);
   const tokens: string[] = [];
   const BATCH = 5; // PIN hashing (PBKDF2) is deliberately slow: a few at a time
   const viaApi = Math.min(cfg.drivers, 5);
@@ -153,7 +153,7 @@ async function main() {
     const batch = [];
     for (let j = i; j < Math.min(viaApi, i + BATCH); j++) {
       batch.push(
-        post<{ token: string }>(mayday.base, '/v1/drivers', adminToken, {
+        api<{ token: string }>(mayday.base, 'POST', '/v1/drivers', adminToken, {
           name: `Bench driver ${j + 1}`,
           phone: `+1555${String(2_000_000 + j).padStart(7, '0')}`,
           cancelPin: '1234',
@@ -165,23 +165,15 @@ async function main() {
   }
   if (cfg.drivers > viaApi) {
     // The rest as the API would store them: PIN hashes (one pair shared), token hashes.
-    const [cancelHash, duressHash] = await Promise.all([hashPin('1234'), hashPin('9999')]);
-    const rows = await sql<{ id: string }[]>`
-      INSERT INTO users (role, name, phone, cancel_pin_hash, duress_pin_hash)
-      SELECT 'driver', 'Bench driver ' || g, '+1555' || lpad((2000000 + g)::text, 7, '0'), ${cancelHash}, ${duressHash}
-      FROM generate_series(${viaApi + 1}::int, ${cfg.drivers}::int) g
-      RETURNING id`;
-    const more = rows.map(() => newToken('drv'));
-    await sql`INSERT INTO tokens (token_hash, user_id)
-      SELECT * FROM unnest(${await Promise.all(more.map((t) => hashToken(t)))}::text[], ${rows.map((r) => r.id)}::uuid[])`;
-    tokens.push(...more);
+    const more = await insertDrivers(sql, { first: viaApi + 1, count: cfg.drivers - viaApi, name: 'Bench driver', phonePrefix: '+1555', phoneOffset: 2_000_000 });
+    tokens.push(...more.map((d) => d.token));
   }
   say(`zone and ${tokens.length} drivers created`);
 
   // One of each by hand first: a broken setup should say so plainly, not as 10 s of errors.
-  const smoke = await post<{ incident: { zoneId: string | null; zoneRule: string } }>(mayday.base, '/v1/sos', tokens[0], JSON.parse(sosBody()), 201);
+  const smoke = await api<{ incident: { zoneId: string | null; zoneRule: string } }>(mayday.base, 'POST', '/v1/sos', tokens[0], JSON.parse(sosBody()), 201);
   if (smoke.incident.zoneRule !== 'inside') throw new Error(`the benchmark location is not inside the zone: ${JSON.stringify(smoke.incident)}`);
-  await post(bare.base, '/bare', tokens[0], JSON.parse(sosBody()), 201);
+  await api(bare.base, 'POST', '/bare', tokens[0], JSON.parse(sosBody()), 201);
 
   // Load: bare, SOS, bare; each after a warm-up of its own.
   const runs: Run[] = [];
@@ -218,14 +210,10 @@ async function main() {
   const bareP99 = (bare1.result.latency.p99 + bare2.result.latency.p99) / 2;
   const rpsRatio = sos.result.requests.average / bareRps;
   const p99Ratio = sos.result.latency.p99 / bareP99;
-  const cpus = os.cpus();
-
   const lines: string[] = [];
   lines.push('');
   lines.push(`Mayday intake benchmark: autocannon -c ${cfg.connections} -d ${cfg.duration} (warm-up ${cfg.warmup} s each), ${tokens.length} drivers round-robin`);
-  lines.push(`machine:  ${cpus.length} cores, ${cpus[0]?.model.trim() ?? 'unknown cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.platform()} ${os.release()}`);
-  lines.push(`runtime:  Node ${process.version}; PostgreSQL ${pgVersion} (${db.label})`);
-  lines.push(`code:     ${codeVersion()}`);
+  lines.push(...provenance(pgVersion, db.label, `${os.platform()} ${os.release()}`));
   lines.push('');
   lines.push(`${'run'.padEnd(14)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('2xx', 9)}${pad('non-2xx', 9)}${pad('errors', 8)}   cpu, % of one core: server / all postgres processes / autocannon / whole machine`);
   const row = (label: string, rps: number, p50: number, p99: number, r?: Run) =>
@@ -262,28 +250,13 @@ async function main() {
     if (other2xx.length) failures.push(`${r!.label}: 2xx answers other than 201 (${other2xx.map(([c, { count }]) => `${c}×${count}`).join(' ')}): a request did not open a new incident`);
   }
   if (counts.incidents < created) failures.push(`only ${counts.incidents} incidents in the database for ${created} answers 201`);
+  printFailures(failures, { hint: cfg.maydayLogLevel === 'silent' ? "(rerun with BENCH_LOG_LEVEL=warn to see Mayday's own log of 5xx)" : undefined });
   if (failures.length) {
-    process.stdout.write(`\nFAILED:\n  ${failures.join('\n  ')}\n`);
-    if (cfg.maydayLogLevel === 'silent') process.stdout.write('  (rerun with BENCH_LOG_LEVEL=warn to see Mayday\'s own log of 5xx)\n');
     await sleep(300);
     const tail = mayday.tail();
     if (tail) process.stdout.write(`  mayday output ends:\n${tail.split('\n').slice(-20).map((l) => `    ${l}`).join('\n')}\n`);
-    process.exitCode = 1;
   }
   say(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-main()
-  .catch(async (e) => {
-    process.stderr.write(`bench: failed: ${(e as Error).stack ?? e}\n`);
-    await sleep(300); // let the children's last output (their log of this failure) arrive
-    for (const c of children) {
-      const tail = c.tail();
-      if (tail) process.stderr.write(`bench: ${c.name} output ends:\n${tail.split('\n').slice(-20).map((l) => `    ${l}`).join('\n')}\n`);
-    }
-    if (cfg.maydayLogLevel === 'silent') process.stderr.write('bench: (BENCH_LOG_LEVEL=warn shows Mayday\'s own log of 5xx)\n');
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-  });
+runBench(main, cfg.maydayLogLevel === 'silent' ? "(BENCH_LOG_LEVEL=warn shows Mayday's own log of 5xx)" : undefined);

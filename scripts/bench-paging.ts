@@ -5,7 +5,7 @@
  * Processes: Mayday (src/entry/node.ts) with Twilio credentials and TWILIO_API_BASE_URL pointing
  * at the Twilio stand-in (scripts/twilio-standin.ts, its own child process: it signs and sends
  * status callbacks back to Mayday as Twilio would), the bare server of bench:intake
- * (scripts/bench/bare-server.ts), and this process (load, measurement, a sink for the callbacks
+ * (scripts/bare-server.ts), and this process (load, measurement, a sink for the callbacks
  * of requests it sends the stand-in itself). One scratch database (DATABASE_URL's server, else
  * the embedded PostgreSQL). Times are epoch milliseconds from each process's
  * performance.timeOrigin + now() (the stand-in records when each request arrived); the offset
@@ -61,7 +61,7 @@
  * the stand-in's delay before each status callback), BENCH_CALLBACKS (on|off), BENCH_LOG_LEVEL
  * (Mayday's LOG_LEVEL, default silent), BENCH_DUMP (a path prefix: raw data of metric 1 written to <prefix>.m1.json, of metric 3 to <prefix>.m3.json),
  * BENCH_PROFILE (a directory: Mayday runs with --cpu-prof and writes its CPU profile there when it stops),
- * BENCH_DISK_PROBE (on|off: scripts/bench/disk-probe.ts, a flush of the disk 10 ms after the last, in
+ * BENCH_DISK_PROBE (on|off: scripts/lib/disk-probe.ts, a flush of the disk 10 ms after the last, in
  * BENCH_DISK_PROBE_DIR, default the temporary directory: it should be on the database's disk; the run
  * prints how many flushes took 50 ms or more in each phase, and which SOS of metric 1 waited
  * through one: a quick run's SOS stall of 242 ms began within 10 ms of a 221 ms flush of the probe).
@@ -70,22 +70,22 @@
  * Mayday refused with a 4xx (a timeout or 5xx under overload is a warning), a process that died.
  */
 import autocannon from 'autocannon';
-import { Agent, createServer, request as httpRequest, type Server } from 'node:http';
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Agent, createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
-import { hashPin, newToken } from '../src/auth/crypto';
 import { parseConfig } from '../src/config/env';
-import { connect, type Sql } from '../src/db/client';
-import { migrate } from '../src/db/migrate';
-import { loadMigrations } from '../src/db/migrations-fs';
-import { startDiskProbe, type DiskProbe } from './bench/disk-probe';
+import type { Sql } from '../src/db/client';
 import type { StandinRequest } from './twilio-standin';
-import {
-  children, cleanup, codeVersion, cpuDelta, cpuSample, cpuSeconds, fmt, freePort, intEnv, now, onCleanup, pad, pct, say, scratchDatabase, sleep, startChild,
-  waitReady, type Child, type CpuSample,
-} from './bench/harness';
+import { api, CENTER, pool, send, sosBody, square, type Point } from './lib/api';
+import { cpuDelta, cpuSample, cpuSeconds, type CpuSample } from './lib/cpu';
+import { createBareTable, insertDrivers, openPool, scratchDatabase, serverVersion, type Db } from './lib/db';
+import { startDiskProbe, type DiskProbe } from './lib/disk-probe';
+import { printFailures, runBench } from './lib/main';
+import { assertRunning, freePort, newAdminToken, startChild, startMayday, waitReady, type Child } from './lib/processes';
+import { intEnv, now, onCleanup, say, sleep } from './lib/run';
+import { codeVersion, fmt, hardware, pad, pct, pctTable } from './lib/stats';
+import { basicAuth, StandinChild, twilioCreds } from './lib/twilio';
 
 const RATE = intEnv('BENCH_SOS_RATE', 100);
 const ARMED = intEnv('BENCH_ARMED', 10_000);
@@ -105,66 +105,21 @@ const STEP1_AFTER_S = 60; // zone B's second step
 const DISK_STALL_MS = 50; // a flush this slow is the disk's, not the load's (p99 of the probe alone: under 1 ms)
 const LEAD_S = 3; // first metric-2 deadline, after the incidents are armed
 
-const twilioCreds = { sid: 'AC' + randomBytes(16).toString('hex'), token: randomBytes(20).toString('hex'), from: '+15550100000' };
+const creds = twilioCreds();
 const failures: string[] = [];
 const warnings: string[] = [];
 
-// --- geography ----------------------------------------------------------------------------------
-
-const CENTERS = { A: { lat: 36.37, lng: -94.2 }, B: { lat: 36.57, lng: -94.2 }, C: { lat: 36.77, lng: -94.2 } };
-const HALF = 0.05;
-const square = ({ lat, lng }: { lat: number; lng: number }) => ({
-  type: 'Polygon' as const,
-  coordinates: [[[lng - HALF, lat - HALF], [lng + HALF, lat - HALF], [lng + HALF, lat + HALF], [lng - HALF, lat + HALF], [lng - HALF, lat - HALF]]],
-});
-const KINDS = ['robbery', 'shooting', 'assault', 'harassment', 'crash', 'medical', 'other'] as const;
-let seq = 0;
-function sosBody(c: { lat: number; lng: number }) {
-  const n = seq++;
-  return JSON.stringify({
-    clientRequestId: randomUUID(),
-    kind: KINDS[n % KINDS.length],
-    location: { lat: Math.round((c.lat + (Math.random() - 0.5) * HALF) * 1e6) / 1e6, lng: Math.round((c.lng + (Math.random() - 0.5) * HALF) * 1e6) / 1e6, accuracyM: 5 + (n % 40) },
-  });
-}
+/** Zone A is the benchmark zone; B and C lie north of it. */
+const CENTERS = { A: CENTER, B: { lat: 36.57, lng: -94.2 }, C: { lat: 36.77, lng: -94.2 } };
 
 // --- HTTP helpers -------------------------------------------------------------------------------
 
 /**
- * The client of the measured requests (the SOS at rate, both halves of the floor, the /healthz
- * probe): node:http over one keep-alive pool. It shares the two cores with Mayday, so it should
- * cost as little as it can: undici's fetch took about 0.2 of a core at 100 SOS/s, node:http
- * about half of that. The floor and the load go through the same client, so the ratio still
- * compares like with like. Rejects on a network error or after `timeoutMs`.
+ * The measured requests (the SOS at rate, both halves of the floor, the /healthz probe) go over
+ * one keep-alive pool of node:http (lib/api.ts send()). The floor and the load go through the
+ * same client, so the ratio compares like with like.
  */
 const benchAgent = new Agent({ keepAlive: true, maxSockets: 512 });
-function send(url: string, o: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const headers = { ...o.headers, ...(o.body !== undefined ? { 'content-length': String(Buffer.byteLength(o.body)) } : {}) };
-    const req = httpRequest(url, { method: o.method ?? 'GET', agent: benchAgent, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      res.on('error', reject);
-    });
-    req.setTimeout(o.timeoutMs ?? 30_000, () => req.destroy(new Error(`no answer within ${o.timeoutMs ?? 30_000} ms`)));
-    req.on('error', reject);
-    req.end(o.body);
-  });
-}
-
-async function api<T>(base: string, method: string, path: string, token: string, body: unknown, want: number): Promise<T> {
-  const res = await fetch(base + path, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await res.text();
-  if (res.status !== want) throw new Error(`${method} ${path} answered ${res.status} (expected ${want}): ${text.slice(0, 500)}`);
-  return (text ? JSON.parse(text) : {}) as T;
-}
 
 /**
  * Mayday's event-loop delay since the previous scrape, in ms: prom-client's default metrics
@@ -173,25 +128,17 @@ async function api<T>(base: string, method: string, path: string, token: string,
  */
 async function loopDelay(base: string, adminToken: string): Promise<{ p50: number; p99: number; max: number } | undefined> {
   try {
-    const r = await send(`${base}/metrics`, { headers: { authorization: `Bearer ${adminToken}` } });
+    const r = await send(`${base}/metrics`, { agent: benchAgent, headers: { authorization: `Bearer ${adminToken}` } });
     if (r.status !== 200) return undefined;
-    const ms = (name: string) => Number(new RegExp(`^mayday_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(r.text)?.[1]) * 1000;
-    return { p50: ms('p50'), p99: ms('p99'), max: ms('max') };
+    const lag = (name: string) => Number(new RegExp(`^mayday_nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(r.text)?.[1]) * 1000;
+    return { p50: lag('p50'), p99: lag('p99'), max: lag('max') };
   } catch {
     return undefined;
   }
 }
 
-/** Run `n` jobs with at most `width` at once. */
-async function pool(n: number, width: number, job: (i: number) => Promise<unknown>) {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(width, n) }, async () => {
-    while (next < n) await job(next++);
-  }));
-}
-
 /** A place for the status callbacks of requests this process sends the stand-in: 204 to all. */
-async function callbackSink(): Promise<{ url: string; count: () => number; server: Server }> {
+async function callbackSink(): Promise<{ url: string; count: () => number }> {
   let count = 0;
   const server = createServer((req, res) => {
     req.resume();
@@ -203,62 +150,14 @@ async function callbackSink(): Promise<{ url: string; count: () => number; serve
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   onCleanup('close the callback sink', () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))));
-  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, count: () => count, server };
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, count: () => count };
 }
 
-// --- the stand-in, seen from here ------------------------------------------------------------------
-
-type StandinStats = { received: number; accepted: number; unauthorized: number; invalid: number; faults: Record<string, number>; callbacks: { sent: number; failed: number; why: Record<string, number>; lastError: string };
-  inflight: number; maxInflight: number; openConnections: number; connections: number; pages: Record<string, number>; duplicates: { pageId: string; accepted: number }[]; now: number };
-
-class StandinView {
-  all: StandinRequest[] = [];
-  private cursor = 0;
-  constructor(readonly child: Child) {}
-  get url() {
-    return this.child.base;
-  }
-  async stats(pages = true): Promise<StandinStats> {
-    return (await (await fetch(`${this.url}/_standin/stats${pages ? '' : '?pages=false'}`, { signal: AbortSignal.timeout(30_000) })).json()) as StandinStats;
-  }
-  /** Until it has accepted `target` requests in all (polling its counters only: nothing here loads the database). */
-  async waitAccepted(target: number, timeoutMs: number, alive: () => void): Promise<void> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
-      alive();
-      if ((await this.stats(false)).accepted >= target) return;
-      await sleep(100);
-    }
-  }
-  /** Fetch the requests it received since the last pull. */
-  async pull(): Promise<StandinRequest[]> {
-    const r = (await (await fetch(`${this.url}/_standin/requests?since=${this.cursor}`, { signal: AbortSignal.timeout(30_000) })).json()) as { requests: StandinRequest[]; next: number };
-    this.all.push(...r.requests);
-    this.cursor = r.next;
-    return r.requests;
-  }
-  /** Its clock minus ours, from the quickest of a few round trips (ms). */
-  async clockOffset(): Promise<{ offset: number; rtt: number }> {
-    let best = { offset: 0, rtt: Infinity };
-    for (let i = 0; i < 15; i++) {
-      const t0 = now();
-      const s = await this.stats(false);
-      const t1 = now();
-      if (t1 - t0 < best.rtt) best = { offset: s.now - (t0 + t1) / 2, rtt: t1 - t0 };
-    }
-    return best;
-  }
-}
-
-const basicAuth = 'Basic ' + Buffer.from(`${twilioCreds.sid}:${twilioCreds.token}`).toString('base64');
 const PAGE_BODY = 'Mayday #12345 ROBBERY (critical) - Bench driver 17 needs help at 36.370012,-94.200031 (±12 m, 2 s ago) in Bench zone. Map: https://maps.google.com/?q=36.370012,-94.200031 Reply ACK 12345 to take it.';
-function standinPost(url: string, to: string, callback: string) {
-  return send(`${url}/2010-04-01/Accounts/${twilioCreds.sid}/Messages.json`, {
-    method: 'POST',
-    headers: { authorization: basicAuth, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ To: to, From: twilioCreds.from, Body: PAGE_BODY, StatusCallback: callback }).toString(),
-  });
-}
+/** The form of a page's SMS to the stand-in, as Mayday sends it. */
+const pageForm = (to: string, callback: string) => new URLSearchParams({ To: to, From: creds.from, Body: PAGE_BODY, StatusCallback: callback }).toString();
+const MESSAGES_PATH = `/2010-04-01/Accounts/${creds.sid}/Messages.json`;
+const standinHeaders = { authorization: basicAuth(creds), 'content-type': 'application/x-www-form-urlencoded' };
 
 // --- database sampling --------------------------------------------------------------------------------
 
@@ -326,50 +225,63 @@ interface Phase {
   to?: number;
 }
 
-// --- main ---------------------------------------------------------------------------------------------
+// --- the rig: database, processes, world ------------------------------------------------------------
 
-async function main() {
-  const t0 = performance.now();
+/** Everything a run measures with and against. */
+interface Rig {
+  db: Db;
+  sql: Sql;
+  pgVersion: string;
+  disk?: DiskProbe;
+  diskDir: string;
+  sink: Awaited<ReturnType<typeof callbackSink>>;
+  standin: StandinChild;
+  mayday: Child;
+  bare: Child;
+  adminToken: string;
+  /** The stand-in's clock minus ours. */
+  clock: { offset: number; rtt: number };
+  phases: Phase[];
+}
+
+/** A scratch database, the disk probe, and the three children: the stand-in, Mayday paging through it, and the bare server. */
+async function startRig(): Promise<Rig> {
   const db = await scratchDatabase();
   const diskDir = process.env.BENCH_DISK_PROBE_DIR || os.tmpdir();
   const disk: DiskProbe | undefined = process.env.BENCH_DISK_PROBE === 'off' ? undefined : startDiskProbe(diskDir);
   if (disk) onCleanup('stop the disk probe', () => disk.stop());
-  const sql: Sql = connect(db.url, { max: 4, applicationName: 'mayday-bench' });
-  onCleanup('close the scratch pool', () => sql.end({ timeout: 2 }));
-  await migrate(sql, loadMigrations());
-  await sql`CREATE TABLE bench_bare (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`;
-  const [{ server_version: pgVersion }] = await sql<{ server_version: string }[]>`SHOW server_version`;
+  const sql = await openPool(db.url, { max: 4, migrated: true });
+  await createBareTable(sql);
+  const pgVersion = await serverVersion(sql);
 
-  // Processes.
   const sink = await callbackSink();
-  const standinPort = await freePort();
-  const standinChild = startChild('twilio-standin', 'scripts/twilio-standin.ts', standinPort,
-    { TWILIO_ACCOUNT_SID: twilioCreds.sid, TWILIO_AUTH_TOKEN: twilioCreds.token },
-    ['--port', String(standinPort), '--callback-delay-ms', String(cfg.callbackDelayMs), '--stdin-lifeline', ...(cfg.callbacks ? [] : ['--no-callbacks'])]);
-  const adminToken = randomBytes(24).toString('base64url');
-  const dataDir = mkdtempSync(join(os.tmpdir(), 'mayday-bench-data-'));
-  onCleanup(`remove ${dataDir}`, () => rmSync(dataDir, { recursive: true, force: true }));
-  const maydayPort = await freePort();
-  const mayday = startChild('mayday', 'src/entry/node.ts', maydayPort, {
-    DATABASE_URL: db.url, ADMIN_TOKEN: adminToken, LOG_LEVEL: cfg.maydayLogLevel, LOG_FORMAT: 'json', DEMO: 'false', DATA_DIR: dataDir,
-    PUBLIC_BASE_URL: `http://127.0.0.1:${maydayPort}`, TWILIO_ACCOUNT_SID: twilioCreds.sid, TWILIO_AUTH_TOKEN: twilioCreds.token,
-    TWILIO_FROM_NUMBER: twilioCreds.from, TWILIO_API_BASE_URL: `http://127.0.0.1:${standinPort}`,
-  }, [], process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
-  const bare = startChild('bare-server', 'scripts/bench/bare-server.ts', await freePort(), { DATABASE_URL: db.url });
-  await Promise.all([waitReady(mayday, '/readyz'), waitReady(bare, '/healthz'), waitReady(standinChild, '/_standin/stats')]);
-  const standin = new StandinView(standinChild);
+  const standin = await StandinChild.start(creds, ['--callback-delay-ms', String(cfg.callbackDelayMs), ...(cfg.callbacks ? [] : ['--no-callbacks'])]);
+  const adminToken = newAdminToken();
+  const mayday = startMayday('mayday', await freePort(), {
+    databaseUrl: db.url, adminToken, logLevel: cfg.maydayLogLevel, twilio: { creds, url: standin.url }, profileDir: process.env.BENCH_PROFILE,
+  });
+  const bare = startChild('bare-server', 'scripts/bare-server.ts', await freePort(), { DATABASE_URL: db.url });
+  await Promise.all([waitReady(mayday, '/readyz'), waitReady(bare, '/healthz'), waitReady(standin.child, '/_standin/stats')]);
   const clock = await standin.clockOffset();
-  say(`mayday ${mayday.base} (pid ${mayday.proc.pid}), stand-in ${standin.url} (pid ${standinChild.proc.pid}), bare ${bare.base}; stand-in clock offset ${clock.offset.toFixed(2)} ms (rtt ${clock.rtt.toFixed(2)} ms)`);
-  const alive = () => {
-    for (const c of children) if (c.exited) throw new Error(`${c.name} exited (${c.exitInfo}); its output ends:\n${c.tail()}`);
-  };
-  const M = mayday.base;
+  say(`mayday ${mayday.base} (pid ${mayday.proc.pid}), stand-in ${standin.url} (pid ${standin.child.proc.pid}), bare ${bare.base}; stand-in clock offset ${clock.offset.toFixed(2)} ms (rtt ${clock.rtt.toFixed(2)} ms)`);
+  return { db, sql, pgVersion, disk, diskDir, sink, standin, mayday, bare, adminToken, clock, phases: [] };
+}
 
-  // --- world ---
-  const zone = (name: string, c: { lat: number; lng: number }) => api<{ id: string }>(M, 'POST', '/v1/zones', adminToken, { name, boundary: square(c) }, 201);
+interface World {
+  zA: { id: string }; zB: { id: string }; zC: { id: string };
+  supA: Responder; supB1: Responder; supB2: Responder;
+  drivers: { id: string; token: string }[];
+  /** The next driver not used yet: every SOS comes from a driver of its own. */
+  driver(): { id: string; token: string };
+}
+interface Responder { id: string; token: string; phone: string }
+
+/** Zones A, B and C with their rotations and policies and three responders through the API; drivers and zone C's supervisors in SQL. */
+async function pagingWorld({ mayday: { base: M }, adminToken, sql }: Rig): Promise<World> {
+  const zone = (name: string, c: Point) => api<{ id: string }>(M, 'POST', '/v1/zones', adminToken, { name, boundary: square(c) }, 201);
   const [zA, zB, zC] = [await zone('Bench A', CENTERS.A), await zone('Bench B', CENTERS.B), await zone('Bench C', CENTERS.C)];
   const responder = (name: string, phone: string, zoneId: string) =>
-    api<{ id: string; token: string; phone: string }>(M, 'POST', '/v1/responders', adminToken, { name, phone, role: 'supervisor', zoneIds: [zoneId] }, 201);
+    api<Responder>(M, 'POST', '/v1/responders', adminToken, { name, phone, role: 'supervisor', zoneIds: [zoneId] }, 201);
   const supA = await responder('A on call', '+15551000001', zA.id);
   const supB1 = await responder('B on call', '+15551000002', zB.id);
   const supB2 = await responder('B second', '+15551000003', zB.id);
@@ -382,231 +294,279 @@ async function main() {
     { afterSeconds: 0, notify: ['oncall'], channels: ['sms'] }, { afterSeconds: STEP1_AFTER_S, notify: [supB2.id], channels: ['sms'] }]), 200);
   await api(M, 'PUT', `/v1/zones/${zC.id}/escalation-policy`, adminToken, policy([{ afterSeconds: 0, notify: ['zone_supervisors'], channels: ['sms'] }]), 200);
 
-  // Drivers and zone C's supervisors in SQL.
-  const nDrivers = cfg.rate * (cfg.seconds + cfg.warmup) + 10;
-  const [cancelHash, duressHash] = await Promise.all([hashPin('1234'), hashPin('9999')]);
-  const drivers = await sql<{ id: string }[]>`
-    INSERT INTO users (role, name, phone, cancel_pin_hash, duress_pin_hash)
-    SELECT 'driver', 'Bench driver ' || g, '+1557' || lpad(g::text, 7, '0'), ${cancelHash}, ${duressHash} FROM generate_series(1, ${nDrivers}::int) g
-    RETURNING id`;
-  const tokens = drivers.map(() => newToken('drv'));
-  await sql`INSERT INTO tokens (token_hash, user_id)
-    SELECT * FROM unnest(${tokens.map((t) => createHash('sha256').update(t).digest('hex'))}::text[], ${drivers.map((d) => d.id)}::uuid[])`;
+  const drivers = await insertDrivers(sql, { count: cfg.rate * (cfg.seconds + cfg.warmup) + 10, name: 'Bench driver', phonePrefix: '+1557' });
   await sql`
     WITH u AS (INSERT INTO users (role, name, phone) SELECT 'supervisor', 'C supervisor ' || g, '+1558' || lpad(g::text, 7, '0') FROM generate_series(1, ${cfg.fanout}::int) g RETURNING id)
     INSERT INTO responder_zones (responder_id, zone_id) SELECT id, ${zC.id} FROM u`;
-  let nextDriver = 0;
+  let next = 0;
   const driver = () => {
-    if (nextDriver >= drivers.length) throw new Error('out of drivers');
-    return { id: drivers[nextDriver].id, token: tokens[nextDriver++] };
+    if (next >= drivers.length) throw new Error('out of drivers');
+    return drivers[next++];
   };
   say(`world: 3 zones, 3 responders (API), ${drivers.length} drivers and ${cfg.fanout} zone-C supervisors (SQL)`);
+  return { zA, zB, zC, supA, supB1, supB2, drivers, driver };
+}
 
-  const pagesOf = async (incidentIds: string[]) =>
-    sql<{ id: string; incident_id: string; step: number; status: string }[]>`SELECT id, incident_id, step, status FROM pages WHERE incident_id = ANY(${incidentIds}::uuid[])`;
-  /** Until no page of these incidents is queued or sending and `done` holds. */
-  async function settle(what: string, incidentIds: string[], done: () => Promise<boolean>, timeoutMs: number) {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      alive();
-      const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pages WHERE incident_id = ANY(${incidentIds}::uuid[]) AND status IN ('queued', 'sending')`;
-      if (n === 0 && (await done())) return;
-      if (Date.now() > until) throw new Error(`${what}: not settled after ${timeoutMs / 1000} s (${n} pages still queued or sending)`);
-      await sleep(200);
+// --- waiting and accounting -------------------------------------------------------------------------
+
+const alive = () => assertRunning();
+
+const pagesOf = (sql: Sql, incidentIds: string[]) =>
+  sql<{ id: string; incident_id: string; step: number; status: string }[]>`SELECT id, incident_id, step, status FROM pages WHERE incident_id = ANY(${incidentIds}::uuid[])`;
+
+/** Until no page of these incidents is queued or sending and `done` holds. */
+async function settle({ sql }: Rig, what: string, incidentIds: string[], done: () => Promise<boolean>, timeoutMs: number) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    alive();
+    const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pages WHERE incident_id = ANY(${incidentIds}::uuid[]) AND status IN ('queued', 'sending')`;
+    if (n === 0 && (await done())) return;
+    if (Date.now() > until) throw new Error(`${what}: not settled after ${timeoutMs / 1000} s (${n} pages still queued or sending)`);
+    await sleep(200);
+  }
+}
+
+/** Until Mayday sends nothing and the stand-in's callbacks have stopped (quiet for `quietMs`). */
+async function quiesce({ sql, standin }: Rig, quietMs: number) {
+  let last = '';
+  let since = Date.now();
+  const until = Date.now() + 120_000;
+  for (;;) {
+    alive();
+    const s = await standin.stats(false);
+    const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pages WHERE status IN ('queued', 'sending') AND not_before <= now()`;
+    const key = `${s.received}/${s.callbacks.sent}/${s.callbacks.failed}/${n}/${s.inflight}`;
+    if (key !== last) (last = key), (since = Date.now());
+    if (n === 0 && s.inflight === 0 && Date.now() - since >= quietMs) return;
+    if (Date.now() > until) throw new Error(`not quiet after 120 s (stand-in ${key})`);
+    await sleep(200);
+  }
+}
+
+/** CPU seconds so far of each database backend serving Mayday and the bare server. */
+async function backends({ sql }: Rig): Promise<Map<number, number>> {
+  const rows = await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name IN ('mayday', 'mayday-intake', 'mayday-bench-bare')`;
+  return new Map(rows.map((r) => [r.pid, cpuSeconds(r.pid)]).filter((e): e is [number, number] => e[1] !== undefined));
+}
+const sampleCpu = (rig: Rig) => cpuSample([rig.mayday.proc.pid, rig.standin.child.proc.pid, rig.bare.proc.pid]);
+
+/** A measured phase begins: CPU, backends and pg_stat_activity sampled from here. */
+async function begin(rig: Rig, name: string): Promise<Phase> {
+  const p: Phase = { name, activity: new ActivitySampler(rig.sql), startBackends: await backends(rig), startCpu: sampleCpu(rig), from: now() };
+  p.activity.start();
+  rig.phases.push(p);
+  return p;
+}
+async function end(rig: Rig, p: Phase) {
+  p.to = now();
+  p.activity.stop();
+  p.cpu = cpuDelta(p.startCpu!, sampleCpu(rig));
+  const secs = (p.secs = (performance.now() - p.startCpu!.at) / 1000);
+  let used = 0;
+  for (const [pid, t] of await backends(rig)) used += t - (p.startBackends!.get(pid) ?? 0);
+  p.pgOurs = (used / secs) * 100;
+}
+
+/** First arrival at the stand-in of each page accepted, on our clock (pulled so far, not yet in the map). */
+function arrivals(rig: Rig, into = new Map<string, number>()): Map<string, number> {
+  for (const r of rig.standin.all) if (r.pageId && r.outcome === 'accepted' && !into.has(r.pageId)) into.set(r.pageId, r.at - rig.clock.offset);
+  return into;
+}
+
+// --- the phases -------------------------------------------------------------------------------------
+
+/** One SOS end to end: both pages accepted once, their callbacks accepted. Answers its incident. */
+async function smoke(rig: Rig, world: World): Promise<string> {
+  const { mayday, standin } = rig;
+  const d = world.driver();
+  const res = await api<{ incident: { id: string; zoneId: string } }>(mayday.base, 'POST', '/v1/sos', d.token, JSON.parse(sosBody({ center: CENTERS.A })), 201);
+  if (res.incident.zoneId !== world.zA.id) throw new Error(`the zone A location did not land in zone A: ${JSON.stringify(res.incident)}`);
+  await settle(rig, 'smoke SOS', [res.incident.id], async () => true, 15_000);
+  await quiesce(rig, cfg.callbacks ? cfg.callbackDelayMs * 3 + 300 : 300);
+  const s = await standin.stats();
+  const pages = await pagesOf(rig.sql, [res.incident.id]);
+  if (s.unauthorized) throw new Error(`the stand-in refused Mayday's credentials (${s.unauthorized}×401)`);
+  if (pages.length !== 2 || pages.some((p) => s.pages[p.id] !== 1)) throw new Error(`smoke SOS: pages ${JSON.stringify(pages)}, stand-in saw ${JSON.stringify(s.pages)}`);
+  if (cfg.callbacks && (s.callbacks.failed || pages.some((p) => p.status !== 'delivered')))
+    throw new Error(`smoke SOS: callbacks not taken (${s.callbacks.failed} refused, last: ${s.callbacks.lastError}); pages ${JSON.stringify(pages)}`);
+  await standin.pull();
+  say(`smoke SOS paged the on-call by SMS and voice; ${s.callbacks.sent} signed callbacks accepted`);
+  return res.incident.id;
+}
+
+interface Floor { a: number[]; b: number[]; p99: number; sumP99: number }
+
+/** The floor, measured alone: (a) POST /bare, (b) POST Messages.json to the stand-in, sequential and interleaved, after 20 of each not counted. */
+async function floor(rig: Rig): Promise<Floor> {
+  const a: number[] = [];
+  const b: number[] = [];
+  const p = await begin(rig, 'floor');
+  const bareBody = sosBody({ center: CENTERS.A });
+  for (let i = -20; i < cfg.floorSamples; i++) {
+    let t = now();
+    const ra = await send(`${rig.bare.base}/bare`, { agent: benchAgent, method: 'POST', headers: { 'content-type': 'application/json' }, body: bareBody });
+    const ta = now() - t;
+    t = now();
+    const rb = await send(rig.standin.url + MESSAGES_PATH, { agent: benchAgent, method: 'POST', headers: standinHeaders, body: pageForm('+15559990000', `${rig.sink.url}/status?page=floor-${i}`) });
+    const tb = now() - t;
+    if (ra.status !== 201 || rb.status !== 201) throw new Error(`floor: bare answered ${ra.status}, stand-in ${rb.status}`);
+    if (i >= 0) a.push(ta), b.push(tb);
+  }
+  await end(rig, p);
+  await rig.standin.pull();
+  const f = { a, b, p99: pct(a, 99) + pct(b, 99), sumP99: pct(a.map((x, i) => x + b[i]), 99) };
+  say(`floor: bare p99 ${fmt(pct(a, 99), 2)} ms + stand-in p99 ${fmt(pct(b, 99), 2)} ms = ${fmt(f.p99, 2)} ms`);
+  return f;
+}
+
+interface Sos { i: number; sentAt: number; answeredAt?: number; status?: number; incidentId?: string; retried?: number; error?: string }
+
+/** POST /v1/sos as the app does: on a network error, the same request again (same clientRequestId: it coalesces), up to 3 tries. */
+async function fire(base: string, s: Sos, d: { token: string }, body: string) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await send(`${base}/v1/sos`, { agent: benchAgent, method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' }, body });
+      s.answeredAt = now();
+      s.status = res.status;
+      // 201, or 200 for a retry whose first try had been taken after all
+      if (res.status === 201 || (res.status === 200 && attempt > 1)) s.incidentId = (JSON.parse(res.text) as { incident: { id: string } }).incident.id;
+      else s.error = res.text.slice(0, 300);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      s.error = `${(e as Error).message}${code ? ` (${code})` : ''}`;
+      s.retried = attempt;
+      if (attempt >= 3) return;
     }
   }
-  /** Until Mayday sends nothing and the stand-in's callbacks have stopped (quiet for `quietMs`). */
-  async function quiesce(quietMs: number) {
-    let last = '';
-    let since = Date.now();
-    const until = Date.now() + 120_000;
-    for (;;) {
-      alive();
-      const s = await standin.stats(false);
-      const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pages WHERE status IN ('queued', 'sending') AND not_before <= now()`;
-      const key = `${s.received}/${s.callbacks.sent}/${s.callbacks.failed}/${n}/${s.inflight}`;
-      if (key !== last) (last = key), (since = Date.now());
-      if (n === 0 && s.inflight === 0 && Date.now() - since >= quietMs) return;
-      if (Date.now() > until) throw new Error(`not quiet after 120 s (stand-in ${key})`);
-      await sleep(200);
-    }
-  }
+}
 
-  const phases: Phase[] = [];
-  const backends = async () => {
-    const rows = await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name IN ('mayday', 'mayday-intake', 'mayday-bench-bare')`;
-    return new Map(rows.map((r) => [r.pid, cpuSeconds(r.pid)]).filter((e): e is [number, number] => e[1] !== undefined));
-  };
-  const begin = async (name: string): Promise<Phase> => {
-    const p: Phase = { name, activity: new ActivitySampler(sql), startBackends: await backends(), startCpu: cpuSample([mayday.proc.pid, standinChild.proc.pid, bare.proc.pid]), from: now() };
-    p.activity.start();
-    phases.push(p);
-    return p;
-  };
-  const end = async (p: Phase) => {
-    p.to = now();
-    p.activity.stop();
-    p.cpu = cpuDelta(p.startCpu!, cpuSample([mayday.proc.pid, standinChild.proc.pid, bare.proc.pid]));
-    const secs = (p.secs = (performance.now() - p.startCpu!.at) / 1000);
-    let used = 0;
-    for (const [pid, t] of await backends()) used += t - (p.startBackends!.get(pid) ?? 0);
-    p.pgOurs = (used / secs) * 100;
-  };
+interface Metric1 {
+  phase: Phase;
+  /** Every SOS sent, warm-up first; `counted` the ones after the warm-up that opened an incident; `ids` the incidents of them all. */
+  soses: Sos[];
+  counted: Sos[];
+  ids: string[];
+  total: number;
+  warmN: number;
+  /** Incident → first arrival of any of its pages at the stand-in (our clock). */
+  firstByIncident: Map<string, number>;
+  firstArrival: Map<string, number>;
+  lat: number[];
+  answer: number[];
+  afterAnswer: number[];
+  warm: number[];
+  span: number;
+  p99: number;
+  healthz: number[];
+  loop: Awaited<ReturnType<typeof loopDelay>>;
+}
 
-  // --- smoke: one SOS end to end, callbacks accepted ---
-  let smokeId = '';
-  {
-    const d = driver();
-    const res = await api<{ incident: { id: string; zoneId: string } }>(M, 'POST', '/v1/sos', d.token, JSON.parse(sosBody(CENTERS.A)), 201);
-    if (res.incident.zoneId !== zA.id) throw new Error(`the zone A location did not land in zone A: ${JSON.stringify(res.incident)}`);
-    await settle('smoke SOS', [res.incident.id], async () => true, 15_000);
-    await quiesce(cfg.callbacks ? cfg.callbackDelayMs * 3 + 300 : 300);
-    const s = await standin.stats();
-    const pages = await pagesOf([res.incident.id]);
-    if (s.unauthorized) throw new Error(`the stand-in refused Mayday's credentials (${s.unauthorized}×401)`);
-    if (pages.length !== 2 || pages.some((p) => s.pages[p.id] !== 1)) throw new Error(`smoke SOS: pages ${JSON.stringify(pages)}, stand-in saw ${JSON.stringify(s.pages)}`);
-    if (cfg.callbacks && (s.callbacks.failed || pages.some((p) => p.status !== 'delivered')))
-      throw new Error(`smoke SOS: callbacks not taken (${s.callbacks.failed} refused, last: ${s.callbacks.lastError}); pages ${JSON.stringify(pages)}`);
-    await standin.pull();
-    smokeId = res.incident.id;
-    say(`smoke SOS paged the on-call by SMS and voice; ${s.callbacks.sent} signed callbacks accepted`);
-  }
-
-  // --- floor ---
-  const floorA: number[] = [];
-  const floorB: number[] = [];
-  {
-    const p = await begin('floor');
-    const bareBody = sosBody(CENTERS.A);
-    for (let i = -20; i < cfg.floorSamples; i++) {
-      let t = now();
-      const ra = await send(`${bare.base}/bare`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: bareBody });
-      const a = now() - t;
-      t = now();
-      const rb = await standinPost(standin.url, '+15559990000', `${sink.url}/status?page=floor-${i}`);
-      const b = now() - t;
-      if (ra.status !== 201 || rb.status !== 201) throw new Error(`floor: bare answered ${ra.status}, stand-in ${rb.status}`);
-      if (i >= 0) floorA.push(a), floorB.push(b);
-    }
-    await end(p);
-    await standin.pull();
-  }
-  const floorP99 = pct(floorA, 99) + pct(floorB, 99);
-  const floorSumP99 = pct(floorA.map((a, i) => a + floorB[i]), 99);
-  say(`floor: bare p99 ${fmt(pct(floorA, 99), 2)} ms + stand-in p99 ${fmt(pct(floorB, 99), 2)} ms = ${fmt(floorP99, 2)} ms`);
-
-  // --- metric 1: SOS → first Twilio request ---
-  interface Sos { i: number; sentAt: number; answeredAt?: number; status?: number; incidentId?: string; retried?: number; error?: string }
+/** Metric 1: BENCH_SOS_RATE SOS a second, open loop, each from a driver of its own; SOS sent → first Twilio request. */
+async function metric1(rig: Rig, world: World): Promise<Metric1> {
+  const { mayday: { base: M }, standin, sql } = rig;
   const soses: Sos[] = [];
   const healthz: number[] = [];
-  let m1Loop: Awaited<ReturnType<typeof loopDelay>>;
   const total = cfg.rate * (cfg.warmup + cfg.seconds);
   const warmN = cfg.rate * cfg.warmup;
-  const acceptedBefore1 = (await standin.stats(false)).accepted;
-  const p1 = await begin('1. SOS at rate');
-  {
-    const interval = 1000 / cfg.rate;
-    const inflight: Promise<void>[] = [];
-    const fire = async (s: Sos, d: { token: string }, body: string) => {
-      // As the app does: on a network error, the same request again (same clientRequestId: it coalesces), up to 3 tries.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const res = await send(`${M}/v1/sos`, { method: 'POST', headers: { authorization: `Bearer ${d.token}`, 'content-type': 'application/json' }, body });
-          const text = res.text;
-          s.answeredAt = now();
-          s.status = res.status;
-          // 201, or 200 for a retry whose first try had been taken after all
-          if (res.status === 201 || (res.status === 200 && attempt > 1)) s.incidentId = (JSON.parse(text) as { incident: { id: string } }).incident.id;
-          else s.error = text.slice(0, 300);
-          return;
-        } catch (e) {
-          const code = (e as NodeJS.ErrnoException).code;
-          s.error = `${(e as Error).message}${code ? ` (${code})` : ''}`;
-          s.retried = attempt;
-          if (attempt >= 3) return;
-        }
+  const acceptedBefore = (await standin.stats(false)).accepted;
+  const phase = await begin(rig, '1. SOS at rate');
+  const interval = 1000 / cfg.rate;
+  const inflight: Promise<void>[] = [];
+  say(`metric 1: ${total} SOS at ${cfg.rate}/s (${warmN} warm-up)`);
+  await loopDelay(M, rig.adminToken); // resets the event-loop delay histogram: what follows is this phase's
+  // Mayday's event loop, seen from outside: GET /healthz (no database) every 100 ms meanwhile.
+  let probing = true;
+  const prober = (async () => {
+    while (probing) {
+      const t = now();
+      try {
+        await send(`${M}/healthz`, { agent: benchAgent });
+        healthz.push(now() - t);
+      } catch {
+        healthz.push(NaN);
       }
-    };
-    say(`metric 1: ${total} SOS at ${cfg.rate}/s (${warmN} warm-up)`);
-    await loopDelay(M, adminToken); // resets the event-loop delay histogram: what follows is this phase's
-    // Mayday's event loop, seen from outside: GET /healthz (no database) every 100 ms meanwhile.
-    let probing = true;
-    const prober = (async () => {
-      while (probing) {
-        const t = now();
-        try {
-          await send(`${M}/healthz`);
-          healthz.push(now() - t);
-        } catch {
-          healthz.push(NaN);
-        }
-        await sleep(100);
-      }
-    })();
-    const start = now() + 20;
-    for (let i = 0; i < total; i++) {
-      const wait = start + i * interval - now();
-      if (wait > 0.5) await sleep(wait);
-      const d = driver();
-      const s: Sos = { i, sentAt: now() };
-      soses.push(s);
-      inflight.push(fire(s, d, sosBody(CENTERS.A)));
+      await sleep(100);
     }
-    await Promise.all(inflight);
-    probing = false;
-    await prober;
-    m1Loop = await loopDelay(M, adminToken);
-    await standin.waitAccepted(acceptedBefore1 + 2 * soses.filter((s) => s.incidentId).length, 60_000, alive);
-    await end(p1);
-    const ids = soses.filter((s) => s.incidentId).map((s) => s.incidentId!);
-    await settle('metric 1', ids, async () => {
-      const [{ n }] = await sql<{ n: number }[]>`SELECT count(DISTINCT incident_id)::int AS n FROM pages WHERE incident_id = ANY(${ids}::uuid[])`;
-      return n === ids.length;
-    }, 60_000);
+  })();
+  const start = now() + 20;
+  for (let i = 0; i < total; i++) {
+    const wait = start + i * interval - now();
+    if (wait > 0.5) await sleep(wait);
+    const d = world.driver();
+    const s: Sos = { i, sentAt: now() };
+    soses.push(s);
+    inflight.push(fire(M, s, d, sosBody({ center: CENTERS.A })));
   }
+  await Promise.all(inflight);
+  probing = false;
+  await prober;
+  const loop = await loopDelay(M, rig.adminToken);
+  await standin.waitAccepted(acceptedBefore + 2 * soses.filter((s) => s.incidentId).length, 60_000, alive);
+  await end(rig, phase);
+  const ids = soses.filter((s) => s.incidentId).map((s) => s.incidentId!);
+  await settle(rig, 'metric 1', ids, async () => {
+    const [{ n }] = await sql<{ n: number }[]>`SELECT count(DISTINCT incident_id)::int AS n FROM pages WHERE incident_id = ANY(${ids}::uuid[])`;
+    return n === ids.length;
+  }, 60_000);
   await standin.pull();
-  const m1Ids = soses.filter((s) => s.incidentId).map((s) => s.incidentId!);
+
   for (const s of soses) if (!s.incidentId) failures.push(`metric 1: SOS #${s.i} answered ${s.status ?? 'nothing'} after ${s.retried ?? 0} network errors: ${s.error}`);
   const retriedSos = soses.filter((s) => s.retried && s.incidentId).length;
   if (retriedSos) warnings.push(`metric 1: ${retriedSos} SOS went through only after a network error and a retry (last error: ${soses.find((s) => s.retried && s.incidentId)?.error})`);
-  const firstArrival = new Map<string, number>(); // page id -> first arrival (our clock)
-  for (const r of standin.all) if (r.pageId && r.outcome === 'accepted' && !firstArrival.has(r.pageId)) firstArrival.set(r.pageId, r.at - clock.offset);
-  const m1Pages = await pagesOf(m1Ids);
+  const firstArrival = arrivals(rig);
   const firstByIncident = new Map<string, number>();
-  for (const p of m1Pages) {
+  for (const p of await pagesOf(sql, ids)) {
     const at = firstArrival.get(p.id);
     if (at !== undefined && at < (firstByIncident.get(p.incident_id) ?? Infinity)) firstByIncident.set(p.incident_id, at);
   }
-  const m1 = soses.slice(warmN).filter((s) => s.incidentId);
-  const m1Lat: number[] = [];
-  for (const s of m1) {
+  const counted = soses.slice(warmN).filter((s) => s.incidentId);
+  const lat: number[] = [];
+  for (const s of counted) {
     const at = firstByIncident.get(s.incidentId!);
     if (at === undefined) failures.push(`metric 1: incident ${s.incidentId} never reached the stand-in`);
-    else m1Lat.push(at - s.sentAt);
+    else lat.push(at - s.sentAt);
   }
-  const m1Answer = m1.map((s) => s.answeredAt! - s.sentAt);
-  // The warm-up, printed but not counted: a cold start (new server processes, code not yet optimized).
-  const m1Warm = soses.slice(0, warmN).filter((s) => s.incidentId && firstByIncident.has(s.incidentId)).map((s) => firstByIncident.get(s.incidentId!)! - s.sentAt);
-  const m1AfterAnswer = m1.filter((s) => firstByIncident.has(s.incidentId!)).map((s) => firstByIncident.get(s.incidentId!)! - s.answeredAt!);
-  const m1Span = (m1[m1.length - 1]?.sentAt - m1[0]?.sentAt) / 1000;
-  const m1P99 = pct(m1Lat, 99);
+  const reached = (s: Sos) => firstByIncident.get(s.incidentId!)!;
+  const m: Metric1 = {
+    phase, soses, counted, ids, total, warmN, firstByIncident, firstArrival, lat, healthz, loop,
+    answer: counted.map((s) => s.answeredAt! - s.sentAt),
+    // The warm-up, printed but not counted: a cold start (new server processes, code not yet optimized).
+    warm: soses.slice(0, warmN).filter((s) => s.incidentId && firstByIncident.has(s.incidentId)).map((s) => reached(s) - s.sentAt),
+    afterAnswer: counted.filter((s) => firstByIncident.has(s.incidentId!)).map((s) => reached(s) - s.answeredAt!),
+    span: (counted[counted.length - 1]?.sentAt - counted[0]?.sentAt) / 1000,
+    p99: pct(lat, 99),
+  };
   if (process.env.BENCH_DUMP) {
     const rows = await sql`SELECT p.id, p.incident_id, p.channel, p.status, p.tries, p.created_at, p.sent_at, i.opened_at
-      FROM pages p JOIN incidents i ON i.id = p.incident_id WHERE p.incident_id = ANY(${m1Ids}::uuid[])`;
+      FROM pages p JOIN incidents i ON i.id = p.incident_id WHERE p.incident_id = ANY(${ids}::uuid[])`;
     const f = `${process.env.BENCH_DUMP}.m1.json`;
     writeFileSync(f, JSON.stringify({ soses, pages: rows.map((r) => ({ ...r, arrival: firstArrival.get(r.id) })) }));
     say(`metric 1 raw data in ${f}`);
   }
-  say(`metric 1: p99 ${fmt(m1P99)} ms; resolving its ${m1Ids.length} incidents before their check-ins start`);
-  // Resolve them (the on-call's token), so later phases see no check-ins or repeats of theirs.
-  const toResolve = [smokeId, ...m1Ids];
-  await pool(toResolve.length, 16, (i) => api(M, 'POST', `/v1/incidents/${toResolve[i]}/resolve`, supA.token, { disposition: 'false_alarm', note: 'benchmark' }, 200));
-  await quiesce(Math.max(1000, cfg.callbackDelayMs * 4));
+  say(`metric 1: p99 ${fmt(m.p99)} ms; resolving its ${ids.length} incidents before their check-ins start`);
+  return m;
+}
 
-  // --- metric 2: escalation lateness with BENCH_ARMED incidents due within the window ---
+/** Resolve incidents (as zone A's on-call), so later phases see no check-ins or repeats of theirs. */
+async function resolveAll(rig: Rig, world: World, ids: string[]) {
+  await pool(ids.length, 16, (i) => api(rig.mayday.base, 'POST', `/v1/incidents/${ids[i]}/resolve`, world.supA.token, { disposition: 'false_alarm', note: 'benchmark' }, 200));
+  await quiesce(rig, Math.max(1000, cfg.callbackDelayMs * 4));
+}
+
+interface Metric2 { phase: Phase; armed: number; late: number[]; pickup: number[]; send: number[]; spans: [number, number][]; p99: number }
+
+/**
+ * Metric 2: BENCH_ARMED incidents of zone B inserted at step 0 (a delivered step-0 page each,
+ * check-ins off), then armed in one UPDATE with step-1 deadlines spread over BENCH_ESC_WINDOW s;
+ * lateness = first arrival of the step-1 page minus its deadline.
+ */
+async function metric2(rig: Rig, world: World, firstArrival: Map<string, number>): Promise<Metric2> {
+  const { sql, standin } = rig;
+  const { drivers, zB, supB1 } = world;
   const cols = new Set((await sql<{ c: string }[]>`SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'incidents' AND table_schema = current_schema()`).map((r) => r.c));
   // Insert them unarmed (no deadline), then arm them all in one quick UPDATE: deadlines start LEAD_S after it.
-  const m2Ids = await sql.begin(async (tx) => {
+  const ids = await sql.begin(async (tx) => {
     const rows = await tx<{ id: string }[]>`
       INSERT INTO incidents (driver_id, kind, severity, zone_id, zone_rule, lat, lng, accuracy_m, location_at, esc_step, esc_next_at)
       SELECT (${drivers.map((d) => d.id)}::uuid[])[1 + g % ${drivers.length}::int], 'robbery', 'critical', ${zB.id}, 'inside',
@@ -622,11 +582,11 @@ async function main() {
       FROM unnest(${ids}::uuid[]) id`;
     return ids;
   });
-  const acceptedBefore2 = (await standin.stats(false)).accepted;
-  const p2 = await begin('2. escalation');
+  const acceptedBefore = (await standin.stats(false)).accepted;
+  const phase = await begin(rig, '2. escalation');
   const armedAt = now();
   const armed = await sql<{ id: string; deadline: Date }[]>`
-    WITH o AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS g FROM unnest(${m2Ids}::uuid[]) id),
+    WITH o AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS g FROM unnest(${ids}::uuid[]) id),
          t AS (SELECT date_trunc('milliseconds', now()) + make_interval(secs => ${LEAD_S}) AS t0),
          d AS (SELECT o.id, t.t0 + make_interval(secs => o.g * ${cfg.window}::double precision / ${cfg.armed}::int) AS at FROM o, t)
     UPDATE incidents i SET esc_next_at = d.at, opened_at = d.at - make_interval(secs => ${STEP1_AFTER_S})
@@ -637,73 +597,83 @@ async function main() {
   if (firstDeadline - now() < 1000) warnings.push(`metric 2: arming took ${fmt(now() - armedAt, 0)} ms; the first deadline was only ${fmt(firstDeadline - now(), 0)} ms after it was done`);
   say(`metric 2: ${armed.length} incidents inserted, then armed in ${fmt(now() - armedAt, 0)} ms; deadlines over ${cfg.window} s from ${new Date(firstDeadline).toISOString()}`);
   await sleep(Math.max(0, lastDeadline - Date.now()));
-  await standin.waitAccepted(acceptedBefore2 + armed.length, (cfg.window + LEAD_S + 120) * 1000, alive);
-  await end(p2);
-  await settle('metric 2', m2Ids, async () => {
-    const [{ n }] = await sql<{ n: number }[]>`SELECT count(DISTINCT incident_id)::int AS n FROM pages WHERE incident_id = ANY(${m2Ids}::uuid[]) AND step = 1`;
-    return n === m2Ids.length;
+  await standin.waitAccepted(acceptedBefore + armed.length, (cfg.window + LEAD_S + 120) * 1000, alive);
+  await end(rig, phase);
+  await settle(rig, 'metric 2', ids, async () => {
+    const [{ n }] = await sql<{ n: number }[]>`SELECT count(DISTINCT incident_id)::int AS n FROM pages WHERE incident_id = ANY(${ids}::uuid[]) AND step = 1`;
+    return n === ids.length;
   }, 60_000);
   await standin.pull();
-  for (const r of standin.all) if (r.pageId && r.outcome === 'accepted' && !firstArrival.has(r.pageId)) firstArrival.set(r.pageId, r.at - clock.offset);
+  arrivals(rig, firstArrival);
   const step1 = await sql<{ id: string; incident_id: string; created_at: Date }[]>`
-    SELECT id, incident_id, created_at FROM pages WHERE incident_id = ANY(${m2Ids}::uuid[]) AND step = 1`;
+    SELECT id, incident_id, created_at FROM pages WHERE incident_id = ANY(${ids}::uuid[]) AND step = 1`;
   const deadlineOf = new Map(armed.map((r) => [r.id, r.deadline.getTime()]));
-  const m2First = new Map<string, { at: number; created: number }>();
+  const first = new Map<string, { at: number; created: number }>();
   for (const p of step1) {
     const at = firstArrival.get(p.id);
     if (at === undefined) continue;
-    const cur = m2First.get(p.incident_id);
-    if (!cur || at < cur.at) m2First.set(p.incident_id, { at, created: p.created_at.getTime() });
+    const cur = first.get(p.incident_id);
+    if (!cur || at < cur.at) first.set(p.incident_id, { at, created: p.created_at.getTime() });
   }
-  const m2Late: number[] = [];
-  const m2Pickup: number[] = [];
-  const m2Send: number[] = [];
-  const m2Spans: [number, number][] = []; // deadline → arrival, for the disk probe
-  for (const id of m2Ids) {
-    const f = m2First.get(id);
+  const m: Metric2 = { phase, armed: armed.length, late: [], pickup: [], send: [], spans: [], p99: NaN };
+  for (const id of ids) {
+    const f = first.get(id);
     if (!f) {
       failures.push(`metric 2: incident ${id} never had a step-1 page reach the stand-in`);
       continue;
     }
-    m2Late.push(f.at - deadlineOf.get(id)!);
-    m2Pickup.push(f.created - deadlineOf.get(id)!);
-    m2Send.push(f.at - f.created);
-    m2Spans.push([deadlineOf.get(id)!, f.at]);
+    m.late.push(f.at - deadlineOf.get(id)!);
+    m.pickup.push(f.created - deadlineOf.get(id)!);
+    m.send.push(f.at - f.created);
+    m.spans.push([deadlineOf.get(id)!, f.at]); // deadline → arrival, for the disk probe
   }
-  const m2P99 = pct(m2Late, 99);
-  say(`metric 2: lateness p99 ${fmt(m2P99)} ms`);
-  await quiesce(6_000); // also lets Mayday's idle connections to the stand-in close (its keep-alive timeout is 5 s)
+  m.p99 = pct(m.late, 99);
+  say(`metric 2: lateness p99 ${fmt(m.p99)} ms`);
+  await quiesce(rig, 6_000); // also lets Mayday's idle connections to the stand-in close (its keep-alive timeout is 5 s)
+  return m;
+}
 
-  // --- metric 3: one incident, BENCH_FANOUT pages ---
-  const acceptedBefore3 = (await standin.stats(false)).accepted;
-  const p3 = await begin('3. fan-out');
-  const d3 = driver();
-  const sos3At = now();
-  const r3 = await api<{ incident: { id: string; zoneId: string } }>(M, 'POST', '/v1/sos', d3.token, JSON.parse(sosBody(CENTERS.C)), 201);
-  const sos3Answer = now() - sos3At;
-  if (r3.incident.zoneId !== zC.id) throw new Error(`the zone C location did not land in zone C: ${JSON.stringify(r3.incident)}`);
-  await standin.waitAccepted(acceptedBefore3 + cfg.fanout, 120_000, alive);
-  await end(p3);
-  await settle('metric 3', [r3.incident.id], async () => {
-    const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pages WHERE incident_id = ${r3.incident.id} AND status NOT IN ('queued', 'sending')`;
+interface Metric3 {
+  phase: Phase; alonePhase: Phase;
+  sosAnswer: number; firstPage: number; span: number; rate: number; conns: number; maxInflight: number;
+  /** The stand-in alone: accepts a second, the client's own rate, requests at once. */
+  aloneRate: number; aloneClient: number; width: number;
+}
+
+/** Pages a second, first to last arrival at the stand-in. */
+const rateOf = (rs: StandinRequest[]) => (rs.length < 2 ? NaN : ((rs.length - 1) * 1000) / (Math.max(...rs.map((r) => r.at)) - Math.min(...rs.map((r) => r.at))));
+
+/** Metric 3: one SOS in zone C → BENCH_FANOUT pages; then the stand-in alone at the same concurrency. */
+async function metric3(rig: Rig, world: World): Promise<Metric3> {
+  const { sql, standin, clock } = rig;
+  const acceptedBefore = (await standin.stats(false)).accepted;
+  const phase = await begin(rig, '3. fan-out');
+  const d = world.driver();
+  const sosAt = now();
+  const r = await api<{ incident: { id: string; zoneId: string } }>(rig.mayday.base, 'POST', '/v1/sos', d.token, JSON.parse(sosBody({ center: CENTERS.C })), 201);
+  const sosAnswer = now() - sosAt;
+  if (r.incident.zoneId !== world.zC.id) throw new Error(`the zone C location did not land in zone C: ${JSON.stringify(r.incident)}`);
+  await standin.waitAccepted(acceptedBefore + cfg.fanout, 120_000, alive);
+  await end(rig, phase);
+  await settle(rig, 'metric 3', [r.incident.id], async () => {
+    const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pages WHERE incident_id = ${r.incident.id} AND status NOT IN ('queued', 'sending')`;
     return n >= cfg.fanout;
   }, 60_000);
-  const got3 = await standin.pull();
-  const m3PageIds = new Set((await pagesOf([r3.incident.id])).map((p) => p.id));
-  const m3Reqs = got3.filter((r) => r.pageId && m3PageIds.has(r.pageId) && r.outcome === 'accepted');
-  if (m3Reqs.length !== cfg.fanout) failures.push(`metric 3: the stand-in took ${m3Reqs.length} pages of the fan-out incident, expected ${cfg.fanout}`);
-  const rateOf = (rs: StandinRequest[]) => (rs.length < 2 ? NaN : ((rs.length - 1) * 1000) / (Math.max(...rs.map((r) => r.at)) - Math.min(...rs.map((r) => r.at))));
-  const m3Rate = rateOf(m3Reqs);
-  const m3Conns = new Set(m3Reqs.map((r) => r.conn)).size;
-  const m3MaxInflight = Math.max(0, ...m3Reqs.map((r) => r.inflight));
-  const m3FirstPage = Math.min(...m3Reqs.map((r) => r.at)) - clock.offset - sos3At;
-  const m3Span = (Math.max(...m3Reqs.map((r) => r.at)) - Math.min(...m3Reqs.map((r) => r.at))) / 1000;
-  say(`metric 3: ${m3Reqs.length} pages at ${fmt(m3Rate, 0)}/s over ${m3Conns} connections`);
-  await quiesce(Math.max(1000, cfg.callbackDelayMs * 4));
+  const got = await standin.pull();
+  const pageIds = new Set((await pagesOf(sql, [r.incident.id])).map((p) => p.id));
+  const reqs = got.filter((x) => x.pageId && pageIds.has(x.pageId) && x.outcome === 'accepted');
+  if (reqs.length !== cfg.fanout) failures.push(`metric 3: the stand-in took ${reqs.length} pages of the fan-out incident, expected ${cfg.fanout}`);
+  const rate = rateOf(reqs);
+  const conns = new Set(reqs.map((x) => x.conn)).size;
+  const maxInflight = Math.max(0, ...reqs.map((x) => x.inflight));
+  const firstPage = Math.min(...reqs.map((x) => x.at)) - clock.offset - sosAt;
+  const span = (Math.max(...reqs.map((x) => x.at)) - Math.min(...reqs.map((x) => x.at))) / 1000;
+  say(`metric 3: ${reqs.length} pages at ${fmt(rate, 0)}/s over ${conns} connections`);
+  await quiesce(rig, Math.max(1000, cfg.callbackDelayMs * 4));
 
   // The stand-in alone, at the same concurrency, from this process.
-  const p3b = await begin('3. stand-in alone');
-  const width = Math.max(1, m3Conns);
+  const alonePhase = await begin(rig, '3. stand-in alone');
+  const width = Math.max(1, conns);
   const blastStart = now();
   const blastRun = randomBytes(3).toString('hex');
   // autocannon, so that the client is not what limits the rate (fetch costs more CPU than the stand-in's work).
@@ -712,29 +682,31 @@ async function main() {
     autocannon({
       url: standin.url, connections: width, amount: cfg.fanout, timeout: 30,
       requests: [{
-        method: 'POST', path: `/2010-04-01/Accounts/${twilioCreds.sid}/Messages.json`,
-        headers: { authorization: basicAuth, 'content-type': 'application/x-www-form-urlencoded' },
+        method: 'POST', path: MESSAGES_PATH, headers: standinHeaders,
         setupRequest: (req) => {
           const n = i++;
-          req.body = new URLSearchParams({ To: `+1559${String(n).padStart(7, '0')}`, From: twilioCreds.from, Body: PAGE_BODY, StatusCallback: `${sink.url}/status?page=blast-${blastRun}-${n}` }).toString();
+          req.body = pageForm(`+1559${String(n).padStart(7, '0')}`, `${rig.sink.url}/status?page=blast-${blastRun}-${n}`);
           return req;
         },
       }],
     }, (err, res) => (err ? reject(err) : resolve(res)));
   });
-  const blastClient = (cfg.fanout * 1000) / (now() - blastStart);
-  await end(p3b);
-  const blastReqs = (await standin.pull()).filter((r) => r.pageId?.startsWith(`blast-${blastRun}-`) && r.outcome === 'accepted');
-  const blastRate = rateOf(blastReqs);
+  const aloneClient = (cfg.fanout * 1000) / (now() - blastStart);
+  await end(rig, alonePhase);
+  const blastReqs = (await standin.pull()).filter((x) => x.pageId?.startsWith(`blast-${blastRun}-`) && x.outcome === 'accepted');
+  const aloneRate = rateOf(blastReqs);
   if (process.env.BENCH_DUMP) {
     const f = `${process.env.BENCH_DUMP}.m3.json`;
-    writeFileSync(f, JSON.stringify({ sosSentAt: sos3At, offset: clock.offset, mayday: m3Reqs, alone: blastReqs }));
+    writeFileSync(f, JSON.stringify({ sosSentAt: sosAt, offset: clock.offset, mayday: reqs, alone: blastReqs }));
     say(`metric 3 raw data in ${f}`);
   }
   if (blast.errors || blast.non2xx || blast['2xx'] !== cfg.fanout) failures.push(`stand-in alone: ${blast['2xx']} answers 201 of ${cfg.fanout} (${blast.errors} errors, ${blast.non2xx} other answers)`);
-  await quiesce(Math.max(1000, cfg.callbackDelayMs * 4));
+  await quiesce(rig, Math.max(1000, cfg.callbackDelayMs * 4));
+  return { phase, alonePhase, sosAnswer, firstPage, span, rate, conns, maxInflight, aloneRate, aloneClient, width };
+}
 
-  // --- checks over the whole run ---
+/** Over the whole run: no page accepted twice, callbacks taken, credentials right, no page failed. */
+async function checkRun({ sql, standin }: Rig) {
   alive();
   const st = await standin.stats();
   for (const dup of st.duplicates) failures.push(`page ${dup.pageId} was accepted ${dup.accepted} times by the stand-in`);
@@ -753,72 +725,95 @@ async function main() {
   }
   const purposes = byStatus.filter((r) => r.purpose !== 'page');
   if (purposes.length) warnings.push(`pages other than escalation pages were sent: ${purposes.map((r) => `${r.purpose}/${r.status}×${r.n}`).join(', ')}`);
+  return { st, byStatus };
+}
 
-  // --- report ---
-  const ratio1 = m1P99 / floorP99;
-  const ratio2 = m2P99 / m1P99;
-  const ratio3 = m3Rate / blastRate;
-  const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
-  const row = (label: string, xs: number[]) =>
-    `  ${label.padEnd(46)}${pad(String(xs.length), 7)}${pad(fmt(pct(xs, 50)), 9)}${pad(fmt(pct(xs, 90)), 9)}${pad(fmt(pct(xs, 99)), 9)}${pad(fmt(Math.max(...xs)), 9)}`;
-  const head = `  ${''.padEnd(46)}${pad('n', 7)}${pad('p50 ms', 9)}${pad('p90 ms', 9)}${pad('p99 ms', 9)}${pad('max ms', 9)}`;
-  const cpus = os.cpus();
-  const L: string[] = [];
-  L.push('');
-  L.push(`Mayday paging benchmark: Twilio stand-in on loopback (status callbacks ${cfg.callbacks ? `on, ${cfg.callbackDelayMs} ms apart` : 'off'})`);
-  L.push(`machine:  ${cpus.length} cores, ${cpus[0]?.model.trim() ?? 'unknown cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
-  L.push(`runtime:  Node ${process.version}; PostgreSQL ${pgVersion} (${db.label})`);
-  L.push(`code:     ${codeVersion()}`);
-  L.push(`clocks:   stand-in minus bench ${fmt(clock.offset, 2)} ms (corrected), best round trip ${fmt(clock.rtt, 2)} ms`);
-  L.push('');
-  L.push(`floor, measured alone: ${cfg.floorSamples} sequential samples of each, interleaved`);
-  L.push(head);
-  L.push(row('(a) bare INSERT … RETURNING over HTTP', floorA));
-  L.push(row('(b) POST Messages.json to the stand-in', floorB));
-  L.push(`  floor = p99(a) + p99(b) = ${fmt(floorP99, 2)} ms   (p99 of the per-sample sums a+b: ${fmt(floorSumP99, 2)} ms)`);
-  L.push('');
-  L.push(`1. SOS sent → first Twilio request received: ${m1.length} SOS at ${cfg.rate}/s over ${fmt(m1Span, 1)} s (after ${warmN} warm-up), zone A (on-call by SMS + voice)`);
-  L.push(head);
-  L.push(row('SOS sent → first request at the stand-in', m1Lat));
-  L.push(row('  of which: SOS sent → 201 received', m1Answer));
-  L.push(row('  of which: 201 received → first request', m1AfterAnswer));
+// --- the report ---------------------------------------------------------------------------------------
+
+const verdict = (ok: boolean) => (ok ? 'met' : 'NOT met');
+const { row, head: tableHead } = pctTable({ labelWidth: 46, indent: '  ', max: true });
+const head = tableHead();
+/** CPU milliseconds per operation of a phase, from its % of one core. */
+const perOp = (p: Phase, pctCore: number | undefined, n: number) => ((pctCore ?? NaN) / 100) * p.secs! * 1000 / n;
+
+function reportFloor(f: Floor): string[] {
+  return [
+    `floor, measured alone: ${cfg.floorSamples} sequential samples of each, interleaved`,
+    head,
+    row('(a) bare INSERT … RETURNING over HTTP', f.a),
+    row('(b) POST Messages.json to the stand-in', f.b),
+    `  floor = p99(a) + p99(b) = ${fmt(f.p99, 2)} ms   (p99 of the per-sample sums a+b: ${fmt(f.sumP99, 2)} ms)`,
+  ];
+}
+
+function reportMetric1(m: Metric1, disk: DiskProbe | undefined): string[] {
+  const L = [
+    `1. SOS sent → first Twilio request received: ${m.counted.length} SOS at ${cfg.rate}/s over ${fmt(m.span, 1)} s (after ${m.warmN} warm-up), zone A (on-call by SMS + voice)`,
+    head,
+    row('SOS sent → first request at the stand-in', m.lat),
+    row('  of which: SOS sent → 201 received', m.answer),
+    row('  of which: 201 received → first request', m.afterAnswer),
+  ];
   if (disk) {
     // Context, not the ratio: which SOS were waiting while the disk took 50 ms or more to flush.
-    const paged = m1.filter((s) => firstByIncident.has(s.incidentId!));
-    const hit = (s: Sos) => disk.stalls(s.sentAt, firstByIncident.get(s.incidentId!)!, DISK_STALL_MS).length > 0;
-    const m1Clear = paged.filter((s) => !hit(s)).map((s) => firstByIncident.get(s.incidentId!)! - s.sentAt);
-    L.push(`  SOS waiting through a disk flush of ≥ ${DISK_STALL_MS} ms (probe below): ${paged.length - m1Clear.length} of ${paged.length}; the others alone: p50 ${fmt(pct(m1Clear, 50))}, p99 ${fmt(pct(m1Clear, 99))} ms (context only)`);
+    const paged = m.counted.filter((s) => m.firstByIncident.has(s.incidentId!));
+    const hit = (s: Sos) => disk.stalls(s.sentAt, m.firstByIncident.get(s.incidentId!)!, DISK_STALL_MS).length > 0;
+    const clear = paged.filter((s) => !hit(s)).map((s) => m.firstByIncident.get(s.incidentId!)! - s.sentAt);
+    L.push(`  SOS waiting through a disk flush of ≥ ${DISK_STALL_MS} ms (probe below): ${paged.length - clear.length} of ${paged.length}; the others alone: p50 ${fmt(pct(clear, 50))}, p99 ${fmt(pct(clear, 99))} ms (context only)`);
   }
-  L.push(row(`warm-up (first ${cfg.warmup} s, not counted): the same`, m1Warm));
-  L.push(row('Mayday GET /healthz meanwhile, every 100 ms', healthz.filter((x) => !Number.isNaN(x))));
-  L.push(m1Loop
-    ? `  Mayday's event-loop delay meanwhile (monitorEventLoopDelay; each sample includes its 10 ms interval): p50 ${fmt(m1Loop.p50, 1)} ms, p99 ${fmt(m1Loop.p99, 1)} ms, max ${fmt(m1Loop.max, 1)} ms`
+  L.push(row(`warm-up (first ${cfg.warmup} s, not counted): the same`, m.warm));
+  L.push(row('Mayday GET /healthz meanwhile, every 100 ms', m.healthz.filter((x) => !Number.isNaN(x))));
+  L.push(m.loop
+    ? `  Mayday's event-loop delay meanwhile (monitorEventLoopDelay; each sample includes its 10 ms interval): p50 ${fmt(m.loop.p50, 1)} ms, p99 ${fmt(m.loop.p99, 1)} ms, max ${fmt(m.loop.max, 1)} ms`
     : `  Mayday's event-loop delay meanwhile: not available (GET /metrics failed)`);
-  const perOp = (p: Phase, pctCore: number | undefined, n: number) => ((pctCore ?? NaN) / 100) * p.secs! * 1000 / n;
-  L.push(`  CPU per SOS (with its pages and their callbacks): Mayday ${fmt(perOp(p1, p1.cpu?.procs[0], total), 1)} ms, its database ${fmt(perOp(p1, p1.pgOurs, total), 1)} ms, ` +
-    `stand-in ${fmt(perOp(p1, p1.cpu?.procs[1], total), 1)} ms; at ${cfg.rate}/s that is ${fmt((perOp(p1, p1.cpu?.procs[0], total) + perOp(p1, p1.pgOurs, total) + perOp(p1, p1.cpu?.procs[1], total)) * cfg.rate / 1000, 2)} cores of ${os.cpus().length}`);
-  L.push(`2. escalation lateness: ${armed.length} armed incidents, step-1 deadlines spread over ${cfg.window} s (${fmt(armed.length / cfg.window, 0)}/s), zone B, one SMS each`);
-  L.push(head);
-  L.push(row('deadline → step-1 request at the stand-in', m2Late));
-  L.push(row('  of which: deadline → escalation batch start', m2Pickup));
-  L.push(row('  of which: batch start → stand-in', m2Send));
+  const p = m.phase;
+  L.push(`  CPU per SOS (with its pages and their callbacks): Mayday ${fmt(perOp(p, p.cpu?.procs[0], m.total), 1)} ms, its database ${fmt(perOp(p, p.pgOurs, m.total), 1)} ms, ` +
+    `stand-in ${fmt(perOp(p, p.cpu?.procs[1], m.total), 1)} ms; at ${cfg.rate}/s that is ${fmt((perOp(p, p.cpu?.procs[0], m.total) + perOp(p, p.pgOurs, m.total) + perOp(p, p.cpu?.procs[1], m.total)) * cfg.rate / 1000, 2)} cores of ${os.cpus().length}`);
+  return L;
+}
+
+function reportMetric2(m: Metric2, disk: DiskProbe | undefined): string[] {
+  const L = [
+    `2. escalation lateness: ${m.armed} armed incidents, step-1 deadlines spread over ${cfg.window} s (${fmt(m.armed / cfg.window, 0)}/s), zone B, one SMS each`,
+    head,
+    row('deadline → step-1 request at the stand-in', m.late),
+    row('  of which: deadline → escalation batch start', m.pickup),
+    row('  of which: batch start → stand-in', m.send),
+  ];
   if (disk) {
-    const clear = m2Spans.filter(([from, to]) => disk.stalls(from, to, DISK_STALL_MS).length === 0).map(([from, to]) => to - from);
-    L.push(`  escalations waiting through a disk flush of ≥ ${DISK_STALL_MS} ms: ${m2Spans.length - clear.length} of ${m2Spans.length}; the others alone: p50 ${fmt(pct(clear, 50))}, p99 ${fmt(pct(clear, 99))} ms (context only)`);
+    const clear = m.spans.filter(([from, to]) => disk.stalls(from, to, DISK_STALL_MS).length === 0).map(([from, to]) => to - from);
+    L.push(`  escalations waiting through a disk flush of ≥ ${DISK_STALL_MS} ms: ${m.spans.length - clear.length} of ${m.spans.length}; the others alone: p50 ${fmt(pct(clear, 50))}, p99 ${fmt(pct(clear, 99))} ms (context only)`);
   }
-  L.push(`  CPU per escalation (with its page and callbacks): Mayday ${fmt(perOp(p2, p2.cpu?.procs[0], armed.length), 2)} ms, its database ${fmt(perOp(p2, p2.pgOurs, armed.length), 2)} ms, ` +
-    `stand-in ${fmt(perOp(p2, p2.cpu?.procs[1], armed.length), 2)} ms (phase of ${fmt(p2.secs, 1)} s)`);
-  L.push(`3. fan-out: one incident, ${cfg.fanout} SMS pages (zone supervisors)`);
-  L.push(`  SOS answered in ${fmt(sos3Answer)} ms; first page at the stand-in ${fmt(m3FirstPage)} ms after the SOS was sent; pages spread over ${fmt(m3Span, 2)} s`);
-  L.push(`  Mayday:             ${pad(fmt(m3Rate, 0), 6)} pages/s (first → last arrival), over ${m3Conns} connections (max ${m3MaxInflight} in the stand-in's handler at once)`);
-  L.push(`  stand-in alone:     ${pad(fmt(blastRate, 0), 6)} accepts/s with ${width} requests at once from the bench process (autocannon; client-side ${fmt(blastClient, 0)}/s)`);
-  L.push('');
-  L.push('ratios (goal):');
-  L.push(`  1. SOS → first page p99 ÷ floor:                 ${pad(fmt(ratio1, 2), 7)}  (≤ 3)    ${verdict(ratio1 <= 3)}    ${fmt(m1P99)} ms ÷ ${fmt(floorP99, 2)} ms`);
-  L.push(`  2. escalation lateness p99 ÷ SOS → page p99:     ${pad(fmt(ratio2, 2), 7)}  (≤ 2)    ${verdict(ratio2 <= 2)}    ${fmt(m2P99)} ms ÷ ${fmt(m1P99)} ms`);
-  L.push(`  3. fan-out pages/s ÷ stand-in accepts/s:         ${pad(fmt(ratio3, 2), 7)}  (≥ 0.5)  ${verdict(ratio3 >= 0.5)}    ${fmt(m3Rate, 0)} ÷ ${fmt(blastRate, 0)}`);
-  L.push('');
-  L.push(`cpu, % of one core: ${pad('mayday', 8)}${pad('its db', 8)}${pad('stand-in', 10)}${pad('bench', 7)}${pad('bare', 6)}${pad('pg all', 8)}${pad('machine', 9)}${pad('steal', 7)}${pad('others', 8)}`);
+  const p = m.phase;
+  L.push(`  CPU per escalation (with its page and callbacks): Mayday ${fmt(perOp(p, p.cpu?.procs[0], m.armed), 2)} ms, its database ${fmt(perOp(p, p.pgOurs, m.armed), 2)} ms, ` +
+    `stand-in ${fmt(perOp(p, p.cpu?.procs[1], m.armed), 2)} ms (phase of ${fmt(p.secs, 1)} s)`);
+  return L;
+}
+
+function reportMetric3(m: Metric3): string[] {
+  return [
+    `3. fan-out: one incident, ${cfg.fanout} SMS pages (zone supervisors)`,
+    `  SOS answered in ${fmt(m.sosAnswer)} ms; first page at the stand-in ${fmt(m.firstPage)} ms after the SOS was sent; pages spread over ${fmt(m.span, 2)} s`,
+    `  Mayday:             ${pad(fmt(m.rate, 0), 6)} pages/s (first → last arrival), over ${m.conns} connections (max ${m.maxInflight} in the stand-in's handler at once)`,
+    `  stand-in alone:     ${pad(fmt(m.aloneRate, 0), 6)} accepts/s with ${m.width} requests at once from the bench process (autocannon; client-side ${fmt(m.aloneClient, 0)}/s)`,
+  ];
+}
+
+function reportRatios(f: Floor, m1: Metric1, m2: Metric2, m3: Metric3): string[] {
+  const ratio1 = m1.p99 / f.p99;
+  const ratio2 = m2.p99 / m1.p99;
+  const ratio3 = m3.rate / m3.aloneRate;
+  return [
+    'ratios (goal):',
+    `  1. SOS → first page p99 ÷ floor:                 ${pad(fmt(ratio1, 2), 7)}  (≤ 3)    ${verdict(ratio1 <= 3)}    ${fmt(m1.p99)} ms ÷ ${fmt(f.p99, 2)} ms`,
+    `  2. escalation lateness p99 ÷ SOS → page p99:     ${pad(fmt(ratio2, 2), 7)}  (≤ 2)    ${verdict(ratio2 <= 2)}    ${fmt(m2.p99)} ms ÷ ${fmt(m1.p99)} ms`,
+    `  3. fan-out pages/s ÷ stand-in accepts/s:         ${pad(fmt(ratio3, 2), 7)}  (≥ 0.5)  ${verdict(ratio3 >= 0.5)}    ${fmt(m3.rate, 0)} ÷ ${fmt(m3.aloneRate, 0)}`,
+  ];
+}
+
+/** CPU of each phase by process; warns of phases the rest of the machine or the host disturbed. */
+function reportCpu(phases: Phase[]): string[] {
+  const L = [`cpu, % of one core: ${pad('mayday', 8)}${pad('its db', 8)}${pad('stand-in', 10)}${pad('bench', 7)}${pad('bare', 6)}${pad('pg all', 8)}${pad('machine', 9)}${pad('steal', 7)}${pad('others', 8)}`];
   for (const p of phases) {
     const c = p.cpu!;
     const ours = [c.procs[0], c.procs[1], c.procs[2], c.pg, c.self].reduce<number>((a, b) => a + (b ?? 0), 0);
@@ -830,43 +825,63 @@ async function main() {
   L.push("  (its db: the backends of Mayday's two pools and the bare server's connections; pg all: every process named postgres, other clients of the");
   L.push('   server included; machine: all cores, all users, steal included; steal: time the host gave this virtual machine\'s cores to someone else;');
   L.push('   others: machine minus mayday, stand-in, bench, bare, pg all and steal)');
-  L.push('');
-  if (disk) {
-    L.push(`disk flushes (probe: 8 kB written and fdatasync()ed, 10 ms apart, in ${diskDir}, as a commit flushes the WAL; ${disk.count()} in all):`);
-    if (disk.error() || disk.count() === 0) warnings.push(`the disk probe did not run (${disk.error() ?? 'no flush done'}): "none" below means nothing`);
-    for (const p of phases) {
-      const st = disk.stalls(p.from!, p.to!, DISK_STALL_MS);
-      L.push(`  ${p.name.padEnd(18)}${st.length ? `${st.length} of ≥ ${DISK_STALL_MS} ms, the longest ${fmt(Math.max(...st.map((x) => x.ms)), 0)} ms` : `none of ≥ ${DISK_STALL_MS} ms`}`);
-    }
-    L.push('');
+  return L;
+}
+
+function reportDisk(rig: Rig, disk: DiskProbe): string[] {
+  const L = [`disk flushes (probe: 8 kB written and fdatasync()ed, 10 ms apart, in ${rig.diskDir}, as a commit flushes the WAL; ${disk.count()} in all):`];
+  if (disk.error() || disk.count() === 0) warnings.push(`the disk probe did not run (${disk.error() ?? 'no flush done'}): "none" below means nothing`);
+  for (const p of rig.phases) {
+    const st = disk.stalls(p.from!, p.to!, DISK_STALL_MS);
+    L.push(`  ${p.name.padEnd(18)}${st.length ? `${st.length} of ≥ ${DISK_STALL_MS} ms, the longest ${fmt(Math.max(...st.map((x) => x.ms)), 0)} ms` : `none of ≥ ${DISK_STALL_MS} ms`}`);
   }
-  L.push("Mayday's database connections while each phase ran (pg_stat_activity every 100 ms; mean connections per sample):");
-  for (const p of phases.filter((x) => x.name !== 'floor' && x.name !== '3. stand-in alone')) L.push(`${p.name}:`, ...p.activity.summary());
+  L.push('');
+  return L;
+}
+
+async function main() {
+  const t0 = performance.now();
+  const rig = await startRig();
+  const world = await pagingWorld(rig);
+  const smokeId = await smoke(rig, world);
+  const f = await floor(rig);
+  const m1 = await metric1(rig, world);
+  await resolveAll(rig, world, [smokeId, ...m1.ids]);
+  const m2 = await metric2(rig, world, m1.firstArrival);
+  const m3 = await metric3(rig, world);
+  const { st, byStatus } = await checkRun(rig);
+
+  const L: string[] = [
+    '',
+    `Mayday paging benchmark: Twilio stand-in on loopback (status callbacks ${cfg.callbacks ? `on, ${cfg.callbackDelayMs} ms apart` : 'off'})`,
+    `machine:  ${hardware()}, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`,
+    `runtime:  Node ${process.version}; PostgreSQL ${rig.pgVersion} (${rig.db.label})`,
+    `code:     ${codeVersion()}`,
+    `clocks:   stand-in minus bench ${fmt(rig.clock.offset, 2)} ms (corrected), best round trip ${fmt(rig.clock.rtt, 2)} ms`,
+    '',
+    ...reportFloor(f),
+    '',
+    ...reportMetric1(m1, rig.disk),
+    ...reportMetric2(m2, rig.disk),
+    ...reportMetric3(m3),
+    '',
+    ...reportRatios(f, m1, m2, m3),
+    '',
+    ...reportCpu(rig.phases),
+    '',
+    ...(rig.disk ? reportDisk(rig, rig.disk) : []),
+    "Mayday's database connections while each phase ran (pg_stat_activity every 100 ms; mean connections per sample):",
+  ];
+  for (const p of rig.phases.filter((x) => x.name !== 'floor' && x.name !== '3. stand-in alone')) L.push(`${p.name}:`, ...p.activity.summary());
   L.push('');
   L.push(`stand-in: ${st.received} requests, ${st.accepted} accepted, ${st.callbacks.sent} callbacks taken by their receivers (${st.callbacks.failed} failed), ` +
-    `${st.duplicates.length} pages accepted more than once; the sink here took ${sink.count()} callbacks`);
+    `${st.duplicates.length} pages accepted more than once; the sink here took ${rig.sink.count()} callbacks`);
   L.push(`pages by status: ${byStatus.map((r) => `${r.purpose}/${r.status}×${r.n}`).join(', ')}`);
   for (const w of warnings) L.push(`warning: ${w}`);
   process.stdout.write(L.join('\n') + '\n');
 
-  if (failures.length) {
-    process.stdout.write(`\nFAILED:\n  ${failures.slice(0, 20).join('\n  ')}${failures.length > 20 ? `\n  … and ${failures.length - 20} more` : ''}\n`);
-    if (cfg.maydayLogLevel === 'silent') process.stdout.write("  (rerun with BENCH_LOG_LEVEL=warn to see Mayday's own log)\n");
-    process.exitCode = 1;
-  }
+  printFailures(failures, { limit: 20, hint: cfg.maydayLogLevel === 'silent' ? "(rerun with BENCH_LOG_LEVEL=warn to see Mayday's own log)" : undefined });
   say(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
-main()
-  .catch(async (e) => {
-    process.stderr.write(`bench: failed: ${(e as Error).stack ?? e}\n`);
-    await sleep(300);
-    for (const c of children) {
-      const tail = c.tail();
-      if (tail) process.stderr.write(`bench: ${c.name} output ends:\n${tail.split('\n').slice(-20).map((l) => `    ${l}`).join('\n')}\n`);
-    }
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanup();
-  });
+runBench(main);

@@ -12,14 +12,16 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DEMO, seedDemo } from '../src/demo/seed';
-import { cleanup, codeVersion, fmt, intEnv, migratedPool, pct, REPO, say, scratchDatabase } from './bench/harness';
+import { openPool, scratchDatabase } from './lib/db';
+import { cleanup, intEnv, REPO, say } from './lib/run';
+import { codeVersion, fmt, pct, pctTable } from './lib/stats';
 
 const calls = intEnv('BENCH_CALLS', 1000);
 const concurrency = intEnv('BENCH_CONCURRENCY', 1);
 
 try {
   const db = await scratchDatabase('mayday_bench_call');
-  const sql = await migratedPool(db.url);
+  const sql = await openPool(db.url, { migrated: true });
   await seedDemo(sql);
   const [{ id: zone }] = await sql<{ id: string }[]>`SELECT id FROM zones LIMIT 1`;
   // sql/009's procedure under another name: committed SOS, then the claim in a second transaction.
@@ -48,13 +50,12 @@ try {
       ms[proc].push(...(await Promise.all(Array.from({ length: concurrency }, () => one(proc)))));
     }
   }
-  const row = (label: string, xs: number[]) =>
-    `${label.padEnd(34)} ${String(xs.length).padStart(6)} ${fmt(pct(xs, 50)).padStart(8)} ${fmt(pct(xs, 90)).padStart(8)} ${fmt(pct(xs, 99)).padStart(8)}`;
+  const { head, row } = pctTable({ labelWidth: 34 });
   const [now, before] = [ms.sos_open_and_claim, ms.sos_open_and_claim_009];
   process.stdout.write([
     '',
     `The SOS call alone: ${calls} of each version, ${concurrency} at once, alternating (${db.label}; code ${codeVersion()})`,
-    `${'version'.padEnd(34)} ${'n'.padStart(6)} ${'p50 ms'.padStart(8)} ${'p90 ms'.padStart(8)} ${'p99 ms'.padStart(8)}`,
+    head('version'),
     row('one transaction (sql/011)', now),
     row('two transactions (sql/009)', before),
     `ratio now / before: p50 ${fmt(pct(now, 50) / pct(before, 50), 2)}, p99 ${fmt(pct(now, 99) / pct(before, 99), 2)}`,

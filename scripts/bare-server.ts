@@ -7,12 +7,12 @@
  *   GET  /healthz            -> 200
  *
  * Env: DATABASE_URL (required; the table bench_bare must exist), PORT (required).
- * Started as a child process by scripts/bench-intake.ts; stops on SIGTERM/SIGINT or when its
+ * Started as a child process by bench-intake.ts and bench-paging.ts; stops on SIGTERM/SIGINT or when its
  * parent goes away (stdin closes).
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
-import { connect } from '../../src/db/client';
+import { connect } from '../src/db/client';
 
 /** Mayday's pool size: see src/entry/node.ts. */
 export const POOL_MAX = 20;
