@@ -11,31 +11,23 @@
  * Env: RETENTION_DAYS (whole days >= 0, default 90), DATABASE_URL, DATA_DIR.
  * Exit status: 0 when the run completed, 1 on a configuration or database error.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { runRetention } from '../src/audit/retention';
 import { parseConfig, type Config } from '../src/config/env';
 import { connect } from '../src/db/client';
 import { startEmbedded, type EmbeddedPostgres } from '../src/db/embedded';
 import { migrate } from '../src/db/migrate';
 import { loadMigrations } from '../src/db/migrations-fs';
+import { embeddedUrl, postmasterPid } from './lib/db';
+import { isAlive } from './lib/processes';
 
-const say = (msg: string) => process.stdout.write(`${msg}\n`);
+const print = (msg: string) => process.stdout.write(`${msg}\n`);
 
 /** The embedded server a running Mayday started under dataDir, if it is up. */
 function runningEmbedded(dataDir: string): string | undefined {
   const dir = resolve(dataDir);
-  const pidFile = join(dir, 'pg', 'postmaster.pid');
-  const stateFile = join(dir, 'embedded-pg.json');
-  if (!existsSync(pidFile) || !existsSync(stateFile)) return undefined;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return undefined;
-  }
-  const state = JSON.parse(readFileSync(stateFile, 'utf8')) as { port: number; password: string };
-  return `postgres://postgres:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}/mayday`;
+  const pid = postmasterPid(dir);
+  return pid && isAlive(pid) ? embeddedUrl(dir) : undefined;
 }
 
 async function main() {
@@ -64,12 +56,12 @@ async function main() {
   try {
     await migrate(sql, loadMigrations());
     const at = new Date();
-    say(`retention: coarsening the locations of incidents resolved before ${new Date(at.getTime() - days * 86_400_000).toISOString()} (${days} days ago), except those on legal hold; database: ${where}`);
+    print(`retention: coarsening the locations of incidents resolved before ${new Date(at.getTime() - days * 86_400_000).toISOString()} (${days} days ago), except those on legal hold; database: ${where}`);
     const r = await runRetention(sql, { days, at, actor: 'script' });
     const [held] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM incidents WHERE legal_hold AND status = 'resolved' AND coarsened_at IS NULL AND resolved_at < ${at} - make_interval(days => ${days})`;
-    say(`retention: coarsened ${r.incidents} incident(s), ${r.points} trail point(s), to 0.01°; ${held.n} kept precise by a legal hold`);
-    for (const id of r.incidentIds.slice(0, 20)) say(`  ${id}`);
-    if (r.incidentIds.length > 20) say(`  ... and ${r.incidentIds.length - 20} more`);
+    print(`retention: coarsened ${r.incidents} incident(s), ${r.points} trail point(s), to 0.01°; ${held.n} kept precise by a legal hold`);
+    for (const id of r.incidentIds.slice(0, 20)) print(`  ${id}`);
+    if (r.incidentIds.length > 20) print(`  ... and ${r.incidentIds.length - 20} more`);
   } finally {
     await sql.end({ timeout: 5 });
     await embedded?.stop();
