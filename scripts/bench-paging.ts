@@ -441,29 +441,10 @@ async function fire(base: string, s: Sos, d: { token: string }, body: string) {
   }
 }
 
-interface Metric1 {
-  phase: Phase;
-  /** Every SOS sent, warm-up first; `counted` the ones after the warm-up that opened an incident; `ids` the incidents of them all. */
-  soses: Sos[];
-  counted: Sos[];
-  ids: string[];
-  total: number;
-  warmN: number;
-  /** Incident → first arrival of any of its pages at the stand-in (our clock). */
-  firstByIncident: Map<string, number>;
-  firstArrival: Map<string, number>;
-  lat: number[];
-  answer: number[];
-  afterAnswer: number[];
-  warm: number[];
-  span: number;
-  p99: number;
-  healthz: number[];
-  loop: Awaited<ReturnType<typeof loopDelay>>;
-}
+type Metric1 = Awaited<ReturnType<typeof metric1>>;
 
 /** Metric 1: BENCH_SOS_RATE SOS a second, open loop, each from a driver of its own; SOS sent → first Twilio request. */
-async function metric1(rig: Rig, world: World): Promise<Metric1> {
+async function metric1(rig: Rig, world: World) {
   const { mayday: { base: M }, standin, sql } = rig;
   const soses: Sos[] = [];
   const healthz: number[] = [];
@@ -528,7 +509,9 @@ async function metric1(rig: Rig, world: World): Promise<Metric1> {
     else lat.push(at - s.sentAt);
   }
   const reached = (s: Sos) => firstByIncident.get(s.incidentId!)!;
-  const m: Metric1 = {
+  // counted: the SOS after the warm-up that opened an incident; ids: the incidents of them all;
+  // firstByIncident: incident → first arrival of any of its pages at the stand-in (our clock).
+  const m = {
     phase, soses, counted, ids, total, warmN, firstByIncident, firstArrival, lat, healthz, loop,
     answer: counted.map((s) => s.answeredAt! - s.sentAt),
     // The warm-up, printed but not counted: a cold start (new server processes, code not yet optimized).
@@ -633,18 +616,13 @@ async function metric2(rig: Rig, world: World, firstArrival: Map<string, number>
   return m;
 }
 
-interface Metric3 {
-  phase: Phase; alonePhase: Phase;
-  sosAnswer: number; firstPage: number; span: number; rate: number; conns: number; maxInflight: number;
-  /** The stand-in alone: accepts a second, the client's own rate, requests at once. */
-  aloneRate: number; aloneClient: number; width: number;
-}
+type Metric3 = Awaited<ReturnType<typeof metric3>>;
 
 /** Pages a second, first to last arrival at the stand-in. */
 const rateOf = (rs: StandinRequest[]) => (rs.length < 2 ? NaN : ((rs.length - 1) * 1000) / (Math.max(...rs.map((r) => r.at)) - Math.min(...rs.map((r) => r.at))));
 
 /** Metric 3: one SOS in zone C → BENCH_FANOUT pages; then the stand-in alone at the same concurrency. */
-async function metric3(rig: Rig, world: World): Promise<Metric3> {
+async function metric3(rig: Rig, world: World) {
   const { sql, standin, clock } = rig;
   const acceptedBefore = (await standin.stats(false)).accepted;
   const phase = await begin(rig, '3. fan-out');
@@ -702,6 +680,7 @@ async function metric3(rig: Rig, world: World): Promise<Metric3> {
   }
   if (blast.errors || blast.non2xx || blast['2xx'] !== cfg.fanout) failures.push(`stand-in alone: ${blast['2xx']} answers 201 of ${cfg.fanout} (${blast.errors} errors, ${blast.non2xx} other answers)`);
   await quiesce(rig, Math.max(1000, cfg.callbackDelayMs * 4));
+  // alone*: the stand-in alone, accepts a second and the client's own rate, with `width` requests at once.
   return { phase, alonePhase, sosAnswer, firstPage, span, rate, conns, maxInflight, aloneRate, aloneClient, width };
 }
 

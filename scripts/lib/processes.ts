@@ -31,17 +31,19 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/** `sig` to a process (a negative pid: its group); false when there is none any more. */
+function signal(pid: number, sig: NodeJS.Signals): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** SIGKILL a process and its group (a postmaster and its backends: a crash, not a shutdown); resolves when it is gone. */
 export async function crash(pid: number): Promise<void> {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone already */
-    }
-  }
+  if (!signal(-pid, 'SIGKILL')) signal(pid, 'SIGKILL');
   while (isAlive(pid)) await sleep(10);
 }
 
@@ -88,30 +90,19 @@ export function startChild(name: string, script: string, port: number, env: Reco
 export async function stopChild(c: Child): Promise<void> {
   if (c.exited || c.proc.pid === undefined) return;
   const pid = c.proc.pid;
-  const group = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-pid, sig);
-    } catch {
-      /* gone already */
-    }
-  };
-  group('SIGTERM');
+  signal(-pid, 'SIGTERM');
   const until = Date.now() + 15_000;
   while (!c.exited && Date.now() < until) await sleep(50);
   if (!c.exited) {
     say(`${c.name} did not stop within 15 s of SIGTERM; killing it`);
-    group('SIGKILL');
+    signal(-pid, 'SIGKILL');
     while (!c.exited && Date.now() < until + 5_000) await sleep(50);
   }
 }
 
 /** SIGKILL a child's process group (no chance to clean up); resolves when it has exited. */
 export async function killChild(c: Child): Promise<void> {
-  try {
-    process.kill(-c.proc.pid!, 'SIGKILL');
-  } catch {
-    /* gone */
-  }
+  signal(-c.proc.pid!, 'SIGKILL');
   while (!c.exited) await sleep(10);
 }
 
