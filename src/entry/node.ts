@@ -74,7 +74,7 @@ async function main() {
   // (6 and 3 by default): postgres.js hands out its idle connections in turn, so every connection
   // of a pool stays in use, and each is a database process. With 16 and 12 on this project's
   // two cores, 28 processes took turns for each query, and bench:paging's SOS → first page p99
-  // was about twice what it is with 6 and 3 (README, "Benchmark figures").
+  // was about twice what it is with 6 and 3 (docs/architecture.md, "Small connection pools").
   const sql = connect(url, { max: config.pool.main });
   const intakeSql = connect(url, { max: config.pool.intake, applicationName: 'mayday-intake' });
   const migrations = loadMigrations();

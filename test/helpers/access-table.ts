@@ -4,7 +4,7 @@ import { nextPhone, square } from './world';
 
 /**
  * Who may call what: one row per endpoint (path × method), written out by hand from
- * ../shared/contract.md (and, for the project's additions, from README.md and the routes), so
+ * ../shared/contract.md (and, for the project's additions, from docs/api.md and the routes), so
  * that a change of who may call an endpoint is a deliberate change of this table.
  * test/access.test.ts asserts that the table covers every path × method of /openapi.json, so
  * a new endpoint without a row fails the suite; test/fuzz.test.ts uses the allowed roles to
@@ -41,7 +41,7 @@ export const ACCESS_TABLE: readonly AccessRow[] = [
   { method: 'POST', path: '/v1/zones/{id}/overrides', roles: ['admin'], source: 'contract', body: () => ({ responderId: randomUUID(), from: new Date().toISOString(), to: new Date(Date.now() + 3600_000).toISOString() }) },
   { method: 'GET', path: '/v1/zones/{id}/oncall', roles: ['admin', 'supervisor', 'safety_lead'], source: 'contract' },
   { method: 'PUT', path: '/v1/zones/{id}/escalation-policy', roles: ['admin'], source: 'contract', body: () => ({ steps: [{ afterSeconds: 0, notify: ['oncall'], channels: ['sms'] }] }) },
-  // Additions: reading zones (README: configuration is read by those who work the zones, and auditors).
+  // Additions: reading zones (docs/api.md: configuration is read by those who work the zones, and auditors).
   { method: 'GET', path: '/v1/zones', roles: ['admin', 'supervisor', 'safety_lead', 'auditor'], source: 'addition' },
   { method: 'GET', path: '/v1/zones/{id}', roles: ['admin', 'supervisor', 'safety_lead', 'auditor'], source: 'addition' },
   // Tokens (addition): only the admin issues and revokes.
