@@ -6,30 +6,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { alive as isAlive } from '../../src/db/embedded';
 import type { Creds } from './twilio';
 import { onCleanup, REPO, say, sleep, tempDir } from './run';
 
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
-
-/** Whether a process exists (EPERM: it does, someone else's). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { alive as isAlive, freePort } from '../../src/db/embedded';
 
 /** `sig` to a process (a negative pid: its group); false when there is none any more. */
 function signal(pid: number, sig: NodeJS.Signals): boolean {

@@ -33,7 +33,8 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
-const alive = (pid: number) => {
+/** Whether a process exists (EPERM: it does, someone else's). */
+export const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
     return true;
@@ -43,7 +44,8 @@ const alive = (pid: number) => {
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that nothing listens on now. */
+export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();
     srv.once('error', rej);
