@@ -7,7 +7,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { alive as isAlive } from '../../src/db/embedded';
-import type { Creds } from './twilio';
 import { onCleanup, REPO, say, sleep, tempDir } from './run';
 
 export { alive as isAlive, freePort } from '../../src/db/embedded';
@@ -138,7 +137,7 @@ export interface MaydayOptions {
   /** Its DATA_DIR; default a temporary directory of its own. */
   dataDir?: string;
   /** Paging through a Twilio stand-in: credentials, its URL, and PUBLIC_BASE_URL for the callbacks. */
-  twilio?: { creds: Creds; url: string };
+  twilio?: { creds: { sid: string; token: string; from: string }; url: string };
   /** A directory: Mayday runs with --cpu-prof and writes its CPU profile there when it stops (BENCH_PROFILE). */
   profileDir?: string;
 }

@@ -9,10 +9,12 @@ import { startStandin, type Standin, type StandinOptions, type StandinRequest } 
 import { freePort, startChild, type Child } from './processes';
 import { now, onCleanup, sleep } from './run';
 
-export function twilioCreds() {
+/** A made-up Twilio account: its SID, auth token and sending number. */
+export interface Creds { sid: string; token: string; from: string }
+
+export function twilioCreds(): Creds {
   return { sid: 'AC' + randomBytes(16).toString('hex'), token: randomBytes(20).toString('hex'), from: '+15550100000' };
 }
-export type Creds = ReturnType<typeof twilioCreds>;
 
 export const basicAuth = (creds: Creds) => 'Basic ' + Buffer.from(`${creds.sid}:${creds.token}`).toString('base64');
 
