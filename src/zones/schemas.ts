@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { EscalationPolicySchema } from '../escalation/policy';
 
 const lng = z.number().min(-180).max(180);
 const lat = z.number().min(-90).max(90);
@@ -29,30 +30,6 @@ export const CreateZoneBody = z
   ])
   .openapi('CreateZone');
 export type CreateZone = z.infer<typeof CreateZoneBody>;
-
-export const NOTIFY_TARGETS = ['oncall', 'zone_supervisors', 'safety_leads'] as const;
-export const CHANNELS = ['sms', 'voice'] as const;
-export type Channel = (typeof CHANNELS)[number];
-
-export const EscalationStepSchema = z.strictObject({
-  afterSeconds: z.number().int().min(0).max(86_400),
-  notify: z.array(z.union([z.enum(NOTIFY_TARGETS), z.uuid()])).min(1).max(50),
-  channels: z
-    .array(z.enum(CHANNELS))
-    .min(1)
-    .refine((c) => new Set(c).size === c.length, 'channels must not repeat'),
-});
-export const EscalationPolicySchema = z
-  .strictObject({
-    steps: z
-      .array(EscalationStepSchema)
-      .min(1)
-      .max(20)
-      .refine((s) => s.every((step, i) => i === 0 || step.afterSeconds > s[i - 1].afterSeconds), 'afterSeconds must be strictly increasing'),
-    repeatEverySeconds: z.number().int().min(10).max(86_400).optional().openapi({ description: 'How often the last step repeats until someone acknowledges (default 120).' }),
-  })
-  .openapi('EscalationPolicy');
-export type EscalationPolicy = z.infer<typeof EscalationPolicySchema>;
 
 export const ZoneSchema = z
   .object({

@@ -1,6 +1,7 @@
 import type { Sql } from '../db/client';
 import { AppError, notFound } from '../errors';
-import { NOTIFY_TARGETS, type CreateZone, type EscalationPolicy, type Polygon, type Zone } from './schemas';
+import { DEFAULT_REPEAT_SECONDS, namedResponders, type EscalationPolicy } from '../escalation/policy';
+import type { CreateZone, Polygon, Zone } from './schemas';
 import type { ZoneShape } from './locate';
 
 interface ZoneRow {
@@ -67,11 +68,10 @@ async function requireResponders(sql: Sql, ids: string[]) {
 }
 
 export async function setEscalationPolicy(sql: Sql, zoneId: string, policy: EscalationPolicy) {
-  const ids = policy.steps.flatMap((s) => s.notify.filter((n) => !(NOTIFY_TARGETS as readonly string[]).includes(n)));
-  await requireResponders(sql, ids);
+  await requireResponders(sql, namedResponders(policy));
   const rows = await sql`UPDATE zones SET escalation_policy = ${sql.json(policy)} WHERE id = ${zoneId} RETURNING id`;
   if (rows.count === 0) throw notFound('zone');
-  return { zoneId, ...policy, repeatEverySeconds: policy.repeatEverySeconds ?? 120 };
+  return { zoneId, ...policy, repeatEverySeconds: policy.repeatEverySeconds ?? DEFAULT_REPEAT_SECONDS };
 }
 
 export async function setRotation(sql: Sql, zoneId: string, r: { responderIds: string[]; shiftMinutes: number; startsAt: string }) {

@@ -1,9 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { router, json, body, errors, notFoundError, conflictError, bearer, IdParam } from '../openapi';
 import { allow, principal } from '../middleware';
-import {
-  CreateZoneBody, EscalationPolicySchema, OverrideBody, RotationBody, ZoneSchema,
-} from '../../zones/schemas';
+import { EscalationPolicySchema } from '../../escalation/policy';
+import { CreateZoneBody, OverrideBody, RotationBody, ZoneSchema } from '../../zones/schemas';
 import * as zones from '../../zones/store';
 import * as users from '../../users/store';
 import {
