@@ -7,7 +7,7 @@
  */
 import type { Sql } from './client';
 
-export const SCHEMA_VERSION = 15;
+export const SCHEMA_VERSION = 16;
 export const DEFINITIONS_CHECKSUM = '948069312803df9d1322f75fb31e358e232592b04ac12b6f348d8f479eae8e48';
 
 export interface SchemaState {
