@@ -28,6 +28,11 @@ export interface Deps {
   simulator?: Simulator;
   /** The newest migration this code expects; /readyz answers 503 until the database has it. */
   schemaVersion: number;
+  /**
+   * The checksum of the function definitions this code expects at that version (Node: of the
+   * files it read); default DEFINITIONS_CHECKSUM, all a Worker has.
+   */
+  definitionsChecksum?: string;
   /** Static files of the interactive API docs (swagger-ui-dist), when the runtime can serve them. */
   docsAsset?: (name: string) => Promise<{ body: Uint8Array; type: string } | undefined>;
   /** Set while the process is shutting down: /readyz answers 503. */

@@ -98,8 +98,9 @@ describe('the layers of src/', () => {
     expect(circles(graph)).toEqual([]);
   });
 
-  it('keeps src/app.ts and the domains free of the runtime entries', () => {
-    expect(breaking((from, to) => (from === 'src/app.ts' || isDomain(from)) && to.startsWith('src/entry/'))).toEqual([]);
+  it('keeps src/app.ts, the other top-level files and the domains free of the runtime entries', () => {
+    const topLevel = (f: string) => f.split('/').length === 2;
+    expect(breaking((from, to) => (topLevel(from) || isDomain(from)) && to.startsWith('src/entry/'))).toEqual([]);
   });
 
   it('keeps HTTP out of the domains (errors live in src/errors.ts)', () => {
@@ -108,12 +109,24 @@ describe('the layers of src/', () => {
 
   it('reaches the Twilio adapter only from the runtime entries, through the port paging owns', () => {
     expect(breaking((from, to) => to.startsWith('src/adapters/twilio/') && !from.startsWith('src/entry/') && !from.startsWith('src/adapters/'))).toEqual([]);
+    // Nor the twilio library itself, from anywhere but the adapter.
+    const TWILIO = /(?:from\s*|import\(\s*)['"]twilio(?:\/[^'"]*)?['"]/;
+    const direct = [...graph.keys()].filter((f) => !f.startsWith('src/adapters/twilio/') && TWILIO.test(readFileSync(join(ROOT, f), 'utf8')));
+    expect(direct).toEqual([]);
   });
 
   it('holds SQL only in store.ts files and src/db/', () => {
-    // A postgres.js tagged template (sql`…`, tx`…`, deps.sql<Row[]>`…`), or a client's own
-    // statements: unsafe(), begin(), reserve(), listen().
-    const SQL = /(?:^|[^`\w])(?:sql|tx)(?:<[^`;]*>)?\s*`|\b(?:sql|tx|reserved)\.(?:unsafe|begin|reserve|listen)\(/;
+    // A postgres.js tagged template (sql`…`, tx`…`, deps.sql<Row[]>`…`), any template that starts
+    // with a statement (whatever the client is called), or a client's own statements:
+    // unsafe(), notify(), reserve(), file(), and begin() or listen() on a database client.
+    const SQL = new RegExp(
+      [
+        /(?:^|[^`\w])(?:sql|tx)(?:<[^`]*?>)?\s*`/.source,
+        /`\s*(?:SELECT|INSERT|UPDATE|DELETE|WITH|CALL|CREATE|ALTER|DROP|TRUNCATE|LISTEN|NOTIFY)\s/.source,
+        /\.(?:unsafe|notify|reserve|file)\(/.source,
+        /\b\w*(?:sql|Sql|tx|db|reserved)\.(?:begin|listen)\(/.source,
+      ].join('|'),
+    );
     const outside = [...graph.keys()].filter((f) => !/\/store\.tsx?$/.test(f) && !f.startsWith('src/db/') && SQL.test(readFileSync(join(ROOT, f), 'utf8')));
     expect(outside).toEqual([]);
   });

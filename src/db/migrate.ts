@@ -77,6 +77,9 @@ export function definitionsChecksum(defs: { name: string; checksum: string }[]):
   return checksum(lines.join(''));
 }
 
+/** definitionsChecksum() of definition files as they are read (what migrate() records for them). */
+export const checksumOfFiles = (defs: Definition[]) => definitionsChecksum(defs.map((d) => ({ name: d.name, checksum: checksum(d.sql) })));
+
 /** Refuse what cannot be applied as it stands: numbers not 1..n, definitions of one name twice. */
 function check(migrations: Migration[], definitions: Definition[]) {
   const ordered = [...migrations].sort((a, b) => a.id - b.id);

@@ -1,5 +1,6 @@
 /**
- * Mayday on Cloudflare Workers: the same Hono app as on Node (src/app.ts, wired by src/wire.ts),
+ * Mayday on Cloudflare Workers: the same Hono app as on Node (src/app.ts, put together by
+ * compose() in src/entry/compose.ts),
  * PostgreSQL through Hyperdrive, and time kept by Durable Object alarms.
  *
  * - `fetch`: one postgres.js client per request (as Cloudflare recommends with Hyperdrive). An
@@ -19,7 +20,7 @@ import { connect, type Sql } from '../db/client';
 import { SCHEMA_VERSION } from '../db/schema-version';
 import { incidentOfPage, incidentsDueWithin, nextDue } from '../escalation/store';
 import type { PageRef } from '../paging/pager';
-import { wire } from './compose';
+import { compose } from './compose';
 import { misconfigured, setupFrom, type Env, type IncidentTimerApi, type Setup } from './worker-config';
 
 export type { Env };
@@ -47,7 +48,7 @@ function runtime(s: Setup, sql: Sql, self?: string) {
     arming.set(id, p);
     await p;
   };
-  const w = wire({
+  const w = compose({
     sql,
     log: s.log,
     adminToken: s.config.adminToken,

@@ -1,10 +1,10 @@
-import { z } from '@hono/zod-openapi';
-
 /**
  * A zone's escalation policy: who is paged (the on-call person, the zone's supervisors, its
  * safety leads, or named responders), by which channels, and when after the SOS. The engine
  * runs it (escalate() in SQL); a zone without one uses default_escalation_policy().
  */
+import { z } from '@hono/zod-openapi';
+
 /** How often the last step repeats until someone acknowledges, when the policy does not say. */
 export const DEFAULT_REPEAT_SECONDS = 120;
 

@@ -2,9 +2,9 @@ import { sha256Hex } from '../auth/crypto';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { openSos } from '../incidents/service';
-import { lastKnownFix } from '../incidents/store';
+import { acknowledgeIncident, lastKnownFix, receiveCheckIn } from '../incidents/store';
 import { maskPhone } from '../log';
-import { acknowledge, checkinIncident, codeOfRequest, pagedIncident, receiveCheckin, takeHelpReply, userByPhone } from './store';
+import { checkinIncident, codeOfRequest, pagedIncident, takeHelpReply, userByPhone } from './store';
 
 export const DRIVER_HELP_TEXT = 'Mayday: text SOS if you are in danger. Reply SAFE or HELP when Mayday asks how you are.';
 export const HELP_TEXT =
@@ -43,7 +43,7 @@ export async function handleInboundSms(deps: Deps, from: string, body: string, m
       ? 'Mayday: no incident was paged to you; nothing was acknowledged.'
       : `Mayday: you were not paged for #${code}; nothing was acknowledged.`;
   }
-  const was = await acknowledge(deps.sql, paged.incident_id, user.id, 'sms', paged.page_id);
+  const was = await acknowledgeIncident(deps.sql, paged.incident_id, user.id, 'sms', paged.page_id);
   if (was === 'open') {
     log.info({ incidentId: paged.incident_id, code: paged.code }, 'acknowledged by sms');
     deps.metrics?.acknowledged((Date.now() - paged.opened_at.getTime()) / 1000, 'sms');
@@ -77,7 +77,7 @@ async function driverSms(deps: Deps, driver: Principal, text: string, messageSid
   const open = await checkinIncident(deps.sql, driver.id);
   if (open) {
     const status = word === 'SAFE' ? 'safe' : 'need_help';
-    await receiveCheckin(deps.sql, open.id, status, actorOf(driver));
+    await receiveCheckIn(deps.sql, open.id, { status, via: 'sms', note: null }, actorOf(driver));
     if (status === 'need_help') deps.pager.queued({ incidentId: open.id });
     return status === 'safe'
       ? `Mayday #${open.code}: noted, you are safe. Text HELP if that changes.`

@@ -31,12 +31,6 @@ export async function pagedIncident(sql: Sql, responderId: string, code: number 
   return paged;
 }
 
-/** Acknowledge through ack_incident(); answers the incident's status before ('open' when this acknowledged it). */
-export async function acknowledge(sql: Sql, incidentId: string, userId: string, via: 'sms', pageId: string): Promise<string> {
-  const [r] = await sql<{ r: string }[]>`SELECT ack_incident(${incidentId}, ${userId}, ${via}, ${pageId}) AS r`;
-  return r.r;
-}
-
 /** The code of the incident a message already opened (Twilio retrying its webhook). */
 export async function codeOfRequest(sql: Sql, driverId: string, clientRequestId: string): Promise<number | undefined> {
   const [opened] = await sql<{ code: number }[]>`
@@ -51,11 +45,6 @@ export async function checkinIncident(sql: Sql, driverId: string) {
     WHERE driver_id = ${driverId} AND status IN ('open', 'acknowledged') AND duress_at IS NULL
     ORDER BY opened_at DESC LIMIT 1`;
   return open;
-}
-
-/** A check-in answer by text, through checkin_receive(). */
-export async function receiveCheckin(sql: Sql, incidentId: string, status: 'safe' | 'need_help', actor: string): Promise<void> {
-  await sql`SELECT checkin_receive(${incidentId}, ${status}, 'sms', NULL, ${actor})`;
 }
 
 /**

@@ -3,12 +3,12 @@ import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { AppError } from '../errors';
 import { pinHashesOf } from '../users/store';
-import { acknowledgeByApi, cancelIncident, getIncidentFor, receiveCheckIn, resolveIncident } from './store';
+import { acknowledgeIncident, cancelIncident, getIncidentFor, receiveCheckIn, resolveIncident } from './store';
 
 /** Acknowledge through the API: a responder who can see the incident. 409 unless it is open. */
 export async function acknowledge(deps: Deps, p: Principal, incidentId: string) {
   await getIncidentFor(deps.sql, p, incidentId);
-  const was = await acknowledgeByApi(deps.sql, incidentId, p.id);
+  const was = await acknowledgeIncident(deps.sql, incidentId, p.id, 'api');
   if (was !== 'open') throw new AppError('conflict', `the incident is ${was}, not open`);
   const incident = await getIncidentFor(deps.sql, p, incidentId);
   deps.metrics?.acknowledged((Date.now() - Date.parse(incident.openedAt)) / 1000, 'api');

@@ -217,9 +217,12 @@ export async function lastKnownFix(sql: Sql, driverId: string): Promise<Location
   return { lat: row.lat, lng: row.lng, accuracyM: row.accuracy_m ?? undefined, capturedAt: row.captured_at.toISOString() };
 }
 
-/** Acknowledge from the API through ack_incident(); answers the incident's status before ('open' when this acknowledged it). */
-export async function acknowledgeByApi(sql: Sql, incidentId: string, responderId: string): Promise<string> {
-  const [row] = await sql<{ r: string }[]>`SELECT ack_incident(${incidentId}, ${responderId}, 'api', NULL) AS r`;
+/**
+ * Acknowledge through ack_incident(), from the API or a responder's reply to `pageId`; answers
+ * the incident's status before ('open' when this acknowledged it).
+ */
+export async function acknowledgeIncident(sql: Sql, incidentId: string, responderId: string, via: 'api' | 'sms', pageId: string | null = null): Promise<string> {
+  const [row] = await sql<{ r: string }[]>`SELECT ack_incident(${incidentId}, ${responderId}, ${via}, ${pageId}) AS r`;
   return row.r;
 }
 

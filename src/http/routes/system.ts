@@ -25,7 +25,7 @@ app.openapi(
         schemaState(deps.sql),
         new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 2_000)),
       ]);
-      const reason = notReady(db, deps.schemaVersion);
+      const reason = notReady(db, deps.schemaVersion, deps.definitionsChecksum);
       if (reason) return c.json({ status: 'unavailable', reason }, 503);
       return c.json({ status: 'ready' }, 200);
     } catch {
