@@ -9,6 +9,11 @@ export interface ConnectOptions {
   applicationName?: string;
   /** Seconds before an idle connection is closed (default 60). */
   idleTimeout?: number;
+  /**
+   * This process's sender id, set on every connection as mayday.sender: the pages it claims are
+   * leased to it (lease_owner), so that its advisory lock tells others whether it still lives.
+   */
+  sender?: string;
 }
 
 /** One pool per process on Node. Notices (e.g. "relation already exists, skipping") are not news. */
@@ -16,7 +21,7 @@ export function connect(url: string, opts: ConnectOptions = {}): Sql {
   return postgres(url, {
     max: opts.max ?? 10,
     onnotice: () => {},
-    connection: { application_name: opts.applicationName ?? 'mayday' },
+    connection: { application_name: opts.applicationName ?? 'mayday', ...(opts.sender ? { 'mayday.sender': opts.sender } : {}) },
     // A dead server must not hang requests forever: fail fast, let the caller answer 503.
     connect_timeout: 5,
     // postgres.js waits before reconnecting, (3^n / 100) s after the pool's n-th failed connection,

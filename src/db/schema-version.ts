@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 16;
-export const DEFINITIONS_CHECKSUM = '948069312803df9d1322f75fb31e358e232592b04ac12b6f348d8f479eae8e48';
+export const DEFINITIONS_CHECKSUM = 'b6c565e45a6e5ab263a94016f3e7dd6946b1828867ed9b961f28dd2f150830d1';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

@@ -24,6 +24,7 @@ export interface WireOptions {
   /** Twilio credentials; without them the phone simulator stands in. */
   twilio?: TwilioConfig;
   schemaVersion: number;
+  definitionsChecksum?: string;
   paging?: Partial<PagingOptions>;
   zoneCacheMs?: number;
   /** Run retention daily from the engine, coarsening after this many days (unset: never, as in tests). */
@@ -33,6 +34,8 @@ export interface WireOptions {
   draining?: () => boolean;
   /** The engine's timer: it looks at least every `sweepMs` (default 1 s). */
   engine?: { sweepMs?: number };
+  /** The sender id the pools were opened with (ConnectOptions.sender): the engine holds its advisory lock while it runs. */
+  senderId?: string;
   /** Where an incident's new deadlines are announced (Workers: its Durable Object alarm). */
   onScheduled?: PagerDeps['onScheduled'];
 }
@@ -42,13 +45,15 @@ export interface WireOptions {
  * pieces on Node (src/entry/wire.ts adds metrics, Twilio over node:http and node:crypto's SHA-256),
  * on Workers (src/entry/worker.ts) and in tests.
  */
-export function wire(o: WireOptions) {
+export function compose(o: WireOptions) {
   const simulator = o.twilio ? undefined : new Simulator(o.sql);
   const telephony = o.twilio ? twilioTelephony(o.twilio) : simulator!;
-  // A retry scheduled for later moves the engine's timer (it starts no timer of its own).
-  const onScheduled: PagerDeps['onScheduled'] = (ref, when) => {
-    o.onScheduled?.(ref, when);
-    if (when === 'later') engine.nudge();
+  // A retry scheduled for later moves the engine's timer (the sender starts no timer of its own).
+  // The engine is made below, from the pager: it is there before any send can schedule a retry.
+  let engine: Engine | undefined;
+  const onScheduled: PagerDeps['onScheduled'] = (ref, inMs) => {
+    o.onScheduled?.(ref, inMs);
+    if (inMs > 0) engine?.nudge(inMs);
   };
   const pager = new Pager({ sql: o.sql, log: o.log, telephony, twiml, publicBaseUrl: o.publicBaseUrl, options: o.paging, metrics: o.metrics, onScheduled });
   const deps: Deps = {
@@ -64,6 +69,7 @@ export function wire(o: WireOptions) {
     metrics: o.metrics,
     simulator,
     schemaVersion: o.schemaVersion,
+    definitionsChecksum: o.definitionsChecksum,
     docsAsset: o.docsAsset,
     draining: o.draining,
   };
@@ -81,6 +87,6 @@ export function wire(o: WireOptions) {
     // Once a UTC day, whichever instance ticks first; it runs in the background, never holding a tick.
     if (o.retentionDays !== undefined) await runRetentionIfDue(o.sql, o.log, { days: o.retentionDays, now: at ?? undefined });
   };
-  const engine = new Engine({ sql: o.sql, log: o.log, pager, metrics: o.metrics, onTick }, { sweepMs: o.engine?.sweepMs ?? 1_000, slowTickMs: 500 });
+  engine = new Engine({ sql: o.sql, log: o.log, pager, metrics: o.metrics, onTick, senderId: o.senderId }, { sweepMs: o.engine?.sweepMs ?? 1_000, slowTickMs: 500 });
   return { deps, engine, pager, simulator, app: buildApp(deps) };
 }

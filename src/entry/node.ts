@@ -3,6 +3,7 @@
  * seed, HTTP server and graceful shutdown.
  */
 import { createAdaptorServer } from '@hono/node-server';
+import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -11,7 +12,7 @@ import { newToken } from '../auth/crypto';
 import { ConfigError, parseConfig, type Config } from '../config/env';
 import { connect, warmPool } from '../db/client';
 import { startEmbedded, type EmbeddedPostgres } from '../db/embedded';
-import { migrate } from '../db/migrate';
+import { checksumOfFiles, migrate } from '../db/migrate';
 import { loadMigrations } from '../db/migrations-fs';
 import type { Deps } from '../deps';
 import { seedDemo, DEMO, type DemoTokens } from '../demo/seed';
@@ -75,8 +76,11 @@ async function main() {
   // of a pool stays in use, and each is a database process. With 16 and 12 on this project's
   // two cores, 28 processes took turns for each query, and bench:paging's SOS → first page p99
   // was about twice what it is with 6 and 3 (docs/architecture.md, "Small connection pools").
-  const sql = connect(url, { max: config.pool.main });
-  const intakeSql = connect(url, { max: config.pool.intake, applicationName: 'mayday-intake' });
+  // This process's sender id: pages it claims are leased to it, and its advisory lock (held by
+  // the engine) tells the other instances at once when it has died.
+  const senderId = randomUUID();
+  const sql = connect(url, { max: config.pool.main, sender: senderId });
+  const intakeSql = connect(url, { max: config.pool.intake, applicationName: 'mayday-intake', sender: senderId });
   const migrations = loadMigrations();
   const applied = await migrate(sql, migrations);
   if (applied.migrations.length || applied.definitions.length) log.info({ applied }, 'migrations applied');
@@ -94,8 +98,10 @@ async function main() {
     twilio: config.twilio,
     retentionDays: config.retentionDays,
     schemaVersion: Math.max(...migrations.map((m) => m.id)),
+    definitionsChecksum: checksumOfFiles(migrations.definitions ?? []),
     docsAsset: docsAssets(),
     draining: () => draining,
+    senderId,
   });
   await engine.start();
   const stopTokenListener = await deps.auth.listen();

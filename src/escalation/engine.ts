@@ -2,7 +2,7 @@ import type { Sql } from '../db/client';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import type { Pager } from '../paging/pager';
-import { claimedFromJson, onPagesAnnounced } from '../paging/store';
+import { claimedFromJson, holdSenderLock, onPagesAnnounced } from '../paging/store';
 import { checkinsDue, escalateDue, nextDueOfAll, type Escalated } from './store';
 
 export interface EngineDeps {
@@ -12,6 +12,8 @@ export interface EngineDeps {
   metrics?: Metrics;
   /** Extra periodic work (the phone simulator's unanswered calls, later check-ins). */
   onTick?: (asOf: Date | null) => Promise<void>;
+  /** This process's sender id (see holdSenderLock()): its lock is held from start() to stop(). */
+  senderId?: string;
 }
 
 export interface TickResult {
@@ -24,6 +26,8 @@ export interface TickResult {
   /** Milliseconds after their deadline that escalations ran (for the lateness histogram). */
   lateMs: number[];
   nextDeadline: Date | null;
+  /** How far off nextDeadline is, in the database's time (negative: overdue); null when nothing is due. */
+  nextInMs: number | null;
   ms: number;
 }
 
@@ -59,7 +63,9 @@ export class Engine {
   private firstRunDone?: () => void;
   /** When the timer fires (epoch ms), so that a nudge only ever moves it earlier. */
   private timerAt = Infinity;
-  private nudging = false;
+  /** The earliest nudge that came while a tick ran (epoch ms): the timer set after the tick honours it. */
+  private nudgedAt = Infinity;
+  private senderLock?: Awaited<ReturnType<typeof holdSenderLock>>;
   /** Resolves once the first tick after start() has run (a restart's overdue work started). */
   readonly firstRun = new Promise<void>((r) => (this.firstRunDone = r));
 
@@ -137,6 +143,9 @@ export class Engine {
       if (n < BATCH) break;
     }
     const checkinsAt = performance.now();
+    // Our lock lost with its connection (the database restarted): take it again before others
+    // count our pages as a dead sender's for long.
+    if (this.senderLock && !(await this.senderLock.held())) this.deps.log.warn('the sender lock was lost with its connection; taken again');
     const recovered = await pager.recover();
     await this.deps.onTick?.(at);
     const recoveredAt = performance.now();
@@ -152,7 +161,7 @@ export class Engine {
     // Where the time went, for the "ran long" warning: escalations, check-ins, lease recovery (and retention), the drain.
     const phase = (a: number, b: number) => Math.round(b - a);
     const phases = { escalateMs: phase(started, escalatedAt), checkinsMs: phase(escalatedAt, checkinsAt), recoverMs: phase(checkinsAt, recoveredAt), drainMs: phase(recoveredAt, performance.now()) };
-    return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline: next.at, stillDue: next.due, phases };
+    return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline: next.at, nextInMs: next.inMs, stillDue: next.due, phases };
   }
 
   /**
@@ -176,6 +185,8 @@ export class Engine {
 
   async start() {
     this.stopped = false;
+    // Before anything is claimed: a page leased to a sender whose lock is missing is taken over.
+    if (this.deps.senderId) this.senderLock = await holdSenderLock(this.deps.sql, this.deps.senderId);
     // Another instance queued pages (Pager.queued()): look at once, in case it cannot send them.
     this.unlisten = await onPagesAnnounced(this.deps.sql, () => this.deps.pager.wake());
     this.schedule(0);
@@ -188,22 +199,19 @@ export class Engine {
     await this.ticking?.catch(() => undefined);
     await this.deps.pager.idle();
     await this.unlisten?.().catch(() => undefined);
+    this.senderLock?.release();
   }
 
   /**
-   * Something was scheduled for later (a page's retry after backoff or an unknown outcome): look
-   * at next_due() again and move the timer earlier if it now comes sooner. Nudges that arrive
-   * while one is under way are covered by it.
+   * Something was scheduled `inMs` from now (a page's retry after backoff, or an unknown outcome's
+   * next attempt): move the timer earlier if that comes sooner. The tick it fires acts on
+   * whatever next_due() then says; a nudge only wakes it.
    */
-  nudge(): void {
-    if (this.stopped || this.nudging) return;
-    this.nudging = true;
-    void nextDueOfAll(this.deps.sql, null)
-      .then((next) => {
-        if (next.at && next.at.getTime() < this.timerAt && !this.ticking) this.schedule(next.at.getTime() - Date.now());
-      })
-      .catch((e) => this.deps.log.debug({ err: e }, 'engine nudge failed; the sweep covers it'))
-      .finally(() => (this.nudging = false));
+  nudge(inMs: number): void {
+    if (this.stopped) return;
+    const at = Date.now() + Math.max(0, inMs);
+    if (this.ticking) this.nudgedAt = Math.min(this.nudgedAt, at);
+    else if (at < this.timerAt) this.schedule(at - Date.now());
   }
 
   private schedule(ms: number) {
@@ -223,7 +231,8 @@ export class Engine {
     try {
       this.ticking = this.tick(undefined, false);
       const r = await this.ticking;
-      if (r.nextDeadline) next = r.nextDeadline.getTime() - Date.now();
+      // In the database's time (how far off next_due() is), so the two clocks need not agree.
+      if (r.nextInMs !== null) next = r.nextInMs;
       const progressed = r.escalated + r.checkins + r.recovered + r.sent > 0;
       if (next <= 0 && !progressed) next = STUCK_RETRY_MS;
     } catch (e) {
@@ -233,6 +242,7 @@ export class Engine {
       this.firstRunDone?.();
       this.firstRunDone = undefined;
     }
-    this.schedule(next);
+    this.schedule(Math.min(next, this.nudgedAt - Date.now()));
+    this.nudgedAt = Infinity;
   }
 }

@@ -20,11 +20,15 @@ export async function checkinsDue(sql: Sql, at: Date | null, limit: number): Pro
   return rows.length;
 }
 
-/** The next deadline of any incident (next_due()), and whether it has come as of `at`. */
-export async function nextDueOfAll(sql: Sql, at: Date | null): Promise<{ at: Date | null; due: boolean }> {
-  const [r] = await sql<{ at: Date | null; due: boolean | null }[]>`
-    SELECT d.at, d.at <= coalesce(${at}::timestamptz, now()) AS due FROM (SELECT next_due() AS at) d`;
-  return { at: r.at, due: r.due === true };
+/**
+ * The next deadline of any incident (next_due()), whether it has come as of `at`, and how far off
+ * it is in the database's time (negative when overdue).
+ */
+export async function nextDueOfAll(sql: Sql, at: Date | null): Promise<{ at: Date | null; due: boolean; inMs: number | null }> {
+  const [r] = await sql<{ at: Date | null; due: boolean | null; in_ms: number | null }[]>`
+    SELECT d.at, d.at <= coalesce(${at}::timestamptz, now()) AS due, (extract(epoch FROM d.at - now()) * 1000)::float8 AS in_ms
+    FROM (SELECT next_due() AS at) d`;
+  return { at: r.at, due: r.due === true, inMs: r.in_ms };
 }
 
 /**

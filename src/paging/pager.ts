@@ -6,15 +6,29 @@ import { lazyChild, maskPhone } from '../log';
 import { pageScript, smsFor } from './messages';
 import { Coalescer } from './coalesce';
 import {
-  announcePages, cancelPage, claimPages, expireLeases, markFailed, markSent, markSentMany, markUnknown, recordCallback, recordCallbackMany, requeue, type ClaimedPage, type StatusReport,
+  announcePages, cancelPage, claimPages, expireLeases, hedgePage, markFailed, markSent, markSentMany, markUnknown, recordCallback, recordCallbackMany, renewLeases, requeue,
+  type ClaimedPage, type ResendReason, type StatusReport,
 } from './store';
 
 export interface PagingOptions {
-  /** How long a sender may hold a page before its outcome counts as unknown. */
+  /**
+   * How long a sender may hold a page without renewing its lease before its outcome counts as
+   * unknown (and it is sent again). The sender renews the leases of every page it still holds
+   * every third of this (a heartbeat), so a slow send keeps its page and a dead sender's pages
+   * are taken over within this long (at once where its advisory lock shows it died: see
+   * expire_leases()).
+   */
   leaseSeconds: number;
-  /** A call again after voicemail / no answer / busy, and a new attempt after an unknown outcome. */
+  /** A call again after voicemail / no answer / busy. */
   callRetrySeconds: number;
-  unknownRetrySeconds: number;
+  /**
+   * A page whose outcome is unknown (a Twilio 5xx, a timeout, a reset connection, a sender that
+   * stopped) is sent again after a jittered backoff from this base, doubling per attempt and
+   * never over a second (resendDelayMs()).
+   */
+  resendBaseMs: number;
+  /** A send Twilio has not answered after this long is hedged: its next attempt goes out while it still waits. */
+  hedgeMs: number;
   /** Attempts per recipient, channel and step (the first included). */
   maxAttempts: number;
   /** HTTP tries of one attempt when Twilio answers 429 or 5xx. */
@@ -42,9 +56,10 @@ export interface PagingOptions {
 }
 
 export const DEFAULT_PAGING: PagingOptions = {
-  leaseSeconds: 20,
+  leaseSeconds: 3,
   callRetrySeconds: 30,
-  unknownRetrySeconds: 10,
+  resendBaseMs: 250,
+  hedgeMs: 2_000,
   maxAttempts: 3,
   maxTries: 8,
   backoffBaseMs: 250,
@@ -57,6 +72,18 @@ const ESCALATION = new Set(['page', 'failover', 'retry']);
 
 /** Pages claimed at most at once by one claim of drain(), and reserveRoom()'s default. */
 const CLAIM_BATCH = 500;
+
+/** The wait before an unknown outcome's next attempt: between half and all of base * 2^(attempt-1), at most 1 s. */
+export function resendDelayMs(attempt: number, base: number, random = Math.random): number {
+  const ceiling = Math.min(1_000, base * 2 ** Math.max(0, attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** Why a send without a clear answer is sent again: the answer Twilio gave, or none. */
+export function resendReason(r: { status?: number; code?: string }): ResendReason {
+  if (r.status !== undefined && r.status >= 500) return 'twilio_5xx';
+  return r.code === 'timeout' ? 'timeout' : 'reset';
+}
 
 /** Full jitter: a random delay up to min(cap, base * 2^(tries-1)). */
 export function backoffMs(tries: number, o: Pick<PagingOptions, 'backoffBaseMs' | 'backoffCapMs'>, random = Math.random): number {
@@ -73,12 +100,12 @@ export interface PagerDeps {
   options?: Partial<PagingOptions>;
   metrics?: Metrics;
   /**
-   * Told whenever an incident has pages to send, `now` (this sender is already on them) or
-   * `later` (a retry after backoff or an unknown outcome: next_due() has moved). On Node the
-   * engine's timer takes a `later` (Engine.nudge); on Workers both arm the incident's Durable
-   * Object alarm.
+   * Told whenever an incident has pages to send: now (`inMs` 0: this sender is on them) or
+   * `inMs` from now (a retry after backoff or an unknown outcome's next attempt). On Node a
+   * later one moves the engine's timer (Engine.nudge); on Workers every one arms the incident's
+   * Durable Object alarm, which reads next_due().
    */
-  onScheduled?: (ref: PageRef, when: 'now' | 'later') => void;
+  onScheduled?: (ref: PageRef, inMs: number) => void;
 }
 
 /** Which incident has new work: named directly, or through one of its pages (a status callback). */
@@ -100,6 +127,9 @@ export class Pager {
   /** A drain stopped claiming at maxInFlight: sends finishing wake the sender (see track()). */
   private full = false;
   private reserved = 0;
+  /** Pages this sender has claimed and not yet settled: their leases are renewed (heartbeat()). */
+  private holding = new Set<string>();
+  private beating?: ReturnType<typeof setInterval>;
 
   /**
    * Sends Twilio took, and status callbacks, recorded together when they arrive together (one
@@ -158,7 +188,7 @@ export class Pager {
    * for a claim that finds nothing.
    */
   queued(ref?: PageRef, o: { claimed?: boolean } = {}): void {
-    if (ref) this.deps.onScheduled?.(ref, 'now');
+    if (ref) this.deps.onScheduled?.(ref, 0);
     if (o.claimed) return;
     this.wake();
     if (this.announcing || this.stopped) return;
@@ -233,12 +263,31 @@ export class Pager {
 
   /** Send claimed pages, each in its own promise: drain()'s, or an SOS's (within reserveRoom()'s room). */
   sendClaimed(pages: ClaimedPage[]): void {
-    for (const p of pages) this.track(this.send(p));
+    for (const p of pages) {
+      this.holding.add(p.id);
+      this.track(this.send(p).finally(() => this.holding.delete(p.id)));
+    }
+    if (this.holding.size > 0) this.heartbeat();
   }
 
-  /** Turn pages held by a dead sender into unknown outcomes (with a new attempt queued). */
+  /** Turn pages held by a dead sender into unknown outcomes, each sent again at once. */
   async recover(): Promise<number> {
-    return expireLeases(this.deps.sql, this.options.unknownRetrySeconds, this.options.maxAttempts);
+    return expireLeases(this.deps.sql, 0, this.options.maxAttempts);
+  }
+
+  /** While this sender holds pages, renew their leases every third of leaseSeconds. */
+  private heartbeat() {
+    if (this.beating || this.stopped) return;
+    const every = (this.options.leaseSeconds * 1000) / 3;
+    this.beating = setInterval(() => {
+      if (this.holding.size === 0) {
+        clearInterval(this.beating);
+        this.beating = undefined;
+        return;
+      }
+      renewLeases(this.deps.sql, [...this.holding], this.options.leaseSeconds).catch((e) => this.deps.log.warn({ err: e }, 'could not renew page leases'));
+    }, every);
+    this.beating.unref?.();
   }
 
   /** Resolves when no drain is running and every send started has recorded its outcome. */
@@ -251,6 +300,8 @@ export class Pager {
   stop() {
     this.stopped = true;
     if (this.announcing) clearTimeout(this.announcing);
+    if (this.beating) clearInterval(this.beating);
+    this.beating = undefined;
   }
 
   private track(p: Promise<void>) {
@@ -263,6 +314,19 @@ export class Pager {
         this.wake();
       }
     });
+  }
+
+  /** A send still unanswered after hedgeMs: queue its next attempt (page.resent, reason timeout) and send it now. */
+  private async hedge(p: ClaimedPage, plog: Logger) {
+    if (this.stopped) return;
+    try {
+      const next = await hedgePage(this.deps.sql, p.id, this.options.maxAttempts);
+      if (!next) return;
+      plog.warn({ nextPageId: next, hedgeMs: this.options.hedgeMs }, 'Twilio has not answered; sending the page again meanwhile');
+      this.queued({ incidentId: p.incident_id });
+    } catch (e) {
+      plog.warn({ err: e }, 'could not hedge a slow send; its lease and outcome still cover it');
+    }
   }
 
   callbackUrl(path: string, pageId: string) {
@@ -279,17 +343,19 @@ export class Pager {
         return;
       }
       const started = performance.now();
-      const result =
-        p.channel === 'sms'
-          ? await telephony.sendSms({ pageId: p.id, to: p.phone, body: smsFor(p), statusCallback: this.callbackUrl('status', p.id) })
-          : await telephony.placeCall({
+      // Twilio silent for hedgeMs: the next attempt goes out now, while this one still waits.
+      const hedge = p.attempt < o.maxAttempts ? setTimeout(() => void this.hedge(p, plog), o.hedgeMs) : undefined;
+      hedge?.unref?.();
+      const result = await (p.channel === 'sms'
+          ? telephony.sendSms({ pageId: p.id, to: p.phone, body: smsFor(p), statusCallback: this.callbackUrl('status', p.id) })
+          : telephony.placeCall({
               pageId: p.id,
               to: p.phone,
               script: pageScript(p),
               twiml: this.deps.twiml.pageCall({ script: pageScript(p), gatherAction: this.callbackUrl('voice/gather', p.id) }),
               statusCallback: this.callbackUrl('voice/status', p.id),
               amdCallback: this.callbackUrl('voice/amd', p.id),
-            });
+            })).finally(() => clearTimeout(hedge));
       const ms = Math.round(performance.now() - started);
       this.deps.metrics?.pageOutcome(p.channel, result.ok ? 'sent' : result.kind);
       if (result.ok) {
@@ -312,7 +378,7 @@ export class Pager {
             const delay = backoffMs(p.tries, o);
             plog.info({ status: result.status, code: result.code, delay }, 'page not taken; retrying');
             await requeue(sql, p.id, delay, result.message);
-            this.deps.onScheduled?.({ incidentId: p.incident_id }, 'later');
+            this.deps.onScheduled?.({ incidentId: p.incident_id }, delay);
           }
           return;
         case 'permanent':
@@ -320,11 +386,15 @@ export class Pager {
           await markFailed(sql, p.id, result.code ?? String(result.status ?? ''), result.message);
           this.queued({ incidentId: p.incident_id }); // the failover page, if any, goes now (from here)
           return;
-        case 'unknown':
-          plog.warn({ code: result.code, ms }, 'page outcome unknown; a new attempt follows unless Twilio reports this one');
-          await markUnknown(sql, p.id, result.message, o.unknownRetrySeconds, o.maxAttempts);
-          this.deps.onScheduled?.({ incidentId: p.incident_id }, 'later');
+        case 'unknown': {
+          // Sent again within a second; if Twilio did take this one, its callbacks are still recorded.
+          const reason = resendReason(result);
+          const delay = resendDelayMs(p.attempt, o.resendBaseMs);
+          plog.warn({ code: result.code, status: result.status, reason, delay, ms }, 'page outcome unknown; sending it again');
+          await markUnknown(sql, p.id, result.message, delay / 1000, o.maxAttempts, reason);
+          this.deps.onScheduled?.({ incidentId: p.incident_id }, delay);
           return;
+        }
       }
     } catch (e) {
       // Recording failed (database down): the lease runs out and recover() settles it as unknown.

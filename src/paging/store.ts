@@ -57,7 +57,8 @@ export async function claimPages(sql: Sql, asOf: Date | null, limit: number, lea
       FOR UPDATE SKIP LOCKED
     ), claimed AS (
       UPDATE pages p SET status = 'sending', tries = p.tries + 1,
-             lease_until = now() + make_interval(secs => ${leaseSeconds})
+             lease_until = now() + make_interval(secs => ${leaseSeconds}),
+             lease_owner = nullif(current_setting('mayday.sender', true), '')::uuid
       FROM c WHERE p.id = c.id
       RETURNING p.*
     )
@@ -89,8 +90,56 @@ export async function markFailed(sql: Sql, pageId: string, code: string | null, 
   await sql`SELECT page_failed(${pageId}, ${code}, ${error})`;
 }
 
-export async function markUnknown(sql: Sql, pageId: string, error: string, retryDelaySeconds: number, maxAttempts: number) {
-  await sql`SELECT page_unknown(${pageId}, ${error}, ${retryDelaySeconds}, ${maxAttempts})`;
+/** Why a page is sent again (page.resent's reason). */
+export type ResendReason = 'twilio_5xx' | 'timeout' | 'reset' | 'sender_stopped';
+
+/** The send ended without a clear answer: page_unknown(), its next attempt after `retryDelaySeconds`. */
+export async function markUnknown(sql: Sql, pageId: string, error: string, retryDelaySeconds: number, maxAttempts: number, reason: ResendReason) {
+  await sql`SELECT page_unknown(${pageId}, ${error}, ${retryDelaySeconds}, ${maxAttempts}, ${reason})`;
+}
+
+/** Twilio has not answered a send yet: its next attempt goes now, while the first still waits (page_resend()). */
+export async function hedgePage(sql: Sql, pageId: string, maxAttempts: number): Promise<string | null> {
+  const [row] = await sql<{ id: string | null }[]>`SELECT page_resend(${pageId}, 'timeout', 0, ${maxAttempts}) AS id`;
+  return row.id;
+}
+
+/** Keep this sender's leases on the pages it is still sending (a heartbeat). */
+export async function renewLeases(sql: Sql, pageIds: string[], leaseSeconds: number): Promise<void> {
+  await sql`
+    UPDATE pages SET lease_until = now() + make_interval(secs => ${leaseSeconds})
+    WHERE id = ANY(${pageIds}::uuid[]) AND status = 'sending'`;
+}
+
+/**
+ * Hold this sender's advisory lock (sender_lock_key()) on a connection of its own for as long as
+ * the process lives: other instances then know at once, from the lock's absence, that pages it
+ * leased were left by a sender that died. `held()` takes the lock again if its connection was
+ * lost (the database restarted) and answers whether it is held.
+ */
+export async function holdSenderLock(sql: Sql, senderId: string) {
+  let conn: Awaited<ReturnType<Sql['reserve']>> | undefined;
+  const take = async () => {
+    conn?.release();
+    conn = await sql.reserve();
+    await conn`SELECT pg_advisory_lock(19801, sender_lock_key(${senderId}))`;
+  };
+  await take();
+  return {
+    async held(): Promise<boolean> {
+      try {
+        await conn!`SELECT 1`;
+        return true;
+      } catch {
+        await take().catch(() => undefined);
+        return false;
+      }
+    },
+    release() {
+      conn?.release();
+      conn = undefined;
+    },
+  };
 }
 
 export async function cancelPage(sql: Sql, pageId: string) {
@@ -102,11 +151,8 @@ export async function cancelPage(sql: Sql, pageId: string) {
  * real time (the database's clock), whatever time a test asks the engine to act as of.
  */
 export async function expireLeases(sql: Sql, retryDelaySeconds: number, maxAttempts: number): Promise<number> {
-  const rows = await sql`
-    SELECT page_unknown(id, 'sender stopped while sending', ${retryDelaySeconds}, ${maxAttempts})
-    FROM (SELECT id FROM pages WHERE status = 'sending' AND lease_until < now()
-          ORDER BY lease_until LIMIT 500 FOR UPDATE SKIP LOCKED) due`;
-  return rows.count;
+  const [row] = await sql<{ n: number }[]>`SELECT expire_leases(${retryDelaySeconds}, ${maxAttempts}) AS n`;
+  return row.n;
 }
 
 /** A status callback, from Twilio's webhook or the simulator. */

@@ -30,6 +30,8 @@ export interface SceneOptions {
   twilioTimeoutMs?: number;
   maxInFlight?: number;
   recordLingerMs?: number;
+  /** When a send Twilio has not answered is hedged (default: a minute, so that a test holding Twilio on purpose sees no hedge). */
+  hedgeMs?: number;
 }
 
 /**
@@ -47,7 +49,7 @@ async function scene(twilio: MockTwilio, opts: SceneOptions): Promise<Scene> {
   const t = await testApp({
     twilio: { ...TWILIO, timeoutMs: opts.twilioTimeoutMs ?? TWILIO.timeoutMs },
     paging: {
-      callRetrySeconds: 30, unknownRetrySeconds: 10, backoffBaseMs: 50, backoffCapMs: 200,
+      callRetrySeconds: 30, backoffBaseMs: 50, backoffCapMs: 200, hedgeMs: opts.hedgeMs ?? 60_000,
       ...(opts.maxInFlight ? { maxInFlight: opts.maxInFlight } : {}), ...(opts.recordLingerMs !== undefined ? { recordLingerMs: opts.recordLingerMs } : {}),
     },
   });

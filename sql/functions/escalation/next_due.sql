@@ -4,11 +4,19 @@
 -- after a duress PIN; a page waiting to be sent (a retry after backoff, voicemail or an unknown
 -- outcome); a sender's lease running out. A page just queued and due at once is being sent by
 -- whoever queued it, so it counts only 5 s after it was queued. The engine's tick(asOf) is what
--- acts on each: escalate_due_and_claim(), checkins_due(), and the sender's lease recovery and claim.
+-- acts on each: escalate_due_and_claim(), checkins_due(), and the sender's lease recovery
+-- (expire_leases()) and claim.
+--
+-- Cost: the escalation, check-in and lease terms are each one index lookup. The page terms read
+-- the queued pages that are due (or nearly) in not_before order, and stop at the first that is
+-- not in its grace: at most the pages the next tick sends anyway. Plans are made for each call
+-- (force_custom_plan), so that one incident's call uses its pages' key and the global one the
+-- partial indexes.
 CREATE OR REPLACE FUNCTION next_due(p_incident uuid DEFAULT NULL) RETURNS timestamptz
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE
+SET plan_cache_mode TO 'force_custom_plan'
+AS $$
 BEGIN
-  -- Each minimum stays an index lookup: a filter by incident is added only when one is named.
   RETURN least(
     (SELECT min(esc_next_at) FROM incidents
       WHERE status = 'open' AND esc_next_at IS NOT NULL AND (p_incident IS NULL OR id = p_incident)),
@@ -20,9 +28,18 @@ BEGIN
         AND (p_incident IS NULL OR id = p_incident)),
     (SELECT min(lease_until) FROM pages
       WHERE status = 'sending' AND (p_incident IS NULL OR incident_id = p_incident)),
-    (SELECT min(CASE WHEN tries = 0 AND not_before <= created_at + interval '1 second'
-                          AND created_at > now() - interval '5 seconds'
-                     THEN created_at + interval '5 seconds' ELSE not_before END)
-       FROM pages WHERE status = 'queued' AND (p_incident IS NULL OR incident_id = p_incident)));
+    -- The first queued page not in its grace, in the order the sender claims them.
+    (SELECT not_before FROM pages
+      WHERE status = 'queued' AND (p_incident IS NULL OR incident_id = p_incident)
+        AND NOT (tries = 0 AND not_before <= created_at + interval '1 second'
+                 AND created_at > now() - interval '5 seconds')
+      ORDER BY not_before LIMIT 1),
+    -- Pages in their grace: due 5 s after they were queued. Their not_before is at most 1 s
+    -- after now, which bounds the scan to the pages that are due.
+    (SELECT min(created_at) + interval '5 seconds' FROM pages
+      WHERE status = 'queued' AND (p_incident IS NULL OR incident_id = p_incident)
+        AND not_before <= now() + interval '1 second'
+        AND tries = 0 AND not_before <= created_at + interval '1 second'
+        AND created_at > now() - interval '5 seconds'));
 END
 $$;

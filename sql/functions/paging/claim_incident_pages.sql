@@ -1,6 +1,7 @@
 -- Claims one incident's due queued pages for the caller's sender, as the sender claims pages:
--- status 'sending', one more try, a lease of p_lease_seconds, SKIP LOCKED. Answers them as JSON with
--- what their messages need.
+-- status 'sending', one more try, a lease of p_lease_seconds held by the sender its connection
+-- names (the setting mayday.sender), SKIP LOCKED. Answers them as JSON with what their messages
+-- need.
 
 CREATE OR REPLACE FUNCTION claim_incident_pages(p_incident uuid, p_lease_seconds integer,
                                                 p_claim_max integer)
@@ -18,7 +19,8 @@ BEGIN
     LIMIT p_claim_max
     FOR UPDATE SKIP LOCKED
   ), claimed AS (
-    UPDATE pages p SET status = 'sending', tries = p.tries + 1, lease_until = now() + make_interval(secs => p_lease_seconds)
+    UPDATE pages p SET status = 'sending', tries = p.tries + 1, lease_until = now() + make_interval(secs => p_lease_seconds),
+                       lease_owner = nullif(current_setting('mayday.sender', true), '')::uuid
     FROM c WHERE p.id = c.id
     RETURNING p.*
   )
