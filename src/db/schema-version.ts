@@ -7,7 +7,7 @@
  */
 import type { Sql } from './client';
 
-export const SCHEMA_VERSION = 16;
+export const SCHEMA_VERSION = 18;
 export const DEFINITIONS_CHECKSUM = 'b6c565e45a6e5ab263a94016f3e7dd6946b1828867ed9b961f28dd2f150830d1';
 
 export interface SchemaState {

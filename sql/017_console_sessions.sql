@@ -1,0 +1,2 @@
+-- Console sessions (issue 18): filled in by the change that adds them.
+SELECT 1;
