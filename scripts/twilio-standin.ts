@@ -7,6 +7,7 @@
  *   GET  /_standin/stats[?pages=false]    counts (callbacks and acks failed, by status or 'error'), peaks,
  *                                         per page id how often it was accepted, its clock
  *   GET  /_standin/requests?since=<seq>   every authenticated request after sequence number <seq>
+ *                                         (arrival `at`, outcome, and when it was answered or aborted)
  *
  * Callbacks go to the StatusCallback URL (form-encoded, X-Twilio-Signature): messages `sent`
  * then `delivered`; calls, as Twilio does, only the events their `StatusCallbackEvent`
@@ -78,6 +79,14 @@ export interface StandinRequest {
   /** Connection number (one per TCP connection) and requests in progress here on arrival. */
   conn: number;
   inflight: number;
+  /**
+   * When its answer was written out in full (same clock as `at`), or null: not yet, or never
+   * because the client went away first (`abortedAt`: the connection closed before the answer,
+   * e.g. the client's timeout or a process killed mid-request). The chaos scripts read these to
+   * know when a request was in flight.
+   */
+  answeredAt: number | null;
+  abortedAt: number | null;
 }
 export interface Standin {
   url: string;
@@ -200,6 +209,13 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
     }
   }
 
+  /** Stamp a logged request's answeredAt when its response is written, or abortedAt when the connection closes first. */
+  const timeAnswer = (r: StandinRequest, ctx: Context<{ Bindings: HttpBindings }>) => {
+    const res = ctx.env.outgoing;
+    res.once('finish', () => void (r.answeredAt = now()));
+    res.once('close', () => void (r.answeredAt === null && !res.writableFinished && (r.abortedAt = now())));
+  };
+
   const app = new Hono<{ Bindings: HttpBindings }>();
   const create = (kind: 'sms' | 'call') => async (ctx: Context<{ Bindings: HttpBindings }>) => {
     const at = now();
@@ -220,7 +236,8 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
       if (o.invalidNumbers?.includes(f.get('To')!)) {
         c.invalid++;
         log.push({ seq: log.length + 1, kind, to: f.get('To')!, from: f.get('From') ?? '', statusCallback: f.get('StatusCallback'), pageId: pageIdOf(f.get('StatusCallback')),
-          at, outcome: 'invalid', sid: null, conn: connOf.get(ctx.env.incoming.socket) ?? 0, inflight: c.inflight });
+          at, outcome: 'invalid', sid: null, conn: connOf.get(ctx.env.incoming.socket) ?? 0, inflight: c.inflight, answeredAt: null, abortedAt: null });
+        timeAnswer(log[log.length - 1], ctx);
         return ctx.json({ code: 21211, message: `The 'To' number ${f.get('To')} is not a valid phone number.`, more_info: 'https://www.twilio.com/docs/errors/21211', status: 400 }, 400);
       }
       const forced = refusals.get(f.get('To')!);
@@ -232,7 +249,8 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
       const taken = !fault || fault === 'hang';
       const sid = taken ? (kind === 'sms' ? 'SM' : 'CA') + randomBytes(16).toString('hex') : null;
       log.push({ seq: log.length + 1, kind, to: f.get('To')!, from: f.get('From') ?? '', statusCallback: cb, pageId, at, outcome: fault ?? 'accepted', sid,
-        conn: connOf.get(ctx.env.incoming.socket) ?? 0, inflight: c.inflight });
+        conn: connOf.get(ctx.env.incoming.socket) ?? 0, inflight: c.inflight, answeredAt: null, abortedAt: null });
+      timeAnswer(log[log.length - 1], ctx);
       if (fault) c.faults[fault]++;
       if (fault && fault !== 'hang') {
         const [code, message] = ERRORS[fault];

@@ -1,7 +1,8 @@
 /**
  * The Twilio stand-in the benchmarks and chaos scripts page (scripts/twilio-standin.ts): a call's
- * status callbacks are the events its StatusCallbackEvent parameters ask for, as with Twilio.
- * No database: the stand-in is only a Twilio double.
+ * status callbacks are the events its StatusCallbackEvent parameters ask for, as with Twilio; its
+ * record says when each request was answered or abandoned by the client (the chaos scripts'
+ * measure of silence rests on it). No database: the stand-in is only a Twilio double.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -49,6 +50,36 @@ describe('twilio stand-in: call status callbacks', () => {
       expect(of('all')).toEqual(['initiated', 'ringing', 'in-progress']);
       expect(of('none')).toEqual([]);
       expect(received.find((f) => f.get('CallStatus') === 'in-progress')!.get('AnsweredBy')).toBe('human');
+    } finally {
+      await standin.close();
+    }
+  });
+});
+
+describe('twilio stand-in: when a request was answered or abandoned', () => {
+  it('stamps answeredAt on an answer (a 201 or a fault) and abortedAt on a hung request its client gave up on', async () => {
+    const standin = await startStandin({ ...creds, port: 0, host: '127.0.0.1', callbacks: false, hangMs: 5_000 });
+    try {
+      const sms = (to: string, signal?: AbortSignal) => fetch(`${standin.url}/2010-04-01/Accounts/${creds.accountSid}/Messages.json`, {
+        method: 'POST', signal, body: new URLSearchParams({ To: to, From: '+15550002222', Body: 'hello' }),
+        headers: { authorization: 'Basic ' + Buffer.from(`${creds.accountSid}:${creds.authToken}`).toString('base64') },
+      });
+      expect((await sms('+15550001111')).status).toBe(201);
+      standin.refuseNext('+15550003333', '503');
+      expect((await sms('+15550003333')).status).toBe(503);
+      standin.refuseNext('+15550004444', 'hang');
+      await expect(sms('+15550004444', AbortSignal.timeout(300))).rejects.toThrow();
+      for (let i = 0; i < 100 && standin.requests()[2]?.abortedAt == null; i++) await new Promise((r) => setTimeout(r, 10));
+      const [ok, refused, hung] = standin.requests();
+      expect(ok.outcome).toBe('accepted');
+      expect(ok.answeredAt).toBeGreaterThanOrEqual(ok.at);
+      expect(ok.abortedAt).toBeNull();
+      expect(refused.outcome).toBe('503');
+      expect(refused.answeredAt).toBeGreaterThanOrEqual(refused.at);
+      expect(hung.outcome).toBe('hang');
+      expect(hung.answeredAt).toBeNull();
+      expect(hung.abortedAt! - hung.at).toBeGreaterThan(200);
+      expect(hung.abortedAt! - hung.at).toBeLessThan(3_000);
     } finally {
       await standin.close();
     }
