@@ -13,7 +13,7 @@ const tags = ['admin'];
 const app = router();
 
 app.openapi(
-  createRoute({ method: 'post', path: '/v1/zones', tags, security: bearer, request: body(CreateZoneBody),
+  createRoute({ operationId: 'createZone', method: 'post', path: '/v1/zones', summary: 'Create a zone: a boundary, or the fallback zone', tags, security: bearer, request: body(CreateZoneBody),
     responses: { 201: json(ZoneSchema, 'The zone'), ...errors, ...conflictError('A fallback zone already exists') },
     middleware: [allow('admin')] as const }),
   async (c) => {
@@ -25,7 +25,7 @@ app.openapi(
 );
 
 app.openapi(
-  createRoute({ method: 'get', path: '/v1/zones', tags, security: bearer,
+  createRoute({ operationId: 'listZones', method: 'get', path: '/v1/zones', summary: 'List every zone', tags, security: bearer,
     responses: { 200: json(z.object({ zones: z.array(ZoneSchema) }), 'Every zone'), ...errors },
     middleware: [allow('admin', 'supervisor', 'safety_lead', 'auditor')] as const }),
   async (c) => {
@@ -34,7 +34,7 @@ app.openapi(
 );
 
 app.openapi(
-  createRoute({ method: 'get', path: '/v1/zones/{id}', tags, security: bearer, request: { params: IdParam },
+  createRoute({ operationId: 'getZone', method: 'get', path: '/v1/zones/{id}', summary: 'Read a zone', tags, security: bearer, request: { params: IdParam },
     responses: { 200: json(ZoneSchema, 'The zone'), ...errors, ...notFoundError },
     middleware: [allow('admin', 'supervisor', 'safety_lead', 'auditor')] as const }),
   async (c) => {
@@ -43,7 +43,7 @@ app.openapi(
 );
 
 app.openapi(
-  createRoute({ method: 'post', path: '/v1/responders', tags, security: bearer, request: body(CreateResponderBody),
+  createRoute({ operationId: 'createResponder', method: 'post', path: '/v1/responders', summary: 'Create a supervisor or safety lead, with a token shown once', tags, security: bearer, request: body(CreateResponderBody),
     responses: { 201: json(ResponderSchema, 'The responder and its token (shown once)'), ...errors, ...conflictError('Phone already in use') },
     middleware: [allow('admin')] as const }),
   async (c) => {
@@ -52,7 +52,7 @@ app.openapi(
 );
 
 app.openapi(
-  createRoute({ method: 'post', path: '/v1/drivers', tags, security: bearer, request: body(CreateDriverBody),
+  createRoute({ operationId: 'createDriver', method: 'post', path: '/v1/drivers', summary: 'Create a driver, with a token shown once', tags, security: bearer, request: body(CreateDriverBody),
     responses: { 201: json(DriverSchema, 'The driver and its token (shown once); PINs are stored hashed'), ...errors, ...conflictError('Phone already in use') },
     middleware: [allow('admin')] as const }),
   async (c) => {
@@ -61,7 +61,7 @@ app.openapi(
 );
 
 app.openapi(
-  createRoute({ method: 'post', path: '/v1/auditors', tags, security: bearer, request: body(CreateAuditorBody),
+  createRoute({ operationId: 'createAuditor', method: 'post', path: '/v1/auditors', summary: 'Create an auditor, with a token shown once', tags, security: bearer, request: body(CreateAuditorBody),
     responses: { 201: json(AuditorSchema, 'The auditor and its token (shown once)'), ...errors },
     middleware: [allow('admin')] as const }),
   async (c) => {
@@ -70,7 +70,7 @@ app.openapi(
 );
 
 app.openapi(
-  createRoute({ method: 'post', path: '/v1/agents', tags, security: bearer, request: body(CreateAgentBody),
+  createRoute({ operationId: 'createAgent', method: 'post', path: '/v1/agents', summary: 'Create a support agent, with a token shown once', tags, security: bearer, request: body(CreateAgentBody),
     responses: { 201: json(AgentSchema, 'The support agent and its token (shown once)'), ...errors },
     middleware: [allow('admin')] as const }),
   async (c) => {
@@ -80,7 +80,7 @@ app.openapi(
 
 const RotationOut = RotationBody.extend({ zoneId: z.uuid() }).openapi('RotationSet');
 app.openapi(
-  createRoute({ method: 'put', path: '/v1/zones/{id}/rotation', tags, security: bearer, request: { params: IdParam, ...body(RotationBody) },
+  createRoute({ operationId: 'setRotation', method: 'put', path: '/v1/zones/{id}/rotation', summary: 'Set a zone’s on-call rotation', tags, security: bearer, request: { params: IdParam, ...body(RotationBody) },
     responses: { 200: json(RotationOut, 'The rotation now in force'), ...errors, ...notFoundError },
     middleware: [allow('admin')] as const }),
   async (c) => {
@@ -90,7 +90,7 @@ app.openapi(
 
 const OverrideOut = z.object({ id: z.uuid(), zoneId: z.uuid(), responderId: z.uuid(), from: z.string(), to: z.string() }).openapi('Override');
 app.openapi(
-  createRoute({ method: 'post', path: '/v1/zones/{id}/overrides', tags, security: bearer, request: { params: IdParam, ...body(OverrideBody) },
+  createRoute({ operationId: 'createOverride', method: 'post', path: '/v1/zones/{id}/overrides', summary: 'Put a responder on call for a while, instead of the rotation', tags, security: bearer, request: { params: IdParam, ...body(OverrideBody) },
     responses: { 201: json(OverrideOut, 'The override'), ...errors, ...notFoundError },
     middleware: [allow('admin')] as const }),
   async (c) => {
@@ -101,7 +101,7 @@ app.openapi(
 const OncallQuery = z.object({ at: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Default: now.' }) });
 const OncallOut = z.object({ zoneId: z.uuid(), at: z.string(), responderId: z.uuid().nullable() }).openapi('Oncall');
 app.openapi(
-  createRoute({ method: 'get', path: '/v1/zones/{id}/oncall', tags: ['oncall'], security: bearer, request: { params: IdParam, query: OncallQuery },
+  createRoute({ operationId: 'getOncall', method: 'get', path: '/v1/zones/{id}/oncall', summary: 'Who is on call in a zone, now or at a given instant', tags: ['oncall'], security: bearer, request: { params: IdParam, query: OncallQuery },
     responses: { 200: json(OncallOut, 'Who is on call then (an override, else the rotation); null when nobody'), ...errors, ...notFoundError },
     middleware: [allow('admin', 'supervisor', 'safety_lead')] as const }),
   async (c) => {
@@ -112,7 +112,7 @@ app.openapi(
 
 const PolicyOut = EscalationPolicySchema.extend({ zoneId: z.uuid(), repeatEverySeconds: z.number().int() }).openapi('EscalationPolicySet');
 app.openapi(
-  createRoute({ method: 'put', path: '/v1/zones/{id}/escalation-policy', tags, security: bearer, request: { params: IdParam, ...body(EscalationPolicySchema) },
+  createRoute({ operationId: 'setEscalationPolicy', method: 'put', path: '/v1/zones/{id}/escalation-policy', summary: 'Set a zone’s escalation policy', tags, security: bearer, request: { params: IdParam, ...body(EscalationPolicySchema) },
     responses: { 200: json(PolicyOut, 'The policy now in force'), ...errors, ...notFoundError },
     middleware: [allow('admin')] as const }),
   async (c) => {

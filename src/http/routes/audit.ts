@@ -24,7 +24,7 @@ const tooMany = { 429: json(ErrorBody, `Too many exports running at once (at mos
 
 app.openapi(
   createRoute({
-    method: 'get', path: '/v1/audit/export', tags, security: bearer, request: { query: ExportQuery },
+    operationId: 'exportAudit', method: 'get', path: '/v1/audit/export', tags, security: bearer, request: { query: ExportQuery },
     summary: 'Export the incidents opened in a range, each with its whole timeline and hash chain',
     description: [
       'Streamed in constant memory from one consistent snapshot, incidents oldest first (`from` inclusive, `to` exclusive). ',
@@ -79,7 +79,7 @@ app.openapi(
 
 app.openapi(
   createRoute({
-    method: 'get', path: '/v1/audit/verify', tags, security: bearer, request: { query: RangeQuery },
+    operationId: 'verifyAudit', method: 'get', path: '/v1/audit/verify', tags, security: bearer, request: { query: RangeQuery },
     summary: 'Recompute the hash chain of every timeline opened in a range',
     description: 'One set-based pass in the database. `broken` lists every incident whose chain does not verify (an event altered, removed or reordered, a head that does not match, no timeline at all) or whose trail no longer matches the digests its events recorded. Recorded in the audit log.',
     responses: { 200: json(VerifyRangeSchema, 'The verdict'), ...errors },
@@ -98,7 +98,7 @@ app.openapi(
 
 app.openapi(
   createRoute({
-    method: 'get', path: '/v1/reports/response-times', tags, security: bearer, request: { query: ReportQuery },
+    operationId: 'getResponseTimes', method: 'get', path: '/v1/reports/response-times', tags, security: bearer, request: { query: ReportQuery },
     summary: 'Response-time percentiles by zone and kind, and the incidents that breached the target',
     description: 'For the incidents opened in the range, grouped by zone and kind (and `overall`): count, p50, p90 and p99 (continuous) of seconds from opening to the first page sent to a responder, the first delivery, the acknowledgement and the resolution, all from the timelines\' events, computed in the database. Recorded in the audit log.',
     responses: { 200: json(ResponseTimesSchema, 'The report'), ...errors },
@@ -116,7 +116,7 @@ app.openapi(
 
 app.openapi(
   createRoute({
-    method: 'get', path: '/v1/audit/log', tags, security: bearer, request: { query: AuditLogQuery },
+    operationId: 'getAuditLog', method: 'get', path: '/v1/audit/log', tags, security: bearer, request: { query: AuditLogQuery },
     summary: 'The audit log: exports, verifications, reports, legal holds and retention runs',
     description: 'Entries written in the range, oldest first, at most `limit`; with the whole log\'s hash chain recomputed.',
     responses: { 200: json(AuditLogSchema, 'Entries'), ...errors },
@@ -130,7 +130,7 @@ app.openapi(
 
 app.openapi(
   createRoute({
-    method: 'post', path: '/v1/incidents/{id}/legal-hold', tags, security: bearer,
+    operationId: 'placeLegalHold', method: 'post', path: '/v1/incidents/{id}/legal-hold', tags, security: bearer,
     request: { params: IdParam, body: { content: { 'application/json': { schema: LegalHoldBody } }, required: false } },
     summary: 'Place a legal hold: retention keeps this incident’s precise coordinates',
     description: 'The body is optional. Idempotent: a hold already in place is kept as it was. A hold cannot restore coordinates retention has already coarsened (see coarsenedAt). Recorded in the audit log.',
@@ -150,7 +150,7 @@ app.openapi(
 
 app.openapi(
   createRoute({
-    method: 'delete', path: '/v1/incidents/{id}/legal-hold', tags, security: bearer, request: { params: IdParam },
+    operationId: 'releaseLegalHold', method: 'delete', path: '/v1/incidents/{id}/legal-hold', tags, security: bearer, request: { params: IdParam },
     summary: 'Release a legal hold',
     description: 'Retention may coarsen the incident on its next run. Recorded in the audit log.',
     responses: { 200: json(LegalHoldSchema, 'The hold as it now stands'), ...errors, ...notFoundError },

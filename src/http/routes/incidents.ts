@@ -13,7 +13,7 @@ const app = router();
 
 app.openapi(
   createRoute({
-    method: 'post', path: '/v1/sos', tags: ['driver'], security: bearer, request: body(SosBody),
+    operationId: 'pressSos', method: 'post', path: '/v1/sos', tags: ['driver'], security: bearer, request: body(SosBody),
     summary: 'Press SOS',
     description: 'Stores the report, geo-tags it to a zone and answers at once. Retries with the same clientRequestId answer 200 with the same incident. Never refused for rate.',
     responses: {
@@ -51,7 +51,7 @@ async function sosOf(c: Context<AppEnv>, input: SosInput) {
 
 app.openapi(
   createRoute({
-    method: 'post', path: '/v1/incidents/{id}/locations', tags: ['driver'], security: bearer,
+    operationId: 'addLocation', method: 'post', path: '/v1/incidents/{id}/locations', tags: ['driver'], security: bearer,
     request: { params: IdParam, ...body(LocationInput) },
     summary: 'Add a location fix to the trail',
     responses: {
@@ -74,7 +74,7 @@ app.openapi(
 
 app.openapi(
   createRoute({
-    method: 'get', path: '/v1/incidents', tags: ['responder'], security: bearer, request: { query: ListIncidentsQuery },
+    operationId: 'listIncidents', method: 'get', path: '/v1/incidents', tags: ['responder'], security: bearer, request: { query: ListIncidentsQuery },
     summary: 'List incidents visible to the caller',
     description: 'A driver sees its own, a supervisor its zones’, a safety lead, auditor or admin every one. Newest first.',
     responses: { 200: json(z.object({ incidents: z.array(IncidentSchema) }), 'Incidents'), ...errors },
@@ -88,7 +88,7 @@ app.openapi(
 
 app.openapi(
   createRoute({
-    method: 'get', path: '/v1/incidents/{id}', tags: ['responder'], security: bearer, request: { params: IdParam },
+    operationId: 'getIncident', method: 'get', path: '/v1/incidents/{id}', summary: 'Read an incident visible to the caller', tags: ['responder'], security: bearer, request: { params: IdParam },
     responses: { 200: json(IncidentEnvelope, 'The incident'), ...errors, ...notFoundError },
     middleware: [allow('admin', 'driver', 'supervisor', 'safety_lead', 'auditor')] as const,
   }),

@@ -11,7 +11,7 @@ const tags = ['responder'];
 
 app.openapi(
   createRoute({
-    method: 'post', path: '/v1/incidents/{id}/ack', tags, security: bearer, request: { params: IdParam },
+    operationId: 'acknowledgeIncident', method: 'post', path: '/v1/incidents/{id}/ack', tags, security: bearer, request: { params: IdParam },
     summary: 'Acknowledge: I have it. Stops every further page of the incident.',
     responses: { 200: json(IncidentEnvelope, 'Acknowledged'), ...errors, ...notFoundError, ...conflictError('The incident is not open') },
     middleware: [allow('supervisor', 'safety_lead')] as const,
@@ -27,7 +27,7 @@ app.openapi(
 const ResolveBody = z.strictObject({ disposition: z.enum(DISPOSITIONS), note: z.string().max(4000).optional() }).openapi('Resolve');
 app.openapi(
   createRoute({
-    method: 'post', path: '/v1/incidents/{id}/resolve', tags, security: bearer, request: { params: IdParam, ...body(ResolveBody) },
+    operationId: 'resolveIncident', method: 'post', path: '/v1/incidents/{id}/resolve', tags, security: bearer, request: { params: IdParam, ...body(ResolveBody) },
     summary: 'Resolve with a disposition; a resolved incident accepts no more changes',
     responses: { 200: json(IncidentEnvelope, 'Resolved'), ...errors, ...notFoundError, ...conflictError('Already resolved') },
     middleware: [allow('supervisor', 'safety_lead')] as const,
@@ -50,7 +50,7 @@ const PageSchema = z
   .openapi('Page');
 app.openapi(
   createRoute({
-    method: 'get', path: '/v1/incidents/{id}/pages', tags, security: bearer, request: { params: IdParam },
+    operationId: 'listPages', method: 'get', path: '/v1/incidents/{id}/pages', tags, security: bearer, request: { params: IdParam },
     summary: 'Every page of the incident and its delivery state (an addition to the contract)',
     responses: { 200: json(z.object({ pages: z.array(PageSchema) }), 'Pages, oldest first'), ...errors, ...notFoundError },
     middleware: [allow('supervisor', 'safety_lead', 'auditor', 'admin')] as const,
@@ -68,7 +68,7 @@ const CheckInBody = z.strictObject({ status: z.enum(['safe', 'need_help']), note
 const CheckInOut = z.object({ checkIn: z.object({ incidentId: z.uuid(), status: z.enum(['safe', 'need_help']), receivedAt: z.string() }) }).openapi('CheckInReceived');
 app.openapi(
   createRoute({
-    method: 'post', path: '/v1/incidents/{id}/check-ins', tags: ['driver'], security: bearer, request: { params: IdParam, ...body(CheckInBody) },
+    operationId: 'answerCheckIn', method: 'post', path: '/v1/incidents/{id}/check-ins', tags: ['driver'], security: bearer, request: { params: IdParam, ...body(CheckInBody) },
     summary: 'Answer a check-in: safe, or need_help (raises severity and pages the current step again at once)',
     responses: { 201: json(CheckInOut, 'Recorded'), ...errors, ...notFoundError, ...conflictError('The incident is resolved') },
     middleware: [allow('driver')] as const,
@@ -82,7 +82,7 @@ app.openapi(
 const CancelBody = z.strictObject({ pin: z.string().min(1).max(64) }).openapi('Cancel');
 app.openapi(
   createRoute({
-    method: 'post', path: '/v1/incidents/{id}/cancel', tags: ['driver'], security: bearer, request: { params: IdParam, ...body(CancelBody) },
+    operationId: 'cancelIncident', method: 'post', path: '/v1/incidents/{id}/cancel', tags: ['driver'], security: bearer, request: { params: IdParam, ...body(CancelBody) },
     summary: 'Cancel with the driver’s PIN',
     description: 'The cancel PIN moves the incident to cancel_requested (a responder resolves it). A wrong PIN changes nothing (403); after 5 wrong PINs cancelling is locked (403). The duress PIN answers exactly like the cancel PIN.',
     responses: { 200: json(IncidentEnvelope, 'Cancel requested'), ...errors, ...notFoundError, ...conflictError('Already cancelled or resolved') },

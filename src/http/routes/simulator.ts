@@ -27,21 +27,21 @@ const PhoneParam = z.object({ phone: Phone.openapi({ param: { name: 'phone', in:
 const SidParam = z.object({ sid: z.string().regex(/^CA[0-9a-f]{32}$/).openapi({ param: { name: 'sid', in: 'path' } }) });
 
 app.openapi(
-  createRoute({ method: 'get', path: '/v1/simulator/phones', tags, security: bearer,
+  createRoute({ operationId: 'listSimulatedPhones', method: 'get', path: '/v1/simulator/phones', summary: 'Simulated phones that got or sent anything', tags, security: bearer,
     responses: { 200: json(z.object({ phones: z.array(z.object({ phone: z.string(), name: z.string().nullable(), role: z.string().nullable(), messages: z.number(), lastAt: z.string() })) }), 'Phones that got or sent anything'), ...errors, ...notFoundError },
     middleware: [allow('admin')] as const }),
   async (c) => c.json({ phones: await sim(c).phones() }, 200),
 );
 
 app.openapi(
-  createRoute({ method: 'get', path: '/v1/simulator/phones/{phone}/messages', tags, security: bearer, request: { params: PhoneParam },
+  createRoute({ operationId: 'listSimulatedMessages', method: 'get', path: '/v1/simulator/phones/{phone}/messages', summary: 'Messages and calls of one simulated phone', tags, security: bearer, request: { params: PhoneParam },
     responses: { 200: json(z.object({ messages: z.array(SimMessage) }), 'Messages and calls of one phone, oldest first'), ...errors, ...notFoundError },
     middleware: [allow('admin')] as const }),
   async (c) => c.json({ messages: await sim(c).list(c.req.valid('param').phone) }, 200),
 );
 
 app.openapi(
-  createRoute({ method: 'post', path: '/v1/simulator/phones/{phone}/sms', tags, security: bearer,
+  createRoute({ operationId: 'textFromSimulatedPhone', method: 'post', path: '/v1/simulator/phones/{phone}/sms', tags, security: bearer,
     request: { params: PhoneParam, ...body(z.strictObject({ body: z.string().min(1).max(1600) })) },
     summary: 'The phone texts Mayday (as an inbound Twilio SMS would)',
     responses: { 200: json(z.object({ reply: z.string().nullable() }), 'Mayday’s reply'), ...errors, ...notFoundError },
@@ -50,7 +50,7 @@ app.openapi(
 );
 
 app.openapi(
-  createRoute({ method: 'post', path: '/v1/simulator/calls/{sid}/digits', tags, security: bearer,
+  createRoute({ operationId: 'pressSimulatedDigits', method: 'post', path: '/v1/simulator/calls/{sid}/digits', tags, security: bearer,
     request: { params: SidParam, ...body(z.strictObject({ digits: z.string().regex(/^[0-9*#]{1,8}$/) })) },
     summary: 'Press a digit on a ringing page call (1 acknowledges); the call then ends',
     responses: { 200: json(z.object({ result: z.string(), say: z.string() }), 'What the call answers'), ...errors, ...notFoundError, ...conflictError('The call has ended') },
@@ -59,7 +59,7 @@ app.openapi(
 );
 
 app.openapi(
-  createRoute({ method: 'post', path: '/v1/simulator/calls/{sid}/hangup', tags, security: bearer, request: { params: SidParam },
+  createRoute({ operationId: 'hangUpSimulatedCall', method: 'post', path: '/v1/simulator/calls/{sid}/hangup', tags, security: bearer, request: { params: SidParam },
     summary: 'Hang up without pressing anything (not an acknowledgement)',
     responses: { 200: json(z.object({ ended: z.literal(true) }), 'Ended'), ...errors, ...notFoundError, ...conflictError('The call has ended') },
     middleware: [allow('admin')] as const }),

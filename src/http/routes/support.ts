@@ -11,7 +11,7 @@ const tags = ['support'];
 
 app.openapi(
   createRoute({
-    method: 'post', path: '/v1/support-requests', tags, security: bearer, request: body(FileSupportBody),
+    operationId: 'fileSupportRequest', method: 'post', path: '/v1/support-requests', tags, security: bearer, request: body(FileSupportBody),
     summary: 'File a support request',
     description:
       'Waits for a tier-1 agent, unless it reads as an emergency: category `safety`, or text with one of the emergency ' +
@@ -33,7 +33,7 @@ app.openapi(
 
 app.openapi(
   createRoute({
-    method: 'post', path: '/v1/support-requests/claim', tags, security: bearer,
+    operationId: 'claimSupportRequest', method: 'post', path: '/v1/support-requests/claim', tags, security: bearer,
     summary: 'Claim the oldest open request of my tier',
     description: 'Two agents claiming at once never get the same request. 204 when the queue of the agent’s tier is empty.',
     responses: {
@@ -52,7 +52,7 @@ app.openapi(
 
 app.openapi(
   createRoute({
-    method: 'get', path: '/v1/support-requests/{id}', tags, security: bearer, request: { params: IdParam },
+    operationId: 'getSupportRequest', method: 'get', path: '/v1/support-requests/{id}', tags, security: bearer, request: { params: IdParam },
     summary: 'Read a support request (an addition to the contract)',
     description: 'A driver reads its own requests (another’s is 404), an agent or the administrator any. Shows the incidentId once promoted.',
     responses: { 200: json(SupportEnvelope, 'The request'), ...errors, ...notFoundError },
@@ -66,7 +66,7 @@ app.openapi(
 
 app.openapi(
   createRoute({
-    method: 'patch', path: '/v1/support-requests/{id}', tags, security: bearer, request: { params: IdParam, ...body(UpdateSupportBody) },
+    operationId: 'updateSupportRequest', method: 'patch', path: '/v1/support-requests/{id}', tags, security: bearer, request: { params: IdParam, ...body(UpdateSupportBody) },
     summary: 'Resolve, or move to a higher tier, a request I have claimed',
     description:
       'Exactly one of `status: "resolved"` and `tier`. A new tier must be higher than the current one (else 422); the ' +
@@ -85,7 +85,7 @@ app.openapi(
 
 app.openapi(
   createRoute({
-    method: 'post', path: '/v1/support-requests/{id}/escalate', tags, security: bearer,
+    operationId: 'escalateSupportRequest', method: 'post', path: '/v1/support-requests/{id}/escalate', tags, security: bearer,
     request: { params: IdParam, body: { content: { 'application/json': { schema: EscalateBody } }, required: false } },
     summary: 'Promote a request to an incident: I read danger in it',
     description:

@@ -8,13 +8,13 @@ const app = router();
 const Health = z.object({ status: z.string() }).openapi('Health');
 
 app.openapi(
-  createRoute({ method: 'get', path: '/healthz', tags: ['system'], summary: 'Alive', responses: { 200: json(Health, 'The process answers') } }),
+  createRoute({ operationId: 'getHealth', method: 'get', path: '/healthz', tags: ['system'], security: [], summary: 'Alive', responses: { 200: json(Health, 'The process answers') } }),
   (c) => c.json({ status: 'ok' }, 200),
 );
 
 app.openapi(
   createRoute({
-    method: 'get', path: '/readyz', tags: ['system'], summary: 'Ready: database reachable and migrated',
+    operationId: 'getReadiness', method: 'get', path: '/readyz', tags: ['system'], security: [], summary: 'Ready: database reachable and migrated',
     responses: { 200: json(Health, 'Ready'), 503: json(Health.extend({ reason: z.string() }), 'Not ready') },
   }),
   async (c) => {

@@ -12,7 +12,7 @@ const READERS = ['auditor', 'safety_lead', 'admin', 'supervisor'] as const;
 
 app.openapi(
   createRoute({
-    method: 'get', path: '/v1/incidents/{id}/timeline', tags, security: bearer, request: { params: IdParam },
+    operationId: 'getTimeline', method: 'get', path: '/v1/incidents/{id}/timeline', tags, security: bearer, request: { params: IdParam },
     summary: 'The append-only, hash-chained timeline, oldest first',
     responses: { 200: json(TimelineSchema, 'Events'), ...errors, ...notFoundError },
     middleware: [allow(...READERS)] as const,
@@ -28,7 +28,7 @@ app.openapi(
 
 app.openapi(
   createRoute({
-    method: 'get', path: '/v1/incidents/{id}/timeline/verify', tags, security: bearer, request: { params: IdParam },
+    operationId: 'verifyTimeline', method: 'get', path: '/v1/incidents/{id}/timeline/verify', tags, security: bearer, request: { params: IdParam },
     summary: 'Recompute every hash of the chain',
     responses: { 200: json(VerifySchema, 'valid is false when any event was altered, removed or reordered'), ...errors, ...notFoundError },
     middleware: [allow(...READERS)] as const,

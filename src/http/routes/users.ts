@@ -18,7 +18,7 @@ async function roleOf(sql: Sql, id: string) {
 
 app.openapi(
   createRoute({
-    method: 'post', path: '/v1/users/{id}/tokens', tags, security: bearer, request: { params: IdParam },
+    operationId: 'issueToken', method: 'post', path: '/v1/users/{id}/tokens', tags, security: bearer, request: { params: IdParam },
     summary: 'Issue another token for a user (shown once)',
     responses: { 201: json(z.object({ userId: z.uuid(), token: z.string() }), 'The new token'), ...errors, ...notFoundError },
     middleware: [allow('admin')] as const,
@@ -33,7 +33,7 @@ app.openapi(
 
 app.openapi(
   createRoute({
-    method: 'delete', path: '/v1/users/{id}/tokens', tags, security: bearer, request: { params: IdParam },
+    operationId: 'revokeTokens', method: 'delete', path: '/v1/users/{id}/tokens', tags, security: bearer, request: { params: IdParam },
     summary: 'Revoke every token of a user; they stop working at once, on every instance',
     responses: { 200: json(z.object({ userId: z.uuid(), revoked: z.number().int() }), 'Revoked'), ...errors, ...notFoundError },
     middleware: [allow('admin')] as const,
