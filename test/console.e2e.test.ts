@@ -163,7 +163,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in a browser', () => {
   }, 60_000);
 
   it('the simulator story in the browser alone: demo SOS, page, ACK by text, check-in SAFE, resolve', async () => {
-    const { ctx, page } = await signedIn(token('supervisor', 1).token);
+    // The administrator plays every part; a supervisor would play only her own phone.
+    const { ctx, page } = await signedIn(ADMIN_TOKEN);
     await page.getByRole('button', { name: 'Simulate an SOS from Dana Kim' }).click();
     await page.getByText('Dana’s SOS was sent').waitFor();
     const link = page.locator('#board a', { hasText: 'Robbery' }).first();
@@ -186,15 +187,18 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in a browser', () => {
     await page.goto(`${base}/console/phones/${encodeURIComponent(DEMO.driver.phone)}`);
     await page.getByRole('button', { name: 'Text “SAFE”' }).click();
     await page.getByText(`noted, you are safe`).last().waitFor();
-
-    await page.goto(`${base}/console`);
-    await page.locator('#board a', { hasText: `#${code}` }).click();
-    await page.getByText('Driver checked in: safe').waitFor();
-    await page.getByText(/Acknowledged by .* via text reply/).waitFor();
-    await page.getByLabel('Disposition').selectOption('resolved_safe');
-    await page.getByRole('button', { name: 'Resolve incident' }).click();
-    await page.getByText(/Resolved — driver safe by/).waitFor();
     await ctx.close();
+
+    // A supervisor resolves it; the timeline names the administrator for what was done on the phones.
+    const sup = await signedIn(token('supervisor', 1).token);
+    await sup.page.locator('#board a', { hasText: `#${code}` }).click();
+    await sup.page.getByText('Driver checked in: safe').waitFor();
+    await sup.page.getByText(/Acknowledged by .* via text reply/).waitFor();
+    await sup.page.getByText(/Phone simulator: administrator texted SAFE as the phone/).waitFor();
+    await sup.page.getByLabel('Disposition').selectOption('resolved_safe');
+    await sup.page.getByRole('button', { name: 'Resolve incident' }).click();
+    await sup.page.getByText(/Resolved — driver safe by/).waitFor();
+    await sup.ctx.close();
   }, 60_000);
 
   it('at phone width the board and an incident are readable cards (390 px)', async () => {

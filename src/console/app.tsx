@@ -25,7 +25,7 @@ import { boardOrder } from './format';
 import { changeStream } from './live';
 import { safety } from './safety';
 import { fragment, form, page, pageContext, viewer, type ConsoleContext, type ConsoleEnv } from './render';
-import { can, checkSignInNonce, CONSOLE_ROLES, endSession, issueSignInNonce, PLAYERS, readSession, RESPONDERS, startSession } from './session';
+import { can, checkSignInNonce, CONSOLE_ROLES, DEMO_PLAYERS, endSession, issueSignInNonce, PLAYERS, readSession, RESPONDERS, startSession } from './session';
 import { demoDriver, incidentFacts, knownPhones, namesOf, phoneOfCall, trail } from './store';
 import { BoardPage, BoardTable, type BoardRow } from './views/board';
 import { IncidentLive, IncidentPage, type IncidentData } from './views/incident';
@@ -137,7 +137,7 @@ async function boardRows(c: ConsoleContext, p: Principal): Promise<BoardRow[]> {
 }
 
 async function demoAvailable(c: ConsoleContext, p: Principal) {
-  if (!deps(c).simulator || !can(p, PLAYERS)) return undefined;
+  if (!deps(c).simulator || !can(p, DEMO_PLAYERS)) return undefined;
   return demoDriver(deps(c).sql);
 }
 
@@ -221,9 +221,9 @@ app.post('/incidents/:id/resolve', async (c) => {
 // The demo: a real SOS from the demo driver, through the one intake path
 
 app.post('/demo/sos', async (c) => {
-  const { p } = await form(c, PLAYERS);
+  const { p } = await form(c, DEMO_PLAYERS);
   const d = deps(c);
-  simulator(c);
+  const sim = simulator(c);
   const driver = await demoDriver(d.sql);
   if (!driver) throw new AppError('not_found', 'There is no demo data in this database.');
   const { incident, created } = await openSos(d, { id: driver.id, role: 'driver', name: driver.name }, {
@@ -233,6 +233,7 @@ app.post('/demo/sos', async (c) => {
     source: 'app',
   }, { claim: false });
   if (created) d.pager.queued({ incidentId: incident.id });
+  await sim.recordDemoSos(p, DEMO.driver.phone, incident.id);
   c.get('log').info({ incidentId: incident.id, code: incident.code, by: p.id }, 'demo sos from the console');
   return see('/console?n=demo')(c);
 });
@@ -246,13 +247,15 @@ const phoneParam = (c: ConsoleContext) => {
   return r.data;
 };
 
+/** The phones the viewer may play: every one for the administrator, only their own for a responder. */
 async function phones(c: ConsoleContext) {
-  return knownPhones(deps(c).sql, await simulator(c).phones());
+  const sim = simulator(c);
+  return sim.visiblePhones(viewer(c), await knownPhones(deps(c).sql, await sim.phones()));
 }
 
 app.get('/phones', async (c) => {
-  viewer(c, PLAYERS);
-  return page(c, 'Phone simulator', <PhonesPage phones={await phones(c)} now={Date.now()} />);
+  const p = viewer(c, PLAYERS);
+  return page(c, 'Phone simulator', <PhonesPage phones={await phones(c)} now={Date.now()} ownOnly={p.role !== 'admin'} />);
 });
 
 app.get('/phones/list', async (c) => {
@@ -262,28 +265,28 @@ app.get('/phones/list', async (c) => {
 });
 
 app.get('/phones/:phone', async (c) => {
-  viewer(c, PLAYERS);
+  const p = viewer(c, PLAYERS);
   const phone = phoneParam(c);
-  const [thread, all] = await Promise.all([simulator(c).list(phone), phones(c)]);
+  const [thread, all] = await Promise.all([simulator(c).listAs(p, phone), phones(c)]);
   const owner = all.find((x) => x.phone === phone);
   return page(c, owner?.name ?? phone, <PhonePage ctx={pageContext(c)} phone={phone} owner={owner} thread={thread} notice={c.req.query('n')} />);
 });
 
 app.get('/phones/:phone/thread', async (c) => {
   c.set('fragment', true);
-  viewer(c, PLAYERS);
+  const p = viewer(c, PLAYERS);
   const phone = phoneParam(c);
-  return fragment(c, <Thread ctx={pageContext(c)} phone={phone} thread={await simulator(c).list(phone)} />);
+  return fragment(c, <Thread ctx={pageContext(c)} phone={phone} thread={await simulator(c).listAs(p, phone)} />);
 });
 
 const phonePath = (phone: string) => `/console/phones/${encodeURIComponent(phone)}`;
 
 app.post('/phones/:phone/sms', async (c) => {
-  const { body } = await form(c, PLAYERS);
+  const { p, body } = await form(c, PLAYERS);
   const phone = phoneParam(c);
   const text = (body.body ?? '').trim();
   if (text.length < 1 || text.length > 1600) throw new AppError('validation_failed', 'Type a text of 1 to 1600 characters.');
-  await simulator(c).textFrom(phone, text);
+  await simulator(c).textAs(p, phone, text);
   return see(phonePath(phone))(c);
 });
 
@@ -295,20 +298,20 @@ const sidParam = (c: ConsoleContext) => {
 };
 
 app.post('/calls/:sid/digits', async (c) => {
-  const { body } = await form(c, PLAYERS);
+  const { p, body } = await form(c, PLAYERS);
   const sid = sidParam(c);
   const digits = (body.digits ?? '').trim();
   if (!/^[0-9*#]{1,8}$/.test(digits)) throw new AppError('validation_failed', 'Press 1 to 8 keys: digits, * or #.');
   const phone = await phoneOfCall(deps(c).sql, sid);
-  const out = await simulator(c).press(sid, digits);
+  const out = await simulator(c).pressAs(p, sid, digits);
   return see(`${phone ? phonePath(phone) : '/console/phones'}?n=${encodeURIComponent(out.result)}`)(c);
 });
 
 app.post('/calls/:sid/hangup', async (c) => {
-  await form(c, PLAYERS);
+  const { p } = await form(c, PLAYERS);
   const sid = sidParam(c);
   const phone = await phoneOfCall(deps(c).sql, sid);
-  await simulator(c).hangup(sid);
+  await simulator(c).hangupAs(p, sid);
   return see(`${phone ? phonePath(phone) : '/console/phones'}?n=hung-up`)(c);
 });
 

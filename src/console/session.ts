@@ -23,8 +23,13 @@ export const SESSION_SECONDS = 12 * 60 * 60;
 export const CONSOLE_ROLES = ['supervisor', 'safety_lead', 'auditor', 'admin'] as const satisfies readonly Role[];
 export const RESPONDERS = ['supervisor', 'safety_lead'] as const satisfies readonly Role[];
 export const SAFETY_TEAM = ['auditor', 'safety_lead', 'admin'] as const satisfies readonly Role[];
-/** Who may play the simulated phones and the demo: everyone who works incidents (see README). */
+/**
+ * Who may open the phone simulator: everyone who works incidents. A supervisor or safety lead
+ * plays only their own phone there; the administrator plays every part (src/simulator).
+ */
 export const PLAYERS = ['admin', 'supervisor', 'safety_lead'] as const satisfies readonly Role[];
+/** The demo SOS is sent as the demo driver: acting as someone else is the administrator's. */
+export const DEMO_PLAYERS = ['admin'] as const satisfies readonly Role[];
 
 export const can = (p: Principal, roles: readonly Role[]) => roles.includes(p.role);
 

@@ -4,16 +4,44 @@
  * replies or presses a digit through the same code a real Twilio webhook reaches.
  */
 import type { CallRequest, SendResult, SmsRequest, Telephony } from '../paging/telephony';
+import { actorOf, type Principal } from '../auth/principal';
 import type { Sql } from '../db/client';
-import { AppError, notFound } from '../errors';
-import type { Logger } from '../log';
+import { AppError, forbidden, notFound } from '../errors';
+import { normalize } from '../inbound/sms';
+import { checkinIncident, pagedIncident, userByPhone } from '../inbound/store';
+import { maskPhone, type Logger } from '../log';
 import { Coalescer } from '../paging/coalesce';
 import {
-  callBySid, endCall, insertOutgoing, insertReplyToPhone, insertTextFromPhone, messagesOf, phonesWithMessages, unansweredCalls,
-  type Outgoing, type SimMessage,
+  appendSimulatorAction, callBySid, endCall, incidentOfPage, insertOutgoing, insertReplyToPhone, insertTextFromPhone, messagesOf,
+  phoneOfUser, phonesWithMessages, unansweredCalls, type Outgoing, type SimMessage,
 } from './store';
 
 export type { SimMessage } from './store';
+
+/**
+ * Who may play which simulated phone: the administrator plays every part (the demo's whole
+ * story); supervisors and safety leads only their own phone, so nobody acknowledges, or reads
+ * a driver's texts, as someone else. Everyone else, none.
+ */
+export const PLAYS_EVERY_PHONE = ['admin'] as const;
+export const PLAYS_OWN_PHONE = ['supervisor', 'safety_lead'] as const;
+export const mayUseSimulator = (p: Principal) =>
+  (PLAYS_EVERY_PHONE as readonly string[]).includes(p.role) || (PLAYS_OWN_PHONE as readonly string[]).includes(p.role);
+
+/** What a simulated action was, as simulator.action records it. */
+export type SimAction =
+  | { action: 'sms'; kind: 'ack' | 'safe' | 'help' | 'sos' | 'other' }
+  | { action: 'keypress'; digits: string }
+  | { action: 'hangup' }
+  | { action: 'demo_sos' };
+
+/** "ACK 1042" → ack; SAFE, HELP, SOS from a driver's phone; anything else is "other" (its text is not kept here). */
+const smsKind = (body: string): Extract<SimAction, { action: 'sms' }>['kind'] => {
+  const t = normalize(body);
+  if (/^(ACK ?#?\d{1,9}|ACK|1)$/.test(t)) return 'ack';
+  const word = t.replace(/[^A-Z]/g, '');
+  return word === 'SAFE' ? 'safe' : word === 'HELP' ? 'help' : word === 'SOS' ? 'sos' : 'other';
+};
 
 const sid = (prefix: 'SM' | 'CA') =>
   prefix + Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -34,7 +62,7 @@ export interface SimulatorHandlers {
   /** Resolves once the pager has recorded the send of this page, so a report never comes before it. */
   whenRecorded(pageId: string): Promise<unknown>;
   /** Where a status report that failed is logged. */
-  log: Pick<Logger, 'warn'>;
+  log: Pick<Logger, 'warn' | 'info'>;
 }
 
 export class Simulator implements Telephony {
@@ -144,6 +172,102 @@ export class Simulator implements Telephony {
   private async end(callSid: string, pageId: string | null, digits: string | null) {
     await endCall(this.sql, callSid, digits);
     if (pageId && this.handlers) await this.handlers.status({ pageId, sid: callSid, status: 'completed', answeredBy: null, errorCode: null });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Acting as a phone on behalf of someone signed in: checked, and recorded as simulator.action.
+
+  /** The phone `p` may play: every phone (null) for the administrator, else their own number. */
+  private async ownPhone(p: Principal): Promise<{ every: true } | { every: false; phone: string | null }> {
+    if ((PLAYS_EVERY_PHONE as readonly string[]).includes(p.role)) return { every: true };
+    if (!(PLAYS_OWN_PHONE as readonly string[]).includes(p.role)) throw forbidden('The phone simulator is for the administrator, supervisors and safety leads.');
+    return { every: false, phone: await phoneOfUser(this.sql, p.id) };
+  }
+
+  /** Throws 403 unless `p` may play `phone`. */
+  async checkPlays(p: Principal, phone: string): Promise<void> {
+    const own = await this.ownPhone(p);
+    if (own.every || own.phone === phone) return;
+    throw forbidden('You can use only your own phone in the simulator. Sign in as the administrator to play every part.');
+  }
+
+  /** The phones `p` may see: all for the administrator, only their own for a responder. */
+  async visiblePhones<T extends { phone: string }>(p: Principal, phones: T[]): Promise<T[]> {
+    const own = await this.ownPhone(p);
+    return own.every ? phones : phones.filter((x) => x.phone === own.phone);
+  }
+
+  /** The number `p` plays alone (a responder's own), or undefined for the administrator. */
+  async onlyPhoneOf(p: Principal): Promise<string | null | undefined> {
+    const own = await this.ownPhone(p);
+    return own.every ? undefined : own.phone;
+  }
+
+  async listAs(p: Principal, phone: string): Promise<SimMessage[]> {
+    await this.checkPlays(p, phone);
+    return this.list(phone);
+  }
+
+  async phonesAs(p: Principal) {
+    return this.visiblePhones(p, await this.phones());
+  }
+
+  /** `p` texts Mayday from `phone`. */
+  async textAs(p: Principal, phone: string, body: string): Promise<{ reply: string | null }> {
+    await this.checkPlays(p, phone);
+    const kind = smsKind(body);
+    // The incident the text concerns: a responder's ACK names it (looked up before it changes
+    // anything, as the SMS handler does); a driver's SAFE, HELP or SOS answers (or opens) the
+    // driver's open incident, found afterwards.
+    const user = await userByPhone(this.sql, phone);
+    let incidentId: string | undefined;
+    if (user && user.role !== 'driver' && kind === 'ack') {
+      const named = /(\d{1,9})$/.exec(normalize(body));
+      incidentId = (await pagedIncident(this.sql, user.id, named && normalize(body) !== '1' ? Number(named[1]) : null))?.incident_id;
+    }
+    const out = await this.textFrom(phone, body);
+    if (user?.role === 'driver' && (kind === 'safe' || kind === 'help' || kind === 'sos')) incidentId = (await checkinIncident(this.sql, user.id))?.id;
+    await this.record(p, phone, incidentId, { action: 'sms', kind });
+    return out;
+  }
+
+  /** `p` presses `digits` on a call to a phone they may play. */
+  async pressAs(p: Principal, callSid: string, digits: string): Promise<{ result: string; say: string }> {
+    const call = await this.callPlayedBy(p, callSid);
+    const out = await this.press(callSid, digits);
+    await this.record(p, call.phone, call.page_id ? await incidentOfPage(this.sql, call.page_id) : undefined, { action: 'keypress', digits });
+    return out;
+  }
+
+  /** `p` hangs up a call to a phone they may play. */
+  async hangupAs(p: Principal, callSid: string): Promise<void> {
+    const call = await this.callPlayedBy(p, callSid);
+    await this.hangup(callSid);
+    await this.record(p, call.phone, call.page_id ? await incidentOfPage(this.sql, call.page_id) : undefined, { action: 'hangup' });
+  }
+
+  /** The console's demo SOS, sent as the demo driver by `p`. */
+  async recordDemoSos(p: Principal, driverPhone: string, incidentId: string): Promise<void> {
+    await this.record(p, driverPhone, incidentId, { action: 'demo_sos' });
+  }
+
+  private async callPlayedBy(p: Principal, callSid: string) {
+    const call = await callBySid(this.sql, callSid);
+    if (!call) throw notFound('call');
+    await this.checkPlays(p, call.phone);
+    return call;
+  }
+
+  /**
+   * simulator.action on the incident the action concerns, naming who was signed in (the event's
+   * actor), the phone acted as (masked, as the logs mask it) and what was done. An action that
+   * concerns no incident (a text Mayday only answers with help, an ACK with nothing paged)
+   * changed nothing to record on a timeline: it is logged instead, with the same facts.
+   */
+  private async record(p: Principal, phone: string, incidentId: string | undefined, what: SimAction): Promise<void> {
+    const data = { actor: actorOf(p), actorName: p.name, phone: maskPhone(phone), ...what } as Record<string, string>;
+    if (incidentId) await appendSimulatorAction(this.sql, incidentId, actorOf(p), data);
+    else this.handlers?.log.info({ simulator: data }, 'simulator action concerning no incident');
   }
 
   /** Calls nobody answered with a digit end after ringSeconds (the engine calls this every tick). */

@@ -95,3 +95,23 @@ export async function unansweredCalls(sql: Sql, asOf: Date | null, ringSeconds: 
         AND created_at < coalesce(${asOf}::timestamptz, now()) - make_interval(secs => ${ringSeconds})
       LIMIT 100`;
 }
+
+/** The phone number of a person (null for the administrator, who has no row, or no number). */
+export async function phoneOfUser(sql: Sql, userId: string): Promise<string | null> {
+  if (!/^[0-9a-f-]{36}$/i.test(userId)) return null;
+  const [row] = await sql<{ phone: string | null }[]>`SELECT phone FROM users WHERE id = ${userId}`;
+  return row?.phone ?? null;
+}
+
+/** The incident a page belongs to. */
+export async function incidentOfPage(sql: Sql, pageId: string): Promise<string | undefined> {
+  const [row] = await sql<{ incident_id: string }[]>`SELECT incident_id FROM pages WHERE id = ${pageId}`;
+  return row?.incident_id;
+}
+
+/** What someone signed in did through the simulator, on the incident it concerns (the chain trigger fills seq and hashes). */
+export async function appendSimulatorAction(sql: Sql, incidentId: string, actor: string, data: Record<string, string>): Promise<void> {
+  await sql`
+    INSERT INTO incident_events (incident_id, type, actor, data)
+    VALUES (${incidentId}, 'simulator.action', ${actor}, ${sql.json(data)}::jsonb)`;
+}

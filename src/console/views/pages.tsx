@@ -66,14 +66,15 @@ export function PhonesList({ phones, now }: { phones: KnownPhone[]; now: number 
   );
 }
 
-export function PhonesPage({ phones, now }: { phones: KnownPhone[]; now: number }) {
+export function PhonesPage({ phones, now, ownOnly }: { phones: KnownPhone[]; now: number; ownOnly?: boolean }) {
   return (
     <>
       <h1>Phone simulator</h1>
       <p>
         No Twilio credentials are configured, so Mayday’s texts and calls go to these simulated phones. Open one to read what it got,
-        text Mayday back from it, or answer a ringing call by pressing a digit.
+        text Mayday back from it, or answer a ringing call by pressing a digit. What you do here is recorded on the incident’s timeline under your name.
       </p>
+      {ownOnly && <p class="hint">You play only your own phone. Sign in as the administrator to play every part (the driver’s phone, other supervisors’).</p>}
       <p id="live" class="live" data-state="off" aria-live="polite">Updates when something changes.</p>
       <div data-live="/console/phones/list">
         <PhonesList phones={phones} now={now} />

@@ -105,6 +105,12 @@ export function describe(e: TimelineEvent, names: Names): Described {
       return { what: `Severity raised from ${str(d.from)} to ${str(d.to)}`, detail: str(d.reason) };
     case 'incident.resolved':
       return { key: true, what: `Resolved by ${who(d.by, names)}: ${DISPOSITION[str(d.disposition)] ?? str(d.disposition)}`, detail: d.note ? `“${str(d.note)}”` : undefined };
+    case 'simulator.action': {
+      const SMS: Record<string, string> = { ack: 'texted ACK', safe: 'texted SAFE', help: 'texted HELP', sos: 'texted SOS', other: 'sent a text' };
+      const act = d.action === 'sms' ? SMS[str(d.kind)] ?? 'sent a text' : d.action === 'keypress' ? `pressed ${str(d.digits)} on the call`
+        : d.action === 'hangup' ? 'hung up the call' : d.action === 'demo_sos' ? 'sent the demo SOS' : str(d.action);
+      return { what: `Phone simulator: ${actorName(e.actor, names)} ${act} as the phone ${str(d.phone)}`, detail: 'a simulated action, done by whoever was signed in' };
+    }
     default:
       return { what: e.type, detail: Object.keys(d).length ? JSON.stringify(d) : undefined };
   }
