@@ -6,7 +6,10 @@ import { bearer, body, errors, json, notFoundError, conflictError, router } from
 import type { Context } from 'hono';
 import type { AppEnv } from '../context';
 
-/** The phone simulator's API (admin only; present only when no Twilio credentials are set). */
+/**
+ * The phone simulator's API (admin only; present only when no Twilio credentials are set). Every
+ * action is recorded as simulator.action on the incident it concerns, naming the administrator.
+ */
 const app = router();
 const tags = ['simulator'];
 
@@ -30,14 +33,14 @@ app.openapi(
   createRoute({ operationId: 'listSimulatedPhones', method: 'get', path: '/v1/simulator/phones', summary: 'Simulated phones that got or sent anything', tags, security: bearer,
     responses: { 200: json(z.object({ phones: z.array(z.object({ phone: z.string(), name: z.string().nullable(), role: z.string().nullable(), messages: z.number(), lastAt: z.string() })) }), 'Phones that got or sent anything'), ...errors, ...notFoundError },
     middleware: [allow('admin')] as const }),
-  async (c) => c.json({ phones: await sim(c).phones() }, 200),
+  async (c) => c.json({ phones: await sim(c).phonesAs(requireRole(c, 'admin')) }, 200),
 );
 
 app.openapi(
   createRoute({ operationId: 'listSimulatedMessages', method: 'get', path: '/v1/simulator/phones/{phone}/messages', summary: 'Messages and calls of one simulated phone', tags, security: bearer, request: { params: PhoneParam },
     responses: { 200: json(z.object({ messages: z.array(SimMessage) }), 'Messages and calls of one phone, oldest first'), ...errors, ...notFoundError },
     middleware: [allow('admin')] as const }),
-  async (c) => c.json({ messages: await sim(c).list(c.req.valid('param').phone) }, 200),
+  async (c) => c.json({ messages: await sim(c).listAs(requireRole(c, 'admin'), c.req.valid('param').phone) }, 200),
 );
 
 app.openapi(
@@ -46,7 +49,7 @@ app.openapi(
     summary: 'The phone texts Mayday (as an inbound Twilio SMS would)',
     responses: { 200: json(z.object({ reply: z.string().nullable() }), 'Mayday’s reply'), ...errors, ...notFoundError },
     middleware: [allow('admin')] as const }),
-  async (c) => c.json(await sim(c).textFrom(c.req.valid('param').phone, c.req.valid('json').body), 200),
+  async (c) => c.json(await sim(c).textAs(requireRole(c, 'admin'), c.req.valid('param').phone, c.req.valid('json').body), 200),
 );
 
 app.openapi(
@@ -55,7 +58,7 @@ app.openapi(
     summary: 'Press a digit on a ringing page call (1 acknowledges); the call then ends',
     responses: { 200: json(z.object({ result: z.string(), say: z.string() }), 'What the call answers'), ...errors, ...notFoundError, ...conflictError('The call has ended') },
     middleware: [allow('admin')] as const }),
-  async (c) => c.json(await sim(c).press(c.req.valid('param').sid, c.req.valid('json').digits), 200),
+  async (c) => c.json(await sim(c).pressAs(requireRole(c, 'admin'), c.req.valid('param').sid, c.req.valid('json').digits), 200),
 );
 
 app.openapi(
@@ -64,7 +67,7 @@ app.openapi(
     responses: { 200: json(z.object({ ended: z.literal(true) }), 'Ended'), ...errors, ...notFoundError, ...conflictError('The call has ended') },
     middleware: [allow('admin')] as const }),
   async (c) => {
-    await sim(c).hangup(c.req.valid('param').sid);
+    await sim(c).hangupAs(requireRole(c, 'admin'), c.req.valid('param').sid);
     return c.json({ ended: true as const }, 200);
   },
 );
