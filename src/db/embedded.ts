@@ -7,11 +7,31 @@
  * are finished, and ties the server to the terminal's Ctrl-C.
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { chownSync, existsSync, mkdirSync, openSync, readFileSync, closeSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import {
+  chownSync, closeSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync,
+  symlinkSync, writeFileSync,
+} from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import postgres from 'postgres';
+
+/**
+ * A start that cannot work, said in one line: what failed and what to do. The entry point prints
+ * its message alone, without a stack trace.
+ */
+export class EmbeddedStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EmbeddedStartError';
+  }
+}
+
+/**
+ * Where the binaries (and, when DATA_DIR is out of its reach, the cluster) go when Mayday runs as
+ * root and the `postgres` user cannot reach them where they are (a checkout in a private home).
+ */
+export const SHARED_DIR = '/var/lib/mayday';
 
 interface Binaries { postgres: string; initdb: string }
 
@@ -20,8 +40,82 @@ async function binaries(): Promise<Binaries> {
   try {
     return (await import(name)) as Binaries;
   } catch {
-    throw new Error(`no embedded PostgreSQL for ${process.platform}-${process.arch} (${name} is not installed); set DATABASE_URL instead`);
+    throw new EmbeddedStartError(`no embedded PostgreSQL for ${process.platform}-${process.arch} (${name} is not installed): set DATABASE_URL to a PostgreSQL of your own`);
   }
+}
+
+interface Owner { uid?: number; gid?: number }
+
+/** The last non-empty line of a child's stderr (or of an error's message), for a one-line report. */
+function lastLine(e: unknown): string {
+  const stderr = (e as { stderr?: Buffer | string }).stderr;
+  const text = stderr && String(stderr).trim() ? String(stderr) : (e as Error).message ?? String(e);
+  return text.trim().split('\n').filter((l) => l.trim()).pop()?.trim() ?? 'unknown error';
+}
+
+/**
+ * Whether `owner` can use `path` as `test` checks it (-x: run a program or enter a directory;
+ * -w: write). Asked of the system as that user, so modes, ACLs and noexec mounts all count.
+ */
+function canReach(owner: Owner, path: string, ...tests: string[]): boolean {
+  if (owner.uid === undefined) return true;
+  const expr = tests.flatMap((t, i) => (i ? ['-a', t, path] : [t, path]));
+  try {
+    execFileSync('/bin/sh', ['-c', 'test "$@"', 'sh', ...expr], { uid: owner.uid, gid: owner.gid, cwd: '/', stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A directory of the shared place, made reachable by everyone and owned by root. */
+function sharedDir(shared: string): string {
+  try {
+    mkdirSync(shared, { recursive: true, mode: 0o755 });
+  } catch (e) {
+    throw new EmbeddedStartError(`cannot create ${shared} for the embedded PostgreSQL (${(e as NodeJS.ErrnoException).code ?? lastLine(e)}): set DATA_DIR to a folder the postgres user can reach and run Mayday from a checkout it can reach, or set DATABASE_URL`);
+  }
+  return shared;
+}
+
+/**
+ * The binaries as `owner` can run them: where npm put them, or else a copy in the shared place
+ * (bin/, lib/ and share/ together: the programs find their libraries and data relative to
+ * themselves). Copied once per package version, into a temporary name and renamed, so that
+ * concurrent starters never see half a copy.
+ */
+function reachableBinaries(bin: Binaries, owner: Owner, shared: string, log: (msg: string) => void): Binaries {
+  if (canReach(owner, bin.postgres, '-x') && canReach(owner, bin.initdb, '-x')) return bin;
+  const native = dirname(dirname(bin.postgres));
+  let version = 'unknown';
+  try {
+    version = (JSON.parse(readFileSync(join(native, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    /* a layout without package.json: one copy under 'unknown' */
+  }
+  const target = join(sharedDir(shared), `pg-${process.platform}-${process.arch}-${version}`);
+  const copied = { postgres: join(target, 'bin', 'postgres'), initdb: join(target, 'bin', 'initdb') };
+  if (!existsSync(copied.postgres)) {
+    log(`the postgres user cannot reach ${native}; copying the PostgreSQL binaries to ${target}`);
+    const tmp = `${target}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      // Static libraries are for building, not running: left out.
+      cpSync(native, tmp, { recursive: true, verbatimSymlinks: true, filter: (src) => !src.endsWith('.a') });
+      try {
+        renameSync(tmp, target);
+      } catch (e) {
+        if (!existsSync(copied.postgres)) throw e; // else a concurrent starter's copy won
+      }
+    } catch (e) {
+      throw new EmbeddedStartError(`cannot copy the PostgreSQL binaries to ${target} (${(e as NodeJS.ErrnoException).code ?? lastLine(e)}): run Mayday from a checkout the postgres user can reach, or set DATABASE_URL`);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+  if (!canReach(owner, copied.postgres, '-x') || !canReach(owner, copied.initdb, '-x')) {
+    throw new EmbeddedStartError(`the postgres user cannot run the PostgreSQL binaries in ${target} (a private parent folder, or a noexec mount?): make ${shared} reachable and executable for it, or set DATABASE_URL`);
+  }
+  return copied;
 }
 
 interface State { port: number; password: string }
@@ -56,15 +150,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Uid/gid to run postgres as: ourselves, or the `postgres` user when we are root (created if missing). */
-function runAs(): { uid?: number; gid?: number } {
+/**
+ * Uid/gid to run postgres as: ourselves, or `user` (`postgres`) when we are root, created if
+ * missing (PostgreSQL refuses to run as root).
+ */
+function runAs(user: string): Owner {
   if (process.getuid?.() !== 0) return {};
-  const id = (flag: string) => Number(execFileSync('id', [flag, 'postgres'], { encoding: 'utf8' }).trim());
+  const id = (flag: string) => Number(execFileSync('id', [flag, user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
   try {
     return { uid: id('-u'), gid: id('-g') };
   } catch {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
-    return { uid: id('-u'), gid: id('-g') };
+    try {
+      execFileSync('useradd', ['--system', '--user-group', '--no-create-home', user], { stdio: ['ignore', 'ignore', 'pipe'] });
+      return { uid: id('-u'), gid: id('-g') };
+    } catch (e) {
+      throw new EmbeddedStartError(`the embedded PostgreSQL cannot run as root, and there is no user \`${user}\` to run it as (creating one failed: ${lastLine(e)}): create it (useradd --system --user-group ${user}), run Mayday as another user, or set DATABASE_URL`);
+    }
   }
 }
 
@@ -95,43 +196,89 @@ async function stopOrphan(pgdata: string, log: (msg: string) => void): Promise<v
 }
 
 /**
- * Start (initialising on first use) the embedded PostgreSQL under `dataDir` and make sure
- * `database` exists. Idempotent across restarts, including after SIGKILL.
+ * The cluster's directory as the postgres user can reach it: DATA_DIR/pg, or, when DATA_DIR is
+ * out of its reach (inside a private home), a directory of the shared place named after DATA_DIR,
+ * which DATA_DIR/pg then links to. Only on a first start; later starts follow the link.
  */
-export async function startEmbedded(opts: { dataDir: string; database?: string; log?: (msg: string) => void }): Promise<EmbeddedPostgres> {
+function placeCluster(dataDir: string, owner: Owner, shared: string, log: (msg: string) => void): string {
+  const local = join(dataDir, 'pg');
+  rmSync(local, { recursive: true, force: true }); // a half-made cluster, or a link to a lost one
+  // DATA_DIR is given to the postgres user only where it can reach it anyway.
+  const parentReachable = canReach(owner, dirname(dataDir), '-x');
+  if (parentReachable && owner.uid !== undefined) chownSync(dataDir, owner.uid, owner.gid!);
+  let pgdata = local;
+  if (!parentReachable || !canReach(owner, dataDir, '-x', '-w')) {
+    const home = join(sharedDir(shared), `data-${createHash('sha256').update(realpathSync(dataDir)).digest('hex').slice(0, 16)}`);
+    pgdata = join(home, 'pg');
+    try {
+      mkdirSync(home, { recursive: true, mode: 0o700 });
+      chownSync(home, owner.uid!, owner.gid!);
+      rmSync(pgdata, { recursive: true, force: true });
+      symlinkSync(pgdata, local);
+    } catch (e) {
+      throw new EmbeddedStartError(`cannot place the embedded database in ${home} (${(e as NodeJS.ErrnoException).code ?? lastLine(e)}): set DATA_DIR to a folder the postgres user can reach, or set DATABASE_URL`);
+    }
+    log(`the postgres user cannot reach ${dataDir}; the embedded database lives in ${pgdata} (linked from ${local})`);
+  }
+  mkdirSync(pgdata, { recursive: true, mode: 0o700 });
+  if (owner.uid !== undefined) chownSync(pgdata, owner.uid, owner.gid!);
+  return pgdata;
+}
+
+/**
+ * Start (initialising on first use) the embedded PostgreSQL under `dataDir` and make sure
+ * `database` exists. Idempotent across restarts, including after SIGKILL. As root it runs as the
+ * `postgres` user, from wherever that user can reach (see reachableBinaries and placeCluster).
+ * What cannot work throws an EmbeddedStartError of one line.
+ */
+export async function startEmbedded(opts: {
+  dataDir: string;
+  database?: string;
+  log?: (msg: string) => void;
+  /** Tests only: the shared place (default SHARED_DIR) and the user postgres runs as under root. */
+  sharedDir?: string;
+  user?: string;
+}): Promise<EmbeddedPostgres> {
   const log = opts.log ?? (() => {});
   const database = opts.database ?? 'mayday';
   const dataDir = resolve(opts.dataDir);
-  const pgdata = join(dataDir, 'pg');
+  const shared = opts.sharedDir ?? SHARED_DIR;
   const stateFile = join(dataDir, 'embedded-pg.json');
-  const bin = await binaries();
-  const owner = runAs();
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const owner = runAs(opts.user ?? 'postgres');
+  const bin = reachableBinaries(await binaries(), owner, shared, log);
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw new EmbeddedStartError(`cannot create DATA_DIR ${dataDir} (${(e as NodeJS.ErrnoException).code ?? lastLine(e)}): set DATA_DIR to a folder Mayday can write`);
+  }
 
+  let pgdata = join(dataDir, 'pg');
   let state: State;
   if (!existsSync(join(pgdata, 'PG_VERSION'))) {
-    rmSync(pgdata, { recursive: true, force: true });
-    mkdirSync(pgdata, { recursive: true, mode: 0o700 });
-    if (owner.uid !== undefined) {
-      // postgres must be able to reach its directory when Mayday runs as root.
-      chownSync(dataDir, owner.uid, owner.gid!);
-      chownSync(pgdata, owner.uid, owner.gid!);
-    }
+    pgdata = placeCluster(dataDir, owner, shared, log);
     state = { port: await freePort(), password: randomBytes(18).toString('base64url') };
-    const pwfile = join(dataDir, '.initdb-pw');
+    // Beside the cluster, where the postgres user can read it.
+    const pwfile = join(dirname(pgdata), '.initdb-pw');
     writeFileSync(pwfile, `${state.password}\n`, { mode: 0o600 });
     if (owner.uid !== undefined) chownSync(pwfile, owner.uid, owner.gid!);
     log('initialising the embedded PostgreSQL (first start)');
     try {
       execFileSync(bin.initdb, ['-D', pgdata, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--no-locale'], {
         ...owner,
+        cwd: dirname(pgdata),
         stdio: ['ignore', 'ignore', 'pipe'],
       });
+    } catch (e) {
+      throw new EmbeddedStartError(`initdb could not create the embedded database in ${pgdata} (${lastLine(e)}): fix that, or set DATA_DIR elsewhere or DATABASE_URL`);
     } finally {
       rmSync(pwfile, { force: true });
     }
     writeFileSync(stateFile, JSON.stringify(state), { mode: 0o600 });
   } else {
+    if (lstatSync(pgdata).isSymbolicLink()) pgdata = realpathSync(pgdata);
+    if (!canReach(owner, join(pgdata, 'PG_VERSION'), '-r') || !canReach(owner, pgdata, '-w')) {
+      throw new EmbeddedStartError(`the postgres user cannot reach the embedded database in ${pgdata} (a private parent folder, or another owner): move DATA_DIR to a folder it can reach (or start afresh with an empty DATA_DIR), or set DATABASE_URL`);
+    }
     state = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
   }
 
@@ -143,12 +290,17 @@ export async function startEmbedded(opts: { dataDir: string; database?: string; 
     bin.postgres,
     ['-D', pgdata, '-p', String(state.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
      '-c', 'max_connections=200', '-c', 'fsync=on'],
-    { ...owner, detached: true, stdio: ['ignore', out, out] },
+    { ...owner, cwd: dirname(pgdata), detached: true, stdio: ['ignore', out, out] },
   );
   closeSync(out);
   child.unref();
   let exited = false;
+  let spawnError: Error | undefined;
   child.once('exit', () => (exited = true));
+  child.once('error', (e) => {
+    spawnError = e;
+    exited = true;
+  });
 
   const base = `postgres://postgres:${encodeURIComponent(state.password)}@127.0.0.1:${state.port}`;
   const adminUrl = `${base}/postgres`;
@@ -163,8 +315,10 @@ export async function startEmbedded(opts: { dataDir: string; database?: string; 
       break;
     } catch (e) {
       if (exited || Date.now() > deadline) {
-        const tail = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').slice(-15).join('\n') : '';
-        throw new Error(`the embedded PostgreSQL did not start (${(e as Error).message}); its log (${logPath}) ends:\n${tail}`);
+        // The server's own last complaint (FATAL, PANIC, ERROR), else the connection's error.
+        const lines = existsSync(logPath) ? readFileSync(logPath, 'utf8').split('\n').filter((l) => l.trim()) : [];
+        const why = spawnError?.message ?? [...lines].reverse().find((l) => /FATAL|PANIC|ERROR/.test(l))?.trim() ?? (e as Error).message;
+        throw new EmbeddedStartError(`the embedded PostgreSQL did not start (${why}): see ${logPath}, or set DATABASE_URL`);
       }
       await sleep(100);
     } finally {

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { newToken } from '../auth/crypto';
 import { ConfigError, parseConfig, type Config } from '../config/env';
 import { connect, warmPool } from '../db/client';
-import { startEmbedded, type EmbeddedPostgres } from '../db/embedded';
+import { EmbeddedStartError, startEmbedded, type EmbeddedPostgres } from '../db/embedded';
 import { checksumOfFiles, migrate } from '../db/migrate';
 import { loadMigrations } from '../db/migrations-fs';
 import type { Deps } from '../deps';
@@ -149,6 +149,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  process.stderr.write(`mayday: failed to start: ${(e as Error).stack ?? e}\n`);
+  process.stderr.write(`mayday: failed to start: ${e instanceof EmbeddedStartError ? e.message : ((e as Error).stack ?? e)}\n`);
   process.exit(1);
 });
