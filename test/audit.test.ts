@@ -1,6 +1,12 @@
 import { check as checkGeoJson } from '@placemarkio/check-geojson';
 import { parse as parseCsv } from 'csv-parse/sync';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { createAdaptorServer } from '@hono/node-server';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportSettings } from '../src/audit/export';
+import { CSV_COLUMNS, writerFor } from '../src/audit/formats';
+import type { ExportIncident } from '../src/audit/store';
 import { verifyRange } from '../src/audit/store';
 import { testApp, type TestApp } from './helpers/app';
 import { expectError } from './helpers/expect';
@@ -191,6 +197,117 @@ describe('export: csv', () => {
     for (const [i, e] of noisyEvents.entries()) expect(JSON.parse(mine[i].data)).toEqual(e.data);
     // No summary starts with what someone typed (a spreadsheet would take "=..." for a formula).
     for (const r of rows) expect(r.summary).toMatch(/^[a-zA-Z#]/);
+  });
+});
+
+describe('export: csv formula injection', () => {
+  const DANGEROUS = ['=HYPERLINK("http://evil.example","click")', '+1+1', '-2+3', '@SUM(A1)', '\tx', '\rx'];
+
+  it('a zone named "=HYPERLINK(...)" comes out as text, not a formula', async () => {
+    const evil = await w.zone('=HYPERLINK("http://evil.example","Open")', square(10.0, 10.0));
+    const d = await w.driver();
+    const since = new Date(Date.now() - 1).toISOString();
+    const id = (await t.post('/v1/sos', { clientRequestId: crypto.randomUUID(), kind: 'other', location: { lat: 10.001, lng: 10.001, accuracyM: 5 } }, d.token)).body.incident.id;
+    const res = await exportOf('csv', auditor.token, { from: since, to: new Date(Date.now() + 1000).toISOString() });
+    // Out of the way of the other tests' range.
+    await t.sql`UPDATE incidents SET opened_at = '2017-01-01T00:00:00Z' WHERE id = ${id}`;
+    const rows: Record<string, string>[] = parseCsv(res.body as string, { columns: true });
+    const mine = rows.filter((r) => r.incident_id === id);
+    expect(mine.length).toBeGreaterThan(0);
+    for (const r of mine) expect(r.zone).toBe(`'${evil.name}`);
+    for (const r of rows) for (const v of Object.values(r)) expect(v).not.toMatch(/^[=+\-@\t\r]/);
+  });
+
+  it('every text column is neutralised when it starts with =, +, -, @, tab or CR', () => {
+    for (const bad of DANGEROUS) {
+      const x = {
+        incident: { id: bad, code: 1, zoneName: bad, kind: bad },
+        events: [{ seq: 1, type: bad, at: bad, actor: bad, data: { note: bad }, prevHash: bad, hash: bad }],
+      } as unknown as ExportIncident;
+      const text = writerFor('csv', { domain: 'x' }).incident(x);
+      const [row]: string[][] = parseCsv(text, { relax_quotes: true });
+      expect(row).toHaveLength(CSV_COLUMNS.length);
+      for (const [i, cell] of row.entries()) {
+        if (CSV_COLUMNS[i] === 'code' || CSV_COLUMNS[i] === 'seq') continue; // numbers
+        expect(cell, `${CSV_COLUMNS[i]} for ${JSON.stringify(bad)}`).not.toMatch(/^[=+\-@\t\r]/);
+      }
+      // The value itself is kept, behind one apostrophe.
+      expect(row[CSV_COLUMNS.indexOf('zone')]).toBe(`'${bad}`);
+    }
+  });
+});
+
+describe('export: a client that stops reading', () => {
+  let server: ReturnType<typeof createAdaptorServer>;
+  let base: string;
+  const saved = exportSettings.idleMs;
+  const idleInTransaction = async () =>
+    (await t.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'`)[0].n;
+
+  beforeAll(async () => {
+    // An export far larger than the sockets' buffers (~30 MB), in a window of its own, so a client that stops reading really stalls it.
+    await t.sql`
+      INSERT INTO incidents (driver_id, kind, severity, zone_rule, status, opened_at, esc_next_at, checkin_next_at)
+      SELECT ${driver.id}, 'other', 'medium', 'none', 'open', '2018-02-01T00:00:00Z'::timestamptz + g * interval '1 minute', NULL, NULL
+      FROM generate_series(1, 3000) g`;
+    await t.sql`
+      INSERT INTO incident_events (incident_id, type, actor, data)
+      SELECT id, 'incident.opened', 'system', jsonb_build_object('kind', 'other', 'severity', 'medium', 'source', 'app', 'zoneRule', 'none', 'pad', repeat('x', 10000))
+      FROM incidents WHERE opened_at >= '2018-02-01' AND opened_at < '2018-03-01' ORDER BY opened_at`;
+    server = createAdaptorServer({ fetch: t.app.fetch });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    exportSettings.idleMs = saved;
+    await new Promise((r) => server.close(r));
+  });
+
+  /** Start an export over real HTTP, take the headers and a first chunk, then stop reading. */
+  const stalled = () =>
+    new Promise<{ res: IncomingMessage; ended: Promise<string> }>((resolve, reject) => {
+      const req = httpRequest(`${base}${q('/v1/audit/export', { from: '2018-02-01', to: '2018-03-01', format: 'ndjson' })}`, { headers: { authorization: `Bearer ${auditor.token}` } }, (res) => {
+        const ended = new Promise<string>((r) => {
+          res.on('end', () => r('end'));
+          res.on('aborted', () => r('aborted'));
+          res.on('error', () => r('error'));
+          res.on('close', () => r('close'));
+        });
+        res.once('data', () => {
+          res.pause();
+          resolve({ res, ended });
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+  it('is cut after the idle timeout: both export slots and their connections are free again', async () => {
+    exportSettings.idleMs = 2_000;
+    const started = Date.now();
+    const a = await stalled();
+    const b = await stalled();
+    expect([a.res.statusCode, b.res.statusCode]).toEqual([200, 200]);
+    // Both slots are held: a third export is refused for now.
+    expectError(await exportOf('ndjson', auditor.token, { from: '2018-02-01', to: '2018-02-02' }), 429, 'rate_limited');
+    for (let i = 0; i < 50 && (await idleInTransaction()) < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await idleInTransaction()).toBe(2); // each holds its snapshot while its client does not read
+    // Within the timeout (and a little), both are cut and everything they held is given back.
+    for (let i = 0; i < 300 && (await idleInTransaction()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await idleInTransaction()).toBe(0);
+    expect(Date.now() - started).toBeLessThan(6_000);
+    const next = await exportOf('ndjson', auditor.token, { from: '2018-02-01', to: '2018-02-01T01:00:00Z' });
+    expect(next.status).toBe(200);
+    expect(t.logs.lines.some((l) => l.includes('the client stopped reading'))).toBe(true);
+    // A client that reads again gets what was buffered and then an incomplete transfer, never a complete-looking file.
+    a.res.resume();
+    b.res.resume();
+    expect(await a.ended).not.toBe('end');
+    expect(await b.ended).not.toBe('end');
+  }, 20_000);
+
+  it('waits 30 s by default', () => {
+    expect(saved).toBe(30_000);
   });
 });
 

@@ -13,7 +13,8 @@
  * does only when the socket has drained (@hono/node-server honours backpressure), so a slow
  * client slows the export instead of filling memory. A client that goes away cancels the
  * stream, which rolls back and releases the connection; so does a client that stops reading
- * for IDLE_MS. An error after the first byte cannot change the status any more: the response is
+ * for IDLE_MS (30 s): its socket stops draining, so pull() stops being called, and a timer armed
+ * whenever the export waits for the client cuts it, freeing the slot and the connection. An error after the first byte cannot change the status any more: the response is
  * cut short (no terminating chunk), which every HTTP client reports as an incomplete transfer.
  *
  * At most MAX_CONCURRENT exports run per process (each holds a pool connection throughout),
@@ -28,7 +29,10 @@ import { exportBatch, openSnapshot, type ExportCursor, type Range, type Snapshot
 
 export const EXPORT_BATCH = 250;
 export const MAX_CONCURRENT = 2;
-export const IDLE_MS = 10 * 60_000;
+export const IDLE_MS = 30_000;
+
+/** How long an export waits for its client to take the next chunk (tests shorten it). */
+export const exportSettings = { idleMs: IDLE_MS };
 
 const running = new WeakMap<Sql, number>();
 
@@ -39,6 +43,8 @@ export interface ExportOptions {
   domain: string;
   log: Logger;
   batchSize?: number;
+  /** Cut the export when the client has not asked for more for this long (default exportSettings.idleMs). */
+  idleMs?: number;
 }
 
 export interface OpenExport {
@@ -57,6 +63,7 @@ export async function openExport(sql: Sql, o: ExportOptions): Promise<OpenExport
   let snapshot: Snapshot | undefined;
   let closed = false;
   let idle: ReturnType<typeof setTimeout> | undefined;
+  const idleMs = o.idleMs ?? exportSettings.idleMs;
   const close = async (commit: boolean) => {
     if (closed) return;
     closed = true;
@@ -66,7 +73,7 @@ export async function openExport(sql: Sql, o: ExportOptions): Promise<OpenExport
   };
   try {
     // Belt and braces: the server itself ends a transaction left idle a minute past IDLE_MS.
-    snapshot = await openSnapshot(sql, IDLE_MS + 60_000);
+    snapshot = await openSnapshot(sql, idleMs + 60_000);
   } catch (e) {
     await close(false);
     throw e;
@@ -81,7 +88,23 @@ export async function openExport(sql: Sql, o: ExportOptions): Promise<OpenExport
   let incidents = 0;
   let bytes = 0;
 
+  // Armed whenever the export waits for its client (before the first pull, and after each chunk):
+  // a client that stops reading stops the pulls, and this cuts the export.
+  const armIdle = (controller: ReadableStreamDefaultController<Uint8Array>) => {
+    if (idle) clearTimeout(idle);
+    idle = setTimeout(() => {
+      if (closed) return;
+      o.log.warn({ format: o.format, incidents, bytes, idleMs }, 'audit export abandoned: the client stopped reading');
+      void close(false);
+      controller.error(new Error('the client stopped reading'));
+    }, idleMs);
+    idle.unref?.();
+  };
+
   const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      armIdle(controller);
+    },
     async pull(controller) {
       if (closed) return;
       if (idle) clearTimeout(idle);
@@ -109,12 +132,7 @@ export async function openExport(sql: Sql, o: ExportOptions): Promise<OpenExport
           o.log.info({ format: o.format, incidents, bytes, ms: Math.round(performance.now() - started) }, 'audit export finished');
           return;
         }
-        idle = setTimeout(() => {
-          o.log.warn({ format: o.format, incidents, bytes }, 'audit export abandoned: the client stopped reading');
-          void close(false);
-          controller.error(new Error('the client stopped reading'));
-        }, IDLE_MS);
-        idle.unref?.();
+        armIdle(controller);
       } catch (e) {
         o.log.error({ err: e, format: o.format, incidents, bytes }, 'audit export failed midway; the response is cut short');
         await close(false);

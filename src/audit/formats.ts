@@ -62,10 +62,17 @@ function ndjson(): Writer {
 
 export const CSV_COLUMNS = ['incident_id', 'code', 'zone', 'kind', 'seq', 'type', 'at', 'actor', 'summary', 'hash', 'prev_hash', 'data'] as const;
 
-/** One field, quoted when it must be (RFC 4180). */
+/** What a spreadsheet reads as the start of a formula (or of a cell it may turn into one). */
+const FORMULA_START = /^[=+\-@\t\r]/;
+
+/**
+ * One field, quoted when it must be (RFC 4180). A text cell that a spreadsheet would take for a
+ * formula (a zone named "=HYPERLINK(...)") gets a leading apostrophe, which spreadsheets show as
+ * text (OWASP's CSV injection advice). Numbers are written as they are.
+ */
 export function csvField(v: string | number | null): string {
   if (v === null) return '';
-  const s = String(v);
+  const s = typeof v === 'string' && FORMULA_START.test(v) ? `'${v}` : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
