@@ -22,6 +22,7 @@ DECLARE
   v_loc bigint;
   v_digest text;
   v_opened_data jsonb;
+  v_checkin_s integer;            -- the zone's check-in interval
   -- the opening escalation
   policy jsonb;
   steps jsonb;
@@ -44,7 +45,7 @@ BEGIN
   PERFORM pg_advisory_xact_lock(hashtextextended(p_driver::text, 0));
 
   BEGIN
-    SELECT z.escalation_policy INTO policy FROM zones z WHERE z.id = p_zone;
+    SELECT z.escalation_policy, z.check_in_seconds INTO policy, v_checkin_s FROM zones z WHERE z.id = p_zone;
     policy := coalesce(policy, default_escalation_policy());
     steps := policy -> 'steps';
     n := jsonb_array_length(steps);
@@ -87,11 +88,13 @@ BEGIN
     esc_next := v_opened;
   END;
 
+  -- The first check-in is due after the zone's interval or 30 s, whichever is sooner (30 s without
+  -- a zone); the later ones follow the zone's interval (checkin_receive, checkins_due).
   INSERT INTO incidents (driver_id, client_request_id, source, kind, severity, zone_id, zone_rule, note,
-                         lat, lng, accuracy_m, location_at, opened_at, esc_step, esc_next_at)
+                         lat, lng, accuracy_m, location_at, opened_at, esc_step, esc_next_at, checkin_next_at)
   VALUES (p_driver, p_client_request, p_source, p_kind, p_severity, p_zone, p_zone_rule, p_note,
           p_lat, p_lng, p_acc, CASE WHEN p_lat IS NOT NULL THEN coalesce(p_captured, now()) END,
-          v_opened, esc_step, esc_next)
+          v_opened, esc_step, esc_next, v_opened + make_interval(secs => least(coalesce(v_checkin_s, 30), 30)))
   ON CONFLICT (driver_id, client_request_id) DO NOTHING
   RETURNING * INTO v_inc;
   v_id := v_inc.id;
