@@ -64,6 +64,8 @@ export function buildApp(deps: Deps) {
       version: '1.0.0',
       description: 'The emergency lane for delivery drivers: SOS intake, paging and escalation, check-ins, audit. Every error is `{"error": {code, message, requestId}}`.',
     },
+    // The address Twilio and clients are given (PUBLIC_BASE_URL), which the webhooks' signatures also cover.
+    servers: [{ url: deps.publicBaseUrl, description: 'This instance' }],
   });
 
   app.notFound((c) => errorResponse(c, new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`)));

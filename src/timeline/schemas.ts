@@ -1,12 +1,19 @@
 import { z } from '@hono/zod-openapi';
 
+/**
+ * Every event type the database accepts (the domain event_type's check, sql/016): the timeline
+ * returns whatever is stored, so the published enum must be this whole list.
+ * test/openapi.test.ts compares the two.
+ */
 export const EVENT_TYPES = [
   'incident.opened', 'incident.duplicate_request', 'incident.linked', 'location.updated',
-  'page.queued', 'page.sent', 'page.delivered', 'page.failed', 'page.voicemail',
+  'page.queued', 'page.sent', 'page.delivered', 'page.failed', 'page.voicemail', 'page.unknown',
+  'page.resent',
   'escalation.step', 'escalation.exhausted', 'incident.acknowledged',
   'checkin.requested', 'checkin.received', 'checkin.missed',
   'cancel.requested', 'cancel.rejected', 'cancel.locked', 'duress.triggered',
   'incident.severity_raised', 'incident.resolved', 'location.redacted',
+  'support.linked', 'notice.queued', 'simulator.action',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

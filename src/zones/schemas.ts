@@ -3,8 +3,15 @@ import { EscalationPolicySchema } from '../escalation/policy';
 
 const lng = z.number().min(-180).max(180);
 const lat = z.number().min(-90).max(90);
-/** [lng, lat] (RFC 7946 order), an optional altitude ignored. */
-const position = z.union([z.tuple([lng, lat]), z.tuple([lng, lat, z.number()])]);
+/**
+ * [lng, lat] (RFC 7946 order), an optional altitude ignored. One tuple (not a union of two) so
+ * that a bad position is reported at its own path, e.g. `boundary.coordinates.0.0`; the bounds
+ * are stated for the document, which does not infer them from an optional last element.
+ */
+const position = z
+  .tuple([lng, lat], z.number())
+  .refine((p) => p.length <= 3, 'a position is [lng, lat] or [lng, lat, altitude]')
+  .openapi({ minItems: 2, maxItems: 3, items: { type: 'number' }, description: '[lng, lat] or [lng, lat, altitude]' });
 const ring = z
   .array(position)
   .min(4, 'a linear ring needs at least 4 positions')
@@ -23,8 +30,9 @@ const zoneSettings = {
   checkInGraceSeconds: z.number().int().min(0).max(86_400).optional().openapi({ description: 'How long a check-in may go unanswered (default 120).' }),
 };
 
+/** Told apart by `fallback`, so that an invalid zone is reported at the field that is wrong. */
 export const CreateZoneBody = z
-  .union([
+  .discriminatedUnion('fallback', [
     z.strictObject({ name: z.string().trim().min(1).max(200), boundary: PolygonSchema, fallback: z.literal(false).optional(), ...zoneSettings }),
     z.strictObject({ name: z.string().trim().min(1).max(200), fallback: z.literal(true), ...zoneSettings }),
   ])
@@ -36,10 +44,11 @@ export const ZoneSchema = z
     id: z.uuid(),
     name: z.string(),
     fallback: z.boolean(),
-    boundary: PolygonSchema.nullable(),
+    // A union with null, not .nullable(): the generator would make the shared component nullable.
+    boundary: z.union([PolygonSchema, z.null()]).openapi({ description: 'null for the fallback zone.' }),
     checkInSeconds: z.number().int(),
     checkInGraceSeconds: z.number().int(),
-    escalationPolicy: EscalationPolicySchema.nullable().openapi({ description: 'null: the default policy applies.' }),
+    escalationPolicy: z.union([EscalationPolicySchema, z.null()]).openapi({ description: 'null: the default policy applies.' }),
     createdAt: z.string(),
   })
   .openapi('Zone');

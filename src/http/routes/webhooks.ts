@@ -1,18 +1,19 @@
+import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { Hono } from 'hono';
 import { handleInboundSms } from '../../inbound/sms';
 import { maskPhone } from '../../log';
 import { onKeypress } from '../../inbound/keypress';
 import { onStatus } from '../../paging/callbacks';
 import type { AppEnv } from '../context';
 import { AppError } from '../../errors';
+import { ErrorBody } from '../errors';
 
 /**
  * Twilio's webhooks. Every request is checked against X-Twilio-Signature using the exact URL
  * Twilio was given (PUBLIC_BASE_URL + path + query) before anything else happens: a bad or
  * missing signature gets 403 and changes nothing.
  */
-const app = new Hono<AppEnv>();
+const app = new OpenAPIHono<AppEnv>();
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -86,6 +87,67 @@ app.post('/webhooks/twilio/voice/gather', async (c) => {
   const outcome = pageId ? await onKeypress(deps, pageId, (f.Digits ?? '').trim(), f.CallSid || null) : { result: 'unknown', say: 'Goodbye.' };
   c.get('log').info({ pageId, result: outcome.result }, 'keypress');
   return xml(c, deps.twiml.say(outcome.say));
+});
+
+// The document's description of these routes. They are registered, not declared with
+// createRoute, so that nothing validates the form before the signature check (and Twilio's
+// extra fields are never refused): the handlers above stay exactly as they are.
+app.openAPIRegistry.registerComponent('securitySchemes', 'twilioSignature', {
+  type: 'apiKey', in: 'header', name: 'X-Twilio-Signature',
+  description: 'Twilio’s signature of PUBLIC_BASE_URL + path + query and the form fields, made with the account’s auth token.',
+});
+
+const twilioForm = (fields: Record<string, string>) => ({
+  required: true,
+  content: {
+    'application/x-www-form-urlencoded': {
+      schema: z
+        .looseObject(Object.fromEntries(Object.entries(fields).map(([k, d]) => [k, z.string().optional().openapi({ description: d })])))
+        .openapi({ description: 'The fields Mayday reads; Twilio sends more, which are signed and otherwise ignored.' }),
+    },
+  },
+});
+const PageQuery = z.object({
+  page: z.uuid().optional().openapi({ description: 'The page this callback is about (Mayday puts it in the URL it gives Twilio); another value is ignored.' }),
+});
+const ErrorJson = (description: string) => ({ description, content: { 'application/json': { schema: ErrorBody } } });
+const refusals = {
+  403: ErrorJson('X-Twilio-Signature is missing or does not match'),
+  413: ErrorJson('Body over 64 KiB'),
+  415: ErrorJson('Body is not application/x-www-form-urlencoded'),
+};
+const twiml = (description: string) => ({ description, content: { 'text/xml': { schema: z.string().openapi({ description: 'TwiML' }) } } });
+const hook = (o: { path: string; operationId: string; summary: string; fields: Record<string, string>; page?: boolean; ok: Record<number, object> }) =>
+  app.openAPIRegistry.registerPath({
+    method: 'post', path: o.path, operationId: o.operationId, summary: o.summary, tags: ['twilio'], security: [{ twilioSignature: [] }],
+    request: { ...(o.page ? { query: PageQuery } : {}), body: twilioForm(o.fields) },
+    responses: { ...o.ok, ...refusals },
+  });
+const SID = 'The call’s sid';
+hook({
+  path: '/webhooks/twilio/sms', operationId: 'twilioInboundSms', summary: 'Twilio: an SMS to Mayday’s number (ACK, SAFE, HELP, SOS ...)',
+  fields: { From: 'The sender’s phone (E.164)', Body: 'The text', MessageSid: 'The message’s sid', SmsSid: 'The message’s sid (older name)' },
+  ok: { 200: twiml('The reply, if any, as a TwiML <Message>') },
+});
+hook({
+  path: '/webhooks/twilio/status', operationId: 'twilioMessageStatus', summary: 'Twilio: the delivery status of a page’s SMS', page: true,
+  fields: { MessageSid: 'The message’s sid', SmsSid: 'The message’s sid (older name)', MessageStatus: 'queued, sent, delivered, undelivered, failed ...', SmsStatus: 'The status (older name)', ErrorCode: 'Twilio’s error code, if any' },
+  ok: { 204: { description: 'Recorded (or ignored when the page is unknown)' } },
+});
+hook({
+  path: '/webhooks/twilio/voice/status', operationId: 'twilioCallStatus', summary: 'Twilio: the status of a page’s call', page: true,
+  fields: { CallSid: SID, CallStatus: 'queued, ringing, in-progress, completed, busy, no-answer, failed ...', AnsweredBy: 'human, machine_start ... (answering-machine detection)', ErrorCode: 'Twilio’s error code, if any' },
+  ok: { 204: { description: 'Recorded (or ignored when the page is unknown)' } },
+});
+hook({
+  path: '/webhooks/twilio/voice/amd', operationId: 'twilioAnsweringMachine', summary: 'Twilio: who answered a page’s call (answering-machine detection)', page: true,
+  fields: { CallSid: SID, AnsweredBy: 'human, machine_start, machine_end_beep, fax, unknown ...' },
+  ok: { 204: { description: 'Recorded (or ignored when the page is unknown)' } },
+});
+hook({
+  path: '/webhooks/twilio/voice/gather', operationId: 'twilioGather', summary: 'Twilio: the keys pressed on a page’s call (1 acknowledges)', page: true,
+  fields: { CallSid: SID, Digits: 'The keys pressed' },
+  ok: { 200: twiml('What the call says next, as TwiML <Say>') },
 });
 
 export default app;
