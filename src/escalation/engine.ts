@@ -199,7 +199,7 @@ export class Engine {
     await this.ticking?.catch(() => undefined);
     await this.deps.pager.idle();
     await this.unlisten?.().catch(() => undefined);
-    this.senderLock?.release();
+    await this.senderLock?.release();
   }
 
   /**

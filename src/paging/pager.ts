@@ -344,7 +344,7 @@ export class Pager {
       }
       const started = performance.now();
       // Twilio silent for hedgeMs: the next attempt goes out now, while this one still waits.
-      const hedge = p.attempt < o.maxAttempts ? setTimeout(() => void this.hedge(p, plog), o.hedgeMs) : undefined;
+      const hedge = p.attempt < o.maxAttempts ? setTimeout(() => this.track(this.hedge(p, plog)), o.hedgeMs) : undefined;
       hedge?.unref?.();
       const result = await (p.channel === 'sms'
           ? telephony.sendSms({ pageId: p.id, to: p.phone, body: smsFor(p), statusCallback: this.callbackUrl('status', p.id) })

@@ -120,7 +120,7 @@ export async function renewLeases(sql: Sql, pageIds: string[], leaseSeconds: num
 export async function holdSenderLock(sql: Sql, senderId: string) {
   let conn: Awaited<ReturnType<Sql['reserve']>> | undefined;
   const take = async () => {
-    conn?.release();
+    conn?.release(); // a connection that failed: postgres.js drops it
     conn = await sql.reserve();
     await conn`SELECT pg_advisory_lock(19801, sender_lock_key(${senderId}))`;
   };
@@ -135,9 +135,13 @@ export async function holdSenderLock(sql: Sql, senderId: string) {
         return false;
       }
     },
-    release() {
-      conn?.release();
+    /** Let the lock go (the engine stops) and give the connection back. */
+    async release() {
+      const c = conn;
       conn = undefined;
+      if (!c) return;
+      await c`SELECT pg_advisory_unlock_all()`.catch(() => undefined);
+      c.release();
     },
   };
 }

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, expect } from 'vitest';
 import { connect } from '../../src/db/client';
 import type { OpenSos } from '../../src/incidents/store';
+import type { PagingOptions } from '../../src/paging/pager';
 import { testApp, type TestApp } from './app';
 import { mockTwilio, TWILIO, type MockTwilio, type Sent } from './twilio';
 import { square, world, type Person } from './world';
@@ -32,6 +33,10 @@ export interface SceneOptions {
   recordLingerMs?: number;
   /** When a send Twilio has not answered is hedged (default: a minute, so that a test holding Twilio on purpose sees no hedge). */
   hedgeMs?: number;
+  /** Other paging options (leases, resends). */
+  paging?: Partial<PagingOptions>;
+  /** The engine's longest wait once started (default 1 s). */
+  sweepMs?: number;
 }
 
 /**
@@ -49,9 +54,12 @@ async function scene(twilio: MockTwilio, opts: SceneOptions): Promise<Scene> {
   const t = await testApp({
     twilio: { ...TWILIO, timeoutMs: opts.twilioTimeoutMs ?? TWILIO.timeoutMs },
     paging: {
-      callRetrySeconds: 30, backoffBaseMs: 50, backoffCapMs: 200, hedgeMs: opts.hedgeMs ?? 60_000,
+      // An unknown outcome's next attempt 0.5 to 1 s later: never inside the tick that saw it.
+      callRetrySeconds: 30, backoffBaseMs: 50, backoffCapMs: 200, hedgeMs: opts.hedgeMs ?? 60_000, resendBaseMs: 1_000,
       ...(opts.maxInFlight ? { maxInFlight: opts.maxInFlight } : {}), ...(opts.recordLingerMs !== undefined ? { recordLingerMs: opts.recordLingerMs } : {}),
+      ...opts.paging,
     },
+    sweepMs: opts.sweepMs,
   });
   const w = world(t);
   // Check-ins are tested in test/lifecycle.test.ts: here the driver's check-in texts are not

@@ -33,7 +33,11 @@ export interface Sent {
   params: Record<string, string>;
 }
 
-type Fault = { status: number; code?: number; message?: string } | 'hang';
+/**
+ * A fault answer: a status (and Twilio error code), 'hang' (an answer without a sid after
+ * HANG_MS), 'reset' (the connection fails), or `{ slowMs }` (taken, but answered that late).
+ */
+type Fault = { status: number; code?: number; message?: string } | 'hang' | 'reset' | { slowMs: number };
 
 let seq = 0;
 
@@ -71,8 +75,16 @@ export function mockTwilio() {
         await delay(HANG_MS);
         return HttpResponse.json({}, { status: 201 });
       }
+      if (fault === 'reset') return HttpResponse.error();
+      if ('slowMs' in fault) {
+        await delay(fault.slowMs);
+        return accept(kind, params, pageId);
+      }
       return HttpResponse.json({ code: fault.code ?? fault.status * 100, message: fault.message ?? 'fault', status: fault.status }, { status: fault.status });
     }
+    return accept(kind, params, pageId);
+  };
+  const accept = (kind: 'sms' | 'call', params: Record<string, string>, pageId: string) => {
     const sid = (kind === 'sms' ? 'SM' : 'CA') + String(++seq).padStart(32, '0');
     const sent: Sent = { kind, sid, to: params.To, body: params.Body ?? params.Twiml ?? '', pageId, params };
     accepted.push(sent);
