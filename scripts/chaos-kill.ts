@@ -23,17 +23,23 @@
  *  - overdue escalations fire within 1 s of the restarted service being ready: for every
  *    incident open with its deadline (esc_next_at, read while Mayday was dead) passed by the
  *    time the new instance answered /readyz 200, its next escalation.step event's time minus
- *    that ready time, p100 ≤ 1 s.
+ *    that ready time, p100 ≤ 1 s;
+ *  - no silent seconds (issue 18; lib/silence.ts says exactly what is measured): no logical page
+ *    waits in silence (no attempt open at the stand-in, none accepted) over 1.5 s, the time
+ *    Mayday was down (from the kill to the new instance's /readyz 200) not counted, so a send
+ *    interrupted by a kill must go again within that of the restart; every escalation step fires
+ *    within 1 s of due (of ready, when Mayday was down at due).
  * At the end (once every incident was acknowledged or exhausted) pages stuck past their time are
  * noted, every incident is resolved through the API (paging and check-ins stop), the run drains,
  * the checks run, and Mayday stops with SIGTERM.
  */
 import { createWriteStream, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { args, startScenario } from './lib/chaos';
-import { check, checkStored, checkTimelines, endRun, outcomes, pagesFact, pagingChecks, report, ackerFact, runFact, type Check } from './lib/checks';
+import { args, CHAOS_POLICY, NAMES, startScenario } from './lib/chaos';
+import { check, checkStored, checkTimelines, endRun, loadFact, outcomes, pagesFact, pagingChecks, report, ackerFact, runFact, type Check } from './lib/checks';
 import { embeddedUrl, openPool, postmasterPid, scratchDatabase } from './lib/db';
 import { runChaos } from './lib/main';
+import { measureSilence, measureSteps, silenceCheck, stepCheck, type Span } from './lib/silence';
 import { AT_ONCE, crash, freePort, isAlive, killChild, newAdminToken, startMayday, stopChild, waitReady, type Child } from './lib/processes';
 import { onCleanup, retrying, say, sleep, tempDir } from './lib/run';
 import { ms, pct, tally } from './lib/stats';
@@ -53,6 +59,11 @@ const cfg = {
   startupKill: 0.2,
   pgKill: 0.4,
   overdueBudgetMs: 1_000,
+  /** Issue 18's budgets: silence of a page, a step's lateness (see lib/silence.ts). */
+  silenceBudgetMs: 1_500,
+  stepBudgetMs: 1_000,
+  /** Mayday's hedge time: a hung request counts as in flight this long after it arrived (none hang here). */
+  hedgeMs: 2_000,
 };
 const { rand, title } = a;
 
@@ -227,6 +238,12 @@ async function main() {
   checks.push(await checkTimelines(sql));
   checks.push(check(`killed at least ${cfg.kills} times, restarted every time`, kills >= cfg.kills && restarts.length > 0,
     `${kills} SIGKILLs (${restarts.reduce((x, r) => x + r.startupKills, 0)} while starting${embedded ? `; PostgreSQL SIGKILLed ${pgKills}×` : ''}), ${restarts.length} restarts`));
+  // No silent seconds (issue 18): Mayday's down time (kill → ready) stops the clock.
+  const down: Span[] = restarts.map((r) => ({ from: r.killAt, to: r.readyAt }));
+  const measuredAt = Date.now();
+  const logical = await measureSilence(sql, standin.requests(), { hedgeMs: cfg.hedgeMs, down, end: measuredAt });
+  checks.push(silenceCheck(logical, { budgetMs: cfg.silenceBudgetMs, names: NAMES, down }));
+  checks.push(stepCheck(await measureSteps(sql, CHAOS_POLICY, { down, end: measuredAt }), cfg.stepBudgetMs));
   checks.push(check('overdue escalations fire within 1 s of the restarted service being ready', late.length === 0 && deltas.length > 0,
     `${deltas.length} overdue escalations after ${restarts.length} restarts: next escalation.step − ready p50 ${ms(pct(deltas, 50))}, p100 ${ms(Math.max(...deltas))} ` +
     `(budget ${cfg.overdueBudgetMs} ms; − process start p100 ${ms(Math.max(...fromSpawn))}); ${ackedFirst} acknowledged first; ` +
@@ -246,6 +263,7 @@ async function main() {
     `stand-in: ${st.received} requests, ${st.accepted} accepted; ${st.callbacks.sent} callbacks taken, ${st.callbacks.failed} failed (Mayday down)`,
     `${pagesFact(pages.byStatus)}; ${pages.unknownByLease} settled by lease expiry`,
     runFact(t0, loadEnd, waitedMs, drained.waitedMs),
+    loadFact(),
   ];
   if (process.env.CHAOS_DUMP) writeFileSync(process.env.CHAOS_DUMP, JSON.stringify({ t0, restarts, acks: acker.log, answers: load.answers }));
   stopping = true;

@@ -2,8 +2,8 @@
  * `npm run chaos:twilio [-- --short] [--seed N] [--sos N] [--fault-rate R]`: Twilio misbehaving.
  *
  * The Twilio stand-in (this process, loopback) answers 30 % of Mayday's requests with 500, 503,
- * 429 or a hang past the client's 10 s timeout (taken, but Mayday cannot know: it must record
- * page.unknown and try a new attempt later unless a callback shows the first went out), and
+ * 429 or a hang past the client's 10 s timeout (taken, but Mayday cannot know: it must hedge
+ * with the next attempt after 2 s, and record page.unknown at its timeout), and
  * sends status callbacks late (1 s apart, and for a quarter of the pages only after 11 s, past the
  * client's timeout), 30 % of them twice, each page's in random order. One supervisor's number is
  * refused as invalid (400, error 21211) on both channels: failed, failed over, and never a loop.
@@ -21,14 +21,19 @@
  *    unknown one has page.unknown and a next attempt (unless it was the last or the incident
  *    no longer needed it); every page refused with 429/5xx was tried again until taken or failed;
  *  - every incident was paged, reached an acknowledgement or exhaustion, and its timeline verifies;
- *    every SOS answered 201/200 is stored.
+ *    every SOS answered 201/200 is stored;
+ *  - no silent seconds (issue 18; lib/silence.ts says exactly what is measured): no logical page
+ *    waits in silence (no attempt open at the stand-in, none accepted; a hung request counts as
+ *    open for the 2 s hedge time only) over 1.5 s; every SOS reaches the on-call by an SMS the
+ *    stand-in accepted within 3.5 s of the press; every escalation step fires within 1 s of due.
  * Database: a scratch database on DATABASE_URL's server, else an embedded PostgreSQL.
  */
 import { type FaultKind } from './twilio-standin';
-import { args, PHONES, startScenario } from './lib/chaos';
-import { ackerFact, check, checkStored, checkTimelines, endRun, outcomes, pagesFact, pagingChecks, report, runFact, type Check } from './lib/checks';
+import { args, CHAOS_POLICY, NAMES, PHONES, startScenario } from './lib/chaos';
+import { ackerFact, check, loadFact, checkStored, checkTimelines, endRun, outcomes, pagesFact, pagingChecks, report, runFact, type Check } from './lib/checks';
 import { openPool, scratchDatabase } from './lib/db';
 import { runChaos } from './lib/main';
+import { firstSmsCheck, measureSilence, measureSteps, silenceCheck, stepCheck } from './lib/silence';
 import { AT_ONCE, assertRunning, freePort, newAdminToken, startMayday, stopChild, waitReady } from './lib/processes';
 import { say, tempDir } from './lib/run';
 import { tally } from './lib/stats';
@@ -48,6 +53,12 @@ const cfg = {
   lateCallbacks: { rate: 0.25, delayMs: 11_000 },
   /** S3's number (paged at step 1 by SMS) is not a valid number for Twilio: 400/21211 on both channels. */
   invalidNumbers: [PHONES.S3],
+  /** Issue 18's budgets: silence of a page, SOS → first SMS to the on-call, a step's lateness (see lib/silence.ts). */
+  silenceBudgetMs: 1_500,
+  firstSmsBudgetMs: 3_500,
+  stepBudgetMs: 1_000,
+  /** Mayday's hedge time: a hung request counts as in flight this long after it arrived. */
+  hedgeMs: 2_000,
 };
 const { rand, title } = a;
 
@@ -131,6 +142,13 @@ async function main() {
       ...(perStep > 2 ? [`${perStep} pages for one step and round: failover of a failover`] : [])]));
   checks.push(await checkTimelines(sql));
 
+  // No silent seconds (issue 18).
+  const measuredAt = Date.now();
+  const logical = await measureSilence(sql, reqs, { hedgeMs: cfg.hedgeMs, end: measuredAt });
+  checks.push(silenceCheck(logical, { budgetMs: cfg.silenceBudgetMs, names: NAMES }));
+  checks.push(await firstSmsCheck(sql, reqs, load.flows, PHONES.S1, cfg.firstSmsBudgetMs));
+  checks.push(stepCheck(await measureSteps(sql, CHAOS_POLICY, { end: measuredAt }), cfg.stepBudgetMs));
+
   const st = standin.stats();
   const ev = await outcomes(sql);
   const facts = [
@@ -142,6 +160,7 @@ async function main() {
     ackerFact(acker),
     pagesFact(pages.byStatus),
     runFact(t0, loadEnd, waitedMs, drained.waitedMs),
+    loadFact(),
   ];
   const ok = report(title, facts, checks);
   await stopChild(mayday);

@@ -62,6 +62,8 @@ export const CHAOS_POLICY = {
 
 export interface Person { id: string; phone: string; token: string }
 export const PHONES = { S1: '+15552000001', S2: '+15552000002', S3: '+15552000003', L1: '+15552000009' };
+/** Phone → who, for reports. */
+export const NAMES: Record<string, string> = Object.fromEntries(Object.entries(PHONES).map(([k, v]) => [v, k]));
 export interface World {
   zoneId: string;
   /** S1 is on call; S2 and S3 are the zone's other supervisors; L1 the safety lead. */

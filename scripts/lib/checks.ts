@@ -3,6 +3,7 @@
  * exhausted, resolve what is left, drain; then the properties every chaos script asserts against
  * the stand-in's record and the database, and the PASS/FAIL report.
  */
+import os from 'node:os';
 import type { Sql } from '../../src/db/client';
 import type { Standin } from '../twilio-standin';
 import { call } from './api';
@@ -239,6 +240,9 @@ export const ackerFact = (acker: Acker) => `acker: ${acker.stats.sms} SMS replie
 export const pagesFact = (byStatus: Record<string, number>) => `pages: ${Object.entries(byStatus).map(([k, n]) => `${k} ${n}`).join(', ')}`;
 export const runFact = (t0: number, loadEnd: number, waitedMs: number, drainedMs: number) =>
   `run: load ${((loadEnd - t0) / 1000).toFixed(0)} s, ${(waitedMs / 1000).toFixed(1)} s to ack/exhaustion, ${(drainedMs / 1000).toFixed(1)} s drain; total ${((Date.now() - t0) / 1000).toFixed(0)} s`;
+
+/** The machine's load average (1, 5, 15 min) as the run ends: the timings above are only as good as the CPU they got. */
+export const loadFact = () => `machine: ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(1)).join(' / ')} (1 / 5 / 15 min) at the end`;
 
 // --- report ---------------------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { alive as isAlive } from '../../src/db/embedded';
 import { onCleanup, REPO, say, sleep, tempDir } from './run';
 
@@ -161,9 +162,14 @@ export function maydayEnv(port: number, o: MaydayOptions & { dataDir: string }):
   };
 }
 
-/** Mayday itself (src/entry/node.ts) as a child on `port`. */
+/**
+ * Mayday itself (src/entry/node.ts) as a child on `port`; with MAYDAY_CHECKOUT=<dir>, the one of
+ * that checkout (its own src/, sql/ and node_modules), so one script measures an older version
+ * the same way (a before/after comparison).
+ */
 export function startMayday(name: string, port: number, o: MaydayOptions): Child {
   const dataDir = o.dataDir ?? tempDir('mayday-bench-data-');
-  return startChild(name, 'src/entry/node.ts', port, maydayEnv(port, { ...o, dataDir }), [],
+  const entry = process.env.MAYDAY_CHECKOUT ? join(process.env.MAYDAY_CHECKOUT, 'src/entry/node.ts') : 'src/entry/node.ts';
+  return startChild(name, entry, port, maydayEnv(port, { ...o, dataDir }), [],
     o.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${o.profileDir}`] : []);
 }
