@@ -35,6 +35,8 @@ export interface Deps {
   definitionsChecksum?: string;
   /** Static files of the interactive API docs (swagger-ui-dist), when the runtime can serve them. */
   docsAsset?: (name: string) => Promise<{ body: Uint8Array; type: string } | undefined>;
+  /** The console's sessions and event streams; defaults in src/console/session.ts and live.ts. */
+  console?: { trustProxy?: boolean; sessionIdleSeconds?: number; sessionMaxSeconds?: number; streamsPerSession?: number; streamsPerProcess?: number };
   /** Set while the process is shutting down: /readyz answers 503. */
   draining?: () => boolean;
 }

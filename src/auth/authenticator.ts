@@ -43,6 +43,11 @@ export class Authenticator {
     return { hash, epoch };
   }
 
+  /** Whether this is the hash of the administrator's token (a console session keeps only the hash). */
+  async isAdminHash(hash: string): Promise<boolean> {
+    return !!this.adminHash && timingSafeEqual(hash, await this.adminHash);
+  }
+
   /** The holder of the token with this hash, looked up (and cached), or undefined. */
   async byHash(hash: string): Promise<Principal | undefined> {
     const epoch = this.epoch;

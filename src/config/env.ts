@@ -28,6 +28,11 @@ export const envSchema = z
     /** Database connections per instance: the pool of everything but SOS intake, and intake's own. */
     DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(6),
     DATABASE_INTAKE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(3),
+    /** Behind a TLS-terminating proxy: believe its X-Forwarded-Proto (the console's cookie is then Secure over https). */
+    TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+    /** A console session ends after this long unused, and this long after sign-in whatever happens. */
+    CONSOLE_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+    CONSOLE_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
   })
   .superRefine((env, ctx) => {
     const twilio = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM_NUMBER'] as const;
@@ -53,6 +58,7 @@ export interface Config {
   demo?: boolean;
   logFormat?: 'json' | 'pretty';
   pool: { main: number; intake: number };
+  console: { trustProxy: boolean; sessionIdleSeconds: number; sessionMaxSeconds: number };
 }
 
 export class ConfigError extends Error {}
@@ -86,5 +92,10 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
     demo: env.DEMO === undefined ? undefined : env.DEMO === 'true',
     logFormat: env.LOG_FORMAT,
     pool: { main: env.DATABASE_POOL_SIZE, intake: env.DATABASE_INTAKE_POOL_SIZE },
+    console: {
+      trustProxy: env.TRUST_PROXY === 'true',
+      sessionIdleSeconds: env.CONSOLE_SESSION_IDLE_MINUTES * 60,
+      sessionMaxSeconds: env.CONSOLE_SESSION_MAX_HOURS * 3600,
+    },
   };
 }

@@ -112,14 +112,14 @@ app.post('/sign-in', async (c) => {
       403,
     );
   }
-  startSession(c, d, token);
+  await startSession(c, d, token, p);
   c.get('log').info({ role: p.role, principalId: p.id }, 'console sign-in');
   return c.redirect('/console', 303);
 });
 
 app.post('/sign-out', async (c) => {
   if (c.get('session')) await form(c);
-  endSession(c, deps(c));
+  await endSession(c, deps(c));
   return c.redirect('/console/sign-in?n=signed-out', 303);
 });
 

@@ -127,3 +127,41 @@ export async function codesOf(sql: Sql, ids: string[]): Promise<Map<string, numb
   const rows = await sql<{ id: string; code: number }[]>`SELECT id, code FROM incidents WHERE id = ANY(${ids}::uuid[])`;
   return new Map(rows.map((r) => [r.id, r.code]));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Console sessions (sql/017): only a hash of the session id is stored.
+
+export interface SessionRow {
+  token_hash: string;
+  user_id: string | null;
+}
+
+/** A new session; sessions unused for `idleSeconds` or older than `maxSeconds` are deleted on the way. */
+export async function createSession(sql: Sql, idHash: string, tokenHash: string, userId: string | null, idleSeconds: number, maxSeconds: number): Promise<void> {
+  await sql`DELETE FROM console_sessions
+            WHERE last_seen_at < now() - make_interval(secs => ${idleSeconds}) OR created_at < now() - make_interval(secs => ${maxSeconds})`;
+  await sql`INSERT INTO console_sessions (id_hash, token_hash, user_id) VALUES (${idHash}, ${tokenHash}, ${userId})`;
+}
+
+/**
+ * The live session with this id hash, or undefined when it is unknown, idle for `idleSeconds` or
+ * older than `maxSeconds`. Its last use is written at most every 15 s, not on every request.
+ */
+export async function liveSession(sql: Sql, idHash: string, idleSeconds: number, maxSeconds: number): Promise<SessionRow | undefined> {
+  const [row] = await sql<(SessionRow & { stale: boolean })[]>`
+    WITH s AS (
+      SELECT id_hash, token_hash, user_id, last_seen_at < now() - interval '15 seconds' AS stale FROM console_sessions
+      WHERE id_hash = ${idHash}
+        AND last_seen_at > now() - make_interval(secs => ${idleSeconds})
+        AND created_at > now() - make_interval(secs => ${maxSeconds})
+    ), touched AS (
+      UPDATE console_sessions c SET last_seen_at = now() FROM s WHERE c.id_hash = s.id_hash AND s.stale RETURNING 1
+    )
+    SELECT token_hash, user_id, stale FROM s`;
+  return row ? { token_hash: row.token_hash, user_id: row.user_id } : undefined;
+}
+
+/** Sign-out: the session is gone. */
+export async function deleteSession(sql: Sql, idHash: string): Promise<void> {
+  await sql`DELETE FROM console_sessions WHERE id_hash = ${idHash}`;
+}

@@ -32,6 +32,8 @@ export interface WireOptions {
   metrics?: Metrics;
   docsAsset?: Deps['docsAsset'];
   draining?: () => boolean;
+  /** The console's sessions and event streams (Deps.console). */
+  console?: Deps['console'];
   /** The engine's timer: it looks at least every `sweepMs` (default 1 s). */
   engine?: { sweepMs?: number };
   /** The sender id the pools were opened with (ConnectOptions.sender): the engine holds its advisory lock while it runs. */
@@ -72,6 +74,7 @@ export function compose(o: WireOptions) {
     definitionsChecksum: o.definitionsChecksum,
     docsAsset: o.docsAsset,
     draining: o.draining,
+    console: o.console,
   };
   // A simulated phone reaches the same handlers as Twilio's webhooks.
   simulator?.bind({

@@ -54,6 +54,7 @@ function runtime(s: Setup, sql: Sql, self?: string) {
     adminToken: s.config.adminToken,
     publicBaseUrl: s.config.publicBaseUrl,
     twilio: s.config.twilio,
+    console: s.config.console,
     schemaVersion: SCHEMA_VERSION,
     // One sender per request: a record would wait for company that never comes (see PagingOptions).
     paging: { recordLingerMs: 0 },

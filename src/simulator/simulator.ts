@@ -7,7 +7,6 @@ import type { CallRequest, SendResult, SmsRequest, Telephony } from '../paging/t
 import { actorOf, type Principal } from '../auth/principal';
 import type { Sql } from '../db/client';
 import { AppError, forbidden, notFound } from '../errors';
-import { normalize } from '../inbound/sms';
 import { checkinIncident, pagedIncident, userByPhone } from '../inbound/store';
 import { maskPhone, type Logger } from '../log';
 import { Coalescer } from '../paging/coalesce';
@@ -34,6 +33,9 @@ export type SimAction =
   | { action: 'keypress'; digits: string }
   | { action: 'hangup' }
   | { action: 'demo_sos' };
+
+/** As the SMS grammar reads a text (src/inbound/sms.ts; imported from there it would make an import circle through Deps). */
+const normalize = (body: string) => body.normalize('NFKC').trim().replace(/\s+/g, ' ').toUpperCase();
 
 /** "ACK 1042" → ack; SAFE, HELP, SOS from a driver's phone; anything else is "other" (its text is not kept here). */
 const smsKind = (body: string): Extract<SimAction, { action: 'sms' }>['kind'] => {
