@@ -1,8 +1,9 @@
 /**
  * Hostile input, property-based (fast-check): every endpoint of /openapi.json, and every Twilio
  * webhook, gets generated garbage in its body, path, query and headers. The properties: no
- * answer is ever ≥ 500, every 4xx is exactly the one error body, and garbage changes nothing
- * it should not. Runs are bounded and repeatable: a fixed seed and a fixed number of runs per
+ * answer is ever ≥ 500, every answer is one the document declares for its operation (status,
+ * content type and body, validated against the response schema), every 4xx is exactly the one
+ * error body, and garbage changes nothing it should not. Runs are bounded and repeatable: a fixed seed and a fixed number of runs per
  * endpoint (see RUNS), well under a minute on a small machine.
  */
 import { randomUUID } from 'node:crypto';
@@ -13,6 +14,7 @@ import { MAX_BODY_BYTES } from '../src/app';
 import type { Role } from '../src/auth/principal';
 import { ADMIN_TOKEN, PUBLIC_BASE_URL, testApp, type TestApp } from './helpers/app';
 import { ACCESS_TABLE, ALL_ROLES } from './helpers/access-table';
+import { answerChecker } from './helpers/openapi';
 import { mockTwilio, postSigned, TWILIO, type Sent } from './helpers/twilio';
 import { square, world, type Person } from './helpers/world';
 
@@ -33,10 +35,22 @@ async function answer(res: Response): Promise<Answer> {
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
-/** Fails (throws) unless the answer is < 500 and, when it is an error, exactly the one error body. */
-function checkAnswer(a: Answer, what: string) {
+/** Checks an answer against the document's response for an operation (set once the document is read). */
+let conforms: ReturnType<typeof answerChecker>;
+
+/**
+ * Fails (throws) unless the answer is < 500, is one the document declares for `op` ("METHOD
+ * /path/{template}"; null for a route that does not exist), and, when it is an error, exactly the
+ * one error body.
+ */
+function checkAnswer(a: Answer, what: string, op: string | null) {
   const ctx = `${what} → ${a.status} ${a.text.slice(0, 300)}`;
   if (a.status >= 500) throw new Error(`5xx: ${ctx}`);
+  if (op) {
+    const [method, path] = op.split(' ');
+    const wrong = conforms(method, path, a.status, a.headers.get('content-type'), a.text);
+    if (wrong) throw new Error(`not as the document says (${op}): ${wrong}: ${ctx}`);
+  }
   if (a.status < 400) return;
   if (!/^application\/json/.test(a.headers.get('content-type') ?? '')) throw new Error(`error not JSON: ${ctx}`);
   const body = JSON.parse(a.text);
@@ -217,10 +231,19 @@ const t: TestApp = await testApp();
 const w = world(t);
 const doc: { paths: Record<string, Record<string, Schema>>; components: { schemas: Record<string, Schema> } } = (await t.get('/openapi.json')).body;
 components = doc.components?.schemas ?? {};
+conforms = answerChecker(doc as never);
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
-const endpoints = Object.entries(doc.paths).flatMap(([path, ops]) =>
+/** The token-checked API and the probes; Twilio's webhooks (signed, form-encoded) are fuzzed at the end. */
+const endpoints = Object.entries(doc.paths).filter(([path]) => !path.startsWith('/webhooks/')).flatMap(([path, ops]) =>
   METHODS.filter((m) => ops[m]).map((m) => ({ method: m.toUpperCase(), path, op: ops[m] })),
 );
+/** The operation ("METHOD /path/{template}") a concrete request is for. */
+function opOf(method: string, url: string): string {
+  const path = url.split('?')[0];
+  const e = endpoints.find((x) => x.method === method && new RegExp(`^${x.path.replace(/\{\w+\}/g, '[^/]+')}$`).test(path));
+  if (!e) throw new Error(`no operation for ${method} ${path}`);
+  return `${e.method} ${e.path}`;
+}
 
 const tokens = {} as Record<Role, string>;
 let ids: string[] = [];
@@ -308,7 +331,7 @@ describe('every endpoint of /openapi.json, fuzzed', () => {
         const url = e.path.replace(/\{\w+\}/g, () => x.params[i++]) + x.query;
         const r: Req = { method: e.method, url, caller: x.caller, body: x.body, type: x.type, headers: x.headers as Record<string, string> };
         const a = await send(r);
-        checkAnswer(a, describeReq(r));
+        checkAnswer(a, describeReq(r), `${e.method} ${e.path}`);
         seen[a.status] = (seen[a.status] ?? 0) + 1;
       }),
       { numRuns: RUNS },
@@ -331,7 +354,7 @@ describe('every endpoint of /openapi.json, fuzzed', () => {
           const exists = !suffix && endpoints.some((e) => e.method === method && new RegExp(`^${e.path.replace(/\{\w+\}/g, '[^/]+')}$`).test(path));
           if (exists) return;
           const a = await answer(await t.app.request(url, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}` } }));
-          checkAnswer(a, `${method} ${url.slice(0, 120)}`);
+          checkAnswer(a, `${method} ${url.slice(0, 120)}`, null);
         },
       ),
       { numRuns: 100 },
@@ -349,7 +372,7 @@ describe('bodies past the limit', () => {
       const caller = allowedFor(e.method, e.path)[0] ?? 'admin';
       const body = big(MAX_BODY_BYTES + 10);
       const withLength = await send({ method: e.method, url, caller, body: { kind: 'big', data: body }, type: 'application/json', headers: {} });
-      checkAnswer(withLength, `${e.method} ${url} with ${body.length} bytes`);
+      checkAnswer(withLength, `${e.method} ${url} with ${body.length} bytes`, `${e.method} ${e.path}`);
       expect(withLength.status).toBe(413);
 
       const chunk = new TextEncoder().encode(big(60 * 1024));
@@ -359,14 +382,14 @@ describe('bodies past the limit', () => {
         method: e.method, body: stream, duplex: 'half',
         headers: { authorization: `Bearer ${tokens[caller as Role] ?? ADMIN_TOKEN}`, 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
       } as RequestInit));
-      checkAnswer(noLength, `${e.method} ${url} streamed`);
+      checkAnswer(noLength, `${e.method} ${url} streamed`, `${e.method} ${e.path}`);
       expect(noLength.status).toBe(413);
 
       // A content-length that lies (says small, sends big) is caught by the stream count too.
       const liar = await answer(await t.app.request(url, {
         method: e.method, body, headers: { authorization: `Bearer ${tokens[caller as Role] ?? ADMIN_TOKEN}`, 'content-type': 'application/json', 'content-length': '10' },
       }));
-      checkAnswer(liar, `${e.method} ${url} lying content-length`);
+      checkAnswer(liar, `${e.method} ${url} lying content-length`, `${e.method} ${e.path}`);
     },
   );
 });
@@ -403,19 +426,19 @@ describe('valid bodies with one hostile value', () => {
       for (const leaf of all) {
         for (const h of HOSTILE) {
           const data = toJson(replaced(valid, leaf, h));
-          checkAnswer(await send({ method: row.method, url, caller, body: { kind: 'one hostile value', data }, type: 'application/json', headers: {} }), `${row.method} ${url} ${data.slice(0, 200)}`);
+          checkAnswer(await send({ method: row.method, url, caller, body: { kind: 'one hostile value', data }, type: 'application/json', headers: {} }), `${row.method} ${url} ${data.slice(0, 200)}`, `${row.method} ${row.path}`);
         }
       }
       for (const data of [deepArray, deepObject, toJson(replaced(valid, all[0], new Raw(deepObject)))]) {
         const a = await send({ method: row.method, url, caller, body: { kind: 'deep', data }, type: 'application/json', headers: {} });
-        checkAnswer(a, `${row.method} ${url} 10,000 levels deep`);
+        checkAnswer(a, `${row.method} ${url} 10,000 levels deep`, `${row.method} ${row.path}`);
         expect([400, 404, 409, 422], a.text).toContain(a.status);
       }
       for (const bytes of INVALID_UTF8) {
         const json = toJson(valid);
         const cut = json.indexOf('"', 2) + 1; // inside the first string value's quotes, or near the start
         const data = Buffer.concat([Buffer.from(json.slice(0, cut)), Buffer.from(bytes), Buffer.from(json.slice(cut))]);
-        checkAnswer(await send({ method: row.method, url, caller, body: { kind: 'invalid utf-8', data }, type: 'application/json', headers: {} }), `${row.method} ${url} with bytes ${Buffer.from(bytes).toString('hex')}`);
+        checkAnswer(await send({ method: row.method, url, caller, body: { kind: 'invalid utf-8', data }, type: 'application/json', headers: {} }), `${row.method} ${url} with bytes ${Buffer.from(bytes).toString('hex')}`, `${row.method} ${row.path}`);
       }
     },
   );
@@ -445,7 +468,7 @@ describe('POST /v1/sos with hostile locations', () => {
       fc.asyncProperty(location, fc.constantFrom('robbery', 'crash', 'other'), async (loc, kind) => {
         const body = toJson({ clientRequestId: randomUUID(), kind, location: loc });
         const a = await send({ method: 'POST', url: '/v1/sos', caller: 'driver', body: { kind: 'sos', data: body }, type: 'application/json', headers: {} });
-        checkAnswer(a, `SOS ${body}`);
+        checkAnswer(a, `SOS ${body}`, 'POST /v1/sos');
         if (a.status !== 422 && a.status !== 400) throw new Error(`SOS with a bad location answered ${a.status}: ${body}`);
       }),
       { numRuns: 150 },
@@ -467,7 +490,7 @@ describe('POST /v1/sos with hostile locations', () => {
       fc.asyncProperty(edge, async (loc) => {
         const body = toJson({ clientRequestId: randomUUID(), kind: 'other', location: loc });
         const a = await send({ method: 'POST', url: '/v1/sos', caller: 'driver', body: { kind: 'sos', data: body }, type: 'application/json', headers: {} });
-        checkAnswer(a, `SOS ${body}`);
+        checkAnswer(a, `SOS ${body}`, 'POST /v1/sos');
       }),
       { numRuns: 40 },
     );
@@ -501,7 +524,7 @@ describe('instants at the edges of the calendar', () => {
         });
         // A streamed answer that breaks midway rejects here: that fails the test too.
         const a = await answer(res);
-        checkAnswer(a, `${method} ${url} ${JSON.stringify(body) ?? ''}`);
+        checkAnswer(a, `${method} ${url} ${JSON.stringify(body) ?? ''}`, opOf(method, url));
       }
     }
   });
@@ -533,7 +556,7 @@ describe('PINs', () => {
     let wrong = 0;
     for (const p of lookalikes.slice(0, 4)) {
       const a = await send({ method: 'POST', url: `/v1/incidents/${id}/cancel`, caller: 'driver', body: { kind: 'pin', data: JSON.stringify({ pin: p }) }, type: 'application/json', headers: {} });
-      checkAnswer(a, `cancel with ${JSON.stringify(p)}`);
+      checkAnswer(a, `cancel with ${JSON.stringify(p)}`, 'POST /v1/incidents/{id}/cancel');
       expect(a.status, p).toBe(403);
       wrong++;
     }
@@ -644,7 +667,7 @@ describe('the Twilio webhooks, fuzzed', () => {
         if (sig === 'other-token') headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature('not-the-auth-token', `${PUBLIC_BASE_URL}${hook}${q}`, params);
         if (sig === 'other-url') headers['x-twilio-signature'] = twilio.getExpectedTwilioSignature(TWILIO.authToken, `https://evil.test${hook}${q}`, params);
         const a = await answer(await tw.app.request(hook + q, { method: 'POST', headers, body }));
-        checkAnswer(a, `${hook}${q} ${sig} ${type}: ${body.slice(0, 200)}`);
+        checkAnswer(a, `${hook}${q} ${sig} ${type}: ${body.slice(0, 200)}`, `POST ${hook}`);
         if (a.status < 400) throw new Error(`an unsigned webhook was handled: ${hook}${q} ${sig} ${body.slice(0, 200)} → ${a.status}`);
       }),
       { numRuns: 150 },
@@ -658,7 +681,7 @@ describe('the Twilio webhooks, fuzzed', () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...HOOKS), pageQuery(), fields(), async (hook, q, f) => {
         const params = asReceived(f);
-        checkAnswer(await signedPost(tw, hook + q, params), `${hook}${q} ${JSON.stringify(params).slice(0, 300)}`);
+        checkAnswer(await signedPost(tw, hook + q, params), `${hook}${q} ${JSON.stringify(params).slice(0, 300)}`, `POST ${hook}`);
         const s = await state();
         if (s.incident.status !== 'open' || s.incident.acknowledged_at) throw new Error(`incident changed to ${s.incident.status} by ${hook}${q} ${JSON.stringify(params)}`);
         if (s.incidents !== before.incidents) throw new Error(`a new incident from ${hook}${q} ${JSON.stringify(params)}`);
@@ -677,10 +700,10 @@ describe('the Twilio webhooks, fuzzed', () => {
   it('a webhook body over 64 KiB is 413, signed or not', async () => {
     const params = { From: ava.phone, Body: 'x'.repeat(70 * 1024) };
     const signed = await signedPost(tw, '/webhooks/twilio/sms', params);
-    checkAnswer(signed, 'big signed webhook');
+    checkAnswer(signed, 'big signed webhook', 'POST /webhooks/twilio/sms');
     expect(signed.status).toBe(413);
     const unsigned = await answer(await tw.app.request('/webhooks/twilio/sms', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(params).toString() }));
-    checkAnswer(unsigned, 'big unsigned webhook');
+    checkAnswer(unsigned, 'big unsigned webhook', 'POST /webhooks/twilio/sms');
     expect(unsigned.status).toBe(413);
   });
 });

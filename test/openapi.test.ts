@@ -170,7 +170,7 @@ describe('the Twilio webhooks', () => {
       expect(form.required ?? []).toEqual([]);
       const ok = op.responses['200'] ? op.responses['200'].content['text/xml'] : op.responses['204'];
       expect(ok, 'TwiML or 204').toBeDefined();
-      expect(Object.keys(op.responses).sort()).toEqual([op.responses['200'] ? '200' : '204', '403', '413', '415']);
+      expect(Object.keys(op.responses).sort()).toEqual([op.responses['200'] ? '200' : '204', '403', '413', '415', '422']);
       // Unsigned: 403, as documented (the signature is checked before anything else).
       const res = await t.app.request(path, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'From=%2B15550100001&Body=ACK&Extra=1' });
       const text = await res.text();

@@ -110,7 +110,10 @@ app.openapi(
   },
 );
 
-const PolicyOut = EscalationPolicySchema.extend({ zoneId: z.uuid(), repeatEverySeconds: z.number().int() }).openapi('EscalationPolicySet');
+// Not an extension of the request's strict schema: published as allOf, its additionalProperties: false refused zoneId.
+const PolicyOut = z
+  .object({ zoneId: z.uuid(), steps: EscalationPolicySchema.shape.steps, repeatEverySeconds: z.number().int() })
+  .openapi('EscalationPolicySet');
 app.openapi(
   createRoute({ operationId: 'setEscalationPolicy', method: 'put', path: '/v1/zones/{id}/escalation-policy', summary: 'Set a zone’s escalation policy', tags, security: bearer, request: { params: IdParam, ...body(EscalationPolicySchema) },
     responses: { 200: json(PolicyOut, 'The policy now in force'), ...errors, ...notFoundError },

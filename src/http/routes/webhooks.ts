@@ -115,6 +115,7 @@ const refusals = {
   403: ErrorJson('X-Twilio-Signature is missing or does not match'),
   413: ErrorJson('Body over 64 KiB'),
   415: ErrorJson('Body is not application/x-www-form-urlencoded'),
+  422: ErrorJson('A field the database cannot store, such as a NUL character'),
 };
 const twiml = (description: string) => ({ description, content: { 'text/xml': { schema: z.string().openapi({ description: 'TwiML' }) } } });
 const hook = (o: { path: string; operationId: string; summary: string; fields: Record<string, string>; page?: boolean; ok: Record<number, object> }) =>
