@@ -156,7 +156,7 @@ app.get('/board', async (c) => {
 app.get('/events', (c) => {
   c.set('fragment', true);
   viewer(c);
-  return changeStream(c, deps(c));
+  return changeStream(c, deps(c), { session: c.get('session')!.idHash });
 });
 
 // ---------------------------------------------------------------------------------------------

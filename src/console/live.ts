@@ -13,9 +13,50 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Sql } from '../db/client';
 import type { Deps } from '../deps';
+import { AppError } from '../errors';
+import { errorResponse } from '../http/errors';
 import { activeIncidentsVersion } from './store';
 
 export const POLL_MS = 500;
+
+/**
+ * Open event streams are capped: each holds a socket and some memory until its browser goes
+ * away, so one session (or a script with its cookie) must not open thousands. A console tab
+ * keeps one stream; 8 covers a supervisor's tabs. Beyond either cap a new stream gets 429.
+ * Deps.console overrides both (tests use small numbers).
+ */
+export const STREAMS_PER_SESSION = 8;
+export const STREAMS_PER_PROCESS = 1000;
+
+/** Streams open in this process (one app per process; tests have one per app), by session. */
+class StreamSlots {
+  total = 0;
+  private bySession = new Map<string, number>();
+
+  /** A slot for one more stream of `session`, released by the function it answers; undefined when full. */
+  take(session: string, perSession: number, perProcess: number): (() => void) | undefined {
+    const mine = this.bySession.get(session) ?? 0;
+    if (mine >= perSession || this.total >= perProcess) return undefined;
+    this.bySession.set(session, mine + 1);
+    this.total++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.total--;
+      const n = (this.bySession.get(session) ?? 1) - 1;
+      if (n > 0) this.bySession.set(session, n);
+      else this.bySession.delete(session);
+    };
+  }
+}
+
+const slots = new WeakMap<Sql, StreamSlots>();
+export const slotsOf = (deps: Deps) => {
+  let s = slots.get(deps.sql);
+  if (!s) slots.set(deps.sql, (s = new StreamSlots()));
+  return s;
+};
 
 type Listener = () => void;
 
@@ -78,6 +119,8 @@ export const feedOf = (deps: Deps) => {
 export interface StreamOptions {
   /** A comment line this often keeps proxies from closing an idle stream. */
   heartbeatMs?: number;
+  /** The session the stream is counted against (its id's hash). */
+  session: string;
 }
 
 /**
@@ -86,11 +129,31 @@ export interface StreamOptions {
  * stream tells nothing about other zones. Bursts coalesce into one event. The stream ends when
  * the client goes away or the process starts shutting down (so it never holds up a graceful stop).
  */
-export function changeStream(c: Context, deps: Deps, opts: StreamOptions = {}) {
+export function changeStream(c: Context, deps: Deps, opts: StreamOptions) {
   const heartbeatMs = opts.heartbeatMs ?? 15_000;
+  const release = slotsOf(deps).take(
+    opts.session,
+    deps.console?.streamsPerSession ?? STREAMS_PER_SESSION,
+    deps.console?.streamsPerProcess ?? STREAMS_PER_PROCESS,
+  );
+  if (!release) {
+    deps.log.warn({ open: slotsOf(deps).total }, 'console: event stream refused, too many open');
+    c.header('Retry-After', '30');
+    return errorResponse(c, new AppError('rate_limited', 'Too many live-update streams are open: close other console tabs and reload.'));
+  }
   c.header('Cache-Control', 'no-store');
   c.header('X-Accel-Buffering', 'no');
   return streamSSE(c, async (stream) => {
+    try {
+      await follow(stream);
+    } finally {
+      release(); // the slot is free again the moment the stream ends, however it ends
+    }
+  }, async (err) => {
+    deps.log.debug({ err }, 'console: event stream ended');
+  });
+
+  async function follow(stream: Parameters<Parameters<typeof streamSSE>[1]>[0]) {
     let pending = false;
     let wake: (() => void) | undefined;
     const unsubscribe = await feedOf(deps).subscribe(() => {
@@ -129,7 +192,5 @@ export function changeStream(c: Context, deps: Deps, opts: StreamOptions = {}) {
     } finally {
       unsubscribe();
     }
-  }, async (err) => {
-    deps.log.debug({ err }, 'console: event stream ended');
-  });
+  }
 }
