@@ -3,6 +3,7 @@ import type { Principal } from '../auth/principal';
 import { notFound } from '../errors';
 import { claimedFromJson, type ClaimedPage, type ClaimedPageJson } from '../paging/store';
 import type { Incident, Kind, LocationInput, Severity } from './schemas';
+import { storableText } from './text';
 
 /** A row of `incidents` as SQL or to_jsonb() gives it (timestamps as Date or as text). */
 export interface IncidentRow {
@@ -126,20 +127,24 @@ export async function openSos(
   o: OpenSos | (Omit<OpenSos, 'driverId' | 'actor'> & { tokenHash: string }),
   claim?: Claim,
 ): Promise<Opened | { user?: Principal; opened?: Opened }> {
+  // What the note held that PostgreSQL cannot store is replaced, and incident.opened says so.
+  const note = o.note === null ? null : storableText(o.note);
+  o = { ...o, note: note?.text ?? null };
+  const cleaned = note?.cleaned ? ['note'] : null;
   if ('tokenHash' in o) {
     type Row = { o_user: Principal | null } & { [K in keyof ClaimRow]: ClaimRow[K] | null };
     const [row] = await sql<Row[]>`
-      CALL sos_open_by_token(${o.tokenHash}, ${placedArgs(sql, o)}, ${claim!.leaseSeconds}::int, ${claim!.max}::int, NULL, NULL, NULL, NULL)`;
+      CALL sos_open_by_token(${o.tokenHash}, ${placedArgs(sql, o)}, ${claim!.leaseSeconds}::int, ${claim!.max}::int, NULL, NULL, NULL, NULL, ${cleaned}::text[])`;
     if (!row.o_user) return {};
     if (!row.o_incident) return { user: row.o_user };
     return { user: row.o_user, opened: { incident: toIncident(row.o_incident), created: row.o_created === true, claimed: claimedFromJson(row.o_pages ?? []) } };
   }
   const args = sql`${o.driverId}, ${placedArgs(sql, o)}, ${o.actor}`;
   if (!claim) {
-    const [row] = await sql<{ incident: IncidentRow; created: boolean }[]>`SELECT incident, created FROM sos_open(${args})`;
+    const [row] = await sql<{ incident: IncidentRow; created: boolean }[]>`SELECT incident, created FROM sos_open(${args}, ${cleaned}::text[])`;
     return { incident: toIncident(row.incident), created: row.created, claimed: [] };
   }
-  const [row] = await sql<ClaimRow[]>`CALL sos_open_and_claim(${args}, ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL)`;
+  const [row] = await sql<ClaimRow[]>`CALL sos_open_and_claim(${args}, ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL, ${cleaned}::text[])`;
   return { incident: toIncident(row.o_incident), created: row.o_created, claimed: claimedFromJson(row.o_pages) };
 }
 
@@ -240,8 +245,9 @@ export async function receiveCheckIn(
   c: { status: 'safe' | 'need_help'; via: 'app' | 'sms'; note: string | null },
   actor: string,
 ): Promise<string> {
+  const note = c.note === null ? null : storableText(c.note); // cleaned as an SOS's note is
   const [row] = await sql<{ r: string }[]>`
-    SELECT checkin_receive(${incidentId}, ${c.status}, ${c.via}, ${c.note}, ${actor}) AS r`;
+    SELECT checkin_receive(${incidentId}, ${c.status}, ${c.via}, ${note?.text ?? null}, ${actor}, ${note?.cleaned ? ['note'] : null}::text[]) AS r`;
   return row.r;
 }
 

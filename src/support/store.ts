@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/principal';
 import type { Sql } from '../db/client';
 import type { Category, PromotionReason, SupportRequest, SupportStatus } from './schemas';
+import { storableText } from '../incidents/text';
 
 /** A row of `support_requests`. */
 export interface SupportRow {
@@ -49,7 +50,7 @@ export async function insertRequest(
   const p = r.promoted;
   const [row] = await sql<SupportRow[]>`
     INSERT INTO support_requests (driver_id, category, text, status, incident_id, promoted_reason, promoted_at)
-    VALUES (${r.driverId}, ${r.category}, ${r.text}, ${p ? 'promoted' : 'open'}, ${p?.incidentId ?? null}, ${p?.reason ?? null},
+    VALUES (${r.driverId}, ${r.category}, ${storableText(r.text).text}, ${p ? 'promoted' : 'open'}, ${p?.incidentId ?? null}, ${p?.reason ?? null},
             ${p ? sql`now()` : null})
     RETURNING ${sql.unsafe(COLUMNS)}`;
   return row;
@@ -131,7 +132,7 @@ export async function appendLinkedEvent(
 ): Promise<void> {
   await sql`
     INSERT INTO incident_events (incident_id, type, actor, data)
-    VALUES (${incidentId}, 'support.linked', ${actor}, jsonb_strip_nulls(${sql.json(data as never)}::jsonb))`;
+    VALUES (${incidentId}, 'support.linked', ${actor}, jsonb_strip_nulls(${sql.json((data.note ? { ...data, note: storableText(data.note).text } : data) as never)}::jsonb))`;
 }
 
 /** The driver a request belongs to, as the principal the SOS intake expects. */

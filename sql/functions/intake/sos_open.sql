@@ -2,13 +2,14 @@
 -- one call and one transaction: the incident with its escalation state, its first trail point, its
 -- events, the opening step's pages and the links to the driver's other open incidents. An SOS is
 -- never refused: should planning or queueing its pages fail, it is stored due at once and the
--- engine's next tick escalates it.
+-- engine's next tick escalates it. p_cleaned names the free-text fields (`note`) from which the
+-- caller replaced what PostgreSQL cannot store; incident.opened records them as `cleaned`.
 
 CREATE OR REPLACE FUNCTION sos_open(p_driver uuid, p_client_request uuid, p_source text,
                                     p_kind text, p_severity text, p_zone uuid, p_zone_rule text,
                                     p_lat double precision, p_lng double precision,
                                     p_acc double precision, p_captured timestamp with time zone,
-                                    p_note text, p_actor text)
+                                    p_note text, p_actor text, p_cleaned text[] DEFAULT NULL)
 RETURNS TABLE(incident jsonb, created boolean)
 LANGUAGE plpgsql
 SET plan_cache_mode TO 'force_generic_plan'
@@ -115,7 +116,7 @@ BEGIN
 
   v_opened_data := jsonb_strip_nulls(jsonb_build_object(
     'kind', p_kind, 'severity', p_severity, 'source', p_source, 'zoneId', p_zone, 'zoneRule', p_zone_rule,
-    'clientRequestId', p_client_request, 'note', p_note,
+    'clientRequestId', p_client_request, 'note', p_note, 'cleaned', to_jsonb(p_cleaned),
     'location', CASE WHEN v_loc IS NOT NULL THEN jsonb_build_object('id', v_loc, 'digest', v_digest, 'accuracyM', p_acc) END));
 
   -- The driver's other open incidents (the newest few) get an incident.linked event each below,

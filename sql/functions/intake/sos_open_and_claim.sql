@@ -12,7 +12,8 @@ CREATE OR REPLACE PROCEDURE sos_open_and_claim(IN p_driver uuid, IN p_client_req
                                                IN p_lease_seconds integer, IN p_claim_max integer,
                                                INOUT o_incident jsonb DEFAULT NULL::jsonb,
                                                INOUT o_created boolean DEFAULT NULL::boolean,
-                                               INOUT o_pages jsonb DEFAULT NULL::jsonb)
+                                               INOUT o_pages jsonb DEFAULT NULL::jsonb,
+                                               IN p_cleaned text[] DEFAULT NULL)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -20,7 +21,7 @@ DECLARE
 BEGIN
   SELECT s.incident, s.created INTO o_incident, o_created
   FROM sos_open(p_driver, p_client_request, p_source, p_kind, p_severity, p_zone, p_zone_rule,
-                p_lat, p_lng, p_acc, p_captured, p_note, p_actor) s;
+                p_lat, p_lng, p_acc, p_captured, p_note, p_actor, p_cleaned) s;
   o_pages := '[]';
   IF NOT o_created OR coalesce(p_claim_max, 0) <= 0 THEN
     RETURN;

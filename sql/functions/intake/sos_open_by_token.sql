@@ -13,7 +13,8 @@ CREATE OR REPLACE PROCEDURE sos_open_by_token(IN p_token_hash text, IN p_client_
                                               INOUT o_user jsonb DEFAULT NULL::jsonb,
                                               INOUT o_incident jsonb DEFAULT NULL::jsonb,
                                               INOUT o_created boolean DEFAULT NULL::boolean,
-                                              INOUT o_pages jsonb DEFAULT NULL::jsonb)
+                                              INOUT o_pages jsonb DEFAULT NULL::jsonb,
+                                              IN p_cleaned text[] DEFAULT NULL)
 LANGUAGE plpgsql
 AS $$
 DECLARE
@@ -29,6 +30,6 @@ BEGIN
   END IF;
   CALL sos_open_and_claim(v_id, p_client_request, p_source, p_kind, p_severity, p_zone, p_zone_rule,
                           p_lat, p_lng, p_acc, p_captured, p_note, 'driver:' || v_id,
-                          p_lease_seconds, p_claim_max, o_incident, o_created, o_pages);
+                          p_lease_seconds, p_claim_max, o_incident, o_created, o_pages, p_cleaned);
 END
 $$;
