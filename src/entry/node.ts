@@ -2,7 +2,6 @@
  * Mayday on Node: configuration, database (embedded unless DATABASE_URL), migrations, demo
  * seed, HTTP server and graceful shutdown.
  */
-import { createAdaptorServer } from '@hono/node-server';
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -17,6 +16,7 @@ import { loadMigrations } from '../db/migrations-fs';
 import type { Deps } from '../deps';
 import { seedDemo, DEMO, type DemoTokens } from '../demo/seed';
 import { createLogger } from '../log';
+import { createServer } from './node-server';
 import { wireNode } from './wire';
 
 function adminToken(config: Config): { token: string; generated: boolean } {
@@ -47,6 +47,7 @@ function printBanner(config: Config, admin: { token: string; generated: boolean 
     out.push('', 'Demo data seeded. These tokens are shown this once:');
     for (const t of demo.tokens) out.push(`  ${t.role.padEnd(11)} ${t.name.padEnd(11)} ${t.phone}  ${t.token}`);
     out.push(`  driver PINs: cancel ${DEMO.driver.cancelPin}, duress ${DEMO.driver.duressPin}; a spot inside the zone: lat ${DEMO.here.lat}, lng ${DEMO.here.lng}`);
+    out.push('  In the console (/console), sign in with the admin token to play every part on the simulated phones; a supervisor plays only their own.');
   }
   out.push('');
   process.stdout.write(out.join('\n') + '\n');
@@ -101,6 +102,7 @@ async function main() {
     definitionsChecksum: checksumOfFiles(migrations.definitions ?? []),
     docsAsset: docsAssets(),
     draining: () => draining,
+    console: config.console,
     senderId,
   });
   await engine.start();
@@ -112,7 +114,8 @@ async function main() {
   log.info({ telephony: config.twilio ? 'twilio' : 'simulator' }, 'paging engine started');
   // A deep accept queue: under a burst (SOS, Twilio's callbacks) while the event loop is busy,
   // Node's default of 511 overflows, and a dropped SYN is retried by the client after 1, 3, 7 s.
-  const server = createAdaptorServer({ fetch: app.fetch });
+  // API timeouts (headers 10 s, a whole request 30 s, keep-alive 65 s): src/entry/node-server.ts.
+  const server = createServer(app.fetch);
   server.listen({ port: config.port, backlog: 4096 }, () => printBanner(config, admin, demo));
   // Then open every pool connection (warmPool), so that a burst of SOS soon after a start does not
   // wait for new database processes (bench:paging: up to 1.5 s at p99 without it) — but only once
