@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 18;
-export const DEFINITIONS_CHECKSUM = 'b6c565e45a6e5ab263a94016f3e7dd6946b1828867ed9b961f28dd2f150830d1';
+export const DEFINITIONS_CHECKSUM = '67f19891f50f0b00ebb5eb7cf810e3ffc45b75afd3f56619a77604fbfc386bd3';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */
