@@ -5,10 +5,12 @@
  *
  *  - silence: for each logical page (incident, recipient, channel, step, round: all its attempts
  *    together), from when it was due (its first attempt's created_at) until the stand-in accepted
- *    one of its attempts, or the incident was acknowledged or resolved, or its attempts ran out
- *    (its last attempt settled failed or unknown with none after it: that page.failed or
- *    page.unknown), the time during which no attempt of it was open at the stand-in and none had
- *    been accepted (a total over the window, not the longest gap alone). A request
+ *    one of its attempts (answered 201; or, for a hung request it took, Mayday recorded a status
+ *    callback saying it was sent or delivered: sent_at, delivered_at), or the incident was
+ *    acknowledged or resolved, or its attempts ran out (its last attempt settled failed or unknown
+ *    with none after it: that page.failed or page.unknown), the time during which no attempt of
+ *    it was open at the stand-in and none had been accepted: a total over that window (the
+ *    longest single gap is reported beside it). A request
  *    is open from its arrival until it was answered or its client went away; a hung request only
  *    for `hedgeMs` after it arrived (by then Mayday is expected to have hedged it with the next
  *    attempt). Time while Mayday was down (killed, until the new instance answered /readyz 200)
@@ -18,7 +20,8 @@
  *    counts from the ready moment); a step due and never fired before the incident was
  *    acknowledged or resolved counts up to that moment;
  *  - the first SMS to the on-call: per SOS, from the first press (the first POST /v1/sos) to the
- *    first SMS page to the on-call's number that the stand-in accepted (answered 201).
+ *    first SMS page to the on-call's number that the stand-in accepted (as above: answered 201,
+ *    or a hung one's callback recorded).
  */
 import type { Sql } from '../../src/db/client';
 import type { StandinRequest } from '../twilio-standin';
@@ -56,12 +59,12 @@ const acceptedAt = (r: StandinRequest) => r.answeredAt ?? r.abortedAt ?? r.at;
 
 interface PageRow {
   id: string; incident_id: string; recipient_id: string; phone: string; channel: string; step: number; round: number; attempt: number;
-  purpose: string; status: string; created_ms: number; closed_ms: number | null;
+  purpose: string; status: string; created_ms: number; closed_ms: number | null; reported_ms: number | null;
 }
 
 export interface LogicalPage {
   key: string; incidentId: string; phone: string; channel: string; step: number; round: number;
-  due: number; end: number; why: 'accepted' | 'acknowledged/resolved' | 'attempts ran out' | 'run over';
+  due: number; end: number; why: 'accepted' | 'reported by a callback' | 'acknowledged/resolved' | 'attempts ran out' | 'run over';
   silentMs: number; longestGapMs: number; attempts: number; requests: StandinRequest[];
 }
 
@@ -74,7 +77,8 @@ export async function measureSilence(sql: Sql, requests: StandinRequest[], o: { 
   const rows = await sql<PageRow[]>`
     SELECT p.id, p.incident_id, p.recipient_id, p.phone, p.channel, p.step, p.round, p.attempt, p.purpose, p.status,
            (extract(epoch FROM p.created_at) * 1000)::float8 AS created_ms,
-           (extract(epoch FROM least(i.acknowledged_at, i.resolved_at)) * 1000)::float8 AS closed_ms
+           (extract(epoch FROM least(i.acknowledged_at, i.resolved_at)) * 1000)::float8 AS closed_ms,
+           (extract(epoch FROM least(p.sent_at, p.delivered_at)) * 1000)::float8 AS reported_ms
     FROM pages p JOIN incidents i ON i.id = p.incident_id
     WHERE p.purpose = ANY(${PAGING}::text[])`;
   const settled = await sql<{ page_id: string; at_ms: number }[]>`
@@ -95,11 +99,13 @@ export async function measureSilence(sql: Sql, requests: StandinRequest[], o: { 
     const reqs = ps.flatMap((p) => reqsOf.get(p.id) ?? []).sort((a, b) => a.at - b.at);
     const accepted = Math.min(...reqs.filter((r) => r.outcome === 'accepted').map(acceptedAt));
     const closed = ps[0].closed_ms ?? Infinity;
+    // A hung attempt Twilio took: its status callback (sent, delivered) tells Mayday it went out.
+    const reported = Math.min(...ps.map((p) => p.reported_ms ?? Infinity));
     // Attempts ran out: the last attempt was settled failed or unknown (a late callback may have
     // moved its status on since) with none after it; its page.failed/page.unknown ends the wait.
     const last = ps[ps.length - 1];
     const ranOut = settledAt.has(last.id) && last.status !== 'queued' && last.status !== 'sending' ? settledAt.get(last.id)! : Infinity;
-    const candidates: [number, LogicalPage['why']][] = [[accepted, 'accepted'], [closed, 'acknowledged/resolved'], [ranOut, 'attempts ran out'], [runEnd, 'run over']];
+    const candidates: [number, LogicalPage['why']][] = [[accepted, 'accepted'], [reported, 'reported by a callback'], [closed, 'acknowledged/resolved'], [ranOut, 'attempts ran out'], [runEnd, 'run over']];
     const [end, why] = candidates.reduce((a, b) => (b[0] < a[0] ? b : a));
     const open = reqs.map((r) => openSpan(r, o.hedgeMs, runEnd));
     const silent = subtract({ from: due, to: Math.max(due, end) }, [...open, ...(o.down ?? [])]);
@@ -199,13 +205,17 @@ export function stepCheck(steps: StepTiming[], budgetMs: number): Check {
 }
 
 /**
- * Per SOS, from its first press (`pressedAt`) to the first SMS page to `phone` (the on-call)
+ * Per SOS, from its first press (`startedAt`) to the first SMS page to `phone` (the on-call)
  * the stand-in accepted; an incident acknowledged before any such SMS counts to its acknowledgement.
  */
 export async function firstSmsCheck(sql: Sql, requests: StandinRequest[], flows: { incidentId?: string; startedAt?: number }[], phone: string, budgetMs: number): Promise<Check> {
-  const pages = await sql<{ id: string; incident_id: string }[]>`SELECT id, incident_id FROM pages WHERE phone = ${phone} AND channel = 'sms' AND purpose = ANY(${PAGING}::text[])`;
+  const pages = await sql<{ id: string; incident_id: string; reported_ms: number | null }[]>`
+    SELECT id, incident_id, (extract(epoch FROM least(sent_at, delivered_at)) * 1000)::float8 AS reported_ms
+    FROM pages WHERE phone = ${phone} AND channel = 'sms' AND purpose = ANY(${PAGING}::text[])`;
   const incOf = new Map(pages.map((p) => [p.id, p.incident_id]));
   const first = new Map<string, number>();
+  // A hung SMS Twilio took counts from the status callback that told Mayday so.
+  for (const p of pages) if (p.reported_ms !== null) first.set(p.incident_id, Math.min(first.get(p.incident_id) ?? Infinity, p.reported_ms));
   for (const r of requests) {
     const inc = r.pageId && r.outcome === 'accepted' && r.kind === 'sms' ? incOf.get(r.pageId) : undefined;
     if (inc) first.set(inc, Math.min(first.get(inc) ?? Infinity, acceptedAt(r)));
