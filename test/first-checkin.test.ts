@@ -27,10 +27,10 @@ async function sos(driver: Person, onCall?: Person) {
 }
 
 /** Ticks at `before` s (nothing asked) and at `due` s (the driver asked by SMS). */
-async function askedAt(inc: { openedAt: string }, driver: Person, before: number, due: number) {
+async function askedAt(inc: { id: string; openedAt: string }, driver: Person, before: number, due: number) {
   await t.engine.tick(at(inc, before));
   twilio.expectNothingElse();
-  const [{ next }] = await t.sql`SELECT checkin_next_at AS next FROM incidents WHERE id = ${(inc as { id: string }).id}`;
+  const [{ next }] = await t.sql`SELECT checkin_next_at AS next FROM incidents WHERE id = ${inc.id}`;
   expect((next as Date).getTime()).toBe(at(inc, due).getTime());
   await t.engine.tick(at(inc, due));
   twilio.expectSms(driver.phone, /Reply SAFE or HELP/);
