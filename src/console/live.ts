@@ -28,7 +28,7 @@ export const POLL_MS = 500;
 export const STREAMS_PER_SESSION = 8;
 export const STREAMS_PER_PROCESS = 1000;
 
-/** Streams open in this process (one app per process; tests have one per app), by session. */
+/** Streams open in this process (a Worker's isolate), by session. */
 class StreamSlots {
   total = 0;
   private bySession = new Map<string, number>();
@@ -51,12 +51,9 @@ class StreamSlots {
   }
 }
 
-const slots = new WeakMap<Sql, StreamSlots>();
-export const slotsOf = (deps: Deps) => {
-  let s = slots.get(deps.sql);
-  if (!s) slots.set(deps.sql, (s = new StreamSlots()));
-  return s;
-};
+// One for the process, not per database client: a Worker makes a client per request.
+const slots = new StreamSlots();
+export const slotsOf = (_deps: Deps) => slots;
 
 type Listener = () => void;
 
