@@ -279,7 +279,11 @@ export async function startEmbedded(opts: {
     if (!canReach(owner, join(pgdata, 'PG_VERSION'), '-r') || !canReach(owner, pgdata, '-w')) {
       throw new EmbeddedStartError(`the postgres user cannot reach the embedded database in ${pgdata} (a private parent folder, or another owner): move DATA_DIR to a folder it can reach (or start afresh with an empty DATA_DIR), or set DATABASE_URL`);
     }
-    state = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
+    try {
+      state = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
+    } catch (e) {
+      throw new EmbeddedStartError(`cannot read ${stateFile}, the embedded database's port and password (${(e as NodeJS.ErrnoException).code ?? lastLine(e)}): restore it, or start afresh with an empty DATA_DIR`);
+    }
   }
 
   await stopOrphan(pgdata, log);
