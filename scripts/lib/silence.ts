@@ -133,9 +133,12 @@ export function silenceCheck(pages: LogicalPage[], o: { budgetMs: number; names?
   const worst = [...pages].sort((a, b) => b.silentMs - a.silentMs)[0];
   const byWhy = new Map<string, number>();
   for (const p of pages) byWhy.set(p.why, (byWhy.get(p.why) ?? 0) + 1);
+  // Which of those waited across a restart (Mayday down somewhere between due and end): the send a kill interrupted, or one due meanwhile.
+  const acrossRestart = over.filter((p) => (o.down ?? []).some((d) => d.to > p.due && d.from < p.end)).length;
   return check(`no page waits in silence over ${o.budgetMs / 1000} s (no attempt open at Twilio, none accepted)`, over.length === 0 && pages.length > 0,
     `${pages.length} logical pages (${[...byWhy].map(([k, n]) => `${k} ${n}`).join(', ')}): silence p50 ${ms(pct(xs, 50))}, p99 ${ms(pct(xs, 99))}, ` +
-      `max ${ms(Math.max(...xs))}; ${over.length} over ${ms(o.budgetMs)}${worst ? `; worst: ${pageStory(worst, o.names, o.down)}` : ''}`,
+      `max ${ms(Math.max(...xs))}; ${over.length} over ${ms(o.budgetMs)}${o.down ? ` (${acrossRestart} of them across a restart)` : ''}` +
+      `${worst ? `; worst: ${pageStory(worst, o.names, o.down)}` : ''}`,
     over.map((p) => pageStory(p, o.names, o.down)));
 }
 
@@ -200,7 +203,8 @@ export function stepCheck(steps: StepTiming[], budgetMs: number): Check {
   const worst = [...steps].sort((a, b) => b.lateMs - a.lateMs)[0];
   return check(`every escalation step fires within ${budgetMs / 1000} s of due (of ready, when Mayday was down at due)`, bad.length === 0 && fired.length > 0,
     `${fired.length} steps fired (${afterDown.length} with Mayday down between due and firing), ${steps.length - fired.length} due and not fired before an ack/resolve; ` +
-      `late p50 ${ms(pct(xs, 50))}, p99 ${ms(pct(xs, 99))}, max ${ms(Math.max(...xs))}${worst ? `; worst: ${story(worst)}` : ''}`,
+      `late p50 ${ms(pct(xs, 50))}, p99 ${ms(pct(xs, 99))}, max ${ms(Math.max(...xs))}; ${bad.length} over ${ms(budgetMs)} (${bad.filter((s) => s.downMs > 0).length} of them across a restart)` +
+      `${worst ? `; worst: ${story(worst)}` : ''}`,
     bad.map(story));
 }
 
