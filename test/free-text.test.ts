@@ -44,6 +44,11 @@ describe('free text PostgreSQL cannot store', () => {
     const [opened] = await events(res.body.incident.id, 'incident.opened');
     expect(opened.data).toMatchObject({ note: STORED, cleaned: ['note'] });
 
+    // Again with the token now cached (the call that claims the first pages, not the token's own).
+    const again = await w.sos(driver, { note: 'again\u0000' });
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    expect((await events(again.body.incident.id, 'incident.opened'))[0].data).toMatchObject({ note: 'again\uFFFD', cleaned: ['note'] });
+
     // A clean note records nothing of the kind.
     const other = await w.driver('Dev');
     twilio.ignore(other.phone);
