@@ -10,7 +10,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import {
-  chownSync, closeSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync,
+  chmodSync, chownSync, closeSync, cpSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, rmSync,
   symlinkSync, writeFileSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -71,7 +71,8 @@ function canReach(owner: Owner, path: string, ...tests: string[]): boolean {
 /** A directory of the shared place, made reachable by everyone and owned by root. */
 function sharedDir(shared: string): string {
   try {
-    mkdirSync(shared, { recursive: true, mode: 0o755 });
+    // 0755 whatever the umask, when we make it; one the operator made is left as it is.
+    if (mkdirSync(shared, { recursive: true, mode: 0o755 }) !== undefined) chmodSync(shared, 0o755);
   } catch (e) {
     throw new EmbeddedStartError(`cannot create ${shared} for the embedded PostgreSQL (${(e as NodeJS.ErrnoException).code ?? lastLine(e)}): set DATA_DIR to a folder the postgres user can reach and run Mayday from a checkout it can reach, or set DATABASE_URL`);
   }
