@@ -5,6 +5,7 @@ import type { Logger } from './log';
 import type { Metrics } from './metrics/metrics';
 import type { Pager } from './paging/pager';
 import type { Simulator } from './simulator/simulator';
+import type { Keyring } from './timeline/checkpoints';
 import type { ZoneDirectory } from './zones/store';
 
 /** Everything the app needs from its runtime, built once by an entry (Node, Workers, tests). */
@@ -37,6 +38,8 @@ export interface Deps {
   docsAsset?: (name: string) => Promise<{ body: Uint8Array; type: string } | undefined>;
   /** The console's sessions and event streams; defaults in src/console/session.ts and live.ts. */
   console?: { trustProxy?: boolean; sessionIdleSeconds?: number; sessionMaxSeconds?: number; streamsPerSession?: number; streamsPerProcess?: number };
+  /** The keys timeline checkpoints are signed with and checked against (made once at start). */
+  keyring?: Promise<Keyring>;
   /** Set while the process is shutting down: /readyz answers 503. */
   draining?: () => boolean;
 }

@@ -25,9 +25,13 @@ import { AppError } from '../errors';
 import type { Logger } from '../log';
 import { writerFor, type Writer } from './formats';
 import type { ExportFormat } from './schemas';
+import type { PublicKey } from '../timeline/checkpoints';
+import { checkpointsFrom, firstCheckpointSince } from '../timeline/store';
 import { exportBatch, openSnapshot, type ExportCursor, type Range, type Snapshot } from './store';
 
 export const EXPORT_BATCH = 250;
+/** Checkpoints read at a time, after the incidents. */
+export const CHECKPOINT_BATCH = 500;
 export const MAX_CONCURRENT = 2;
 export const IDLE_MS = 30_000;
 
@@ -43,6 +47,8 @@ export interface ExportOptions {
   domain: string;
   log: Logger;
   batchSize?: number;
+  /** The public keys to name after the checkpoints (ndjson). */
+  keys?: PublicKey[];
   /** Cut the export when the client has not asked for more for this long (default exportSettings.idleMs). */
   idleMs?: number;
 }
@@ -85,6 +91,11 @@ export async function openExport(sql: Sql, o: ExportOptions): Promise<OpenExport
   const started = performance.now();
   let cursor: ExportCursor | null = null;
   let first = true;
+  // After the incidents (in the formats that carry them): every checkpoint from the first taken
+  // after the range began, or that covered an exported timeline, to the newest, from the same snapshot.
+  let checkpointFrom: number | null = null;
+  let checkpointsStarted = false;
+  let incidentsDone = false;
   let incidents = 0;
   let bytes = 0;
 
@@ -113,12 +124,32 @@ export async function openExport(sql: Sql, o: ExportOptions): Promise<OpenExport
         let text = first ? writer.head() : '';
         let finished = false;
         do {
-          const batch = await exportBatch(tx, o.range, first ? null : cursor, batchSize, writer.needs);
-          first = false;
-          for (const x of batch.incidents) text += writer.incident(x);
-          incidents += batch.incidents.length;
-          cursor = batch.next;
-          finished = cursor === null;
+          if (!incidentsDone) {
+            const batch = await exportBatch(tx, o.range, first ? null : cursor, batchSize, writer.needs);
+            first = false;
+            for (const x of batch.incidents) {
+              text += writer.incident(x);
+              for (const k of x.checkpointed) checkpointFrom = Math.min(checkpointFrom ?? Infinity, k.checkpointSeq);
+            }
+            incidents += batch.incidents.length;
+            cursor = batch.next;
+            incidentsDone = cursor === null;
+            finished = incidentsDone && !writer.checkpoint;
+          } else {
+            if (!checkpointsStarted) {
+              checkpointsStarted = true;
+              const since = incidents > 0 ? await firstCheckpointSince(tx, o.range.from) : null;
+              if (since !== null) checkpointFrom = Math.min(checkpointFrom ?? Infinity, since);
+            }
+            const batch = checkpointFrom === null ? [] : await checkpointsFrom(tx, checkpointFrom, CHECKPOINT_BATCH);
+            for (const c of batch) text += writer.checkpoint!(c);
+            if (batch.length > 0) checkpointFrom = batch[batch.length - 1].seq + 1;
+            if (batch.length < CHECKPOINT_BATCH) {
+              // The keys close a file that has checkpoints (an export of nothing stays empty).
+              if (checkpointsStarted && checkpointFrom !== null && writer.keys && o.keys) text += writer.keys(o.keys);
+              finished = true;
+            }
+          }
         } while (!text && !finished);
         if (finished) text += writer.tail();
         if (text) {

@@ -2,7 +2,8 @@
  * The export's four formats. Each is written incrementally: a head, then one piece per incident,
  * then a tail, so the export never holds more than one batch of incidents in memory.
  *
- *  - ndjson  (application/x-ndjson): one line per incident: {incident, locations, events, headHash}.
+ *  - ndjson  (application/x-ndjson): one line per incident: {incident, locations, events, headHash,
+ *            checkpointed}; then one line per signed checkpoint ({checkpoint}) and one of the keys.
  *  - csv     (text/csv): a header row, then one row per timeline event; RFC 4180 (CRLF between
  *            records; a field with a comma, quote, CR or LF is quoted, quotes doubled), UTF-8
  *            without a byte-order mark.
@@ -10,6 +11,7 @@
  *            opening location and, when the trail has two points or more, a LineString of it.
  *  - eido    (application/json): a JSON array of NENA EIDO-style objects, one per incident.
  */
+import type { Checkpoint, PublicKey } from '../timeline/checkpoints';
 import type { TimelineEvent } from '../timeline/schemas';
 import type { ExportFormat } from './schemas';
 import type { ExportIncident, ExportLocation } from './store';
@@ -22,6 +24,9 @@ export interface Writer {
   head(): string;
   /** The incident's piece ('' when it contributes nothing, e.g. no location in GeoJSON). */
   incident(x: ExportIncident): string;
+  /** The signed checkpoints after the incidents, and the public keys, in the formats that carry them (ndjson). */
+  checkpoint?(c: Checkpoint): string;
+  keys?(keys: PublicKey[]): string;
   tail(): string;
 }
 
@@ -52,7 +57,9 @@ function ndjson(): Writer {
     extension: 'ndjson',
     needs: { events: true, locations: true },
     head: () => '',
-    incident: (x) => JSON.stringify({ incident: x.incident, locations: x.locations, events: x.events, headHash: x.headHash }) + '\n',
+    incident: (x) => JSON.stringify({ incident: x.incident, locations: x.locations, events: x.events, headHash: x.headHash, checkpointed: x.checkpointed }) + '\n',
+    checkpoint: (c) => JSON.stringify({ checkpoint: c }) + '\n',
+    keys: (keys) => JSON.stringify({ keys: keys.map((k) => ({ keyId: k.keyId, algorithm: 'Ed25519', publicKey: k.publicKey })) }) + '\n',
     tail: () => '',
   };
 }

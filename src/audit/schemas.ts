@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { DISPOSITIONS, KINDS, SEVERITIES, STATUSES } from '../incidents/schemas';
+import { CheckpointSchema } from '../timeline/checkpoint-schemas';
 import { TimelineEventSchema } from '../timeline/schemas';
+import { CheckpointStatusSchema } from '../timeline/verification';
 
 /** An instant: ISO 8601 with a time and an offset, or a bare date (midnight UTC). */
 const Instant = z
@@ -76,6 +78,9 @@ export const ExportIncidentSchema = z
     locations: z.array(ExportLocationSchema).openapi({ description: 'The trail, in the order the fixes were taken; the first stored is the opening location.' }),
     events: z.array(TimelineEventSchema).openapi({ description: 'The whole timeline with its hash chain, oldest first.' }),
     headHash: z.string().nullable(),
+    checkpointed: z
+      .array(z.object({ seq: z.number().int(), hash: z.string(), checkpointSeq: z.number().int() }))
+      .openapi({ description: 'The heads of this timeline that signed checkpoints covered (the checkpoints follow the incidents).' }),
   })
   .openapi('AuditExportLine', { description: 'One line of the ndjson export: an incident with its trail and its whole timeline.' });
 
@@ -85,10 +90,17 @@ export const VerifyRangeSchema = z
     checked: z.number().int().openapi({ description: 'Incidents opened in the range, every one checked.' }),
     broken: z.array(z.uuid()).openapi({ description: 'Incidents whose timeline does not verify, oldest first.' }),
     problems: z
-      .array(z.object({ incidentId: z.uuid(), problem: z.enum(['chain', 'location']), locationId: z.number().int().optional() }))
+      .array(z.object({
+        incidentId: z.uuid(),
+        problem: z.enum(['chain', 'row', 'checkpoint', 'location']),
+        locationId: z.number().int().optional(),
+        columns: z.array(z.string()).optional().openapi({ description: '`row`: the columns that disagree with the events.' }),
+        seqs: z.array(z.number().int()).optional().openapi({ description: '`checkpoint`: the checkpointed events that are gone or changed.' }),
+      }))
       .openapi({
-        description: '`chain`: an event was altered, removed or reordered, or the incident has no timeline at all. `location`: a trail point whose salt is still kept no longer matches the digest its event recorded (its coordinates were altered).',
+        description: '`chain`: an event was altered, removed or reordered, or the incident has no timeline at all. `row`: the incident row says something its events do not (e.g. another `acknowledged_by`). `checkpoint`: an event a signed checkpoint covered is gone or has another hash (a rewrite or a truncation, even with every hash recomputed). `location`: a trail point whose salt is still kept no longer matches the digest its event recorded (its coordinates were altered).',
       }),
+    checkpoints: CheckpointStatusSchema,
   })
   .openapi('AuditVerification');
 
@@ -169,3 +181,20 @@ export const AuditLogSchema = z
     chain: z.object({ valid: z.boolean(), entryCount: z.number().int(), headHash: z.string().nullable() }).openapi({ description: 'The whole audit log’s hash chain, recomputed.' }),
   })
   .openapi('AuditLog');
+
+export const ExportCheckpointLineSchema = z
+  .object({ checkpoint: CheckpointSchema })
+  .openapi('AuditExportCheckpointLine', {
+    description: 'After the incidents, one line per signed checkpoint from the first that covered an exported timeline to the newest, each with every head it covered; then one `{"keys": [...]}` line, the public keys the service knew (check them against keys you obtained yourself).',
+  });
+
+export const AuditKeysSchema = z
+  .object({
+    keys: z.array(z.object({
+      keyId: z.string().openapi({ example: 'ed25519:3f1c0a9b2d4e5f60718293a4b5c6d7e8' }),
+      algorithm: z.literal('Ed25519'),
+      publicKey: z.string().openapi({ description: 'The raw 32-byte public key, base64.' }),
+      current: z.boolean().openapi({ description: 'The key new checkpoints are signed with.' }),
+    })),
+  })
+  .openapi('AuditKeys');

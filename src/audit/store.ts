@@ -79,6 +79,8 @@ export interface ExportIncident {
   openingLocationId: number | null;
   events: TimelineEvent[];
   headHash: string | null;
+  /** The heads of this timeline that signed checkpoints covered, oldest first. */
+  checkpointed: { seq: number; hash: string; checkpointSeq: number }[];
 }
 
 /** Where the next batch starts: after this (opened_at, id). opened_at is kept as PostgreSQL text, exact to the microsecond. */
@@ -172,7 +174,7 @@ export async function exportBatch(
     LIMIT ${limit}`;
   if (rows.length === 0) return { incidents: [], next: null };
   const ids = rows.map((r) => r.id);
-  const [events, locations] = await Promise.all([
+  const [events, locations, checkpointed] = await Promise.all([
     needs.events
       ? tx<(Parameters<typeof toEvent>[0] & { incident_id: string })[]>`
           SELECT incident_id, seq, type, at, actor, data, prev_hash, hash FROM incident_events
@@ -182,6 +184,11 @@ export async function exportBatch(
       ? tx<{ incident_id: string; id: string; lat: number; lng: number; accuracy_m: number | null; captured_at: Date; coarsened_at: Date | null }[]>`
           SELECT incident_id, id, lat, lng, accuracy_m, captured_at, coarsened_at FROM incident_locations
           WHERE incident_id = ANY(${tx.array(ids)}::uuid[]) ORDER BY incident_id, captured_at, id`
+      : [],
+    needs.events
+      ? tx<{ incident_id: string; seq: number; hash: string; checkpoint_seq: string }[]>`
+          SELECT incident_id, seq, hash, checkpoint_seq FROM timeline_checkpoint_heads
+          WHERE incident_id = ANY(${tx.array(ids)}::uuid[]) ORDER BY incident_id, seq`
       : [],
   ]);
   const byIncident = new Map<string, ExportIncident>();
@@ -213,11 +220,13 @@ export async function exportBatch(
       openingLocationId: null,
       events: [],
       headHash: null,
+      checkpointed: [],
     };
     byIncident.set(r.id, x);
     return x;
   });
   for (const e of events) byIncident.get(e.incident_id)?.events.push(toEvent(e));
+  for (const k of checkpointed) byIncident.get(k.incident_id)?.checkpointed.push({ seq: k.seq, hash: k.hash, checkpointSeq: Number(k.checkpoint_seq) });
   for (const l of locations) {
     const x = byIncident.get(l.incident_id);
     if (!x) continue;
@@ -245,7 +254,7 @@ export interface RangeVerification {
   valid: boolean;
   checked: number;
   broken: string[];
-  problems: { incidentId: string; problem: 'chain' | 'location'; locationId?: number }[];
+  problems: { incidentId: string; problem: 'chain' | 'location' | 'row' | 'checkpoint'; locationId?: number; columns?: string[]; seqs?: number[] }[];
 }
 
 export const VERIFY_BATCH = 2000;
@@ -256,20 +265,28 @@ interface VerifyBatchRow {
   last_id: string | null;
   chain: string[] | null;
   locations: { incidentId: string; locationIds: (number | string)[] }[] | null;
+  rows: { incidentId: string; columns: string[] }[] | null;
+  checkpoints: { incidentId: string; seqs: number[] }[] | null;
+  first_checkpoint: string | null;
 }
 
 /**
  * Every timeline of the incidents opened in the range, recomputed in the database (the same
- * checks as timeline_verify(), plus: an incident with no timeline at all is broken, and a trail
- * point whose salt is still kept must still match the digest its event recorded). VERIFY_BATCH
- * incidents a query, by keyset; each incident's events are read through the primary key
- * (a lateral join), so the work grows with the range, not with the whole table. Nothing per
- * incident comes back but the broken ones.
+ * checks as timeline_verify(), plus: an incident with no timeline at all is broken, a trail
+ * point whose salt is still kept must still match the digest its event recorded, the incident's
+ * row must agree with its events (incident_row_disagreements()), and every checkpointed head must
+ * still be its event's hash). VERIFY_BATCH incidents a query, by keyset; each incident's events
+ * are read through the primary key (a lateral join), so the work grows with the range, not with
+ * the whole table. Nothing per incident comes back but the broken ones, and the first checkpoint
+ * that covered any of them (whose chain to the newest the caller checks).
  */
-export async function verifyRange(sql: Sql, range: Range, batch = VERIFY_BATCH): Promise<RangeVerification> {
+export async function verifyRangeRows(sql: Sql, range: Range, batch = VERIFY_BATCH): Promise<RangeVerification & { firstCheckpointSeq: number | null }> {
   let checked = 0;
   const chain: string[] = [];
   const locations: { incidentId: string; locationId: number }[] = [];
+  const rowProblems: { incidentId: string; columns: string[] }[] = [];
+  const checkpointProblems: { incidentId: string; seqs: number[] }[] = [];
+  let firstCheckpointSeq: number | null = null;
   let after: ExportCursor | null = null;
   for (;;) {
     const cur: ExportCursor | null = after;
@@ -281,7 +298,9 @@ export async function verifyRange(sql: Sql, range: Range, batch = VERIFY_BATCH):
         ORDER BY i.opened_at, i.id LIMIT ${batch}
       ), per AS (
         SELECT inc.id, inc.opened_at, c.ok, c.bad_locations,
-               (SELECT h.seq = c.n AND h.hash = c.last_hash FROM timeline_heads h WHERE h.incident_id = inc.id) AS head_ok
+               (SELECT h.seq = c.n AND h.hash = c.last_hash FROM timeline_heads h WHERE h.incident_id = inc.id) AS head_ok,
+               incident_row_disagreements(inc.id) AS row_bad,
+               cp.bad_seqs AS checkpoint_bad, cp.first_seq AS first_checkpoint
         FROM inc CROSS JOIN LATERAL (
           SELECT bool_and(x.ok) AS ok, count(*) AS n, (array_agg(x.hash ORDER BY x.seq DESC))[1] AS last_hash,
                  array_agg(x.location_id ORDER BY x.seq) FILTER (WHERE x.location_bad) AS bad_locations
@@ -300,27 +319,48 @@ export async function verifyRange(sql: Sql, range: Range, batch = VERIFY_BATCH):
             WINDOW w AS (ORDER BY e.seq)
           ) x
         ) c
+        CROSS JOIN LATERAL (
+          SELECT array_agg(k.seq ORDER BY k.seq) FILTER (WHERE e.hash IS DISTINCT FROM k.hash) AS bad_seqs, min(k.checkpoint_seq) AS first_seq
+          FROM timeline_checkpoint_heads k LEFT JOIN incident_events e ON e.incident_id = k.incident_id AND e.seq = k.seq
+          WHERE k.incident_id = inc.id
+        ) cp
       )
       SELECT count(*)::int AS checked,
              (array_agg(per.opened_at::text ORDER BY per.opened_at DESC, per.id DESC))[1] AS last_key,
              (array_agg(per.id ORDER BY per.opened_at DESC, per.id DESC))[1] AS last_id,
              array_agg(per.id ORDER BY per.opened_at, per.id) FILTER (WHERE NOT (coalesce(per.ok, false) AND coalesce(per.head_ok, false))) AS chain,
              jsonb_agg(jsonb_build_object('incidentId', per.id, 'locationIds', per.bad_locations) ORDER BY per.opened_at, per.id)
-               FILTER (WHERE per.bad_locations IS NOT NULL) AS locations
+               FILTER (WHERE per.bad_locations IS NOT NULL) AS locations,
+             jsonb_agg(jsonb_build_object('incidentId', per.id, 'columns', per.row_bad) ORDER BY per.opened_at, per.id)
+               FILTER (WHERE cardinality(per.row_bad) > 0) AS rows,
+             jsonb_agg(jsonb_build_object('incidentId', per.id, 'seqs', per.checkpoint_bad) ORDER BY per.opened_at, per.id)
+               FILTER (WHERE per.checkpoint_bad IS NOT NULL) AS checkpoints,
+             min(per.first_checkpoint)::text AS first_checkpoint
       FROM per`;
     const row = rows[0];
     checked += row.checked;
     chain.push(...(row.chain ?? []));
     for (const l of row.locations ?? []) for (const id of l.locationIds) locations.push({ incidentId: l.incidentId, locationId: Number(id) });
+    rowProblems.push(...(row.rows ?? []));
+    checkpointProblems.push(...(row.checkpoints ?? []));
+    if (row.first_checkpoint !== null) firstCheckpointSeq = Math.min(firstCheckpointSeq ?? Infinity, Number(row.first_checkpoint));
     if (row.checked < batch || !row.last_key || !row.last_id) break;
     after = { openedAt: row.last_key, id: row.last_id };
   }
   const problems: RangeVerification['problems'] = [
     ...chain.map((id) => ({ incidentId: id, problem: 'chain' as const })),
+    ...rowProblems.map((r) => ({ incidentId: r.incidentId, problem: 'row' as const, columns: r.columns })),
+    ...checkpointProblems.map((r) => ({ incidentId: r.incidentId, problem: 'checkpoint' as const, seqs: r.seqs })),
     ...locations.map((l) => ({ incidentId: l.incidentId, problem: 'location' as const, locationId: l.locationId })),
   ];
-  const broken = [...new Set([...chain, ...locations.map((l) => l.incidentId)])];
-  return { valid: broken.length === 0, checked, broken, problems };
+  const broken = [...new Set([...chain, ...rowProblems.map((r) => r.incidentId), ...checkpointProblems.map((r) => r.incidentId), ...locations.map((l) => l.incidentId)])];
+  return { valid: broken.length === 0, checked, broken, problems, firstCheckpointSeq };
+}
+
+/** verifyRangeRows without the checkpoint span (the console's verdict; src/audit/verify.ts adds the signatures). */
+export async function verifyRange(sql: Sql, range: Range, batch = VERIFY_BATCH): Promise<RangeVerification> {
+  const { firstCheckpointSeq: _, ...r } = await verifyRangeRows(sql, range, batch);
+  return r;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -33,6 +33,11 @@ export const envSchema = z
     /** A console session ends after this long unused, and this long after sign-in whatever happens. */
     CONSOLE_SESSION_IDLE_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
     CONSOLE_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
+    /** The Ed25519 key timeline checkpoints are signed with (base64/hex/PEM: a 32-byte seed or PKCS#8); older public keys still trusted, comma-separated. */
+    AUDIT_SIGNING_KEY: optional(z.string().refine((v) => [32, 48].includes(keyBytes(v)), 'must be an Ed25519 private key: a 32-byte seed or 48-byte PKCS#8, as base64, hex or PEM')),
+    AUDIT_PREVIOUS_PUBLIC_KEYS: optional(
+      z.string().refine((v) => v.split(',').every((k) => [32, 44].includes(keyBytes(k))), 'must be Ed25519 public keys (32 bytes raw, or SPKI), base64 or hex, comma-separated'),
+    ),
   })
   .superRefine((env, ctx) => {
     const twilio = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM_NUMBER'] as const;
@@ -45,6 +50,15 @@ export const envSchema = z
   });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** How many bytes a key's text holds (base64, url-safe base64, hex or PEM); -1 when it is none of those. */
+function keyBytes(text: string): number {
+  const t = text.trim();
+  if (/^[0-9a-fA-F]+$/.test(t) && (t.length === 64 || t.length === 96)) return t.length / 2;
+  const body = t.replace(/-----(BEGIN|END)[^-]*-----/g, '').replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(body)) return -1;
+  return Math.floor((body.replace(/=+$/, '').length * 3) / 4);
+}
 
 export interface Config {
   port: number;
@@ -59,6 +73,7 @@ export interface Config {
   logFormat?: 'json' | 'pretty';
   pool: { main: number; intake: number };
   console: { trustProxy: boolean; sessionIdleSeconds: number; sessionMaxSeconds: number };
+  auditKeys: { signingKey?: string; previousPublicKeys?: string[] };
 }
 
 export class ConfigError extends Error {}
@@ -97,5 +112,6 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       sessionIdleSeconds: env.CONSOLE_SESSION_IDLE_MINUTES * 60,
       sessionMaxSeconds: env.CONSOLE_SESSION_MAX_HOURS * 3600,
     },
+    auditKeys: { signingKey: env.AUDIT_SIGNING_KEY, previousPublicKeys: env.AUDIT_PREVIOUS_PUBLIC_KEYS?.split(',').map((k) => k.trim()) },
   };
 }

@@ -1,5 +1,7 @@
 import { twiml, twilioTelephony, type TwilioConfig } from '../adapters/twilio/twilio';
 import { runRetentionIfDue } from '../audit/retention';
+import { makeKeyring } from '../timeline/checkpoints';
+import { checkpointIfDue } from '../timeline/verification';
 import { buildApp } from '../app';
 import { Authenticator } from '../auth/authenticator';
 import type { Sql } from '../db/client';
@@ -29,6 +31,8 @@ export interface WireOptions {
   zoneCacheMs?: number;
   /** Run retention daily from the engine, coarsening after this many days (unset: never, as in tests). */
   retentionDays?: number;
+  /** The checkpoint signing key (AUDIT_SIGNING_KEY) and older public keys still trusted; without a key, one is made up at start. */
+  auditKeys?: { signingKey?: string; previousPublicKeys?: string[] };
   metrics?: Metrics;
   docsAsset?: Deps['docsAsset'];
   draining?: () => boolean;
@@ -58,7 +62,9 @@ export function compose(o: WireOptions) {
     if (inMs > 0) engine?.nudge(inMs);
   };
   const pager = new Pager({ sql: o.sql, log: o.log, telephony, twiml, publicBaseUrl: o.publicBaseUrl, options: o.paging, metrics: o.metrics, onScheduled });
+  const keyring = makeKeyring(o.auditKeys ?? {});
   const deps: Deps = {
+    keyring,
     sql: o.sql,
     intakeSql: o.intakeSql,
     log: o.log,
@@ -87,6 +93,8 @@ export function compose(o: WireOptions) {
   });
   const onTick = async (at: Date | null) => {
     await simulator?.tick(at);
+    // Once a minute, whichever instance ticks first: sign the timeline heads that moved.
+    await checkpointIfDue(o.sql, await keyring, o.log, at);
     // Once a UTC day, whichever instance ticks first; it runs in the background, never holding a tick.
     if (o.retentionDays !== undefined) await runRetentionIfDue(o.sql, o.log, { days: o.retentionDays, now: at ?? undefined });
   };

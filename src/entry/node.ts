@@ -16,6 +16,7 @@ import { loadMigrations } from '../db/migrations-fs';
 import type { Deps } from '../deps';
 import { seedDemo, DEMO, type DemoTokens } from '../demo/seed';
 import { createLogger } from '../log';
+import { auditKeysFor } from './audit-key';
 import { createServer } from './node-server';
 import { wireNode } from './wire';
 
@@ -87,6 +88,8 @@ async function main() {
   if (applied.migrations.length || applied.definitions.length) log.info({ applied }, 'migrations applied');
 
   const admin = adminToken(config);
+  const audit = await auditKeysFor(config);
+  if (audit.generated) log.warn({ file: audit.file }, 'AUDIT_SIGNING_KEY is not set: made a checkpoint signing key and kept it in DATA_DIR; checkpoints signed with another key cannot be verified with this one');
   const demo = (config.demo ?? !config.databaseUrl) ? await seedDemo(sql) : undefined;
 
   let draining = false;
@@ -98,6 +101,7 @@ async function main() {
     publicBaseUrl: config.publicBaseUrl,
     twilio: config.twilio,
     retentionDays: config.retentionDays,
+    auditKeys: audit.keys,
     schemaVersion: Math.max(...migrations.map((m) => m.id)),
     definitionsChecksum: checksumOfFiles(migrations.definitions ?? []),
     docsAsset: docsAssets(),

@@ -1,11 +1,12 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { openExport } from '../../audit/export';
 import { CSV_COLUMNS } from '../../audit/formats';
+import { verifyRange } from '../../audit/verify';
 import {
-  AuditLogQuery, AuditLogSchema, ExportIncidentSchema, ExportQuery, LegalHoldBody, LegalHoldSchema, RangeQuery,
+  AuditKeysSchema, AuditLogQuery, AuditLogSchema, ExportCheckpointLineSchema, ExportIncidentSchema, ExportQuery, LegalHoldBody, LegalHoldSchema, RangeQuery,
   ReportQuery, ResponseTimesSchema, VerifyRangeSchema,
 } from '../../audit/schemas';
-import { listAudit, recordAudit, responseTimes, setLegalHold, verifyRange } from '../../audit/store';
+import { listAudit, recordAudit, responseTimes, setLegalHold } from '../../audit/store';
 import { actorOf } from '../../auth/principal';
 import { notFound } from '../../errors';
 import { ErrorBody } from '../errors';
@@ -30,7 +31,7 @@ app.openapi(
       'Streamed in constant memory from one consistent snapshot, incidents oldest first (`from` inclusive, `to` exclusive). ',
       'Every export is recorded in the audit log (who, which range, which format) before the first byte. ',
       'Answers as an attachment. An export that fails midway is cut short (no terminating chunk): a client sees an incomplete transfer, never a silently truncated file.\n\n',
-      '- `ndjson`: one line per incident, `{incident, locations, events, headHash}` (schema below).\n',
+      '- `ndjson`: one line per incident, `{incident, locations, events, headHash, checkpointed}` (schema below); then one `{"checkpoint": …}` line per signed checkpoint from the first that covered an exported timeline to the newest, and a last `{"keys": […]}` line. `npm run verify:export -- file --keys keys.json` checks all of it offline with the public keys alone.\n',
       `- \`csv\`: a header row \`${CSV_COLUMNS.join(',')}\`, then one row per timeline event; RFC 4180 quoting, CRLF, UTF-8. \`summary\` is a sentence starting with fixed words; \`data\` is the event's data as JSON.\n`,
       '- `geojson`: one RFC 7946 FeatureCollection ([lng, lat], at most 7 decimals): per incident a Point at its opening location and, with two fixes or more, a LineString of its trail; properties id, code, kind, severity, status, openedAt, acknowledgedAt, resolvedAt, disposition, `feature` ("opening" or "trail").\n',
       '- `eido`: a JSON array (streamed element by element) of NENA EIDO-style objects: incidentComponent with the i3 incident tracking URN (`urn:emergency:uid:incidentid:<id>:<domain>`), type, status, priority (0-10) and disposition; locationComponent with the opening and latest fix by value as PIDF-LO (circle of the accuracy, timestamp); notesComponent with the driver\'s note and every timeline event at its own time.\n\n',
@@ -41,7 +42,7 @@ app.openapi(
         description: 'The export, streamed',
         headers: z.object({ 'Content-Disposition': z.string().openapi({ example: 'attachment; filename="mayday-audit-20261101T000000Z-20261201T000000Z.ndjson"' }) }),
         content: {
-          'application/x-ndjson': { schema: ExportIncidentSchema },
+          'application/x-ndjson': { schema: z.union([ExportIncidentSchema, ExportCheckpointLineSchema]) },
           'text/csv': { schema: z.string().openapi({ example: `${CSV_COLUMNS.join(',')}\r\n` }) },
           'application/geo+json': {
             schema: z.object({ type: z.literal('FeatureCollection'), features: z.array(z.record(z.string(), z.unknown())) }).openapi('AuditGeoJson'),
@@ -59,7 +60,7 @@ app.openapi(
     const q = c.req.valid('query');
     const deps = c.get('deps');
     const range = { from: q.from, to: q.to };
-    const { stream, writer } = await openExport(deps.sql, { range, format: q.format, domain: new URL(deps.publicBaseUrl).hostname, log: c.get('log') });
+    const { stream, writer } = await openExport(deps.sql, { range, format: q.format, domain: new URL(deps.publicBaseUrl).hostname, log: c.get('log'), keys: (await deps.keyring)?.trusted });
     // The audit of the audit: recorded once the export may run (not when refused), before any byte of it is read.
     try {
       await recordAudit(deps.sql, actorOf(p), 'export', { from: q.from.toISOString(), to: q.to.toISOString(), format: q.format, requestId: c.get('requestId') });
@@ -81,7 +82,7 @@ app.openapi(
   createRoute({
     operationId: 'verifyAudit', method: 'get', path: '/v1/audit/verify', tags, security: bearer, request: { query: RangeQuery },
     summary: 'Recompute the hash chain of every timeline opened in a range',
-    description: 'One set-based pass in the database. `broken` lists every incident whose chain does not verify (an event altered, removed or reordered, a head that does not match, no timeline at all) or whose trail no longer matches the digests its events recorded. Recorded in the audit log.',
+    description: 'One set-based pass in the database. `broken` lists every incident whose chain does not verify (an event altered, removed or reordered, a head that does not match, no timeline at all), whose row disagrees with its events, whose checkpointed events are gone or changed, or whose trail no longer matches the digests its events recorded. `checkpoints` is the chain of signed checkpoints from the first that covered any of them to the newest. Recorded in the audit log.',
     responses: { 200: json(VerifyRangeSchema, 'The verdict'), ...errors },
     middleware: [allow(...READERS)] as const,
   }),
@@ -89,10 +90,25 @@ app.openapi(
     const p = principal(c);
     const q = c.req.valid('query');
     const deps = c.get('deps');
-    const result = await verifyRange(deps.sql, { from: q.from, to: q.to });
+    const result = await verifyRange(deps.sql, { from: q.from, to: q.to }, await deps.keyring);
     await recordAudit(deps.sql, actorOf(p), 'verify', { from: q.from.toISOString(), to: q.to.toISOString(), checked: result.checked, broken: result.broken.length });
     if (!result.valid) c.get('log').warn({ broken: result.broken.length, checked: result.checked }, 'audit verify found broken timelines');
     return c.json(result, 200);
+  },
+);
+
+app.openapi(
+  createRoute({
+    operationId: 'listAuditKeys', method: 'get', path: '/v1/audit/keys', tags, security: bearer,
+    summary: 'The public keys that sign timeline checkpoints',
+    description: 'Ed25519 public keys (raw, base64) with their ids (`ed25519:` and the first 32 hex digits of the key\'s sha256): the current signing key, then older ones this instance still trusts (AUDIT_PREVIOUS_PUBLIC_KEYS). Keep a copy obtained independently of any export: the offline verifier (`npm run verify:export`) checks checkpoints against the keys you give it.',
+    responses: { 200: json(AuditKeysSchema, 'The keys'), ...errors },
+    middleware: [allow(...READERS)] as const,
+  }),
+  async (c) => {
+    const keyring = await c.get('deps').keyring;
+    const keys = (keyring?.trusted ?? []).map((k) => ({ keyId: k.keyId, algorithm: 'Ed25519' as const, publicKey: k.publicKey, current: k.keyId === keyring?.current.keyId }));
+    return c.json({ keys }, 200);
   },
 );
 

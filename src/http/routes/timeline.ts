@@ -1,7 +1,8 @@
 import { createRoute } from '@hono/zod-openapi';
 import { getIncidentFor } from '../../incidents/store';
-import { TimelineSchema, VerifySchema } from '../../timeline/schemas';
-import { listEvents, verifyTimeline } from '../../timeline/store';
+import { TimelineSchema } from '../../timeline/schemas';
+import { listEvents } from '../../timeline/store';
+import { TimelineVerificationSchema, verifyIncident } from '../../timeline/verification';
 import { allow, principal } from '../middleware';
 import { bearer, errors, IdParam, json, notFoundError, router } from '../openapi';
 
@@ -30,7 +31,8 @@ app.openapi(
   createRoute({
     operationId: 'verifyTimeline', method: 'get', path: '/v1/incidents/{id}/timeline/verify', tags, security: bearer, request: { params: IdParam },
     summary: 'Recompute every hash of the chain',
-    responses: { 200: json(VerifySchema, 'valid is false when any event was altered, removed or reordered'), ...errors, ...notFoundError },
+    description: 'Recomputes the hash chain, checks that the incident row says what its events say, and that every head a signed checkpoint covered is still there with the same hash (the chain of checkpoints recomputed, its newest signature checked with the trusted keys of `/v1/audit/keys`). Events after the newest checkpoint are covered by the chain only: see docs/api.md for what is and is not detectable.',
+    responses: { 200: json(TimelineVerificationSchema, 'valid is false when any event was altered, removed or reordered, the row disagrees with the events, or a checkpoint disagrees'), ...errors, ...notFoundError },
     middleware: [allow(...READERS)] as const,
   }),
   async (c) => {
@@ -38,7 +40,7 @@ app.openapi(
     const { id } = c.req.valid('param');
     const sql = c.get('deps').sql;
     await getIncidentFor(sql, p, id);
-    return c.json(await verifyTimeline(sql, id), 200);
+    return c.json(await verifyIncident(sql, id, await c.get('deps').keyring), 200);
   },
 );
 
