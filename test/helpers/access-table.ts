@@ -72,6 +72,7 @@ export const ACCESS_TABLE: readonly AccessRow[] = [
   { method: 'GET', path: '/v1/reports/response-times', roles: SAFETY_TEAM, source: 'contract' },
   // Additions of the audit work: the audit log is read like the rest; a legal hold is the auditor's (and the admin's) only change.
   { method: 'GET', path: '/v1/audit/log', roles: SAFETY_TEAM, source: 'addition' },
+  { method: 'GET', path: '/v1/audit/keys', roles: SAFETY_TEAM, source: 'addition' },
   { method: 'POST', path: '/v1/incidents/{id}/legal-hold', roles: ['auditor', 'admin'], source: 'addition', body: () => ({ reason: 'subpoena' }) },
   { method: 'DELETE', path: '/v1/incidents/{id}/legal-hold', roles: ['auditor', 'admin'], source: 'addition' },
 
