@@ -249,6 +249,12 @@ async function main() {
     `(budget ${cfg.overdueBudgetMs} ms; − process start p100 ${ms(Math.max(...fromSpawn))}); ${ackedFirst} acknowledged first; ` +
     `its first page at Twilio − ready p50 ${ms(pct(toTwilio, 50))}, p100 ${ms(Math.max(...toTwilio))}`, late));
 
+  // How long a send Twilio took stayed 'sending' before Mayday recorded it (page.sent): what a kill in between turns into a re-send.
+  const answered = new Map<string, number>();
+  for (const r of standin.requests()) if (r.pageId && r.outcome === 'accepted' && r.answeredAt !== null) answered.set(r.pageId, r.answeredAt);
+  const sentRows = await sql<{ id: string; sent_ms: number }[]>`SELECT id, (extract(epoch FROM sent_at) * 1000)::float8 AS sent_ms FROM pages WHERE sent_at IS NOT NULL`;
+  const recordLag = sentRows.filter((r) => answered.has(r.id)).map((r) => r.sent_ms - answered.get(r.id)!);
+
   const ev = await outcomes(sql);
   const st = standin.stats();
   const downs = restarts.map((r) => r.readyAt - r.killAt);
@@ -261,7 +267,7 @@ async function main() {
       `resolved through the API at the end ${end.resolved} (${end.open} of them unacknowledged)`,
     `${ackerFact(acker)} (${tally(Object.entries(acker.stats.why).flatMap(([k, n]) => Array(n).fill(k))) || '-'})`,
     `stand-in: ${st.received} requests, ${st.accepted} accepted; ${st.callbacks.sent} callbacks taken, ${st.callbacks.failed} failed (Mayday down)`,
-    `${pagesFact(pages.byStatus)}; ${pages.unknownByLease} settled by lease expiry`,
+    `${pagesFact(pages.byStatus)}; ${pages.unknownByLease} settled by lease expiry; Twilio's 201 → page.sent recorded p50 ${ms(pct(recordLag, 50))}, p99 ${ms(pct(recordLag, 99))}, max ${ms(Math.max(...recordLag))}`,
     runFact(t0, loadEnd, waitedMs, drained.waitedMs),
     loadFact(),
   ];
