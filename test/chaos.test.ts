@@ -3,8 +3,9 @@
  * time, with a fixed seed"): scripts/chaos-kill.ts, chaos-twilio.ts and chaos-multi.ts, each a
  * child process with --short --seed, on this run's PostgreSQL server (TEST_DATABASE_URL's, else
  * the embedded one of test/helpers/global-setup.ts: the scripts make scratch databases on it).
- * Each prints its PASS/FAIL summary and exits non-zero when a property is violated; that exit
- * code is what is asserted. chaos:db restarts a cluster of its own and is run by hand.
+ * Each prints its PASS/FAIL summary and exits non-zero when a property is violated (issue 18's
+ * silence, first-SMS and step budgets included: scripts/lib/silence.ts); that exit code is what
+ * is asserted. chaos:db restarts a cluster of its own and is run by hand.
  */
 import { spawn } from 'node:child_process';
 import { describe, expect, inject, it } from 'vitest';
@@ -49,8 +50,8 @@ const summary = (out: string) => {
 
 describe('chaos, short and seeded', () => {
   for (const [name, script] of [
-    ['chaos:kill --short: SIGKILLed and restarted under load, nothing lost, nothing sent twice, overdue escalations at once', 'scripts/chaos-kill.ts'],
-    ['chaos:twilio --short: 30 % of Twilio requests fail or hang, callbacks late, doubled, shuffled: every page once or failed over', 'scripts/chaos-twilio.ts'],
+    ['chaos:kill --short: SIGKILLed and restarted under load, nothing lost, nothing sent twice, overdue escalations at once, no page silent over 1.5 s', 'scripts/chaos-kill.ts'],
+    ['chaos:twilio --short: 30 % of Twilio requests fail or hang, callbacks late, doubled, shuffled: every page once or failed over, no page silent over 1.5 s, the on-call texted within 3.5 s', 'scripts/chaos-twilio.ts'],
     ['chaos:multi --short: three instances, one SIGKILLed: exactly-once pages, no lost escalation', 'scripts/chaos-multi.ts'],
   ] as const) {
     it(name, async () => {
