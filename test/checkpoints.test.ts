@@ -4,13 +4,15 @@
  * verifier (with only the public key) say so.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { verifyExport } from '../src/audit/offline-verify';
-import { loadPublicKey, sha256hex, type Keyring } from '../src/timeline/checkpoints';
+import { ConfigError, parseConfig } from '../src/config/env';
+import { auditKeysFor } from '../src/entry/audit-key';
+import { generateSigningKey, loadPublicKey, loadSigningKey, makeKeyring, sha256hex, type Keyring } from '../src/timeline/checkpoints';
 import { checkpointNow } from '../src/timeline/verification';
 import { testApp, type TestApp } from './helpers/app';
 import { square, world, type Person } from './helpers/world';
@@ -269,5 +271,43 @@ describe('the offline verifier', () => {
     const [{ t: pg }] = await t.sql`SELECT ${'{"bb": 1, "a": [1, "x\\n", {"zz": null, "y": true}], "é": 0.5, "ab": "\\u0001"}'}::jsonb::text AS t`;
     expect(jsonbText(JSON.parse(pg))).toBe(pg);
     expect(await sha256hex('')).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+  });
+});
+
+describe('AUDIT_SIGNING_KEY', () => {
+  it('takes a base64 PKCS#8 key or a 32-byte seed (hex or base64), and refuses anything else without printing it', async () => {
+    const { key, text } = await generateSigningKey();
+    const pkcs8 = Buffer.from(text, 'base64');
+    const seed = pkcs8.subarray(16);
+    for (const form of [text, seed.toString('hex'), seed.toString('base64')]) {
+      expect(parseConfig({ AUDIT_SIGNING_KEY: form }).auditKeys.signingKey).toBe(form);
+      expect((await loadSigningKey(form)).keyId).toBe(key.keyId);
+    }
+    const bad = 'c2VjcmV0LWJ1dC1ub3QtYS1rZXk=';
+    let err: unknown;
+    try {
+      parseConfig({ AUDIT_SIGNING_KEY: bad });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(String((err as Error).message)).toMatch(/AUDIT_SIGNING_KEY: must be an Ed25519 private key/);
+    expect(String((err as Error).message)).not.toContain(bad);
+    // Older public keys are trusted next to the current one, and listed.
+    const old = await generateSigningKey();
+    const ring = await makeKeyring({ signingKey: text, previousPublicKeys: [old.key.publicKey] });
+    expect(ring.trusted.map((k) => k.keyId)).toEqual([key.keyId, old.key.keyId]);
+    expect(ring.ephemeral).toBe(false);
+  });
+
+  it('on Node without it, is made once and kept in DATA_DIR (mode 0600): a restart signs with the same key', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'mayday-key-'));
+    const config = parseConfig({ DATA_DIR: dataDir });
+    const first = await auditKeysFor(config);
+    expect(first.generated).toBe(true);
+    expect(statSync(join(dataDir, 'audit-signing-key')).mode & 0o777).toBe(0o600);
+    const again = await auditKeysFor(config);
+    expect(again.generated).toBe(false);
+    expect((await loadSigningKey(again.keys.signingKey!)).keyId).toBe((await loadSigningKey(first.keys.signingKey!)).keyId);
   });
 });
