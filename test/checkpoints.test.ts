@@ -13,7 +13,7 @@ import { verifyExport } from '../src/audit/offline-verify';
 import { ConfigError, parseConfig } from '../src/config/env';
 import { auditKeysFor } from '../src/entry/audit-key';
 import { generateSigningKey, loadPublicKey, loadSigningKey, makeKeyring, sha256hex, type Keyring } from '../src/timeline/checkpoints';
-import { checkpointNow } from '../src/timeline/verification';
+import { checkpointInFlight, checkpointNow } from '../src/timeline/verification';
 import { testApp, type TestApp } from './helpers/app';
 import { square, world, type Person } from './helpers/world';
 
@@ -115,8 +115,11 @@ describe('checkpoints', () => {
     const id = await incident('tick');
     const before = (await t.sql`SELECT count(*)::int AS n FROM timeline_checkpoints`)[0].n;
     const at = new Date('2031-05-05T10:00:10Z');
+    await checkpointInFlight(t.sql);
     await t.engine.tick(at);
+    await checkpointInFlight(t.sql); // signed in the background, never holding the tick
     await t.engine.tick(new Date('2031-05-05T10:00:50Z')); // the same minute: nothing more
+    expect(checkpointInFlight(t.sql)).toBeUndefined();
     const rows = await t.sql`SELECT seq, minute, key_id FROM timeline_checkpoints ORDER BY seq`;
     expect(rows.length).toBe(before + 1);
     expect(rows[rows.length - 1].minute.toISOString()).toBe('2031-05-05T10:00:00.000Z');
@@ -133,6 +136,9 @@ describe('checkpoints', () => {
       WHERE c.incident_id = h.incident_id AND c.checkpoint_seq <= ${rows[rows.length - 1].seq})`;
     expect(n).toBe(0);
     // Another minute with nothing new still signs (a heartbeat), covering nothing.
+    await settle();
+    await checkpointInFlight(t.sql);
+    await checkpoint();
     expect((await checkpoint())!.headsCount).toBe(0);
   });
 

@@ -93,8 +93,8 @@ export function compose(o: WireOptions) {
   });
   const onTick = async (at: Date | null) => {
     await simulator?.tick(at);
-    // Once a minute, whichever instance ticks first: sign the timeline heads that moved.
-    await checkpointIfDue(o.sql, await keyring, o.log, at);
+    // Once a minute, whichever instance ticks first: sign the timeline heads that moved (in the background).
+    checkpointIfDue(o.sql, await keyring, o.log, at);
     // Once a UTC day, whichever instance ticks first; it runs in the background, never holding a tick.
     if (o.retentionDays !== undefined) await runRetentionIfDue(o.sql, o.log, { days: o.retentionDays, now: at ?? undefined });
   };

@@ -73,9 +73,13 @@ export async function verifyIncident(sql: Sql, incidentId: string, keyring: Keyr
 // ---------------------------------------------------------------------------------------------
 // The minute's checkpoint, from the engine's tick
 
-/** The minute each pool last wrote or found written, so most ticks cost no query. */
+/** The minute each pool last wrote or found written, so most ticks cost no query; and the run in flight. */
 const doneMinute = new WeakMap<Sql, number>();
+const running = new WeakMap<Sql, Promise<Checkpoint | null>>();
 let warnedEphemeral = false;
+
+/** The background checkpoint this pool is writing, if any (tests wait for it). */
+export const checkpointInFlight = (sql: Sql) => running.get(sql);
 
 /** Sign and store a checkpoint now (for `minute`, default the current one). Null when that minute was taken. */
 export async function checkpointNow(sql: Sql, keyring: Keyring, minute = new Date(Math.floor(Date.now() / 60_000) * 60_000)): Promise<Checkpoint | null> {
@@ -88,23 +92,32 @@ export async function checkpointNow(sql: Sql, keyring: Keyring, minute = new Dat
 
 /**
  * For the engine's tick: once per minute of `asOf`, whichever instance ticks first signs the
- * heads that moved (the minute's row is the claim; a second instance finds it taken). Never throws.
+ * heads that moved (the minute's row is the claim; a second instance finds it taken). Never
+ * throws, and never makes the tick wait: the work runs in the background (one at a time per
+ * pool) and `done` settles with the checkpoint written, or null.
  */
-export async function checkpointIfDue(sql: Sql, keyring: Keyring, log: Logger, asOf?: Date | null): Promise<Checkpoint | null> {
+export function checkpointIfDue(sql: Sql, keyring: Keyring, log: Logger, asOf?: Date | null): { done: Promise<Checkpoint | null> } {
   const minuteMs = Math.floor((asOf ?? new Date()).getTime() / 60_000) * 60_000;
-  if (doneMinute.get(sql) === minuteMs) return null;
+  const inFlight = running.get(sql);
+  if (doneMinute.get(sql) === minuteMs || inFlight) return { done: inFlight ?? Promise.resolve(null) };
   if (keyring.ephemeral && !warnedEphemeral) {
     warnedEphemeral = true;
     log.warn({ keyId: keyring.current.keyId }, 'timeline checkpoints are signed with a key made up at start (AUDIT_SIGNING_KEY is not set): checkpoints from another key cannot be verified with this one');
   }
-  try {
-    const minute = new Date(minuteMs);
-    const c = (await checkpointExists(sql, minute)) ? null : await checkpointNow(sql, keyring, minute);
-    doneMinute.set(sql, minuteMs);
-    if (c) log.debug({ seq: c.seq, heads: c.headsCount, keyId: c.keyId }, 'timeline checkpoint signed');
-    return c;
-  } catch (e) {
-    log.warn({ err: e }, 'timeline checkpoint failed; the next tick tries again');
-    return null;
-  }
+  const done = (async () => {
+    try {
+      const minute = new Date(minuteMs);
+      const c = (await checkpointExists(sql, minute)) ? null : await checkpointNow(sql, keyring, minute);
+      doneMinute.set(sql, minuteMs);
+      if (c) log.debug({ seq: c.seq, heads: c.headsCount, keyId: c.keyId }, 'timeline checkpoint signed');
+      return c;
+    } catch (e) {
+      log.warn({ err: e }, 'timeline checkpoint failed; the next tick tries again');
+      return null;
+    } finally {
+      running.delete(sql);
+    }
+  })();
+  running.set(sql, done);
+  return { done };
 }
