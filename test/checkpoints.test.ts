@@ -164,6 +164,14 @@ describe('checkpoints', () => {
     expect(cps.map((x) => x.seq)).toContain(c!.seq);
     expect(cps.find((x) => x.seq === c!.seq).heads).toContainEqual({ incidentId: id, seq: lines[0].events.length, hash: lines[0].headHash });
     expect(lines[lines.length - 1]).toEqual({ keys: [{ keyId: keyring.current.keyId, algorithm: 'Ed25519', publicKey: keyring.current.publicKey }] });
+    // Without its checkpoints, or with one of them edited, the file no longer verifies.
+    const trusted = [await loadPublicKey(keyring.current.publicKey)];
+    const text = lines.map((l) => JSON.stringify(l)).join('\n');
+    expect((await verifyExport(text, trusted)).ok).toBe(true);
+    const stripped = lines.filter((l) => !l.checkpoint).map((l) => JSON.stringify(l)).join('\n');
+    expect((await verifyExport(stripped, trusted)).problems.join('\n')).toMatch(/missing from the export/);
+    const edited = lines.map((l) => JSON.stringify(l.checkpoint?.seq === c!.seq ? { checkpoint: { ...l.checkpoint, heads: l.checkpoint.heads.slice(1) } } : l)).join('\n');
+    expect((await verifyExport(edited, trusted)).problems.join('\n')).toMatch(new RegExp(`checkpoint ${c!.seq}: `));
   });
 
   it('a rewritten note with every hash recomputed (and the head moved) is detected by verify and offline', async () => {

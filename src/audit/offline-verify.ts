@@ -128,6 +128,13 @@ export async function verifyExport(ndjson: string, trusted: PublicKey[]): Promis
     coveredEvents += Math.min(covered, x.events.length);
   }
   checkpoints.sort((a, b) => a.seq - b.seq);
+  // Every checkpoint an incident line names must be in the file, or its signature vouches for nothing.
+  const present = new Set(checkpoints.map((c) => c.seq));
+  for (const x of incidents) {
+    for (const c of x.checkpointed ?? []) {
+      if (!present.has(c.checkpointSeq)) problems.push(`incident ${x.incident.id}: checkpoint ${c.checkpointSeq} is missing from the export`);
+    }
+  }
   problems.push(...(await verifyCheckpointRun(checkpoints, trusted, { everySignature: true })));
   // Every head a checkpoint covered, of an exported incident, must be in the export as it was signed.
   const listed = new Set(incidents.flatMap((x) => (x.checkpointed ?? []).map((c) => `${x.incident.id} ${c.seq} ${c.hash} ${c.checkpointSeq}`)));
