@@ -114,6 +114,14 @@ export class Engine {
   private async pass(at: Date | null, waitForSends: boolean) {
     const started = performance.now();
     const { sql, pager } = this.deps;
+    // First the pages of a sender that died (this process before a restart, or another
+    // instance): they are sent again at once, before a backlog of escalations takes its second.
+    // Our own lock lost with its connection (the database restarted) is taken again first, so
+    // that nobody counts our pages as a dead sender's for long.
+    if (this.senderLock && !(await this.senderLock.held())) this.deps.log.warn('the sender lock was lost with its connection; taken again');
+    const recovered = await pager.recover();
+    if (recovered > 0) pager.wake();
+    const recoveredAt = performance.now();
     let escalated = 0;
     let failed = 0;
     const lateMs: number[] = [];
@@ -127,28 +135,25 @@ export class Engine {
       }
       if (rows.length > done) this.deps.log.error({ failed: rows.length - done }, 'escalation failed for some incidents; they stay due and are retried');
       if (!done) break;
-      // Their pages go out now, not after check-ins, lease recovery and the rest of the backlog:
-      // those the escalation claimed are on their way (escalateDue()), and the sender looks for
-      // any it could not claim.
+      // Their pages go out now, not after check-ins and the rest of the backlog: those the
+      // escalation claimed are on their way (escalateDue()), and the sender looks for any it
+      // could not claim.
       if (rows.some((r) => r.unclaimed)) pager.wake();
       // Again until nothing is due: a deadline that passed while this batch ran is taken now, not
-      // at the next tick. Within a second, so that check-ins and lease recovery are not starved.
+      // at the next tick. Within a second, so that check-ins are not starved.
       if (performance.now() - started > 1_000) break;
     }
     const escalatedAt = performance.now();
+    // Check-ins in batches, while the tick is under a second: what is left is still due, and the
+    // next tick (at once) takes it after any escalation that came due meanwhile.
     let checkins = 0;
     for (;;) {
       const n = await checkinsDue(sql, at, BATCH);
       checkins += n;
-      if (n < BATCH) break;
+      if (n < BATCH || performance.now() - started > 1_000) break;
     }
     const checkinsAt = performance.now();
-    // Our lock lost with its connection (the database restarted): take it again before others
-    // count our pages as a dead sender's for long.
-    if (this.senderLock && !(await this.senderLock.held())) this.deps.log.warn('the sender lock was lost with its connection; taken again');
-    const recovered = await pager.recover();
     await this.deps.onTick?.(at);
-    const recoveredAt = performance.now();
     let sent = 0;
     for (;;) {
       const n = await pager.drain(at);
@@ -158,9 +163,9 @@ export class Engine {
       if (n === 0) break;
     }
     const next = await nextDueOfAll(sql, at);
-    // Where the time went, for the "ran long" warning: escalations, check-ins, lease recovery (and retention), the drain.
+    // Where the time went, for the "ran long" warning: lease recovery, escalations, check-ins, the rest (retention, checkpoints, the drain).
     const phase = (a: number, b: number) => Math.round(b - a);
-    const phases = { escalateMs: phase(started, escalatedAt), checkinsMs: phase(escalatedAt, checkinsAt), recoverMs: phase(checkinsAt, recoveredAt), drainMs: phase(recoveredAt, performance.now()) };
+    const phases = { recoverMs: phase(started, recoveredAt), escalateMs: phase(recoveredAt, escalatedAt), checkinsMs: phase(escalatedAt, checkinsAt), drainMs: phase(checkinsAt, performance.now()) };
     return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline: next.at, nextInMs: next.inMs, stillDue: next.due, phases };
   }
 

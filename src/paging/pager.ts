@@ -29,9 +29,18 @@ export interface PagingOptions {
   resendBaseMs: number;
   /** A send Twilio has not answered after this long is hedged: its next attempt goes out while it still waits. */
   hedgeMs: number;
-  /** Attempts per recipient, channel and step (the first included). */
+  /** Attempts per recipient, channel and step (the first included) for a call again after voicemail. */
   maxAttempts: number;
-  /** HTTP tries of one attempt when Twilio answers 429 or 5xx. */
+  /**
+   * Attempts per recipient, channel and step (the first included) when an outcome is unknown or
+   * a send is hedged: more than maxAttempts, since each is a second of a page nobody got.
+   */
+  maxResendAttempts: number;
+  /**
+   * HTTP tries of one attempt when Twilio answers 429 or 503 (not taken): each after a full-jitter
+   * backoff from backoffBaseMs, doubling, at most backoffCapMs. Short on purpose: every wait is a
+   * page nobody has; after maxTries the page fails and fails over to the other channel.
+   */
   maxTries: number;
   backoffBaseMs: number;
   backoffCapMs: number;
@@ -58,12 +67,13 @@ export interface PagingOptions {
 export const DEFAULT_PAGING: PagingOptions = {
   leaseSeconds: 3,
   callRetrySeconds: 30,
-  resendBaseMs: 250,
+  resendBaseMs: 200,
   hedgeMs: 2_000,
   maxAttempts: 3,
+  maxResendAttempts: 5,
   maxTries: 8,
-  backoffBaseMs: 250,
-  backoffCapMs: 8_000,
+  backoffBaseMs: 100,
+  backoffCapMs: 400,
   maxInFlight: 1000,
   recordLingerMs: 10,
 };
@@ -272,7 +282,7 @@ export class Pager {
 
   /** Turn pages held by a dead sender into unknown outcomes, each sent again at once. */
   async recover(): Promise<number> {
-    return expireLeases(this.deps.sql, 0, this.options.maxAttempts);
+    return expireLeases(this.deps.sql, 0, this.options.maxResendAttempts);
   }
 
   /** While this sender holds pages, renew their leases every third of leaseSeconds. */
@@ -320,7 +330,7 @@ export class Pager {
   private async hedge(p: ClaimedPage, plog: Logger) {
     if (this.stopped) return;
     try {
-      const next = await hedgePage(this.deps.sql, p.id, this.options.maxAttempts);
+      const next = await hedgePage(this.deps.sql, p.id, this.options.maxResendAttempts);
       if (!next) return;
       plog.warn({ nextPageId: next, hedgeMs: this.options.hedgeMs }, 'Twilio has not answered; sending the page again meanwhile');
       this.queued({ incidentId: p.incident_id });
@@ -344,7 +354,7 @@ export class Pager {
       }
       const started = performance.now();
       // Twilio silent for hedgeMs: the next attempt goes out now, while this one still waits.
-      const hedge = p.attempt < o.maxAttempts ? setTimeout(() => this.track(this.hedge(p, plog)), o.hedgeMs) : undefined;
+      const hedge = p.attempt < o.maxResendAttempts ? setTimeout(() => this.track(this.hedge(p, plog)), o.hedgeMs) : undefined;
       hedge?.unref?.();
       const result = await (p.channel === 'sms'
           ? telephony.sendSms({ pageId: p.id, to: p.phone, body: smsFor(p), statusCallback: this.callbackUrl('status', p.id) })
@@ -391,7 +401,7 @@ export class Pager {
           const reason = resendReason(result);
           const delay = resendDelayMs(p.attempt, o.resendBaseMs);
           plog.warn({ code: result.code, status: result.status, reason, delay, ms }, 'page outcome unknown; sending it again');
-          await markUnknown(sql, p.id, result.message, delay / 1000, o.maxAttempts, reason);
+          await markUnknown(sql, p.id, result.message, delay / 1000, o.maxResendAttempts, reason);
           this.deps.onScheduled?.({ incidentId: p.incident_id }, delay);
           return;
         }
