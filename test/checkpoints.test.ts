@@ -154,6 +154,24 @@ describe('checkpoints', () => {
     expect(r).toMatchObject({ ok: true, incidents: 1, coveredEvents: v.eventCount });
   });
 
+  it('the CSV and GeoJSON exports carry the checkpoints and the keys too', async () => {
+    const id = await incident('exported in other formats');
+    const c = await checkpoint();
+    const range = await rangeOf(id);
+    const csvText = (await t.get(q('/v1/audit/export', { ...range, format: 'csv' }), auditor.token)).body as string;
+    const rows = csvText.trimEnd().split('\r\n');
+    const cpRow = rows.find((r) => r.includes(',timeline.checkpoint,') && r.startsWith(`,,,,${c!.seq},`));
+    expect(cpRow, csvText.slice(-500)).toBeDefined();
+    expect(rows[rows.length - 1]).toContain(',audit.keys,');
+    expect(rows[rows.length - 1]).toContain(keyring.current.publicKey.slice(0, 20));
+    const geoRes = (await t.get(q('/v1/audit/export', { ...range, format: 'geojson' }), auditor.token)).body;
+    const geo = typeof geoRes === 'string' ? JSON.parse(geoRes) : geoRes;
+    expect(geo.type).toBe('FeatureCollection');
+    expect(geo.features.length).toBeGreaterThan(0);
+    expect(geo.checkpoints.map((x: { seq: number }) => x.seq)).toContain(c!.seq);
+    expect(geo.keys).toEqual([{ keyId: keyring.current.keyId, algorithm: 'Ed25519', publicKey: keyring.current.publicKey }]);
+  });
+
   it('an export carries the checkpoints that cover it, and the keys', async () => {
     const id = await incident('exported');
     const c = await checkpoint();

@@ -24,7 +24,10 @@ export interface Writer {
   head(): string;
   /** The incident's piece ('' when it contributes nothing, e.g. no location in GeoJSON). */
   incident(x: ExportIncident): string;
-  /** The signed checkpoints after the incidents, and the public keys, in the formats that carry them (ndjson). */
+  /**
+   * The signed checkpoints after the incidents, and the public keys, in the formats that carry
+   * the chain's hashes (ndjson, CSV, GeoJSON; an EIDO array holds incidents only).
+   */
   checkpoint?(c: Checkpoint): string;
   keys?(keys: PublicKey[]): string;
   tail(): string;
@@ -98,6 +101,9 @@ function csv(): Writer {
       }
       return out;
     },
+    // A row of their own after the incidents' rows: no incident, the whole record in `data`.
+    checkpoint: (c) => ['', '', '', '', c.seq, 'timeline.checkpoint', c.at, 'system', `signed checkpoint over ${c.headsCount} timeline heads`, c.hash, c.prevHash, JSON.stringify(c)].map(csvField).join(',') + '\r\n',
+    keys: (keys) => ['', '', '', '', '', 'audit.keys', '', 'system', 'the public keys of the checkpoints', '', '', JSON.stringify(keys.map((k) => ({ keyId: k.keyId, algorithm: 'Ed25519', publicKey: k.publicKey })))].map(csvField).join(',') + '\r\n',
     tail: () => '',
   };
 }
@@ -177,6 +183,10 @@ const position = (l: ExportLocation): [number, number] => [round7(l.lng), round7
 function geojson(): Writer {
   let n = 0;
   const feature = (f: unknown) => (n++ === 0 ? '\n' : ',\n') + JSON.stringify(f);
+  // After the features, the checkpoints and the keys as foreign members of the collection
+  // (RFC 7946 allows them): `open` is the array being written.
+  let open: 'features' | 'checkpoints' | null = 'features';
+  const close = () => (open ? ((open = null), '\n]') : '');
   return {
     contentType: 'application/geo+json',
     extension: 'geojson',
@@ -206,7 +216,14 @@ function geojson(): Writer {
       }
       return out;
     },
-    tail: () => '\n]}\n',
+    checkpoint: (c) => {
+      if (open === 'checkpoints') return ',\n' + JSON.stringify(c);
+      const head = close() + ',"checkpoints":[\n';
+      open = 'checkpoints';
+      return head + JSON.stringify(c);
+    },
+    keys: (keys) => close() + ',"keys":' + JSON.stringify(keys.map((k) => ({ keyId: k.keyId, algorithm: 'Ed25519', publicKey: k.publicKey }))),
+    tail: () => close() + '}\n',
   };
 }
 
