@@ -113,9 +113,9 @@ async function sha256hexBytes(b: Uint8Array) {
 describe('checkpoints', () => {
   it('the engine signs the heads that moved once a minute, whichever instance ticks first', async () => {
     const id = await incident('tick');
+    await checkpointInFlight(t.sql); // one an earlier tick started may still be committing
     const before = (await t.sql`SELECT count(*)::int AS n FROM timeline_checkpoints`)[0].n;
     const at = new Date('2031-05-05T10:00:10Z');
-    await checkpointInFlight(t.sql);
     await t.engine.tick(at);
     await checkpointInFlight(t.sql); // signed in the background, never holding the tick
     await t.engine.tick(new Date('2031-05-05T10:00:50Z')); // the same minute: nothing more
