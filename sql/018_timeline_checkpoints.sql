@@ -41,21 +41,9 @@ CREATE TRIGGER timeline_checkpoint_heads_no_truncate BEFORE TRUNCATE ON timeline
   FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 
 -- timeline_heads moves only forward by one event (its DELETE and TRUNCATE are refused since 001).
--- The trigger's function is created here because the trigger needs it now; its current text is
--- sql/functions/timeline/timeline_heads_guard.sql.
+-- The trigger needs its function to exist now; this stub is replaced, in the same migration run,
+-- by the function's one definition, sql/functions/timeline/timeline_heads_guard.sql.
 CREATE OR REPLACE FUNCTION timeline_heads_guard() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP = 'INSERT' THEN
-    IF NEW.seq <> 1 OR NEW.prev_hash <> repeat('0', 64) THEN
-      RAISE EXCEPTION 'timeline_heads: a head starts at seq 1 from the genesis hash' USING ERRCODE = 'insufficient_privilege';
-    END IF;
-  ELSIF NEW.incident_id IS DISTINCT FROM OLD.incident_id OR NEW.seq IS DISTINCT FROM OLD.seq + 1
-        OR NEW.prev_hash IS DISTINCT FROM OLD.hash THEN
-    RAISE EXCEPTION 'timeline_heads: a head only moves forward by one event' USING ERRCODE = 'insufficient_privilege';
-  END IF;
-  RETURN NEW;
-END
-$$;
+LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 CREATE TRIGGER timeline_heads_guard BEFORE INSERT OR UPDATE ON timeline_heads
   FOR EACH ROW EXECUTE FUNCTION timeline_heads_guard();
