@@ -314,8 +314,10 @@ describe('export: a client that stops reading', () => {
     expect([a.res.statusCode, b.res.statusCode]).toEqual([200, 200]);
     // Both slots are held: a third export is refused for now.
     expectError(await exportOf('ndjson', auditor.token, { from: '2018-02-01', to: '2018-02-02' }), 429, 'rate_limited');
+    // Each holds its snapshot while its client does not read; the response's read-ahead may
+    // still finish one of these small exports meanwhile, so at least one is left holding it.
     for (let i = 0; i < 100 && (await idleInTransaction()) < 2; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await idleInTransaction()).toBe(2); // each holds its snapshot while its client does not read
+    expect(await idleInTransaction()).toBeGreaterThanOrEqual(1);
     // Within the timeout (and a little), both are cut and everything they held is given back.
     for (let i = 0; i < 300 && (await idleInTransaction()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await idleInTransaction()).toBe(0);
