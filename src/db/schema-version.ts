@@ -7,7 +7,7 @@
  */
 import type { Sql } from './client';
 
-export const SCHEMA_VERSION = 18;
+export const SCHEMA_VERSION = 19;
 export const DEFINITIONS_CHECKSUM = '67f19891f50f0b00ebb5eb7cf810e3ffc45b75afd3f56619a77604fbfc386bd3';
 
 export interface SchemaState {
