@@ -5,11 +5,14 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { randomUUID } from 'node:crypto';
 
-/** One request with a bearer token and a JSON body (a string is sent as it is): its status and text. Throws on a network error or after `timeoutMs`. */
+/**
+ * One request with a bearer token (none when `token` is empty) and a JSON body (a string is sent
+ * as it is): its status and text. Throws on a network error or after `timeoutMs`.
+ */
 export async function call(base: string, method: string, path: string, token: string, body?: unknown, timeoutMs = 30_000): Promise<{ status: number; text: string }> {
   const res = await fetch(base + path, {
     method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), 'content-type': 'application/json' },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
   });

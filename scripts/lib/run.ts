@@ -16,6 +16,21 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 export const now = () => performance.timeOrigin + performance.now();
 
 let prefix = () => 'bench: ';
+/**
+ * Another clock's reading minus ours (ms), from the quickest of `tries` round trips of `read`
+ * (which answers that clock's epoch milliseconds), and that round trip.
+ */
+export async function clockOffset(read: () => Promise<number>, tries = 15): Promise<{ offset: number; rtt: number }> {
+  let best = { offset: 0, rtt: Infinity };
+  for (let i = 0; i < tries; i++) {
+    const t0 = now();
+    const theirs = await read();
+    const t1 = now();
+    if (t1 - t0 < best.rtt) best = { offset: theirs - (t0 + t1) / 2, rtt: t1 - t0 };
+  }
+  return best;
+}
+
 /** A progress line on stderr: `bench: …`, or for the chaos scripts the seconds since the run began (see sayWithClock). */
 export const say = (msg: string) => void process.stderr.write(`${prefix()}${msg}\n`);
 /** From now on say() prefixes `chaos <seconds into the run>s:`. */
