@@ -16,6 +16,7 @@ import webhooks from './http/routes/webhooks';
 import system from './http/routes/system';
 import timeline from './http/routes/timeline';
 import webConsole from './console/app';
+import driverApp from './driver-app/serve';
 import users from './http/routes/users';
 
 /** Largest JSON body accepted: an SOS is a few hundred bytes; a zone boundary may be larger. */
@@ -55,6 +56,7 @@ export function buildApp(deps: Deps) {
   app.route('/', simulator);
   app.route('/', webhooks);
   app.route('/console', webConsole);
+  app.route('/', driverApp);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
   app.doc31('/openapi.json', {

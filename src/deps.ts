@@ -36,6 +36,8 @@ export interface Deps {
   definitionsChecksum?: string;
   /** Static files of the interactive API docs (swagger-ui-dist), when the runtime can serve them. */
   docsAsset?: (name: string) => Promise<{ body: Uint8Array; type: string } | undefined>;
+  /** The driver app's static files (src/driver-app/public/), when the runtime can serve them. */
+  appAsset?: (path: string) => Promise<Uint8Array | undefined>;
   /** The console's sessions and event streams; defaults in src/console/session.ts and live.ts. */
   console?: { trustProxy?: boolean; sessionIdleSeconds?: number; sessionMaxSeconds?: number; streamsPerSession?: number; streamsPerProcess?: number };
   /** The keys timeline checkpoints are signed with and checked against (made once at start). */

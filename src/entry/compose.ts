@@ -35,6 +35,7 @@ export interface WireOptions {
   auditKeys?: { signingKey?: string; previousPublicKeys?: string[] };
   metrics?: Metrics;
   docsAsset?: Deps['docsAsset'];
+  appAsset?: Deps['appAsset'];
   draining?: () => boolean;
   /** The console's sessions and event streams (Deps.console). */
   console?: Deps['console'];
@@ -79,6 +80,7 @@ export function compose(o: WireOptions) {
     schemaVersion: o.schemaVersion,
     definitionsChecksum: o.definitionsChecksum,
     docsAsset: o.docsAsset,
+    appAsset: o.appAsset,
     draining: o.draining,
     console: o.console,
   };

@@ -16,6 +16,8 @@ export interface IncidentTimerApi {
 export interface Env {
   HYPERDRIVE?: Hyperdrive;
   INCIDENT_TIMER?: DurableObjectNamespace<IncidentTimerApi>;
+  /** The driver app's files (wrangler.toml [assets], binding ASSETS). */
+  ASSETS?: { fetch(input: string): Promise<Response> };
   /** Variables and secrets: the same names as on Node (PUBLIC_BASE_URL, TWILIO_*, ADMIN_TOKEN, LOG_LEVEL...). */
   [name: string]: unknown;
 }
@@ -25,6 +27,8 @@ export interface Setup {
   log: Logger;
   url: string;
   timers: DurableObjectNamespace<IncidentTimerApi>;
+  /** Reads a driver app file through the assets binding (src/driver-app/serve.ts serves it). */
+  appAsset?: (path: string) => Promise<Uint8Array | undefined>;
 }
 
 /** A binding or variable is missing or wrong: every request answers 500 until it is fixed. */
@@ -49,7 +53,12 @@ export function setupFrom(env: Env, o: { write?: (line: string) => void } = {}):
     throw e instanceof ConfigError ? new Misconfigured(e.message.replace(/\n\s*/g, ' ')) : e;
   }
   const log = createWorkerLogger({ level: config.logLevel, write: o.write });
-  const setup = { config, log, url: url!, timers: env.INCIDENT_TIMER! };
+  const assets = env.ASSETS;
+  const appAsset = assets && (async (path: string) => {
+    const res = await assets.fetch(`https://assets.invalid/${path}`);
+    return res.ok ? new Uint8Array(await res.arrayBuffer()) : undefined;
+  });
+  const setup = { config, log, url: url!, timers: env.INCIDENT_TIMER!, appAsset };
   cached = { env, setup };
   return setup;
 }

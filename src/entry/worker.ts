@@ -56,6 +56,7 @@ function runtime(s: Setup, sql: Sql, self?: string) {
     twilio: s.config.twilio,
     console: s.config.console,
     auditKeys: s.config.auditKeys,
+    appAsset: s.appAsset,
     schemaVersion: SCHEMA_VERSION,
     // One sender per request: a record would wait for company that never comes (see PagingOptions).
     paging: { recordLingerMs: 0 },

@@ -1,0 +1,96 @@
+// @ts-check
+/**
+ * The driver app's service worker (scope /app/): keeps the shell and both catalogues so /app
+ * opens with no network, and sends an SOS kept on the phone when the connection comes back
+ * (Background Sync), with its clientRequestId, so the page and this worker sending it both
+ * make one incident. A classic script, not a module, so every browser with service workers runs it.
+ */
+
+/** @type {ServiceWorkerGlobalScope} */
+const sw = /** @type {any} */ (self);
+
+// Filled in by the server as it serves this file (src/driver-app/serve.ts): a digest of the shell
+// (so any change installs a new worker) and the URLs to keep.
+const VERSION = 'dev';
+const PRECACHE = ['/app/'];
+const CACHE = `mayday-app-${VERSION}`;
+
+sw.addEventListener('install', (event) => {
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      await cache.addAll(PRECACHE.map((u) => new Request(u, { cache: 'no-cache' })));
+      await sw.skipWaiting();
+    })(),
+  );
+});
+
+sw.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) if (name.startsWith('mayday-app-') && name !== CACHE) await caches.delete(name);
+      await sw.clients.claim();
+    })(),
+  );
+});
+
+sw.addEventListener('fetch', (event) => {
+  const req = event.request;
+  const url = new URL(req.url);
+  if (req.method !== 'GET' || url.origin !== sw.location.origin || !url.pathname.startsWith('/app/')) return;
+  // Every page of the app (/app/, /app/enroll#code) is the one shell.
+  const key = req.mode === 'navigate' ? '/app/' : url.pathname;
+  event.respondWith(
+    (async () => {
+      const hit = await caches.match(key, { cacheName: CACHE });
+      return hit ?? fetch(req);
+    })(),
+  );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Background Sync: the SOS the page keeps in IndexedDB (js/store.js: database 'mayday', store 'kv')
+
+/** @param {IDBTransactionMode} mode @param {(s: IDBObjectStore) => IDBRequest} op @returns {Promise<any>} */
+function kv(mode, op) {
+  return new Promise((resolve, reject) => {
+    const open = indexedDB.open('mayday', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('kv');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const tx = open.result.transaction('kv', mode);
+      const req = op(tx.objectStore('kv'));
+      tx.oncomplete = () => {
+        open.result.close();
+        resolve(req.result);
+      };
+      tx.onerror = tx.onabort = () => reject(tx.error);
+    };
+  });
+}
+
+/** Sends the pending SOS once; throws while it is not stored, so the browser tries again later. */
+async function sendPending() {
+  const [pending, token] = await Promise.all([kv('readonly', (s) => s.get('pending')), kv('readonly', (s) => s.get('token'))]);
+  if (!pending || !token) return;
+  const body = { clientRequestId: pending.clientRequestId, kind: pending.kind, ...(pending.location ? { location: pending.location } : {}) };
+  const res = await fetch('/v1/sos', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status === 401 || res.status === 403 || res.status === 400 || res.status === 422) return; // the page says what to do
+  if (res.status !== 201 && res.status !== 200) throw new Error(`SOS not stored yet (${res.status})`);
+  const { incident } = await res.json();
+  const now = await kv('readonly', (s) => s.get('pending'));
+  if (now?.clientRequestId === pending.clientRequestId) {
+    await kv('readwrite', (s) => s.delete('pending'));
+    await kv('readwrite', (s) => s.put({ id: incident.id, code: incident.code }, 'current'));
+  }
+  for (const client of await sw.clients.matchAll({ type: 'window' })) client.postMessage({ type: 'sos-stored', clientRequestId: pending.clientRequestId, incident });
+}
+
+sw.addEventListener('sync', (event) => {
+  const e = /** @type {ExtendableEvent & { tag: string }} */ (event);
+  if (e.tag === 'mayday-sos') e.waitUntil(sendPending());
+});
