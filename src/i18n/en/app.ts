@@ -15,9 +15,8 @@ export default {
     textSos: 'Text SOS',
   },
   sos: {
-    label: 'SOS: hold for one second to send',
     word: 'SOS',
-    hold: 'Hold to send',
+    hold: 'Hold for one second to send',
     tapped: 'Hold the button for one second to send an SOS.',
     holding: 'Keep holding…',
     step: 'Keep holding: {n} of 3',

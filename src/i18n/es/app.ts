@@ -15,9 +15,8 @@ export default {
     textSos: 'SOS por mensaje',
   },
   sos: {
-    label: 'SOS: mantenga presionado un segundo para enviar',
     word: 'SOS',
-    hold: 'Mantenga presionado para enviar',
+    hold: 'Mantenga presionado un segundo para enviar',
     tapped: 'Mantenga presionado el botón un segundo para enviar un SOS.',
     holding: 'Siga presionando…',
     step: 'Siga presionando: {n} de 3',

@@ -1,0 +1,435 @@
+/**
+ * The driver app in a real browser (Debian's Chromium driven by playwright-core) at phone size,
+ * with geolocation granted, against a real server on a free port, a real database with the demo
+ * data and the engine running: enroll from a link; a tap sends nothing; hold-to-send by keyboard
+ * and by pointer stores one incident with the location; acknowledged when a supervisor acks; a
+ * check-in answered in the app; cancel with the cancel PIN and the duress PIN look and travel the
+ * same; an SOS pressed offline goes through once; the app opens offline; Spanish screens. axe-core
+ * checks the main screens. Screenshots go to test-results/driver-app/ (the path is printed).
+ */
+import { serve } from '@hono/node-server';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer, type Server } from 'node:net';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadMigrations } from '../src/db/migrations-fs';
+import { DEMO, seedDemo, type DemoTokens } from '../src/demo/seed';
+import type { Engine } from '../src/escalation/engine';
+import { wireNode } from '../src/entry/wire';
+import { createLogger } from '../src/log';
+import { ADMIN_TOKEN } from './helpers/app';
+import { freshDatabase } from './helpers/db';
+
+// Code run in the page by page.evaluate(); this project's tsconfig has no DOM library.
+declare const window: any;
+declare const document: any;
+declare const performance: { getEntriesByName(name: string): unknown[] };
+
+const CHROMIUM = '/usr/bin/chromium';
+const SHOTS = resolve('test-results/driver-app');
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+const HERE = { latitude: DEMO.here.lat, longitude: DEMO.here.lng, accuracy: 12 };
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s: Server = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
+  let base: string;
+  let browser: Browser;
+  let engine: Engine;
+  let demo: DemoTokens;
+  let stopServer: () => Promise<void>;
+  const token = (role: string, i = 0) => demo.tokens.filter((t) => t.role === role)[i];
+  const dana = () => token('driver');
+
+  /** The Mayday API, as the test (an administrator, a supervisor) calls it. */
+  const api = async (method: string, path: string, bearer: string, body?: unknown) => {
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${bearer}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as any };
+  };
+
+  /** The driver's incidents not yet resolved, newest first. */
+  const activeOf = async (driverId: string) =>
+    ((await api('GET', '/v1/incidents?status=active', ADMIN_TOKEN)).body.incidents as any[]).filter((i) => i.driverId === driverId);
+  const timeline = async (id: string) => ((await api('GET', `/v1/incidents/${id}/timeline`, ADMIN_TOKEN)).body.events as { type: string; data: any }[]);
+
+  beforeAll(async () => {
+    const db = await freshDatabase();
+    demo = (await seedDemo(db.sql))!;
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    const wired = wireNode({
+      sql: db.sql,
+      log: createLogger({ level: 'warn' }),
+      adminToken: ADMIN_TOKEN,
+      publicBaseUrl: base,
+      schemaVersion: Math.max(...loadMigrations().map((m) => m.id)),
+      zoneCacheMs: 0,
+    });
+    engine = wired.engine;
+    await engine.start();
+    const server = serve({ fetch: wired.app.fetch, port, hostname: '127.0.0.1' });
+    stopServer = () =>
+      new Promise<void>((res) => {
+        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        server.close(() => res());
+      });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
+    mkdirSync(SHOTS, { recursive: true });
+    console.log(`driver app screenshots: ${SHOTS}`);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await engine?.stop();
+    await stopServer?.();
+  });
+
+  /** A phone with the app open on an enrollment link for `driverId`; fails the test on any CSP violation or page error. */
+  async function enrolledPhone(driverId: string, o: { locale?: string } = {}): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
+    const ctx = await browser.newContext({ ...PHONE, locale: o.locale ?? 'en-US', geolocation: HERE, permissions: ['geolocation'] });
+    const page = await ctx.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource|ERR_INTERNET_DISCONNECTED/.test(m.text())) problems.push(m.text());
+    });
+    page.on('pageerror', (e) => problems.push(String(e)));
+    const link = await api('POST', `/v1/drivers/${driverId}/enrollments`, ADMIN_TOKEN);
+    expect(link.status).toBe(201);
+    expect(link.body.url).toBe(`${base}/app/enroll#${link.body.code}`);
+    await page.goto(link.body.url);
+    await page.getByRole('button', { name: /^SOS/ }).waitFor();
+    // The code is gone from the address bar; the token is kept on the phone.
+    expect(page.url()).toBe(`${base}/app/`);
+    return { ctx, page, problems };
+  }
+
+  const shot = async (page: Page, name: string) => {
+    const path = join(SHOTS, `${name}.png`);
+    await page.screenshot({ path, fullPage: true });
+    console.log(`screenshot: ${path}`);
+  };
+
+  /** Text on screen (not the screen reader's announcement of it, which says the same). */
+  const seen = (page: Page, text: string | RegExp) => page.getByText(text).and(page.locator(':not(#announce)'));
+
+  const sosState = (page: Page) => page.evaluate(() => document.documentElement.dataset.sos as string);
+
+  /** Holds the SOS button by keyboard (Space) or pointer for `ms`. */
+  async function hold(page: Page, how: 'keyboard' | 'pointer', ms = 1300) {
+    const button = page.getByRole('button', { name: /^SOS/ });
+    if (how === 'keyboard') {
+      await button.focus();
+      await page.keyboard.down(' ');
+      await page.waitForTimeout(ms);
+      await page.keyboard.up(' ');
+    } else {
+      const box = (await button.boundingBox())!;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.waitForTimeout(ms);
+      await page.mouse.up();
+    }
+  }
+
+  /** axe-core on the page as it is (the app's CSP does not apply to code the test evaluates). */
+  async function axe(page: Page, name: string) {
+    await page.evaluate(AXE);
+    const result = await page.evaluate(() =>
+      window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }),
+    );
+    const violations = (result.violations as { id: string; nodes: { target: string[] }[] }[]).map((v) => `${name}: ${v.id} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+    expect(violations).toEqual([]);
+  }
+
+  it('enrolls from a link; a tap sends nothing; held by keyboard it sends at once with the location, then the status, an ack, a check-in and details', async () => {
+    const { ctx, page, problems } = await enrolledPhone(dana().id);
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    await seen(page, /Location ready \(within 12 m\)/).waitFor();
+    await page.getByRole('link', { name: 'Call 911' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Call 911' }).getAttribute('href')).toBe('tel:911');
+    // The SOS sits in the lower half of the screen, and is large.
+    const box = (await page.getByRole('button', { name: /^SOS/ }).boundingBox())!;
+    expect(box.y + box.height / 2).toBeGreaterThan(844 / 2);
+    expect(box.width).toBeGreaterThanOrEqual(200);
+    await shot(page, 'sos');
+    await axe(page, 'sos');
+
+    // A tap, and a short press, send nothing.
+    const before = (await activeOf(dana().id)).length;
+    await page.getByRole('button', { name: /^SOS/ }).tap();
+    await seen(page, 'Hold the button for one second to send an SOS.').waitFor();
+    await hold(page, 'keyboard', 300);
+    await page.waitForTimeout(300);
+    expect(await sosState(page)).toBe('idle');
+    expect((await activeOf(dana().id)).length).toBe(before);
+
+    // Held: one incident, with the position the phone already had.
+    const stored = page.waitForResponse((r) => r.url().endsWith('/v1/sos'));
+    await hold(page, 'keyboard');
+    const res = await stored;
+    expect(res.status()).toBe(201);
+    expect(res.request().postDataJSON()).toMatchObject({ kind: 'other', location: { lat: HERE.latitude, lng: HERE.longitude, accuracyM: 12 } });
+    await expect.poll(() => sosState(page)).toBe('stored');
+    const marks = await page.evaluate(() => [performance.getEntriesByName('mayday:sos:armed').length, performance.getEntriesByName('mayday:sos:stored').length]);
+    expect(marks).toEqual([1, 1]);
+    const incident = res.request().postDataJSON() && (await res.json()).incident;
+    expect((await activeOf(dana().id)).length).toBe(before + 1);
+    expect(incident.location).toMatchObject({ lat: HERE.latitude, lng: HERE.longitude });
+    await seen(page, 'Paging your supervisor').waitFor();
+    await seen(page, `Incident #${incident.code}`).waitFor();
+    await shot(page, 'incident-paging');
+    await axe(page, 'incident');
+
+    // What is happening: the kind refines the incident.
+    await page.getByRole('button', { name: 'Robbery' }).tap();
+    await page.getByLabel('Anything to add? (optional)').fill('Two men, grey van');
+    await page.getByRole('button', { name: 'Send details' }).tap();
+    await seen(page, 'Details sent: Robbery').waitFor();
+    expect((await api('GET', `/v1/incidents/${incident.id}`, ADMIN_TOKEN)).body.incident.kind).toBe('robbery');
+
+    // A supervisor acknowledges: the app says who, and how long ago, ticking.
+    const ack = await api('POST', `/v1/incidents/${incident.id}/ack`, token('supervisor', 0).token);
+    expect(ack.status).toBe(200);
+    await seen(page, /^Ava Ortiz acknowledged 0:0\d ago$/).waitFor({ timeout: 5000 });
+    await shot(page, 'incident-acknowledged');
+
+    // Thirty seconds on, Mayday asks for a check-in (the test moves the engine's clock); SAFE in the app.
+    await engine.tick(new Date(Date.now() + 31_000));
+    await page.getByRole('heading', { name: 'Check-in: are you safe?' }).waitFor({ timeout: 5000 });
+    await shot(page, 'incident-checkin');
+    await axe(page, 'check-in');
+    await page.getByRole('button', { name: 'SAFE' }).tap();
+    await seen(page, 'Thank you: you said you are safe.').waitFor();
+    await expect.poll(async () => (await timeline(incident.id)).filter((e) => e.type === 'checkin.received').map((e) => e.data.status)).toEqual(['safe']);
+    await expect.poll(() => page.getByRole('heading', { name: 'Check-in: are you safe?' }).count()).toBe(0);
+
+    // Positions stream: the app sends the fix when it moves 25 m or more.
+    await ctx.setGeolocation({ latitude: HERE.latitude + 0.001, longitude: HERE.longitude, accuracy: 8 });
+    await expect.poll(async () => (await timeline(incident.id)).filter((e) => e.type === 'location.updated').length, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
+    await seen(page, /Location shared \d:\d\d ago/).waitFor();
+    expect(problems).toEqual([]);
+    await ctx.close();
+  }, 90_000);
+
+  it('held with a pointer it sends; a short pointer press does not', async () => {
+    const { ctx, page } = await enrolledPhone(dana().id);
+    await seen(page, /Location ready/).waitFor();
+    const before = (await activeOf(dana().id)).length;
+    await hold(page, 'pointer', 250);
+    await seen(page, 'Hold the button for one second to send an SOS.').waitFor();
+    expect(await sosState(page)).toBe('idle');
+    const stored = page.waitForResponse((r) => r.url().endsWith('/v1/sos'));
+    await hold(page, 'pointer');
+    expect((await stored).status()).toBe(201);
+    await seen(page, 'Paging your supervisor').waitFor();
+    expect((await activeOf(dana().id)).length).toBe(before + 1);
+    await ctx.close();
+  }, 60_000);
+
+  it('cancel with the cancel PIN and with the duress PIN: the same screen and the same answers, different timelines; a wrong PIN keeps the SOS', async () => {
+    const { ctx, page } = await enrolledPhone(dana().id);
+    await seen(page, /Location ready/).waitFor();
+    /** Every answer the phone got for the incident, in order, its ids and times made comparable. */
+    const answers: { incidentId: string; method: string; path: string; status: number; body: string }[] = [];
+    page.on('response', async (r: Response) => {
+      const m = /\/v1\/(?:app\/)?incidents\/([0-9a-f-]{36})(\/[a-z-]+)?$/.exec(new URL(r.url()).pathname);
+      if (!m) return;
+      const body = await r.text().catch(() => '');
+      answers.push({ incidentId: m[1], method: r.request().method(), path: m[2] ?? '', status: r.status(), body });
+    });
+
+    const cancelOne = async (pin: string, name: string) => {
+      const stored = page.waitForResponse((r) => r.url().endsWith('/v1/sos'));
+      await hold(page, 'keyboard');
+      const incident = (await (await stored).json()).incident;
+      await seen(page, 'Paging your supervisor').waitFor();
+      await page.getByRole('button', { name: 'Cancel SOS' }).tap();
+      await page.getByLabel('Your PIN').fill(pin);
+      if (name === 'cancel') {
+        await shot(page, 'cancel-pin');
+        await axe(page, 'cancel form');
+      }
+      const answered = page.waitForResponse((r) => r.url().endsWith(`/v1/incidents/${incident.id}/cancel`));
+      await page.getByRole('button', { name: 'Cancel SOS' }).last().tap();
+      expect((await answered).status()).toBe(200);
+      await page.getByRole('heading', { name: 'Cancelled' }).waitFor();
+      const screen = await page.locator('#main').innerText();
+      const dom = await page.locator('#screen-ended').evaluate((el: any) => el.outerHTML);
+      await shot(page, `cancelled-${name}`);
+      // No more polling of that incident: the traffic after the cancel is the same nothing for both.
+      const at = answers.length;
+      await page.waitForTimeout(2600);
+      const after = answers.slice(at).filter((s) => s.incidentId === incident.id);
+      await page.getByRole('button', { name: 'Back to SOS' }).tap();
+      return { incident, screen, dom, after };
+    };
+
+    // A wrong PIN says so and keeps the SOS.
+    {
+      const stored = page.waitForResponse((r) => r.url().endsWith('/v1/sos'));
+      await hold(page, 'keyboard');
+      const incident = (await (await stored).json()).incident;
+      await page.getByRole('button', { name: 'Cancel SOS' }).tap();
+      await page.getByLabel('Your PIN').fill('5555');
+      await page.getByRole('button', { name: 'Cancel SOS' }).last().tap();
+      await seen(page, 'That PIN is not right. Your SOS is still open.').waitFor();
+      expect((await api('GET', `/v1/incidents/${incident.id}`, ADMIN_TOKEN)).body.incident.status).toBe('open');
+      await shot(page, 'cancel-wrong-pin');
+      await page.getByLabel('Your PIN').fill(DEMO.driver.cancelPin);
+      await page.getByRole('button', { name: 'Cancel SOS' }).last().tap();
+      await page.getByRole('button', { name: 'Back to SOS' }).tap();
+    }
+
+    const real = await cancelOne(DEMO.driver.cancelPin, 'cancel');
+    const duress = await cancelOne(DEMO.driver.duressPin, 'duress');
+    expect(duress.screen).toBe(real.screen);
+    expect(duress.dom).toBe(real.dom);
+    expect(real.after).toEqual([]);
+    expect(duress.after).toEqual([]);
+
+    // The answers the phone got for each incident, in order: the same once ids, codes and times are set aside.
+    const comparable = (id: string, code: number) =>
+      answers
+        .filter((s) => s.incidentId === id)
+        .map((s) => ({
+          ...s,
+          incidentId: 'ID',
+          body: s.body.replaceAll(id, 'ID').replace(new RegExp(`"code":${code}\\b`, 'g'), '"code":0').replace(/"\d{4}-\d\d-\d\dT[\d:.]+Z"/g, '"T"').replace(/"(lat|lng)":[-\d.]+/g, '"$1":0'),
+        }));
+    const cancels = (id: string, code: number) => comparable(id, code).filter((s) => s.path === '/cancel');
+    expect(cancels(duress.incident.id, duress.incident.code)).toEqual(cancels(real.incident.id, real.incident.code));
+    expect(cancels(real.incident.id, real.incident.code)).toHaveLength(1);
+    const last = (id: string, code: number) => comparable(id, code).slice(-1);
+    expect(last(duress.incident.id, duress.incident.code)).toEqual(last(real.incident.id, real.incident.code));
+
+    // The timelines differ: duress is raised and paged, the real cancel is not.
+    const types = async (id: string) => (await timeline(id)).map((e) => e.type);
+    expect(await types(duress.incident.id)).toContain('duress.triggered');
+    expect(await types(real.incident.id)).not.toContain('duress.triggered');
+    expect(await types(real.incident.id)).toContain('cancel.requested');
+    await axe(page, 'after cancel');
+    await ctx.close();
+  }, 90_000);
+
+  it('an SOS pressed offline says so, offers Text SOS, and goes through once, as one incident, when the network is back', async () => {
+    const { ctx, page } = await enrolledPhone(dana().id);
+    await seen(page, /Location ready/).waitFor();
+    await expect.poll(() => page.evaluate(() => !!window.navigator.serviceWorker.controller), { timeout: 10_000 }).toBe(true);
+    const before = (await activeOf(dana().id)).length;
+    // Offline for the page, and for the service worker too (whose Background Sync would otherwise
+    // find Chromium's emulated offline page a network that works).
+    await ctx.setOffline(true);
+    await ctx.route('**/v1/**', (r) => r.abort('internetdisconnected'));
+    await hold(page, 'keyboard');
+    await seen(page, 'Not sent yet — retrying').waitFor({ timeout: 5000 });
+    expect(await sosState(page)).toBe('queued');
+    await page.getByRole('link', { name: 'Text SOS' }).or(seen(page, 'If you can, text SOS or call 911.')).first().waitFor();
+    await shot(page, 'offline-queued');
+    await axe(page, 'queued');
+    // The phone restarts the app while still offline: the SOS is still kept, with the same clientRequestId.
+    const id = await page.evaluate(() => new Promise((res) => {
+      const open = window.indexedDB.open('mayday', 1);
+      open.onsuccess = () => { const r = open.result.transaction('kv').objectStore('kv').get('pending'); r.onsuccess = () => res(r.result.clientRequestId); };
+    }));
+    await page.reload();
+    await seen(page, 'Not sent yet — retrying').waitFor({ timeout: 5000 });
+    expect((await activeOf(dana().id)).length).toBe(before);
+    const retried = page.waitForResponse((r) => r.url().endsWith('/v1/sos') && r.status() < 300);
+    await ctx.unrouteAll();
+    await ctx.setOffline(false);
+    expect((await retried).request().postDataJSON().clientRequestId).toBe(id);
+    await expect.poll(() => sosState(page), { timeout: 10_000 }).toBe('stored');
+    await seen(page, 'Paging your supervisor').waitFor();
+    await page.waitForTimeout(1500); // any retry or Background Sync still under way lands
+    const now = await activeOf(dana().id);
+    expect(now.length).toBe(before + 1);
+    const sent = await page.evaluate(() => performance.getEntriesByName('mayday:sos:stored').length);
+    expect(sent).toBe(1);
+    await ctx.close();
+  }, 60_000);
+
+  it('opens offline once it has been opened (the service worker keeps the shell and the words)', async () => {
+    const { ctx, page } = await enrolledPhone(dana().id);
+    await page.evaluate(async () => {
+      await window.navigator.serviceWorker.ready;
+    });
+    await expect.poll(() => page.evaluate(() => !!window.navigator.serviceWorker.controller), { timeout: 10_000 }).toBe(true);
+    await ctx.setOffline(true);
+    await page.reload();
+    await page.getByRole('button', { name: /^SOS Hold for one second to send$/ }).waitFor();
+    await page.getByRole('link', { name: 'Call 911' }).waitFor();
+    await shot(page, 'offline-open');
+    await ctx.setOffline(false);
+    await ctx.close();
+  }, 60_000);
+
+  it('speaks Spanish to a Spanish driver, and the switch changes the language on the phone and on the server', async () => {
+    const created = await api('POST', '/v1/drivers', ADMIN_TOKEN, { name: 'Lucía Gómez', phone: '+15550100020', cancelPin: '2468', duressPin: '1357', language: 'es' });
+    expect(created.status).toBe(201);
+    // Before enrollment the app follows the browser's language.
+    const fresh = await browser.newContext({ ...PHONE, locale: 'es-MX' });
+    const first = await fresh.newPage();
+    await first.goto(`${base}/app/`);
+    await seen(first, 'Este teléfono aún no está configurado. Pida a su líder de seguridad un enlace para configurarlo.').waitFor();
+    expect(await first.evaluate(() => document.documentElement.lang)).toBe('es');
+    await shot(first, 'es-not-set-up');
+    await fresh.close();
+    // Once enrolled, it follows the driver's language, whatever the browser's.
+    const { ctx, page, problems } = await enrolledPhone(created.body.id, { locale: 'en-US' });
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('es');
+    await page.getByRole('button', { name: /^SOS Mantenga presionado un segundo para enviar$/ }).waitFor();
+    await page.getByRole('link', { name: 'Llamar al 911' }).waitFor();
+    await shot(page, 'es-sos');
+    await axe(page, 'sos (es)');
+    await hold(page, 'keyboard');
+    await seen(page, 'Avisando a su supervisor').waitFor();
+    await page.getByRole('heading', { name: '¿Qué está pasando?' }).waitFor();
+    await shot(page, 'es-incident');
+    await axe(page, 'incident (es)');
+
+    await page.getByRole('button', { name: 'English' }).tap();
+    await seen(page, 'Paging your supervisor').waitFor();
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    await expect.poll(async () => (await api('GET', '/v1/app/me', created.body.token)).body.driver.language).toBe('en');
+    await page.getByRole('button', { name: 'Español' }).tap();
+    await seen(page, 'Avisando a su supervisor').waitFor();
+    await expect.poll(async () => (await api('GET', '/v1/app/me', created.body.token)).body.driver.language).toBe('es');
+    expect(problems).toEqual([]);
+    await ctx.close();
+  }, 60_000);
+
+  it('a phone whose token is revoked says it is signed out and offers only a new link (and 911)', async () => {
+    const { ctx, page } = await enrolledPhone(dana().id);
+    const devices = (await api('GET', `/v1/drivers/${dana().id}/devices`, ADMIN_TOKEN)).body.devices as { id: string; revokedAt: string | null }[];
+    const newest = devices.find((d) => !d.revokedAt)!;
+    expect((await api('DELETE', `/v1/drivers/${dana().id}/devices/${newest.id}`, ADMIN_TOKEN)).status).toBe(200);
+    await page.reload();
+    await page.getByRole('heading', { name: 'This phone is signed out' }).waitFor({ timeout: 8000 });
+    await seen(page, 'Ask your safety lead for a new link.').waitFor();
+    expect(await page.getByRole('button', { name: /^SOS/ }).isVisible()).toBe(false);
+    await page.getByRole('link', { name: 'Call 911' }).waitFor();
+    await shot(page, 'signed-out');
+    await axe(page, 'signed out');
+    await ctx.close();
+  }, 60_000);
+});
