@@ -38,7 +38,7 @@ const RESET = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET']);
 type Op = 'create' | 'location' | 'cancel';
 type Sent = { ok: true; attempts: number; ambiguous: boolean; status: number; body: Record<string, unknown> | null };
 
-/** Digits runs long enough to be a phone number, PIN-free: "+15550100010" → "+1…10". */
+/** Runs of digits long enough to be a phone number (or precise coordinates), masked: "+15550100010" → "+1…10". */
 const maskDigits = (s: string) => s.replace(/\+?\d[\d\s().-]{5,}\d/g, (m) => `${m.slice(0, 2)}…${m.slice(-2)}`);
 
 export function noonlightCenter(cfg: NoonlightConfig): DispatchCenter {
@@ -113,7 +113,7 @@ export function noonlightCenter(cfg: NoonlightConfig): DispatchCenter {
           return { ok: false, kind: 'unknown', code, message, attempts: attempt, ambiguous: true };
         }
       }
-      // A 429's Retry-After is obeyed: when it does not fit the budget, the call ends here.
+      // A 429's or 503's Retry-After is obeyed: when it does not fit the budget, the call ends here.
       const wait = retry.afterMs ?? o.backoffMs[Math.min(attempt, o.backoffMs.length) - 1] ?? 0;
       if (attempt >= o.maxAttempts || Date.now() - started + wait > o.retryBudgetMs) {
         cfg.log?.warn({ op, alarmId, ...retry.why, message: undefined, attempt }, 'noonlight still unavailable after retries');
