@@ -105,8 +105,15 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
   });
 
   /** A phone with the app open on an enrollment link for `driverId`; fails the test on any CSP violation or page error. */
-  async function enrolledPhone(driverId: string, o: { locale?: string } = {}): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
+  async function enrolledPhone(driverId: string, o: { locale?: string; textSosTo?: string } = {}): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
     const ctx = await browser.newContext({ ...PHONE, locale: o.locale ?? 'en-US', geolocation: HERE, permissions: ['geolocation'] });
+    if (o.textSosTo) {
+      // As with Twilio configured: /v1/app/me names the number to text (the phone simulator has none).
+      await ctx.route('**/v1/app/me', async (route) => {
+        const res = await route.fetch();
+        await route.fulfill({ response: res, json: { ...(await res.json()), textSosTo: o.textSosTo } });
+      });
+    }
     const page = await ctx.newPage();
     const problems: string[] = [];
     page.on('console', (m) => {
@@ -123,9 +130,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     return { ctx, page, problems };
   }
 
+  /** What the phone's screen shows (the viewport: the bottom bar stays where the thumb is). */
   const shot = async (page: Page, name: string) => {
     const path = join(SHOTS, `${name}.png`);
-    await page.screenshot({ path, fullPage: true });
+    await page.screenshot({ path });
     console.log(`screenshot: ${path}`);
   };
 
@@ -217,6 +225,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await engine.tick(new Date(Date.now() + 31_000));
     await page.getByRole('heading', { name: 'Check-in: are you safe?' }).waitFor({ timeout: 5000 });
     await shot(page, 'incident-checkin');
+    await page.getByRole('button', { name: 'Cancel SOS' }).scrollIntoViewIfNeeded();
+    await shot(page, 'incident-checkin-scrolled');
     await axe(page, 'check-in');
     await page.getByRole('button', { name: 'SAFE' }).tap();
     await seen(page, 'Thank you: you said you are safe.').waitFor();
@@ -332,8 +342,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
   }, 90_000);
 
   it('an SOS pressed offline says so, offers Text SOS, and goes through once, as one incident, when the network is back', async () => {
-    const { ctx, page } = await enrolledPhone(dana().id);
+    const { ctx, page } = await enrolledPhone(dana().id, { textSosTo: '+15550100999' });
     await seen(page, /Location ready/).waitFor();
+    const textSos = page.getByRole('link', { name: 'Text SOS' });
+    expect(await textSos.getAttribute('href')).toBe('sms:+15550100999?&body=SOS');
     await expect.poll(() => page.evaluate(() => !!window.navigator.serviceWorker.controller), { timeout: 10_000 }).toBe(true);
     const before = (await activeOf(dana().id)).length;
     // Offline for the page, and for the service worker too (whose Background Sync would otherwise
@@ -343,7 +355,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await hold(page, 'keyboard');
     await seen(page, 'Not sent yet — retrying').waitFor({ timeout: 5000 });
     expect(await sosState(page)).toBe('queued');
-    await page.getByRole('link', { name: 'Text SOS' }).or(seen(page, 'If you can, text SOS or call 911.')).first().waitFor();
+    await seen(page, 'If you can, text SOS or call 911.').waitFor();
+    await textSos.waitFor();
     await shot(page, 'offline-queued');
     await axe(page, 'queued');
     // The phone restarts the app while still offline: the SOS is still kept, with the same clientRequestId.

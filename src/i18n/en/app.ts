@@ -62,6 +62,7 @@ export default {
     note: 'Anything to add? (optional)',
     send: 'Send details',
     sent: 'Details sent: {kind}',
+    sentNote: 'Details sent',
     failed: 'Details not sent yet. Try again.',
   },
   cancel: {

@@ -62,6 +62,7 @@ export default {
     note: '¿Algo más que agregar? (opcional)',
     send: 'Enviar detalles',
     sent: 'Detalles enviados: {kind}',
+    sentNote: 'Detalles enviados',
     failed: 'Los detalles aún no se enviaron. Intente de nuevo.',
   },
   cancel: {

@@ -335,6 +335,9 @@ let answeredCheckIn;
 
 function showIncident() {
   screen.name = 'incident';
+  $('details').classList.remove('sent');
+  /** @type {HTMLTextAreaElement} */ ($('note')).value = '';
+  for (const k of document.querySelectorAll('.kind')) k.setAttribute('aria-pressed', 'false');
   $('cancel-form').hidden = true;
   $('cancel-open').hidden = false;
   $('checkin-note').hidden = true;
@@ -466,7 +469,10 @@ function bindIncident() {
     const res = await call('POST', `/v1/incidents/${current.id}/details`, { ...(kind ? { kind } : {}), ...(text ? { note: text } : {}) }).catch(() => undefined);
     const line = $('details-note');
     line.hidden = false;
-    line.textContent = res && res.status === 200 ? t('details.sent', { kind: t(`details.${kind ?? 'other'}`) }) : t('details.failed');
+    const ok = res?.status === 200;
+    line.textContent = !ok ? t('details.failed') : kind ? t('details.sent', { kind: t(`details.${kind}`) }) : t('details.sentNote');
+    // Once sent, the form folds away to its one line, which keeps the screen short.
+    details.classList.toggle('sent', ok);
     announce(line.textContent);
   });
 
