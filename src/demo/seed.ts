@@ -15,7 +15,8 @@ export const DEMO = {
     { name: 'Ava Ortiz', phone: '+15550100001' },
     { name: 'Ben Okafor', phone: '+15550100002' },
   ],
-  safetyLead: { name: 'Sam Reyes', phone: '+15550100003' },
+  // Sam is paged in Spanish (SMS and voice), to show languages; the supervisors and Dana in English.
+  safetyLead: { name: 'Sam Reyes', phone: '+15550100003', language: 'es' as const },
   driver: { name: 'Dana Kim', phone: '+15550100010', cancelPin: '1234', duressPin: '9999' },
   /** Inside the zone: for the README's curl examples. */
   here: { lat: 36.3729, lng: -94.2088 },

@@ -2,6 +2,7 @@ import type { Sql } from '../db/client';
 import { hashPin } from '../auth/crypto';
 import { mintToken } from '../auth/store';
 import { AppError } from '../errors';
+import type { Language } from '../i18n/catalogue';
 
 export type Role = 'driver' | 'supervisor' | 'safety_lead' | 'auditor' | 'agent';
 
@@ -12,6 +13,8 @@ interface NewUser {
   tier?: number;
   cancelPinHash?: string;
   duressPinHash?: string;
+  /** What Mayday writes and speaks to them in; the database's default (English) when not given. */
+  language?: Language;
 }
 
 /** Insert a user and its first token in one statement; answers the id and the token (shown once). */
@@ -20,8 +23,9 @@ async function insertUser(sql: Sql, u: NewUser, zoneIds: string[] = []): Promise
   try {
     const [row] = await sql<{ id: string }[]>`
       WITH u AS (
-        INSERT INTO users (role, name, phone, tier, cancel_pin_hash, duress_pin_hash)
-        VALUES (${u.role}, ${u.name}, ${u.phone ?? null}, ${u.tier ?? null}, ${u.cancelPinHash ?? null}, ${u.duressPinHash ?? null})
+        INSERT INTO users (role, name, phone, tier, cancel_pin_hash, duress_pin_hash, language)
+        VALUES (${u.role}, ${u.name}, ${u.phone ?? null}, ${u.tier ?? null}, ${u.cancelPinHash ?? null}, ${u.duressPinHash ?? null},
+                ${u.language ?? 'en'})
         RETURNING id
       ), t AS (
         INSERT INTO tokens (token_hash, user_id) SELECT ${hash}, id FROM u
@@ -39,16 +43,21 @@ async function insertUser(sql: Sql, u: NewUser, zoneIds: string[] = []): Promise
   }
 }
 
-export async function createResponder(sql: Sql, r: { name: string; phone: string; role: 'supervisor' | 'safety_lead'; zoneIds: string[] }) {
+export async function createResponder(
+  sql: Sql,
+  r: { name: string; phone: string; role: 'supervisor' | 'safety_lead'; zoneIds: string[]; language?: Language },
+) {
   const zoneIds = [...new Set(r.zoneIds)];
-  const { id, token } = await insertUser(sql, { role: r.role, name: r.name, phone: r.phone }, zoneIds);
-  return { id, name: r.name, phone: r.phone, role: r.role, zoneIds, token };
+  const language = r.language ?? 'en';
+  const { id, token } = await insertUser(sql, { role: r.role, name: r.name, phone: r.phone, language }, zoneIds);
+  return { id, name: r.name, phone: r.phone, role: r.role, zoneIds, language, token };
 }
 
-export async function createDriver(sql: Sql, d: { name: string; phone: string; cancelPin: string; duressPin: string }) {
+export async function createDriver(sql: Sql, d: { name: string; phone: string; cancelPin: string; duressPin: string; language?: Language }) {
   const [cancelPinHash, duressPinHash] = await Promise.all([hashPin(d.cancelPin), hashPin(d.duressPin)]);
-  const { id, token } = await insertUser(sql, { role: 'driver', name: d.name, phone: d.phone, cancelPinHash, duressPinHash });
-  return { id, name: d.name, phone: d.phone, token };
+  const language = d.language ?? 'en';
+  const { id, token } = await insertUser(sql, { role: 'driver', name: d.name, phone: d.phone, cancelPinHash, duressPinHash, language });
+  return { id, name: d.name, phone: d.phone, language, token };
 }
 
 export async function createAuditor(sql: Sql, a: { name: string }) {
