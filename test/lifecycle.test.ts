@@ -77,7 +77,7 @@ describe('check-ins', () => {
     await s.t.engine.tick(at(inc, 150));
     expect((await types(s, inc.id))).toContain('checkin.missed');
     // Step 1 of the default policy is every zone supervisor: A (the acknowledger too) and B.
-    twilio.expectSms(s.a.phone, /check-in MISSED.*36\.38010,-94\.21020 ±7m/);
+    twilio.expectSms(s.a.phone, /check-in MISSED.*36\.38010,-94\.21020 \+\/-7m/);
     twilio.expectCall(s.a.phone);
     twilio.expectSms(s.b.phone, /check-in MISSED/);
     twilio.expectCall(s.b.phone);
@@ -346,7 +346,7 @@ describe('pages carry the latest fix', () => {
     await s.t.post(`/v1/incidents/${inc.id}/locations`, { lat: 36.3901, lng: -94.2201, accuracyM: 4 }, s.driver.token);
     await s.t.post(`/v1/incidents/${inc.id}/locations`, { lat: 36.1, lng: -94.1, capturedAt: new Date(Date.now() - 60_000).toISOString() }, s.driver.token);
     await s.t.engine.tick(at(inc, 60));
-    twilio.expectSms(s.a.phone, /36\.39010,-94\.22010 ±4m/);
+    twilio.expectSms(s.a.phone, /36\.39010,-94\.22010 \+\/-4m/);
     twilio.expectCall(s.a.phone);
     twilio.expectSms(s.b.phone, /36\.39010,-94\.22010/);
     twilio.expectCall(s.b.phone);

@@ -62,7 +62,7 @@ describe('acknowledgement stops escalation', () => {
     expect(await status(s, inc.id)).toBe('open');
     const one = await press(s.t, call, '1');
     expect(one.status).toBe(200);
-    expect(one.text).toMatch(/<Say>Acknowledged/);
+    expect(one.text).toMatch(/<Say language="en-US">Acknowledged/);
     expect(await status(s, inc.id)).toBe('acknowledged');
     const [ack] = await events(s, inc.id, 'incident.acknowledged');
     expect(ack.data).toMatchObject({ by: s.a.id, via: 'voice', pageId: call.pageId });

@@ -29,7 +29,7 @@ const base = { accountSid: 'AC' + 'a'.repeat(32), authToken: 'secret-token', fro
 const call = {
   pageId: 'p1',
   to: '+15550002222',
-  twiml: twiml.pageCall({ script: 'Mayday', gatherAction: 'https://mayday.test/webhooks/twilio/voice/gather?page=p1' }),
+  twiml: twiml.pageCall({ script: 'Mayday', noKey: 'No key', language: 'en-US', gatherAction: 'https://mayday.test/webhooks/twilio/voice/gather?page=p1' }),
   script: 'Mayday',
   statusCallback: 'https://mayday.test/webhooks/twilio/voice/status?page=p1',
   amdCallback: 'https://mayday.test/webhooks/twilio/voice/amd?page=p1',
@@ -132,10 +132,18 @@ describe.each<[string, TwilioTransport]>([['fetch', fetchTransport], ['node:http
     expect(t.validateSignature(url, params, undefined)).toBe(false);
   });
 
-  it('builds TwiML with the library: a page call gathers one digit at the action URL; replies are <Message>', () => {
-    const c = twiml.pageCall({ script: 'Press 1 & take it', gatherAction: 'https://mayday.test/webhooks/twilio/voice/gather?page=a&b=c' });
+  it('builds TwiML with the library: a page call gathers one digit at the action URL, every <Say> in its language; replies are <Message>', () => {
+    const c = twiml.pageCall({
+      script: 'Press 1 & take it', noKey: 'No key was pressed.', language: 'en-US', gatherAction: 'https://mayday.test/webhooks/twilio/voice/gather?page=a&b=c',
+    });
     expect(c).toContain('<Gather numDigits="1" action="https://mayday.test/webhooks/twilio/voice/gather?page=a&amp;b=c" method="POST" timeout="8"');
-    expect(c).toContain('Press 1 &amp; take it');
+    expect(c).toContain('<Say loop="3" language="en-US">Press 1 &amp; take it</Say>');
+    expect(c).toContain('<Say language="en-US">No key was pressed.</Say>');
+    // Spanish is spoken by a voice that speaks Mexican Spanish (the default voice does not).
+    const es = twiml.pageCall({ script: 'Presione 1', noKey: 'No se presionó ninguna tecla.', language: 'es-MX', gatherAction: 'https://mayday.test/g' });
+    expect(es).toContain('<Say loop="3" language="es-MX" voice="Polly.Mia">Presione 1</Say>');
+    expect(es).toContain('<Say language="es-MX" voice="Polly.Mia">No se presionó ninguna tecla.</Say>');
+    expect(twiml.say('Adiós.', 'es-MX')).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Say language="es-MX" voice="Polly.Mia">Adiós.</Say></Response>');
     expect(twiml.message('Mayday: #1 acknowledged')).toBe('<?xml version="1.0" encoding="UTF-8"?><Response><Message>Mayday: #1 acknowledged</Message></Response>');
     expect(twiml.message()).toBe('<?xml version="1.0" encoding="UTF-8"?><Response/>');
   });

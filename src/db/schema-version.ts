@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 19;
-export const DEFINITIONS_CHECKSUM = '67f19891f50f0b00ebb5eb7cf810e3ffc45b75afd3f56619a77604fbfc386bd3';
+export const DEFINITIONS_CHECKSUM = 'ac853e687b4953c5d4ad4920e6cc0422ba0f1f03e5fef829ef87bcf87fdeff0d';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

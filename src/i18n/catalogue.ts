@@ -22,6 +22,9 @@ export type MessageKey = Paths<Catalogue>;
 
 export const isLanguage = (x: unknown): x is Language => x === 'en' || x === 'es';
 
+/** The locale a voice page speaks in, per language (TwiML <Say language>): Latin-American Spanish. */
+export const SPEECH_LOCALE: Record<Language, string> = { en: 'en-US', es: 'es-MX' };
+
 /** The string at `key` in `lang`'s catalogue with its `{placeholders}` filled in. */
 export function t(lang: Language | string | null | undefined, key: MessageKey, params: Record<string, string | number> = {}): string {
   let node: unknown = CATALOGUES[isLanguage(lang) ? lang : 'en'];

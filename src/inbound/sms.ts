@@ -1,57 +1,67 @@
 import { sha256Hex } from '../auth/crypto';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
+import { t, type Language } from '../i18n/catalogue';
 import { openSos } from '../incidents/service';
 import { acknowledgeIncident, lastKnownFix, receiveCheckIn } from '../incidents/store';
 import { maskPhone } from '../log';
+import { isGsm7, truncate } from '../paging/segments';
+import { ackOf, driverWord } from './keywords';
 import { checkinIncident, codeOfRequest, pagedIncident, takeHelpReply, userByPhone } from './store';
 
-export const DRIVER_HELP_TEXT = 'Mayday: text SOS if you are in danger. Reply SAFE or HELP when Mayday asks how you are.';
-export const HELP_TEXT =
-  'Mayday: reply ACK <number> (for example ACK 1042) to acknowledge an incident you were paged for, or ACK for the newest one.';
+export { normalize } from './keywords';
+
 /** At most this many help texts to one number an hour, so two robots cannot text each other forever. */
 export const HELP_PER_HOUR = 3;
 
-/** "  ack   1042 " → "ACK 1042": case and spacing do not matter. */
-export const normalize = (body: string) => body.normalize('NFKC').trim().replace(/\s+/g, ' ').toUpperCase();
+/** A name quoted in a reply is cut to this, so the reply stays within two segments. */
+const NAME_MAX = 40;
 
-async function helpText(deps: Deps, phone: string, text: string = HELP_TEXT): Promise<string | null> {
-  return (await takeHelpReply(deps.sql, phone, HELP_PER_HOUR)) ? text : null;
+const STATUS_KEY = { acknowledged: 'acknowledged', cancel_requested: 'cancelRequested', resolved: 'resolved' } as const;
+
+async function helpText(deps: Deps, key: string, text: string): Promise<string | null> {
+  return (await takeHelpReply(deps.sql, key, HELP_PER_HOUR)) ? text : null;
 }
 
 /**
  * An SMS to Mayday's number. From a responder: `ACK` or `1` acknowledges the newest open
  * incident paged to that phone; `ACK <code>` names one (it must have been paged to that phone).
- * Answers the reply to send back, or null for none.
+ * Answers the reply to send back, in the sender's language (English to a number Mayday does not
+ * know), or null for none.
  */
 export async function handleInboundSms(deps: Deps, from: string, body: string, messageSid?: string): Promise<string | null> {
-  const text = normalize(body);
   const user = await userByPhone(deps.sql, from);
+  const lang = user?.language ?? 'en';
   const log = deps.log.child({ from: maskPhone(from), role: user?.role });
-  if (user?.role === 'driver') return driverSms(deps, { id: user.id, role: 'driver', name: user.name }, text, messageSid);
+  if (user?.role === 'driver') return driverSms(deps, { id: user.id, role: 'driver', name: user.name }, lang, body, messageSid);
   if (!user || (user.role !== 'supervisor' && user.role !== 'safety_lead')) {
     log.info('inbound sms from a number that is not a responder');
-    return helpText(deps, from);
+    return helpText(deps, from, t(lang, 'phone.reply.responderHelp'));
   }
-  const named = /^ACK ?#?(\d{1,9})$/.exec(text);
-  if (!named && text !== 'ACK' && text !== '1') return helpText(deps, from);
-  const code = named ? Number(named[1]) : null;
+  const ack = ackOf(body);
+  if (!ack) return helpText(deps, from, t(lang, 'phone.reply.responderHelp'));
+  const { code } = ack;
   const paged = await pagedIncident(deps.sql, user.id, code);
   if (!paged) {
     log.info({ code }, 'ack for an incident not paged to this phone');
-    return code === null
-      ? 'Mayday: no incident was paged to you; nothing was acknowledged.'
-      : `Mayday: you were not paged for #${code}; nothing was acknowledged.`;
+    return code === null ? t(lang, 'phone.reply.nothingPaged') : t(lang, 'phone.reply.notPaged', { code });
   }
   const was = await acknowledgeIncident(deps.sql, paged.incident_id, user.id, 'sms', paged.page_id);
   if (was === 'open') {
     log.info({ incidentId: paged.incident_id, code: paged.code }, 'acknowledged by sms');
     deps.metrics?.acknowledged((Date.now() - paged.opened_at.getTime()) / 1000, 'sms');
-    return `Mayday: #${paged.code} acknowledged. It is yours - further pages stopped.`;
+    return t(lang, 'phone.reply.acknowledged', { code: paged.code });
   }
-  return paged.acked_by
-    ? `Mayday: #${paged.code} was already acknowledged by ${paged.acked_by}.`
-    : `Mayday: #${paged.code} is ${was.replace('_', ' ')}; nothing changed.`;
+  if (paged.acked_by) return alreadyBy(lang, paged.code, paged.acked_by);
+  const status = STATUS_KEY[was as keyof typeof STATUS_KEY] ?? 'missing';
+  return t(lang, 'phone.reply.unchanged', { code: paged.code, status: t(lang, `phone.status.${status}`) });
+}
+
+/** "#1042 was already acknowledged by <name>", the name cut short enough for two segments ("..." in GSM-7, "…" otherwise). */
+function alreadyBy(lang: Language, code: number, name: string): string {
+  const reply = (gsm: boolean) => t(lang, 'phone.reply.alreadyBy', { code, name: truncate(name, NAME_MAX, gsm) });
+  const text = reply(true);
+  return isGsm7(text) ? text : reply(false);
 }
 
 /** A stable UUID for one inbound message, so Twilio retrying its webhook opens one incident, not two. */
@@ -61,29 +71,27 @@ async function requestIdOf(messageSid: string): Promise<string> {
 }
 
 /**
- * From a driver's registered phone: SAFE or HELP answers a check-in of the open incident;
- * SOS (or HELP) with none open opens one through the same intake as the app, at the last
- * known location; with one open, SOS counts as HELP.
+ * From a driver's registered phone, in any language (SAFE or BIEN, HELP or AYUDA, SOS): SAFE or
+ * HELP answers a check-in of the open incident; SOS (or HELP) with none open opens one through
+ * the same intake as the app, at the last known location; with one open, SOS counts as HELP.
  */
-async function driverSms(deps: Deps, driver: Principal, text: string, messageSid?: string): Promise<string | null> {
-  const word = text.replace(/[^A-Z]/g, '');
-  if (word !== 'SAFE' && word !== 'HELP' && word !== 'SOS') return helpText(deps, `driver:${driver.id}`, DRIVER_HELP_TEXT);
+async function driverSms(deps: Deps, driver: Principal, lang: Language, body: string, messageSid?: string): Promise<string | null> {
+  const word = driverWord(body);
+  if (!word) return helpText(deps, `driver:${driver.id}`, t(lang, 'phone.reply.driverHelp'));
   const clientRequestId = messageSid ? await requestIdOf(messageSid) : null;
   if (clientRequestId) {
     // Twilio retrying the webhook of a message that already opened an incident: same answer.
     const opened = await codeOfRequest(deps.sql, driver.id, clientRequestId);
-    if (opened !== undefined) return openedText(opened);
+    if (opened !== undefined) return t(lang, 'phone.reply.opened', { code: opened });
   }
   const open = await checkinIncident(deps.sql, driver.id);
   if (open) {
-    const status = word === 'SAFE' ? 'safe' : 'need_help';
+    const status = word === 'safe' ? 'safe' : 'need_help';
     await receiveCheckIn(deps.sql, open.id, { status, via: 'sms', note: null }, actorOf(driver));
     if (status === 'need_help') deps.pager.queued({ incidentId: open.id });
-    return status === 'safe'
-      ? `Mayday #${open.code}: noted, you are safe. Text HELP if that changes.`
-      : `Mayday #${open.code}: help is on the way - we are paging your safety team again now.`;
+    return t(lang, status === 'safe' ? 'phone.reply.safe' : 'phone.reply.help', { code: open.code });
   }
-  if (word === 'SAFE') return 'Mayday: you have no open incident. Text SOS if you are in danger.';
+  if (word === 'safe') return t(lang, 'phone.reply.noOpen');
   const { incident, created } = await openSos(deps, driver, {
     clientRequestId,
     kind: 'other',
@@ -92,7 +100,5 @@ async function driverSms(deps: Deps, driver: Principal, text: string, messageSid
     location: await lastKnownFix(deps.sql, driver.id),
   });
   deps.log.info({ incidentId: incident.id, code: incident.code, created }, 'sos by sms');
-  return openedText(incident.code);
+  return t(lang, 'phone.reply.opened', { code: incident.code });
 }
-
-const openedText = (code: number) => `Mayday #${code}: help is being reached - we are paging your safety team now. Text SAFE when you are safe.`;

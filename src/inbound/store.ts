@@ -1,8 +1,10 @@
 import type { Sql } from '../db/client';
+import type { Language } from '../i18n/catalogue';
 
-/** Who texts from this phone: a driver, a responder, or nobody Mayday knows. */
+/** Who texts from this phone, and the language to answer in: a driver, a responder, or nobody Mayday knows. */
 export async function userByPhone(sql: Sql, phone: string) {
-  const [user] = await sql<{ id: string; role: string; name: string }[]>`SELECT id, role, name FROM users WHERE phone = ${phone}`;
+  const [user] = await sql<{ id: string; role: string; name: string; language: Language }[]>`
+    SELECT id, role, name, language FROM users WHERE phone = ${phone}`;
   return user;
 }
 
@@ -49,11 +51,14 @@ export async function checkinIncident(sql: Sql, driverId: string) {
 
 /**
  * A digit pressed on a page call (page_keypress()): 'open' when it acknowledged the incident, else
- * the status it already had. `sid`, the call's, records the send if its own record never came.
+ * the status it already had; and the language of the person called (null for an unknown page).
+ * `sid`, the call's, records the send if its own record never came.
  */
-export async function recordKeypress(sql: Sql, pageId: string, digits: string, sid: string | null = null): Promise<string> {
-  const [row] = await sql<{ r: string }[]>`SELECT page_keypress(${pageId}, ${digits}, ${sid}::text) AS r`;
-  return row.r;
+export async function recordKeypress(sql: Sql, pageId: string, digits: string, sid: string | null = null): Promise<{ result: string; language: Language | null }> {
+  const [row] = await sql<{ r: string; language: Language | null }[]>`
+    SELECT page_keypress(${pageId}, ${digits}, ${sid}::text) AS r,
+           (SELECT u.language FROM pages p JOIN users u ON u.id = p.recipient_id WHERE p.id = ${pageId}) AS language`;
+  return { result: row.r, language: row.language };
 }
 
 /** When the incident a page belongs to opened (for the time-to-acknowledge metric). */

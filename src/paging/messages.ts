@@ -1,8 +1,11 @@
+/**
+ * The texts of pages, by SMS and by voice, in the recipient's language (src/i18n). Every SMS fits
+ * in two segments whatever the names (up to 200 characters, accents, emoji), the code and the
+ * fix: when the full text does not, its variable parts are shortened until it does.
+ */
+import { SPEECH_LOCALE, t, type Language } from '../i18n/catalogue';
+import { firstThatFits, isGsm7, plainName, truncate } from './segments';
 import type { ClaimedPage } from './store';
-
-const KIND_WORD: Record<ClaimedPage['kind'], string> = {
-  robbery: 'ROBBERY', shooting: 'SHOOTING', assault: 'ASSAULT', harassment: 'HARASSMENT', crash: 'CRASH', medical: 'MEDICAL', other: 'EMERGENCY',
-};
 
 function age(from: Date, now: Date): string {
   const s = Math.max(0, Math.round((now.getTime() - from.getTime()) / 1000));
@@ -11,57 +14,137 @@ function age(from: Date, now: Date): string {
   return `${Math.round(s / 3600)}h`;
 }
 
-/** The SMS a page of any purpose sends. */
+/**
+ * How much of a page's variable parts an SMS keeps. The ladder below goes from everything to
+ * the least that still says what, who, where and "ACK <code>"; the first rung that fits is sent.
+ */
+interface Shape {
+  /** The fix's decimal coordinates as text (the map link always carries them). */
+  coordinates: boolean;
+  /** Names in GSM-7 where they can be (plainName()): María → Maria costs less than a cut. */
+  plain: boolean;
+  /** Names cut to this many characters. */
+  nameMax: number;
+  zone: boolean;
+  /** The page's short form (smsShort), for names that keep the text in UCS-2 (70 units a segment). */
+  short: boolean;
+  /** Why it is paged again ("driver asks for HELP"...). */
+  again: boolean;
+  /** The fix as its map link alone, without its accuracy and age. */
+  bareFix: boolean;
+}
+
+const FULL: Shape = { coordinates: true, plain: false, nameMax: Infinity, zone: true, short: false, again: true, bareFix: false };
+const CUT: Shape = { ...FULL, coordinates: false, plain: true };
+const SHORT: Shape = { ...CUT, short: true };
+const LADDER: Shape[] = [
+  FULL,
+  { ...FULL, coordinates: false },
+  CUT,
+  ...[60, 40, 24, 16].map((nameMax) => ({ ...CUT, nameMax })),
+  { ...SHORT, nameMax: 16 },
+  { ...SHORT, nameMax: 10, zone: false },
+  { ...SHORT, nameMax: 10, zone: false, again: false },
+  { ...SHORT, nameMax: 10, zone: false, again: false, bareFix: true },
+  { ...SHORT, nameMax: 8, zone: false, again: false, bareFix: true },
+  { ...SHORT, nameMax: 4, zone: false, again: false, bareFix: true },
+  { ...SHORT, nameMax: 2, zone: false, again: false, bareFix: true },
+];
+
+/**
+ * The first rung of the ladder whose text fits. Names cut end in "..." in a GSM-7 text and in
+ * "…" in a UCS-2 one, where it costs one unit and "..." three.
+ */
+function fitted(build: (shape: Shape, name: (n: string) => string) => string): string {
+  return firstThatFits(
+    (function* () {
+      for (const shape of LADDER) {
+        const named = (gsm: boolean) => (n: string) => {
+          const plain = shape.plain ? plainName(n) : n;
+          return Number.isFinite(shape.nameMax) ? truncate(plain, shape.nameMax, gsm) : plain;
+        };
+        const text = build(shape, named(true));
+        yield isGsm7(text) ? text : build(shape, named(false));
+      }
+    })(),
+  );
+}
+
+function fixText(p: ClaimedPage, lang: Language, shape: Shape, now: Date): string {
+  if (p.lat === null || p.lng === null || p.location_at === null) return t(lang, 'phone.fix.unknown');
+  const coordinates = `${p.lat.toFixed(5)},${p.lng.toFixed(5)}`;
+  const link = `https://maps.google.com/?q=${coordinates}`;
+  if (shape.bareFix) return link;
+  const params = {
+    coordinates,
+    accuracy: p.accuracy_m === null ? '' : t(lang, 'phone.fix.accuracy', { meters: Math.round(p.accuracy_m) }),
+    age: age(p.location_at, now),
+    link,
+  };
+  return t(lang, shape.coordinates ? 'phone.fix.full' : 'phone.fix.short', params);
+}
+
+/** Why the page is sent again, as the SMS says it after the code; empty for a first page. */
+function againText(p: ClaimedPage, lang: Language): string {
+  if (p.purpose === 'repage') {
+    if (p.note === 'need_help') return t(lang, 'phone.page.needHelp');
+    if (p.note === 'checkin_missed') return t(lang, 'phone.page.checkinMissed');
+    return t(lang, 'phone.page.again');
+  }
+  if (p.round > 0) return t(lang, 'phone.page.reminder', { round: p.round });
+  return p.purpose === 'retry' ? t(lang, 'phone.page.again') : '';
+}
+
+/** The SMS a page of any purpose sends, in its recipient's language. */
 export function smsFor(p: ClaimedPage, now = new Date()): string {
+  const lang = p.recipient_language;
   switch (p.purpose) {
     case 'checkin':
-      return `Mayday #${p.code}: are you safe? Reply SAFE or HELP.`;
+      return t(lang, 'phone.checkin.sms', { code: p.code });
     case 'notice':
-      return `Mayday #${p.code}: the driver ${p.driver_name} cancelled with their PIN. Please confirm they are safe and resolve the incident.`;
+      return fitted((_, name) => t(lang, 'phone.notice.sms', { code: p.code, driver: name(p.driver_name) }));
     case 'duress':
-      return (
-        `MAYDAY DURESS #${p.code}: driver ${p.driver_name} entered the DURESS PIN - their app shows "cancelled", they are NOT safe. ` +
-        `Do not text or call the driver. ${fixText(p, now)} Reply ACK ${p.code} to take it.`
+      return fitted((shape, name) =>
+        t(lang, shape.short ? 'phone.duress.smsShort' : 'phone.duress.sms', { code: p.code, driver: name(p.driver_name), fix: fixText(p, lang, shape, now) }),
       );
     default:
       return pageSms(p, now);
   }
 }
 
-function fixText(p: ClaimedPage, now: Date): string {
-  if (p.lat === null || p.lng === null || p.location_at === null) return 'Location unknown.';
-  const where = `${p.lat.toFixed(5)},${p.lng.toFixed(5)}`;
-  const acc = p.accuracy_m === null ? '' : ` ±${Math.round(p.accuracy_m)}m`;
-  return `Last fix ${where}${acc}, ${age(p.location_at, now)} ago: https://maps.google.com/?q=${where}`;
-}
-
-const WHY: Record<string, string> = { need_help: ' (driver asks for HELP)', checkin_missed: ' (check-in MISSED)' };
-
 /**
  * The SMS a responder gets. It always carries the literal words "ACK <code>", so the reply the
  * person types is the one the service understands, and the latest fix with its age and accuracy.
  */
 export function pageSms(p: ClaimedPage, now = new Date()): string {
-  const again =
-    p.purpose === 'repage' ? (WHY[p.note ?? ''] ?? ' (again)') : p.round > 0 ? ` (reminder ${p.round})` : p.purpose === 'retry' ? ' (again)' : '';
-  return (
-    `MAYDAY #${p.code}${again}: ${KIND_WORD[p.kind]} - driver ${p.driver_name} needs help${p.zone_name ? ` in ${p.zone_name}` : ''}. ` +
-    `${fixText(p, now)} Reply ACK ${p.code} to take it.`
+  const lang = p.recipient_language;
+  const again = againText(p, lang);
+  return fitted((shape, name) =>
+    t(lang, shape.short ? 'phone.page.smsShort' : 'phone.page.sms', {
+      code: p.code,
+      again: shape.again ? again : '',
+      kind: t(lang, `phone.kind.${p.kind}`),
+      driver: name(p.driver_name),
+      where: p.zone_name && shape.zone ? t(lang, 'phone.page.inZone', { zone: name(p.zone_name) }) : '',
+      fix: fixText(p, lang, shape, now),
+    }),
   );
 }
 
 /** What the page call says (Twilio's <Say>), then gathers one digit: 1 acknowledges. */
 export function pageScript(p: ClaimedPage): string {
+  const lang = p.recipient_language;
   const code = String(p.code).split('').join(' ');
-  if (p.purpose === 'duress') {
-    return (
-      `Mayday duress alert. Driver ${p.driver_name} entered the duress PIN. Their app shows the incident as cancelled, but they are not safe. ` +
-      `Do not contact the driver. Incident ${code}. Location by text message. Press 1 to acknowledge and take this incident.`
-    );
-  }
-  return (
-    `Mayday emergency. ${KIND_WORD[p.kind].toLowerCase()} reported by driver ${p.driver_name}` +
-    `${p.zone_name ? ` in ${p.zone_name}` : ''}. Incident ${code}. Location by text message. ` +
-    `Press 1 to acknowledge and take this incident.`
-  );
+  if (p.purpose === 'duress') return t(lang, 'phone.duress.voice', { driver: p.driver_name, code });
+  return t(lang, 'phone.page.voice', {
+    kind: t(lang, `phone.kindSpoken.${p.kind}`),
+    driver: p.driver_name,
+    where: p.zone_name ? t(lang, 'phone.page.inZone', { zone: p.zone_name }) : '',
+    code,
+  });
+}
+
+/** Everything a page call's TwiML says, and the locale it is spoken in. */
+export function pageCall(p: ClaimedPage): { script: string; noKey: string; language: string } {
+  return { script: pageScript(p), noKey: t(p.recipient_language, 'phone.call.noKey'), language: SPEECH_LOCALE[p.recipient_language] ?? SPEECH_LOCALE.en };
 }

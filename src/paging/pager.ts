@@ -3,7 +3,7 @@ import type { Sql } from '../db/client';
 import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import { lazyChild, maskPhone } from '../log';
-import { pageScript, smsFor } from './messages';
+import { pageCall, pageScript, smsFor } from './messages';
 import { Coalescer } from './coalesce';
 import {
   announcePages, cancelPage, claimPages, expireLeases, hedgePage, markFailed, markSent, markSentMany, markUnknown, recordCallback, recordCallbackMany, renewLeases, requeue,
@@ -362,7 +362,7 @@ export class Pager {
               pageId: p.id,
               to: p.phone,
               script: pageScript(p),
-              twiml: this.deps.twiml.pageCall({ script: pageScript(p), gatherAction: this.callbackUrl('voice/gather', p.id) }),
+              twiml: this.deps.twiml.pageCall({ ...pageCall(p), gatherAction: this.callbackUrl('voice/gather', p.id) }),
               statusCallback: this.callbackUrl('voice/status', p.id),
               amdCallback: this.callbackUrl('voice/amd', p.id),
             })).finally(() => clearTimeout(hedge));

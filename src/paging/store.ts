@@ -1,4 +1,5 @@
 import type { Sql } from '../db/client';
+import type { Language } from '../i18n/catalogue';
 import type { Kind, Severity } from '../incidents/schemas';
 
 /** A page claimed for sending, with what its message needs to say. */
@@ -25,6 +26,8 @@ export interface ClaimedPage {
   driver_name: string;
   zone_name: string | null;
   recipient_name: string;
+  /** The language every text of this page is written in: its recipient's. */
+  recipient_language: Language;
 }
 
 /** Claimed pages as a database function answers them in JSON (claim_incident_pages()). */
@@ -65,7 +68,7 @@ export async function claimPages(sql: Sql, asOf: Date | null, limit: number, lea
     SELECT claimed.id, claimed.incident_id, claimed.recipient_id, claimed.phone, claimed.channel, claimed.purpose, claimed.note,
            claimed.step, claimed.round, claimed.attempt, claimed.tries,
            i.code, i.kind, i.severity, i.status AS incident_status, i.lat, i.lng, i.accuracy_m, i.location_at,
-           d.name AS driver_name, z.name AS zone_name, r.name AS recipient_name
+           d.name AS driver_name, z.name AS zone_name, r.name AS recipient_name, r.language AS recipient_language
     FROM claimed
     JOIN incidents i ON i.id = claimed.incident_id
     JOIN users d ON d.id = i.driver_id

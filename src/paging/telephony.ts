@@ -34,9 +34,13 @@ export interface Telephony {
   validateSignature(url: string, params: Record<string, string>, signature: string | undefined): boolean;
 }
 
-/** TwiML builders (XML that Twilio executes), kept apart so each runtime can supply its own. */
+/**
+ * TwiML builders (XML that Twilio executes), kept apart so each runtime can supply its own.
+ * `language` is the locale every <Say> is spoken in (en-US, es-MX).
+ */
 export interface TwimlBuilder {
   message(text?: string): string;
-  say(text: string): string;
-  pageCall(opts: { script: string; gatherAction: string }): string;
+  say(text: string, language: string): string;
+  /** Says `script` while gathering one digit, then `noKey` if none came. */
+  pageCall(opts: { script: string; noKey: string; language: string; gatherAction: string }): string;
 }

@@ -7,6 +7,7 @@ import type { CallRequest, SendResult, SmsRequest, Telephony } from '../paging/t
 import { actorOf, type Principal } from '../auth/principal';
 import type { Sql } from '../db/client';
 import { AppError, forbidden, notFound } from '../errors';
+import { ackOf, driverWord } from '../inbound/keywords';
 import { checkinIncident, pagedIncident, userByPhone } from '../inbound/store';
 import { maskPhone, type Logger } from '../log';
 import { Coalescer } from '../paging/coalesce';
@@ -34,16 +35,11 @@ export type SimAction =
   | { action: 'hangup' }
   | { action: 'demo_sos' };
 
-/** As the SMS grammar reads a text (src/inbound/sms.ts; imported from there it would make an import circle through Deps). */
-const normalize = (body: string) => body.normalize('NFKC').trim().replace(/\s+/g, ' ').toUpperCase();
-
-/** "ACK 1042" → ack; SAFE, HELP, SOS from a driver's phone; anything else is "other" (its text is not kept here). */
-const smsKind = (body: string): Extract<SimAction, { action: 'sms' }>['kind'] => {
-  const t = normalize(body);
-  if (/^(ACK ?#?\d{1,9}|ACK|1)$/.test(t)) return 'ack';
-  const word = t.replace(/[^A-Z]/g, '');
-  return word === 'SAFE' ? 'safe' : word === 'HELP' ? 'help' : word === 'SOS' ? 'sos' : 'other';
-};
+/**
+ * "ACK 1042" → ack; SAFE (BIEN), HELP (AYUDA), SOS from a driver's phone; anything else is
+ * "other" (its text is not kept here). Read by the same words as the SMS handler (src/inbound/keywords.ts).
+ */
+const smsKind = (body: string): Extract<SimAction, { action: 'sms' }>['kind'] => (ackOf(body) ? 'ack' : (driverWord(body) ?? 'other'));
 
 const sid = (prefix: 'SM' | 'CA') =>
   prefix + Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -224,8 +220,7 @@ export class Simulator implements Telephony {
     const user = await userByPhone(this.sql, phone);
     let incidentId: string | undefined;
     if (user && user.role !== 'driver' && kind === 'ack') {
-      const named = /(\d{1,9})$/.exec(normalize(body));
-      incidentId = (await pagedIncident(this.sql, user.id, named && normalize(body) !== '1' ? Number(named[1]) : null))?.incident_id;
+      incidentId = (await pagedIncident(this.sql, user.id, ackOf(body)?.code ?? null))?.incident_id;
     }
     const out = await this.textFrom(phone, body);
     if (user?.role === 'driver' && (kind === 'safe' || kind === 'help' || kind === 'sos')) incidentId = (await checkinIncident(this.sql, user.id))?.id;

@@ -1,7 +1,7 @@
 -- Claims one incident's due queued pages for the caller's sender, as the sender claims pages:
 -- status 'sending', one more try, a lease of p_lease_seconds held by the sender its connection
 -- names (the setting mayday.sender), SKIP LOCKED. Answers them as JSON with what their messages
--- need.
+-- need, in the recipient's language.
 
 CREATE OR REPLACE FUNCTION claim_incident_pages(p_incident uuid, p_lease_seconds integer,
                                                 p_claim_max integer)
@@ -30,7 +30,8 @@ BEGIN
            'round', claimed.round, 'attempt', claimed.attempt, 'tries', claimed.tries,
            'code', i.code, 'kind', i.kind, 'severity', i.severity, 'incident_status', i.status,
            'lat', i.lat, 'lng', i.lng, 'accuracy_m', i.accuracy_m, 'location_at', i.location_at,
-           'driver_name', d.name, 'zone_name', z.name, 'recipient_name', r.name)
+           'driver_name', d.name, 'zone_name', z.name, 'recipient_name', r.name,
+           'recipient_language', r.language)
          ORDER BY claimed.step, claimed.recipient_id, claimed.channel), '[]')
   INTO v_pages
   FROM claimed

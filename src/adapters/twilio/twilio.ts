@@ -142,6 +142,21 @@ export function twilioTelephony(cfg: TwilioConfig): Telephony {
   };
 }
 
+type SayAttributes = VoiceResponse.SayAttributes;
+
+/**
+ * The voice each locale is spoken with. Twilio's default voice speaks English; Spanish takes an
+ * Amazon Polly voice of Twilio's for Mexican Spanish, since a voice that does not speak the
+ * locale asked for fails the <Say>.
+ */
+const VOICES: Record<string, SayAttributes['voice']> = { 'es-MX': 'Polly.Mia' };
+
+/** A <Say>'s attributes for `language` (en-US, es-MX). */
+const sayIn = (language: string): SayAttributes => {
+  const voice = VOICES[language];
+  return { language: language as SayAttributes['language'], ...(voice ? { voice } : {}) };
+};
+
 /** TwiML from the twilio library. */
 export const twiml: TwimlBuilder = {
   message(text) {
@@ -149,16 +164,16 @@ export const twiml: TwimlBuilder = {
     if (text) r.message(text);
     return r.toString();
   },
-  say(text) {
+  say(text, language) {
     const r = new VoiceResponse();
-    r.say(text);
+    r.say(sayIn(language), text);
     return r.toString();
   },
-  pageCall({ script, gatherAction }) {
+  pageCall({ script, noKey, language, gatherAction }) {
     const r = new VoiceResponse();
     const g = r.gather({ numDigits: 1, action: gatherAction, method: 'POST', timeout: 8, actionOnEmptyResult: false });
-    g.say({ loop: 3 }, script);
-    r.say('No key was pressed. Mayday will call again.');
+    g.say({ loop: 3, ...sayIn(language) }, script);
+    r.say(sayIn(language), noKey);
     return r.toString();
   },
 };

@@ -84,9 +84,9 @@ app.post('/webhooks/twilio/voice/gather', async (c) => {
   const f = await signedForm(c);
   const pageId = pageOf(c);
   const deps = c.get('deps');
-  const outcome = pageId ? await onKeypress(deps, pageId, (f.Digits ?? '').trim(), f.CallSid || null) : { result: 'unknown', say: 'Goodbye.' };
+  const outcome = await onKeypress(deps, pageId, (f.Digits ?? '').trim(), f.CallSid || null);
   c.get('log').info({ pageId, result: outcome.result }, 'keypress');
-  return xml(c, deps.twiml.say(outcome.say));
+  return xml(c, deps.twiml.say(outcome.say, outcome.language));
 });
 
 // The document's description of these routes. They are registered, not declared with

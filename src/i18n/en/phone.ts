@@ -1,5 +1,89 @@
-/** What Mayday says by SMS and voice, in English. */
+/**
+ * What Mayday says by SMS and voice, in English. Pages must fit two SMS segments: keep them in
+ * GSM-7 (no "±", "…" or curly quotes), and src/paging/messages.ts shortens the names to fit.
+ * "ACK <code>" and the digit 1 are what the service understands in every language.
+ */
 export default {
-  /** Placeholder until every SMS and voice text moves here. */
-  smsHelpDriver: 'Mayday: text SOS if you are in danger. Reply SAFE or HELP when Mayday asks how you are.',
+  /** The incident's kind in a page SMS. */
+  kind: {
+    robbery: 'ROBBERY', shooting: 'SHOOTING', assault: 'ASSAULT', harassment: 'HARASSMENT', crash: 'CRASH', medical: 'MEDICAL', other: 'EMERGENCY',
+  },
+  /** The incident's kind as a page call says it ("{kind} reported by driver ..."). */
+  kindSpoken: {
+    robbery: 'Robbery', shooting: 'Shooting', assault: 'Assault', harassment: 'Harassment', crash: 'Crash', medical: 'Medical emergency', other: 'Emergency',
+  },
+
+  /** A responder's page: {again} is one of the reasons below or nothing, {where} is inZone or nothing, {fix} one of fix.*. */
+  page: {
+    sms: 'MAYDAY #{code}{again}: {kind} - driver {driver} needs help{where}. {fix} Reply ACK {code} to take it.',
+    /** When the names cannot be shortened enough for `sms` to fit two segments. */
+    smsShort: 'MAYDAY #{code}{again}: {kind} - {driver}{where}. {fix} Reply ACK {code}',
+    inZone: ' in {zone}',
+    again: ' (again)',
+    reminder: ' (reminder {round})',
+    needHelp: ' (driver asks for HELP)',
+    checkinMissed: ' (check-in MISSED)',
+    voice:
+      'Mayday emergency. {kind} reported by driver {driver}{where}. Incident {code}. Location by text message. ' +
+      'Press 1 to acknowledge and take this incident.',
+  },
+
+  /** The driver's latest position in a page. {link} is a map link, {age} like 12s, 5min, 2h. */
+  fix: {
+    full: 'Last fix {coordinates}{accuracy}, {age} ago: {link}',
+    short: 'Last fix{accuracy}, {age} ago: {link}',
+    accuracy: ' +/-{meters}m',
+    unknown: 'Location unknown.',
+  },
+
+  /** The page after a duress PIN: the driver's app shows a cancel, but they are not safe. */
+  duress: {
+    sms:
+      'MAYDAY DURESS #{code}: driver {driver} entered the DURESS PIN - their app shows "cancelled", they are NOT safe. ' +
+      'Do not text or call the driver. {fix} Reply ACK {code} to take it.',
+    smsShort: 'MAYDAY DURESS #{code}: {driver} is NOT safe, do not contact. {fix} Reply ACK {code}',
+    voice:
+      'Mayday duress alert. Driver {driver} entered the duress PIN. Their app shows the incident as cancelled, but they are not safe. ' +
+      'Do not contact the driver. Incident {code}. Location by text message. Press 1 to acknowledge and take this incident.',
+  },
+
+  /** To whoever was paged, after the driver cancelled with the real PIN. */
+  notice: {
+    sms: 'Mayday #{code}: the driver {driver} cancelled with their PIN. Please confirm they are safe and resolve the incident.',
+  },
+
+  /** To the driver. */
+  checkin: {
+    sms: 'Mayday #{code}: are you safe? Reply SAFE or HELP.',
+  },
+
+  /** What a page call says after its script, and after a key is pressed. */
+  call: {
+    noKey: 'No key was pressed. Mayday will call again.',
+    acknowledged: 'Acknowledged. The incident is yours. Details are in your text messages. Goodbye.',
+    notOne: 'That was not 1. The incident is not acknowledged. Mayday will call again.',
+    unknownCall: 'This call is not known to Mayday. Goodbye.',
+    already: 'This incident was already acknowledged or closed. Thank you. Goodbye.',
+    goodbye: 'Goodbye.',
+  },
+
+  /** Replies to texts sent to Mayday's number. */
+  reply: {
+    responderHelp: 'Mayday: reply ACK <number> (for example ACK 1042) to acknowledge an incident you were paged for, or ACK for the newest one.',
+    driverHelp: 'Mayday: text SOS if you are in danger. Reply SAFE or HELP when Mayday asks how you are.',
+    nothingPaged: 'Mayday: no incident was paged to you; nothing was acknowledged.',
+    notPaged: 'Mayday: you were not paged for #{code}; nothing was acknowledged.',
+    acknowledged: 'Mayday: #{code} acknowledged. It is yours - further pages stopped.',
+    alreadyBy: 'Mayday: #{code} was already acknowledged by {name}.',
+    unchanged: 'Mayday: #{code} is {status}; nothing changed.',
+    safe: 'Mayday #{code}: noted, you are safe. Text HELP if that changes.',
+    help: 'Mayday #{code}: help is on the way - we are paging your safety team again now.',
+    noOpen: 'Mayday: you have no open incident. Text SOS if you are in danger.',
+    opened: 'Mayday #{code}: help is being reached - we are paging your safety team now. Text SAFE when you are safe.',
+  },
+
+  /** An incident's status, in reply.unchanged. */
+  status: {
+    acknowledged: 'acknowledged', cancelRequested: 'cancel requested', resolved: 'resolved', missing: 'missing',
+  },
 };
