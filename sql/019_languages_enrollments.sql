@@ -21,3 +21,24 @@ CREATE INDEX driver_enrollments_driver_idx ON driver_enrollments (driver_id);
 
 -- The device token an enrollment gave, so one phone can be signed out without the others.
 ALTER TABLE tokens ADD COLUMN enrollment_id uuid UNIQUE REFERENCES driver_enrollments (id) ON DELETE SET NULL;
+
+-- The audit log records who created an enrollment code and who signed a device out, as it
+-- records legal holds: admin actions on a driver's access. The list is otherwise as in 006.
+ALTER TABLE audit_log DROP CONSTRAINT audit_log_action_check;
+ALTER TABLE audit_log ADD CONSTRAINT audit_log_action_check CHECK (action IN (
+  'export', 'verify', 'report', 'legal_hold', 'legal_hold_release', 'retention',
+  'enrollment', 'device_revoked'));
+
+-- One event type: incident.details, what the driver says from the app after the SOS (the kind
+-- it refines, a note). The list is otherwise the same as in 016.
+ALTER DOMAIN event_type DROP CONSTRAINT event_type_check;
+ALTER DOMAIN event_type ADD CONSTRAINT event_type_check CHECK (VALUE IN (
+  'incident.opened', 'incident.duplicate_request', 'incident.linked', 'location.updated',
+  'page.queued', 'page.sent', 'page.delivered', 'page.failed', 'page.voicemail', 'page.unknown',
+  'page.resent',
+  'escalation.step', 'escalation.exhausted', 'incident.acknowledged',
+  'checkin.requested', 'checkin.received', 'checkin.missed',
+  'cancel.requested', 'cancel.rejected', 'cancel.locked', 'duress.triggered',
+  'incident.severity_raised', 'incident.resolved', 'location.redacted',
+  'support.linked', 'notice.queued', 'simulator.action',
+  'incident.details'));

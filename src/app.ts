@@ -7,6 +7,7 @@ import { errorResponse, toAppError } from './http/errors';
 import { authenticate, deferredTokenError, limitBody, requireJson } from './http/middleware';
 import { lazyChild, maskPathPhones } from './log';
 import admin from './http/routes/admin';
+import driverAppApi, { ENROLL_PATH } from './http/routes/app';
 import audit from './http/routes/audit';
 import incidents from './http/routes/incidents';
 import lifecycle from './http/routes/lifecycle';
@@ -41,7 +42,8 @@ export function buildApp(deps: Deps) {
     '/v1/*',
     limitBody(MAX_BODY_BYTES, 'request body'),
     requireJson,
-    authenticate,
+    // An enrollment's code is its credential: a token sent along (a phone's old one) is not judged.
+    (c, next) => (c.req.path === ENROLL_PATH ? next() : authenticate(c, next)),
   );
   app.use('/webhooks/*', limitBody(64 * 1024, 'webhook body'));
 
@@ -54,6 +56,7 @@ export function buildApp(deps: Deps) {
   app.route('/', lifecycle);
   app.route('/', support);
   app.route('/', simulator);
+  app.route('/', driverAppApi);
   app.route('/', webhooks);
   app.route('/console', webConsole);
   app.route('/', driverApp);

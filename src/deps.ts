@@ -20,6 +20,8 @@ export interface Deps {
   auth: Authenticator;
   zones: ZoneDirectory;
   publicBaseUrl: string;
+  /** The number drivers text SOS to (TWILIO_FROM_NUMBER), when Twilio sends; the driver app offers it. */
+  smsNumber?: string;
   telephony: Telephony;
   twiml: TwimlBuilder;
   pager: Pager;

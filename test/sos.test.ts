@@ -94,7 +94,7 @@ describe('POST /v1/sos', () => {
       { clientRequestId: randomUUID(), kind: 'robbery', location: { lat: 91, lng: 1 } },
       { clientRequestId: randomUUID(), kind: 'robbery', location: { lat: 1, lng: -181 } },
       { clientRequestId: randomUUID(), kind: 'robbery', location: { lat: 1, lng: 1, accuracyM: -1 } },
-      { clientRequestId: randomUUID(), kind: 'robbery' },
+      { clientRequestId: randomUUID(), kind: 'robbery', location: null },
       { clientRequestId: randomUUID(), kind: 'robbery', location: { lat: 1, lng: 1 }, extra: true },
     ]) {
       const res = await t.post('/v1/sos', body, driver.token);

@@ -46,7 +46,8 @@ export function rowDisagreementsOf(i: ExportIncident['incident'], events: Timeli
   const opened = events.find((e) => e.type === 'incident.opened');
   if (!opened) out.push('opened');
   else {
-    if (i.kind !== d(opened, 'kind')) out.push('kind');
+    const refined = [...events].reverse().find((e) => e.type === 'incident.details' && typeof e.data.kind === 'string');
+    if (i.kind !== (d(refined, 'kind') ?? d(opened, 'kind'))) out.push('kind');
     if (i.source !== d(opened, 'source')) out.push('source');
     if (i.zoneId !== d(opened, 'zoneId')) out.push('zone_id');
     if (i.note !== d(opened, 'note')) out.push('note');

@@ -172,7 +172,7 @@ export const AuditLogSchema = z
         seq: z.number().int(),
         at: z.string(),
         actor: z.string(),
-        action: z.enum(['export', 'verify', 'report', 'legal_hold', 'legal_hold_release', 'retention']),
+        action: z.enum(['export', 'verify', 'report', 'legal_hold', 'legal_hold_release', 'retention', 'enrollment', 'device_revoked']),
         params: z.record(z.string(), z.unknown()),
         prevHash: z.string(),
         hash: z.string(),

@@ -18,7 +18,7 @@ const isoOrNull = (d: Date | string | null) => (d === null ? null : iso(d));
 // ---------------------------------------------------------------------------------------------
 // Audit log
 
-export type AuditAction = 'export' | 'verify' | 'report' | 'legal_hold' | 'legal_hold_release' | 'retention';
+export type AuditAction = 'export' | 'verify' | 'report' | 'legal_hold' | 'legal_hold_release' | 'retention' | 'enrollment' | 'device_revoked';
 
 /** Append to the audit log (chained and append-only in the database: audit_log_chain()). */
 export async function recordAudit(sql: Sql | TxSql, actor: string, action: AuditAction, params: Record<string, unknown>) {

@@ -72,6 +72,7 @@ export function compose(o: WireOptions) {
     auth: new Authenticator(o.sql, o.adminToken),
     zones: new ZoneDirectory(o.sql, o.zoneCacheMs),
     publicBaseUrl: o.publicBaseUrl,
+    smsNumber: o.twilio?.fromNumber,
     telephony,
     twiml,
     pager,

@@ -33,7 +33,9 @@ export const SosBody = z
   .strictObject({
     clientRequestId: z.uuid().openapi({ description: 'One per emergency; retries of the same press reuse it.' }),
     kind: z.enum(KINDS),
-    location: LocationInput,
+    location: LocationInput.optional().openapi({
+      description: 'The fix the phone has. Without one, the SOS opens at the driver’s last known fix (as an SOS by text message does), or with no location when Mayday has none.',
+    }),
     note: z.string().max(2000).optional(),
   })
   .openapi('Sos');
@@ -54,7 +56,7 @@ export const IncidentSchema = z
     location: z
       .object({ lat: z.number(), lng: z.number(), accuracyM: z.number().nullable(), capturedAt: z.string() })
       .nullable()
-      .openapi({ description: 'The latest fix; null only for an SMS SOS from a driver whose location Mayday never had.' }),
+      .openapi({ description: 'The latest fix; null only for an SOS without a location (by text message, or from the app before the phone had a fix) from a driver whose location Mayday never had.' }),
     acknowledgedAt: z.string().nullable(),
     acknowledgedBy: z.uuid().nullable(),
     resolvedAt: z.string().nullable(),

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 
 /**
- * Every event type the database accepts (the domain event_type's check, sql/016): the timeline
+ * Every event type the database accepts (the domain event_type's check, sql/019): the timeline
  * returns whatever is stored, so the published enum must be this whole list.
  * test/openapi.test.ts compares the two.
  */
@@ -14,6 +14,7 @@ export const EVENT_TYPES = [
   'cancel.requested', 'cancel.rejected', 'cancel.locked', 'duress.triggered',
   'incident.severity_raised', 'incident.resolved', 'location.redacted',
   'support.linked', 'notice.queued', 'simulator.action',
+  'incident.details',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

@@ -90,6 +90,20 @@ export const ACCESS_TABLE: readonly AccessRow[] = [
   { method: 'POST', path: '/v1/simulator/calls/{sid}/digits', roles: ['admin'], source: 'addition', body: () => ({ digits: '2' }) },
   { method: 'POST', path: '/v1/simulator/calls/{sid}/hangup', roles: ['admin'], source: 'addition' },
 
+  // The driver app (contract v1.1, and the project's additions for it). Enrollment codes and the
+  // devices they gave are the admin's and the safety leads' (src/http/routes/app.ts); the code is
+  // its own credential, so POST /v1/app/enroll takes no token (and judges none sent along).
+  { method: 'POST', path: '/v1/drivers/{id}/enrollments', roles: ['admin', 'safety_lead'], source: 'contract' },
+  { method: 'POST', path: '/v1/app/enroll', roles: [], source: 'contract' },
+  { method: 'GET', path: '/v1/drivers/{id}/devices', roles: ['admin', 'safety_lead'], source: 'addition' },
+  { method: 'DELETE', path: '/v1/drivers/{id}/devices/{deviceId}', roles: ['admin', 'safety_lead'], source: 'addition' },
+  // Only a device token is the app's to sign out: the table's driver token (the admin's issue) gets 409 and stays valid.
+  { method: 'POST', path: '/v1/app/sign-out', roles: ['driver'], source: 'addition' },
+  { method: 'GET', path: '/v1/app/me', roles: ['driver'], source: 'addition' },
+  { method: 'PATCH', path: '/v1/app/me', roles: ['driver'], source: 'addition', body: () => ({ language: 'en' }) },
+  { method: 'GET', path: '/v1/app/incidents/{id}', roles: ['driver'], source: 'addition' },
+  { method: 'POST', path: '/v1/incidents/{id}/details', roles: ['driver'], source: 'addition', body: () => ({ kind: 'other', note: 'details' }) },
+
   // Open to everyone.
   { method: 'GET', path: '/healthz', roles: [], source: 'contract' },
   { method: 'GET', path: '/readyz', roles: [], source: 'contract' },
@@ -98,10 +112,11 @@ export const ACCESS_TABLE: readonly AccessRow[] = [
 /** Rows with no roles are public: no token needed, any token accepted. */
 export const isPublic = (row: AccessRow) => row.roles.length === 0;
 
-/** A concrete path for a row: `{id}` → `id`, `{phone}` → an E.164 number, `{sid}` → a call SID. */
+/** A concrete path for a row: `{id}` → `id`, `{phone}` → an E.164 number, `{sid}` → a call SID, `{deviceId}` → a uuid. */
 export function fill(path: string, values: { id?: string; phone?: string; sid?: string } = {}) {
   return path
     .replace('{id}', values.id ?? randomUUID())
+    .replace('{deviceId}', randomUUID())
     .replace('{phone}', encodeURIComponent(values.phone ?? '+15550100001'))
     .replace('{sid}', values.sid ?? `CA${'0'.repeat(31)}f`);
 }

@@ -1,7 +1,8 @@
 -- What an incident's row says that its own timeline does not: the names of the columns whose value
 -- differs from what the events imply (an empty array when all agree). The timeline is what the
 -- hash chain and the signed checkpoints protect; this carries that protection to the row.
---   kind, source, zone_id, zone_rule, note, client_request_id, opened_at: the incident.opened event;
+--   kind: the last incident.details that names one (the driver refined it), else incident.opened;
+--   source, zone_id, zone_rule, note, client_request_id, opened_at: the incident.opened event;
 --   driver_id: its actor, when a driver opened it; severity: the last incident.severity_raised;
 --   status: the last event that sets it (opened, acknowledged, cancel.requested, resolved, and a
 --   duress PIN after a cancel, which reopens); acknowledged_*: the last incident.acknowledged;
@@ -30,6 +31,8 @@ AS $$
        ORDER BY seq DESC LIMIT 1) AS status,
       coalesce((SELECT data ->> 'to' FROM e WHERE type = 'incident.severity_raised' ORDER BY seq DESC LIMIT 1),
                (SELECT data ->> 'severity' FROM opened)) AS severity,
+      coalesce((SELECT data ->> 'kind' FROM e WHERE type = 'incident.details' AND data ->> 'kind' IS NOT NULL ORDER BY seq DESC LIMIT 1),
+               (SELECT data ->> 'kind' FROM opened)) AS kind,
       (SELECT min(at) FROM e WHERE type = 'duress.triggered') AS duress_at,
       (SELECT min(at) FROM e WHERE type = 'location.redacted') AS coarsened_at
   ), ms AS (
@@ -42,7 +45,7 @@ AS $$
   )
   SELECT array_remove(ARRAY[
     CASE WHEN o.seq IS NULL THEN 'opened' END,
-    CASE WHEN o.seq IS NOT NULL AND i.kind IS DISTINCT FROM o.data ->> 'kind' THEN 'kind' END,
+    CASE WHEN o.seq IS NOT NULL AND i.kind IS DISTINCT FROM x.kind THEN 'kind' END,
     CASE WHEN o.seq IS NOT NULL AND i.source IS DISTINCT FROM o.data ->> 'source' THEN 'source' END,
     CASE WHEN o.seq IS NOT NULL AND i.zone_id::text IS DISTINCT FROM o.data ->> 'zoneId' THEN 'zone_id' END,
     CASE WHEN o.seq IS NOT NULL AND i.zone_rule IS DISTINCT FROM o.data ->> 'zoneRule' THEN 'zone_rule' END,

@@ -3,10 +3,10 @@ import type { Context } from 'hono';
 import { actorOf } from '../../auth/principal';
 import { IncidentEnvelope, IncidentSchema, ListIncidentsQuery, LocationInput, SosBody } from '../../incidents/schemas';
 import { openSos, type SosInput } from '../../incidents/service';
-import { addLocation, getIncidentFor, listIncidentsFor } from '../../incidents/store';
+import { addLocation, getIncidentFor, lastKnownFix, listIncidentsFor } from '../../incidents/store';
 import { AppError } from '../../errors';
 import type { AppEnv } from '../context';
-import { allow, principal, setPrincipal } from '../middleware';
+import { allow, deferredTokenError, principal, setPrincipal } from '../middleware';
 import { bearer, body, conflictError, errors, IdParam, json, notFoundError, router } from '../openapi';
 
 const app = router();
@@ -15,7 +15,7 @@ app.openapi(
   createRoute({
     operationId: 'pressSos', method: 'post', path: '/v1/sos', tags: ['driver'], security: bearer, request: body(SosBody),
     summary: 'Press SOS',
-    description: 'Stores the report, geo-tags it to a zone and answers at once. Retries with the same clientRequestId answer 200 with the same incident. Never refused for rate.',
+    description: 'Stores the report, geo-tags it to a zone and answers at once. Without a location it opens at the driver’s last known fix. Retries with the same clientRequestId answer 200 with the same incident. Never refused for rate.',
     responses: {
       201: json(IncidentEnvelope, 'A new incident'),
       200: json(IncidentEnvelope, 'A retry of a press already taken: the same incident'),
@@ -28,12 +28,23 @@ app.openapi(
     const deps = c.get('deps');
     // Its first pages are claimed in the same round trip and go out at once (see openSos); a
     // token not yet known is judged in that round trip too.
-    const { incident, created } = await sosOf(c, { ...b, source: 'app' });
+    const { incident, created } = await sosOf(c, { ...b, location: b.location ?? (await lastFixOfCaller(c)), source: 'app' });
     deps.metrics?.sosAccepted(created, 'app');
     c.get('log').info({ incidentId: incident.id, code: incident.code, kind: incident.kind, created }, created ? 'sos opened' : 'sos retry coalesced');
     return c.json({ incident }, created ? 201 : 200);
   },
 );
+
+/**
+ * Where an SOS sent without a location opens: the caller's last known fix, as for an SOS by text
+ * message, or none. The caller must be known for that, so a token not yet judged is looked up first.
+ */
+async function lastFixOfCaller(c: Context<AppEnv>) {
+  const refused = await deferredTokenError(c);
+  if (refused) throw refused;
+  c.set('deferredToken', undefined);
+  return lastKnownFix(c.get('deps').sql, principal(c).id);
+}
 
 /** The SOS of the caller: a known principal (openSos), or a token judged in the SOS's own call. */
 async function sosOf(c: Context<AppEnv>, input: SosInput) {

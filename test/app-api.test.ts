@@ -1,0 +1,319 @@
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, testApp, type TestApp } from './helpers/app';
+import { expectError } from './helpers/expect';
+import { mockTwilio, TWILIO } from './helpers/twilio';
+import { square, world, type Person } from './helpers/world';
+
+/**
+ * The API the driver app uses: the driver's own profile and language, the incident in words the
+ * app shows (paging, acknowledged by whom, a check-in awaited), what the driver adds after the
+ * SOS, an SOS sent before the phone has a fix, and a cancel that looks the same with either PIN.
+ */
+const twilio = mockTwilio(); // pages go to msw; what they say is other tests' business
+
+let t: TestApp;
+let w: ReturnType<typeof world>;
+let zone: { id: string };
+let ava: Person;
+let lead: Person;
+
+const HERE = { lat: 36.37, lng: -94.2, accuracyM: 8 };
+
+beforeAll(async () => {
+  t = await testApp({ twilio: TWILIO });
+  w = world(t);
+  zone = await w.zone('Downtown', square(36.37, -94.2), { checkInSeconds: 300, checkInGraceSeconds: 120 });
+  ava = await w.responder('supervisor', [zone.id], 'Ava Ortiz');
+  lead = await w.responder('safety_lead', [], 'Lee Safety');
+  await w.rotation(zone.id, [ava.id]);
+});
+
+/** `fn` until it says yes, or fail after `ms`. */
+async function eventually<T>(fn: () => Promise<T>, ok: (v: T) => boolean, ms = 3_000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (ok(v) || Date.now() > until) return v;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+async function sos(driver: Person, over: Record<string, unknown> = {}) {
+  const res = await w.sos(driver, { location: HERE, ...over });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  await t.engine.tick();
+  return res.body.incident as { id: string; code: number; openedAt: string; kind: string; severity: string };
+}
+
+const view = (id: string, token: string) => t.get(`/v1/app/incidents/${id}`, token);
+const at = (inc: { openedAt: string }, seconds: number) => new Date(Date.parse(inc.openedAt) + seconds * 1000);
+const events = async (id: string) =>
+  t.sql<{ type: string; actor: string; data: Record<string, unknown> }[]>`SELECT type, actor, data FROM incident_events WHERE incident_id = ${id} ORDER BY seq`;
+
+describe('GET and PATCH /v1/app/me', () => {
+  it('the driver, the number to text SOS to, and the incidents under way newest first (not cancelled, with either PIN, nor resolved)', async () => {
+    const d = await w.driver('Mia Me', { cancelPin: '1234', duressPin: '9999' });
+    const first = await t.get('/v1/app/me', d.token);
+    expect(first.status).toBe(200);
+    expect(JSON.stringify(first.body)).toBe(JSON.stringify({ driver: { id: d.id, name: 'Mia Me', language: 'en' }, textSosTo: TWILIO.fromNumber, openIncidentIds: [] }));
+
+    const a = await sos(d);
+    const b = await sos(d);
+    const c = await sos(d);
+    const e = await sos(d);
+    expect((await t.get('/v1/app/me', d.token)).body.openIncidentIds).toEqual([e.id, c.id, b.id, a.id]);
+    expect((await t.post(`/v1/incidents/${a.id}/cancel`, { pin: '1234' }, d.token)).status).toBe(200);
+    expect((await t.post(`/v1/incidents/${b.id}/cancel`, { pin: '9999' }, d.token)).status).toBe(200);
+    expect((await t.post(`/v1/incidents/${c.id}/resolve`, { disposition: 'false_alarm' }, lead.token)).status).toBe(200);
+    expect((await t.get('/v1/app/me', d.token)).body.openIncidentIds).toEqual([e.id]);
+  });
+
+  it('PATCH sets the driver’s language (en or es) and answers the same shape; anything else is 422', async () => {
+    const d = await w.driver('Lupe');
+    const res = await t.req('PATCH', '/v1/app/me', { token: d.token, body: { language: 'es' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toEqual({ driver: { id: d.id, name: 'Lupe', language: 'es' }, textSosTo: TWILIO.fromNumber, openIncidentIds: [] });
+    expect((await t.sql`SELECT language FROM users WHERE id = ${d.id}`)[0].language).toBe('es');
+    expect((await t.get('/v1/app/me', d.token)).body.driver.language).toBe('es');
+    for (const body of [{ language: 'fr' }, {}, { language: 'en', name: 'x' }, { language: null }]) {
+      expectError(await t.req('PATCH', '/v1/app/me', { token: d.token, body }), 422, 'validation_failed');
+    }
+    expect((await t.req('PATCH', '/v1/app/me', { token: d.token, body: { language: 'en' } })).body.driver.language).toBe('en');
+  });
+
+  it('only a driver: a responder or the admin gets 403, no token 401', async () => {
+    for (const token of [ava.token, lead.token, ADMIN_TOKEN]) {
+      expectError(await t.get('/v1/app/me', token), 403, 'forbidden');
+      expectError(await t.req('PATCH', '/v1/app/me', { token, body: { language: 'es' } }), 403, 'forbidden');
+    }
+    expectError(await t.get('/v1/app/me'), 401, 'unauthorized');
+  });
+
+  it('without Twilio there is no number to text: textSosTo is null', async () => {
+    const sim = await testApp();
+    const d = await world(sim).driver('Sim');
+    const me = await sim.get('/v1/app/me', d.token);
+    expect(me.status).toBe(200);
+    expect(me.body.textSosTo).toBeNull();
+  });
+});
+
+describe('GET /v1/app/incidents/{id}', () => {
+  it('follows the incident in words: paging, acknowledged (by name), a check-in awaited, answered, resolved', async () => {
+    const d = await w.driver('Dana Kim');
+    const inc = await sos(d, { location: { ...HERE, capturedAt: new Date(Date.now() - 2_000).toISOString() } });
+    const paging = await eventually(() => view(inc.id, d.token), (r) => r.body.pagedAt !== null);
+    expect(paging.status).toBe(200);
+    expect(Object.keys(paging.body)).toEqual(['incident', 'state', 'pagedAt', 'acknowledgedBy', 'acknowledgedAt', 'checkIn', 'dispatch', 'location']);
+    expect(paging.body).toEqual({
+      incident: { id: inc.id, code: inc.code, status: 'open', kind: 'robbery', openedAt: inc.openedAt },
+      state: 'paging',
+      pagedAt: expect.any(String),
+      acknowledgedBy: null,
+      acknowledgedAt: null,
+      checkIn: null,
+      dispatch: null,
+      location: { at: (await t.get(`/v1/incidents/${inc.id}`, d.token)).body.incident.location.capturedAt },
+    });
+    const [first] = await t.sql`SELECT min(sent_at) AS at FROM pages WHERE incident_id = ${inc.id} AND purpose = 'page'`;
+    expect(paging.body.pagedAt).toBe((first.at as Date).toISOString());
+
+    const ack = await t.post(`/v1/incidents/${inc.id}/ack`, undefined, ava.token);
+    expect(ack.status).toBe(200);
+    const acked = (await view(inc.id, d.token)).body;
+    expect(acked).toMatchObject({ incident: { status: 'acknowledged' }, state: 'acknowledged', acknowledgedBy: 'Ava Ortiz', acknowledgedAt: ack.body.incident.acknowledgedAt, checkIn: null });
+
+    await t.engine.tick(at(inc, 30));
+    const asked = (await view(inc.id, d.token)).body;
+    const dueAt = (await t.get(`/v1/incidents/${inc.id}`, d.token)).body.incident.checkInDueAt;
+    expect(dueAt).not.toBeNull();
+    expect(asked).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'Ava Ortiz', checkIn: { seq: 1, dueAt } });
+
+    expect((await t.post(`/v1/incidents/${inc.id}/check-ins`, { status: 'safe' }, d.token)).status).toBe(201);
+    const answered = (await view(inc.id, d.token)).body;
+    expect(answered).toMatchObject({ state: 'acknowledged', acknowledgedBy: 'Ava Ortiz', checkIn: null });
+
+    expect((await t.post(`/v1/incidents/${inc.id}/resolve`, { disposition: 'resolved_safe' }, ava.token)).status).toBe(200);
+    expect((await view(inc.id, d.token)).body).toMatchObject({ incident: { status: 'resolved' }, state: 'resolved', acknowledgedBy: 'Ava Ortiz', checkIn: null });
+    twilio.forget();
+  });
+
+  it('a driver reads only their own incident: another driver’s is 404, as is an unknown id; responders use the responders’ API', async () => {
+    const d1 = await w.driver('One');
+    const d2 = await w.driver('Two');
+    const inc = await sos(d2);
+    expect((await view(inc.id, d2.token)).status).toBe(200);
+    expectError(await view(inc.id, d1.token), 404, 'not_found');
+    expectError(await view(randomUUID(), d1.token), 404, 'not_found');
+    expectError(await view('not-a-uuid', d1.token), 422, 'validation_failed');
+    for (const token of [ava.token, lead.token, ADMIN_TOKEN]) expectError(await view(inc.id, token), 403, 'forbidden');
+    twilio.forget();
+  });
+});
+
+/** An answer with one incident's own values (ids, code, times of its own) replaced, to compare two incidents' answers byte for byte. */
+function neutral(body: unknown, inc: { id: string; code: number; openedAt: string }, driver: Person): string {
+  return JSON.stringify(body)
+    .split(inc.id).join('<incident>')
+    .split(driver.id).join('<driver>')
+    .split(inc.openedAt).join('<openedAt>')
+    .replace(new RegExp(`"code":${inc.code}\\b`, 'g'), '"code":"<code>"');
+}
+
+describe('cancel and duress: the app cannot tell them apart', () => {
+  it('after the cancel PIN and after the duress PIN the view is the same, byte for byte, and stays so when responders acknowledge and resolve the duress incident', async () => {
+    const pins = { cancelPin: '2468', duressPin: '1357' };
+    const carol = await w.driver('Carol', pins); // cancels
+    const dora = await w.driver('Dora', pins); // duress
+    const capturedAt = new Date(Date.now() - 5_000).toISOString();
+    const cancelled = await sos(carol, { kind: 'harassment', location: { ...HERE, capturedAt } });
+    const duress = await sos(dora, { kind: 'harassment', location: { ...HERE, capturedAt } });
+    for (const [inc, d] of [[cancelled, carol], [duress, dora]] as const) await eventually(() => view(inc.id, d.token), (r) => r.body.pagedAt !== null);
+
+    const same = async (what: string) => {
+      const [a, b] = [await view(cancelled.id, carol.token), await view(duress.id, dora.token)];
+      expect(a.status, what).toBe(200);
+      expect(b.status, what).toBe(200);
+      expect(neutral(b.body, duress, dora), what).toBe(neutral(a.body, cancelled, carol));
+      return a.body;
+    };
+    // Before the cancel, both are paging (each with its own times).
+    for (const [inc, d] of [[cancelled, carol], [duress, dora]] as const) expect((await view(inc.id, d.token)).body.state).toBe('paging');
+
+    const r1 = await t.post(`/v1/incidents/${cancelled.id}/cancel`, { pin: '2468' }, carol.token);
+    const r2 = await t.post(`/v1/incidents/${duress.id}/cancel`, { pin: '1357' }, dora.token);
+    expect([r1.status, r2.status]).toEqual([200, 200]);
+    expect(neutral(r2.body, duress, dora)).toBe(neutral(r1.body, cancelled, carol));
+    expect((await events(duress.id)).map((e) => e.type)).toContain('duress.triggered');
+    expect((await events(cancelled.id)).map((e) => e.type)).not.toContain('duress.triggered');
+
+    const frozen = await same('after the cancel');
+    expect(frozen).toEqual({
+      incident: { id: cancelled.id, code: cancelled.code, status: 'cancel_requested', kind: 'harassment', openedAt: cancelled.openedAt },
+      state: 'cancelled', pagedAt: null, acknowledgedBy: null, acknowledgedAt: null, checkIn: null, dispatch: null, location: null,
+    });
+
+    // Responders go on with the duress incident: acknowledged, escalated, asked about; the app shows none of it.
+    expect((await t.post(`/v1/incidents/${duress.id}/ack`, undefined, ava.token)).status).toBe(200);
+    await same('after the duress incident was acknowledged');
+    await t.engine.tick(at(duress, 130));
+    await same('after escalation ran');
+
+    // What the driver adds after the cancel is recorded, and answered alike.
+    const d1 = await t.post(`/v1/incidents/${cancelled.id}/details`, { kind: 'shooting', note: 'he has a gun' }, carol.token);
+    const d2 = await t.post(`/v1/incidents/${duress.id}/details`, { kind: 'shooting', note: 'he has a gun' }, dora.token);
+    expect([d1.status, d2.status]).toEqual([200, 200]);
+    expect(neutral(d2.body, duress, dora)).toBe(neutral(d1.body, cancelled, carol));
+    expect(d1.body.incident).toMatchObject({ kind: 'shooting', severity: 'critical', status: 'cancel_requested' });
+    for (const id of [cancelled.id, duress.id]) expect((await events(id)).map((e) => e.type)).toContain('incident.details');
+    expect((await same('after details')).incident.kind).toBe('shooting');
+    expect((await t.get(`/v1/incidents/${duress.id}`, lead.token)).body.incident).toMatchObject({ kind: 'shooting', status: 'acknowledged' });
+
+    for (const id of [cancelled.id, duress.id]) expect((await t.post(`/v1/incidents/${id}/resolve`, { disposition: 'other' }, lead.token)).status).toBe(200);
+    expect((await same('after both were resolved')).state).toBe('cancelled');
+    for (const id of [cancelled.id, duress.id]) expect((await t.get(`/v1/incidents/${id}/timeline/verify`, lead.token)).body.valid).toBe(true);
+    twilio.forget();
+  });
+});
+
+describe('POST /v1/incidents/{id}/details', () => {
+  it('refines the kind, raising the severity as at intake (never lowering it), and lands on the timeline with the note', async () => {
+    const d = await w.driver('Dee Tail');
+    const inc = await sos(d, { kind: 'other' });
+    expect(inc.severity).toBe('medium');
+    const res = await t.post(`/v1/incidents/${inc.id}/details`, { kind: 'robbery', note: 'two men, one knife' }, d.token);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.incident).toMatchObject({ id: inc.id, kind: 'robbery', severity: 'critical' });
+    const mine = (await events(inc.id)).filter((e) => e.type === 'incident.details' || e.type === 'incident.severity_raised');
+    expect(mine).toEqual([
+      { type: 'incident.details', actor: `driver:${d.id}`, data: { kind: 'robbery', note: 'two men, one knife' } },
+      { type: 'incident.severity_raised', actor: `driver:${d.id}`, data: { from: 'medium', to: 'critical', reason: expect.stringContaining('robbery') } },
+    ]);
+    // A milder kind later: the kind follows the driver, the severity stays.
+    const milder = await t.post(`/v1/incidents/${inc.id}/details`, { kind: 'harassment' }, d.token);
+    expect(milder.body.incident).toMatchObject({ kind: 'harassment', severity: 'critical' });
+    // A note alone leaves the kind.
+    const note = await t.post(`/v1/incidents/${inc.id}/details`, { note: 'they ran north' }, d.token);
+    expect(note.body.incident.kind).toBe('harassment');
+    expect((await events(inc.id)).filter((e) => e.type === 'incident.details').map((e) => e.data)).toEqual([
+      { kind: 'robbery', note: 'two men, one knife' }, { kind: 'harassment', note: null }, { kind: null, note: 'they ran north' },
+    ]);
+    // The board and the responders see the refined kind, and the timeline still verifies against the row.
+    expect((await t.get(`/v1/incidents/${inc.id}`, ava.token)).body.incident.kind).toBe('harassment');
+    expect((await t.get(`/v1/incidents/${inc.id}/timeline/verify`, lead.token)).body.valid).toBe(true);
+    twilio.forget();
+  });
+
+  it('the note is cleaned as an SOS’s note is, and says so', async () => {
+    const d = await w.driver('Nul');
+    const inc = await sos(d);
+    const res = await t.post(`/v1/incidents/${inc.id}/details`, { note: 'a\u0000b\uD800c' }, d.token);
+    expect(res.status).toBe(200);
+    const [e] = (await events(inc.id)).filter((x) => x.type === 'incident.details');
+    expect(e.data).toEqual({ kind: null, note: 'a\uFFFDb\uFFFDc', cleaned: ['note'] });
+    twilio.forget();
+  });
+
+  it('at least one of kind and note, each valid; the driver’s own incident only; nothing more once resolved', async () => {
+    const d = await w.driver('Val');
+    const other = await w.driver('Other');
+    const inc = await sos(d);
+    for (const body of [{}, { kind: 'fire' }, { note: 'x'.repeat(2001) }, { note: 5 }, { kind: 'robbery', extra: true }]) {
+      expectError(await t.post(`/v1/incidents/${inc.id}/details`, body, d.token), 422, 'validation_failed');
+    }
+    expectError(await t.post(`/v1/incidents/${inc.id}/details`, { note: 'mine?' }, other.token), 404, 'not_found');
+    expectError(await t.post(`/v1/incidents/${randomUUID()}/details`, { note: 'x' }, d.token), 404, 'not_found');
+    for (const token of [ava.token, lead.token, ADMIN_TOKEN]) expectError(await t.post(`/v1/incidents/${inc.id}/details`, { note: 'x' }, token), 403, 'forbidden');
+    expect((await events(inc.id)).map((e) => e.type)).not.toContain('incident.details');
+    expect((await t.post(`/v1/incidents/${inc.id}/resolve`, { disposition: 'resolved_safe' }, lead.token)).status).toBe(200);
+    expectError(await t.post(`/v1/incidents/${inc.id}/details`, { kind: 'crash' }, d.token), 409, 'conflict');
+    twilio.forget();
+  });
+});
+
+describe('POST /v1/sos without a location', () => {
+  it('opens at the driver’s last known fix, as an SOS by text does (and geo-tags it by that fix)', async () => {
+    const d = await w.driver('Last Fix');
+    const before = await sos(d, { location: { lat: 36.371, lng: -94.201, accuracyM: 30, capturedAt: new Date(Date.now() - 60_000).toISOString() } });
+    const fix = { lat: 36.3801, lng: -94.2102, accuracyM: 7, capturedAt: new Date(Date.now() - 10_000).toISOString() };
+    expect((await t.post(`/v1/incidents/${before.id}/locations`, fix, d.token)).status).toBe(202);
+    const res = await w.sos(d, { location: undefined, kind: 'other' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const placed = { zoneId: zone.id, zoneRule: 'inside', location: { lat: 36.3801, lng: -94.2102, accuracyM: 7, capturedAt: fix.capturedAt } };
+    expect(res.body.incident).toMatchObject(placed);
+    // From a token not yet looked up (judged in the SOS's own call otherwise): the same.
+    const fresh = (await t.post(`/v1/users/${d.id}/tokens`, undefined, ADMIN_TOKEN)).body.token as string;
+    const again = await t.post('/v1/sos', { clientRequestId: randomUUID(), kind: 'other' }, fresh);
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    expect(again.body.incident).toMatchObject({ driverId: d.id, ...placed });
+    twilio.forget();
+  });
+
+  it('with no fix on record it opens with no location; with a token not yet looked up it does the same', async () => {
+    const d = await w.driver('No Fix');
+    const fresh = await t.post(`/v1/users/${d.id}/tokens`, undefined, ADMIN_TOKEN); // never used: not in the token cache
+    expect(fresh.status).toBe(201);
+    const clientRequestId = randomUUID();
+    const res = await t.post('/v1/sos', { clientRequestId, kind: 'medical' }, fresh.body.token);
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.incident).toMatchObject({ driverId: d.id, kind: 'medical', location: null, source: 'app' });
+    const again = await t.post('/v1/sos', { clientRequestId, kind: 'medical' }, fresh.body.token);
+    expect(again.status).toBe(200);
+    expect(again.body.incident.id).toBe(res.body.incident.id);
+    twilio.forget();
+  });
+
+  it('a location that is given is still validated; the token is still judged first', async () => {
+    const d = await w.driver('Bad Fix');
+    const n = async () => (await t.sql`SELECT count(*)::int AS n FROM incidents WHERE driver_id = ${d.id}`)[0].n;
+    for (const location of [{ lat: 91, lng: 0 }, { lat: 'x', lng: 0 }, null, {}]) {
+      expectError(await t.post('/v1/sos', { clientRequestId: randomUUID(), kind: 'other', location }, d.token), 422, 'validation_failed');
+    }
+    expect(await n()).toBe(0);
+    expectError(await t.post('/v1/sos', { clientRequestId: randomUUID(), kind: 'other' }, `mdy_drv_${'q'.repeat(43)}`), 401, 'unauthorized');
+    expectError(await t.post('/v1/sos', { clientRequestId: randomUUID(), kind: 'other' }, ava.token), 403, 'forbidden');
+    const fresh = (await t.post(`/v1/users/${ava.id}/tokens`, undefined, ADMIN_TOKEN)).body.token; // a supervisor's, never looked up
+    expectError(await t.post('/v1/sos', { clientRequestId: randomUUID(), kind: 'other' }, fresh), 403, 'forbidden');
+  });
+});
