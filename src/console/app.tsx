@@ -23,6 +23,7 @@ import { Phone } from '../users/schemas';
 import { getZone } from '../zones/store';
 import { boardOrder } from './format';
 import { changeStream } from './live';
+import { drivers } from './drivers';
 import { safety } from './safety';
 import { fragment, form, page, pageContext, viewer, type ConsoleContext, type ConsoleEnv } from './render';
 import { can, checkSignInNonce, CONSOLE_ROLES, DEMO_PLAYERS, endSession, issueSignInNonce, PLAYERS, readSession, RESPONDERS, startSession } from './session';
@@ -316,9 +317,10 @@ app.post('/calls/:sid/hangup', async (c) => {
 });
 
 // ---------------------------------------------------------------------------------------------
-// The safety team's pages, then anything else
+// The safety team's pages, the drivers' app links, then anything else
 
 app.route('/', safety);
+app.route('/', drivers);
 
 app.all('*', (c) => {
   // "/console/" and friends: the same page without the trailing slash.

@@ -80,6 +80,8 @@ svg.plot { width:100%; max-width:36rem; height:auto; border:1px solid var(--line
 form.inline { display:inline-flex; gap:.5rem; align-items:center; }
 input.narrow { width:7rem; }
 svg.chart { max-width:48rem; }
+.qr svg { display:block; width:100%; max-width:18rem; height:auto; border:1px solid var(--line); background:#fff; }
+.applink input[readonly] { font-family:ui-monospace, Menlo, Consolas, monospace; font-size:.9rem; }
 @media (max-width: 700px) {
   main { padding:.75rem; }
   table.cards thead { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); }

@@ -34,6 +34,8 @@ export const SAFETY_TEAM = ['auditor', 'safety_lead', 'admin'] as const satisfie
  * plays only their own phone there; the administrator plays every part (src/simulator).
  */
 export const PLAYERS = ['admin', 'supervisor', 'safety_lead'] as const satisfies readonly Role[];
+/** Who enrolls drivers' phones in the app and signs them out (as POST /v1/drivers/{id}/enrollments). */
+export const ENROLLERS = ['admin', 'safety_lead'] as const satisfies readonly Role[];
 /** The demo SOS is sent as the demo driver: acting as someone else is the administrator's. */
 export const DEMO_PLAYERS = ['admin'] as const satisfies readonly Role[];
 

@@ -122,6 +122,30 @@ export async function activeIncidentsVersion(sql: Sql): Promise<string> {
   return `${r.n}:${r.v}`;
 }
 
+export interface DriverRow {
+  id: string;
+  name: string;
+  phone: string | null;
+  language: string;
+  /** Devices signed in to the driver app now. */
+  devices: number;
+}
+
+/** Every driver, by name, with how many of their devices are signed in to the app. */
+export async function listDrivers(sql: Sql, limit = 1000): Promise<DriverRow[]> {
+  return sql<DriverRow[]>`
+    SELECT u.id, u.name, u.phone, u.language,
+           (SELECT count(*)::int FROM tokens t WHERE t.user_id = u.id AND t.enrollment_id IS NOT NULL AND t.revoked_at IS NULL) AS devices
+    FROM users u WHERE u.role = 'driver'
+    ORDER BY u.name, u.id LIMIT ${limit}`;
+}
+
+/** One driver, or undefined when `id` is not a driver's. */
+export async function driverById(sql: Sql, id: string): Promise<Omit<DriverRow, 'devices'> | undefined> {
+  const [row] = await sql<Omit<DriverRow, 'devices'>[]>`SELECT id, name, phone, language FROM users WHERE id = ${id} AND role = 'driver'`;
+  return row;
+}
+
 /** The short codes of incidents, by id. */
 export async function codesOf(sql: Sql, ids: string[]): Promise<Map<string, number>> {
   const rows = await sql<{ id: string; code: number }[]>`SELECT id, code FROM incidents WHERE id = ANY(${ids}::uuid[])`;

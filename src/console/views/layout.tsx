@@ -2,7 +2,7 @@ import type { Child } from 'hono/jsx';
 import type { Principal } from '../../auth/principal';
 import { CSS, SCRIPT } from '../assets';
 import { age as fmtAge, ROLE } from '../format';
-import { can, PLAYERS, SAFETY_TEAM } from '../session';
+import { can, ENROLLERS, PLAYERS, SAFETY_TEAM } from '../session';
 
 export interface PageContext {
   /** Signed-in viewer, with the CSRF token every form of the page carries. */
@@ -45,6 +45,7 @@ export function Layout({ ctx, title, children }: { ctx: PageContext; title: stri
             <nav aria-label="Console">
               <ul>
                 <NavLink href="/console" path={ctx.path}>Board</NavLink>
+                {can(p, ENROLLERS) && <NavLink href="/console/drivers" path={ctx.path}>Drivers</NavLink>}
                 {can(p, SAFETY_TEAM) && <NavLink href="/console/safety" path={ctx.path}>Safety team</NavLink>}
                 {ctx.simulator && can(p, PLAYERS) && <NavLink href="/console/phones" path={ctx.path}>Phone simulator</NavLink>}
               </ul>

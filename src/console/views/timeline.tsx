@@ -101,6 +101,11 @@ export function describe(e: TimelineEvent, names: Names): Described {
       return { key: true, what: `Cancelling locked after ${str(d.afterAttempts)} wrong PINs` };
     case 'duress.triggered':
       return { key: true, what: 'DURESS: the driver entered the duress PIN — the “cancel” is not real', detail: 'the driver’s app shows a cancelled incident; escalation goes on' };
+    case 'incident.details':
+      return {
+        what: d.kind ? `The driver says: ${KIND[str(d.kind)] ?? str(d.kind)}` : 'The driver added a note',
+        detail: d.note ? `“${str(d.note)}”` : undefined,
+      };
     case 'incident.severity_raised':
       return { what: `Severity raised from ${str(d.from)} to ${str(d.to)}`, detail: str(d.reason) };
     case 'incident.resolved':
