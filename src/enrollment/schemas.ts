@@ -3,11 +3,10 @@
  * the app's view of an incident. The OpenAPI document is generated from these.
  */
 import { z } from '@hono/zod-openapi';
+import { LANGUAGES, type Language } from '../i18n/catalogue';
 import { KINDS, SosBody, STATUSES } from '../incidents/schemas';
 
-/** The languages Mayday writes in (users.language, sql/019). */
-export const LANGUAGES = ['en', 'es'] as const;
-export type Language = (typeof LANGUAGES)[number];
+export type { Language };
 
 /** How long an enrollment code may be exchanged. */
 export const ENROLLMENT_SECONDS = 15 * 60;
