@@ -26,6 +26,7 @@ import { freshDatabase } from './helpers/db';
 declare const window: any;
 declare const document: any;
 declare const performance: { getEntriesByName(name: string): unknown[] };
+declare function getComputedStyle(el: unknown): { transitionDuration: string };
 
 const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = resolve('test-results/driver-app');
@@ -241,6 +242,24 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await ctx.close();
   }, 90_000);
 
+  it('with reduced motion the hold shows its progress in steps and words, not an animation', async () => {
+    const ctx = await browser.newContext({ ...PHONE, reducedMotion: 'reduce', geolocation: HERE, permissions: ['geolocation'] });
+    const page = await ctx.newPage();
+    const link = (await api('POST', `/v1/drivers/${dana().id}/enrollments`, ADMIN_TOKEN)).body.url;
+    await page.goto(link);
+    const button = page.getByRole('button', { name: /^SOS/ });
+    await button.focus();
+    await page.keyboard.down(' ');
+    await page.waitForTimeout(450);
+    await seen(page, 'Keep holding: 2 of 3').waitFor();
+    expect(await button.getAttribute('data-step')).toBe('2');
+    expect(await page.locator('.ring .fill').evaluate((el: any) => getComputedStyle(el).transitionDuration)).toBe('0s');
+    await shot(page, 'sos-holding-reduced-motion');
+    await page.keyboard.up(' ');
+    await seen(page, 'Hold the button for one second to send an SOS.').waitFor();
+    await ctx.close();
+  }, 30_000);
+
   it('held with a pointer it sends; a short pointer press does not', async () => {
     const { ctx, page } = await enrolledPhone(dana().id);
     await seen(page, /Location ready/).waitFor();
@@ -378,6 +397,54 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     expect(now.length).toBe(before + 1);
     const sent = await page.evaluate(() => performance.getEntriesByName('mayday:sos:stored').length);
     expect(sent).toBe(1);
+    await ctx.close();
+  }, 60_000);
+
+  it('the service worker sends a kept SOS by Background Sync with the page closed, as the one incident', async () => {
+    const { ctx, page } = await enrolledPhone(dana().id);
+    await seen(page, /Location ready/).waitFor();
+    await expect.poll(() => page.evaluate(() => !!window.navigator.serviceWorker.controller), { timeout: 10_000 }).toBe(true);
+    const before = (await activeOf(dana().id)).length;
+    await ctx.setOffline(true);
+    await ctx.route('**/v1/**', (r) => r.abort('internetdisconnected'));
+    await hold(page, 'keyboard');
+    await seen(page, 'Not sent yet — retrying').waitFor({ timeout: 5000 });
+    const id = await page.evaluate(() => new Promise((res) => {
+      const open = window.indexedDB.open('mayday', 1);
+      open.onsuccess = () => { const r = open.result.transaction('kv').objectStore('kv').get('pending'); r.onsuccess = () => res(r.result.clientRequestId); };
+    }));
+    // The app is closed; the network comes back; the browser fires the sync the page registered
+    // (Chromium may fire it by itself when it sees the network back; the test fires it too).
+    await page.close();
+    const answers: { id: string; status: number }[] = [];
+    ctx.on('response', (r) => {
+      if (r.url().endsWith('/v1/sos')) answers.push({ id: r.request().postDataJSON().clientRequestId, status: r.status() });
+    });
+    await ctx.unrouteAll();
+    await ctx.setOffline(false);
+    const other = await ctx.newPage();
+    const cdp = await ctx.newCDPSession(other);
+    const registration = new Promise<string>((res) => {
+      cdp.on('ServiceWorker.workerRegistrationUpdated', (e: { registrations: { registrationId: string; scopeURL: string }[] }) => {
+        const r = e.registrations.find((x) => x.scopeURL === `${base}/app/`);
+        if (r) res(r.registrationId);
+      });
+    });
+    await cdp.send('ServiceWorker.enable');
+    await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: base, registrationId: await registration, tag: 'mayday-sos', lastChance: false });
+    await expect.poll(async () => (await activeOf(dana().id)).length).toBe(before + 1);
+    await expect.poll(() => answers.length).toBeGreaterThan(0);
+    expect(answers.every((a) => a.id === id)).toBe(true);
+    expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
+    // Opened again, the app shows that incident, and sends nothing more.
+    const again = await ctx.newPage();
+    const sos: string[] = [];
+    again.on('request', (r) => r.url().endsWith('/v1/sos') && sos.push(r.url()));
+    await again.goto(`${base}/app/`);
+    await seen(again, 'Paging your supervisor').waitFor();
+    await again.waitForTimeout(1000);
+    expect(sos).toEqual([]);
+    expect((await activeOf(dana().id)).length).toBe(before + 1);
     await ctx.close();
   }, 60_000);
 
