@@ -217,6 +217,27 @@ describe('cancel and duress: the app cannot tell them apart', () => {
   });
 });
 
+describe('cancelling locked after five wrong PINs', () => {
+  it('the cancel PIN and the duress PIN both answer "locked", and the incident goes on for the app alike', async () => {
+    const pins = { cancelPin: '2468', duressPin: '1357' };
+    const [cleo, dina] = [await w.driver('Cleo', pins), await w.driver('Dina', pins)];
+    const [a, b] = [await sos(cleo), await sos(dina)];
+    for (const [inc, d] of [[a, cleo], [b, dina]] as const) {
+      for (let i = 0; i < 5; i++) expect((await t.post(`/v1/incidents/${inc.id}/cancel`, { pin: '0000' }, d.token)).status).toBe(403);
+    }
+    const r1 = await t.post(`/v1/incidents/${a.id}/cancel`, { pin: '2468' }, cleo.token);
+    const r2 = await t.post(`/v1/incidents/${b.id}/cancel`, { pin: '1357' }, dina.token);
+    expect(r2.body.error.message).toBe(r1.body.error.message);
+    expect((await events(b.id)).map((e) => e.type)).toContain('duress.triggered');
+    const [va, vb] = [(await view(a.id, cleo.token)).body, (await view(b.id, dina.token)).body];
+    expect(vb.state).toBe('paging');
+    expect(vb).toEqual({ ...va, incident: { ...va.incident, id: b.id, code: b.code, openedAt: b.openedAt }, pagedAt: vb.pagedAt, location: vb.location });
+    expect((await t.get('/v1/app/me', dina.token)).body.openIncidentIds).toEqual([b.id]);
+    expect((await t.get('/v1/app/me', cleo.token)).body.openIncidentIds).toEqual([a.id]);
+    twilio.forget();
+  });
+});
+
 describe('POST /v1/incidents/{id}/details', () => {
   it('refines the kind, raising the severity as at intake (never lowering it), and lands on the timeline with the note', async () => {
     const d = await w.driver('Dee Tail');

@@ -8,7 +8,7 @@ import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { AppError, conflict, notFound } from '../errors';
 import { SEVERITY_OF_KIND } from '../incidents/schemas';
-import { getIncidentFor, viewFor } from '../incidents/store';
+import { getIncidentFor, toIncident, viewFor } from '../incidents/store';
 import { storableText } from '../incidents/text';
 import { ENROLLMENT_SECONDS, type AppIncident, type AppMe, type DetailsInput, type Device, type Language } from './schemas';
 import * as store from './store';
@@ -93,18 +93,22 @@ const isoOrNull = (v: Date | string | null) => (v === null ? null : new Date(v).
  * The incident as the app shows it. Once the driver has cancelled, with either PIN, the answer is
  * the same fixed "cancelled" view whatever happens after (a duress incident acknowledged or
  * resolved by responders, a real cancel resolved): nothing in it can tell the two PINs apart.
- * It is built from what the driver's reads already show (viewFor()), in one field order.
+ * It is built from what the driver's reads show (viewFor()), in one field order. A duress PIN
+ * entered while cancelling was locked answered "locked", as the cancel PIN does: the incident
+ * goes on, and so does its view (from the row itself, which viewFor() would mask as cancelled).
  */
 export function appView(p: Principal, r: store.AppIncidentRow): AppIncident {
-  const shown = viewFor(p, r);
-  const cancelled = r.driver_view != null || r.status === 'cancel_requested' || r.cancelled_once;
-  const incident = { id: shown.id, code: shown.code, status: cancelled ? 'cancel_requested' as const : shown.status, kind: shown.kind, openedAt: shown.openedAt };
-  if (cancelled) {
-    return { incident, state: 'cancelled', pagedAt: null, acknowledgedBy: null, acknowledgedAt: null, checkIn: null, dispatch: null, location: null };
+  if (r.status === 'cancel_requested' || r.cancelled_once) {
+    const shown = viewFor(p, r);
+    return {
+      incident: { id: shown.id, code: shown.code, status: 'cancel_requested', kind: shown.kind, openedAt: shown.openedAt },
+      state: 'cancelled', pagedAt: null, acknowledgedBy: null, acknowledgedAt: null, checkIn: null, dispatch: null, location: null,
+    };
   }
+  const shown = toIncident(r);
   const live = r.status === 'open' || r.status === 'acknowledged';
   return {
-    incident,
+    incident: { id: shown.id, code: shown.code, status: shown.status, kind: shown.kind, openedAt: shown.openedAt },
     state: r.status === 'open' ? 'paging' : r.status === 'acknowledged' ? 'acknowledged' : 'resolved',
     pagedAt: isoOrNull(r.paged_at),
     acknowledgedBy: r.acknowledged_at === null ? null : r.acknowledged_by_name,

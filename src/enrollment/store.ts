@@ -116,14 +116,22 @@ export async function revokeOwnToken(sql: Sql, driverId: string, tokenHash: stri
   return row.revoked ? 'revoked' : 'already';
 }
 
+/**
+ * The events `e` after which a driver was told the incident is cancelled: the cancel PIN's, and
+ * the duress PIN's unless cancelling was locked then (that answered "locked", as the cancel PIN does).
+ */
+const toldCancelled = (sql: Sql) =>
+  sql`(e.type = 'cancel.requested' OR (e.type = 'duress.triggered' AND NOT (e.data ->> 'cancelLocked')::boolean))`;
+
 /** A driver as the app shows it, with the ids of its incidents still under way for it, newest first. */
 export async function driverProfile(sql: Sql, driverId: string): Promise<{ driver: AppDriver; openIncidentIds: string[] } | undefined> {
-  // A duress incident shows as cancelled to its driver (driver_view), so it is not under way for the app.
+  // Cancelled with either PIN is no longer under way for the app, whatever responders do after a
+  // duress PIN (the same rule as appIncidentRow's cancelled_once).
   const [row] = await sql<{ id: string; name: string; language: Language; open_ids: string[] }[]>`
     SELECT u.id, u.name, u.language,
            coalesce((SELECT array_agg(i.id ORDER BY i.opened_at DESC, i.id) FROM incidents i
-                     WHERE i.driver_id = u.id AND i.status <> 'resolved'
-                       AND coalesce(i.driver_view ->> 'status', i.status) <> 'cancel_requested'), '{}') AS open_ids
+                     WHERE i.driver_id = u.id AND i.status NOT IN ('resolved', 'cancel_requested')
+                       AND NOT EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = i.id AND ${toldCancelled(sql)})), '{}') AS open_ids
     FROM users u WHERE u.id = ${driverId} AND u.role = 'driver'`;
   if (!row) return undefined;
   return { driver: { id: row.id, name: row.name, language: row.language }, openIncidentIds: row.open_ids };
@@ -138,7 +146,7 @@ export interface AppIncidentRow extends IncidentRow {
   checkin_seq: number;
   acknowledged_by_name: string | null;
   paged_at: Date | null;
-  /** A cancel PIN was accepted at some time (the incident may have been resolved since). */
+  /** The driver was once told the incident is cancelled (toldCancelled); it may have been resolved since. */
   cancelled_once: boolean;
 }
 
@@ -148,7 +156,7 @@ export async function appIncidentRow(sql: Sql, driverId: string, incidentId: str
     SELECT i.*, a.name AS acknowledged_by_name,
            (SELECT min(p.sent_at) FROM pages p
             WHERE p.incident_id = i.id AND p.purpose IN ('page', 'failover', 'retry', 'repage')) AS paged_at,
-           EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = i.id AND e.type = 'cancel.requested') AS cancelled_once
+           EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = i.id AND ${toldCancelled(sql)}) AS cancelled_once
     FROM incidents i LEFT JOIN users a ON a.id = i.acknowledged_by
     WHERE i.id = ${incidentId} AND i.driver_id = ${driverId}`;
   return row;
