@@ -276,7 +276,8 @@ async function sendSos() {
   }
   if (pending !== p) return; // stored meanwhile (the service worker's Background Sync)
   if (res && (res.status === 201 || res.status === 200)) return stored(res.body.incident);
-  if (res && (res.status === 401 || res.status === 403)) return signedOut();
+  if (res?.status === 401) return; // signed out (call() said so)
+  if (res?.status === 403) return signedOut(); // this token is not a driver's
   if (res && (res.status === 400 || res.status === 422) && p.location) {
     // A fix the server will not take must not hold the SOS back: it goes without it.
     delete p.location;
