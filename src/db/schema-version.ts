@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 19;
-export const DEFINITIONS_CHECKSUM = 'ac853e687b4953c5d4ad4920e6cc0422ba0f1f03e5fef829ef87bcf87fdeff0d';
+export const DEFINITIONS_CHECKSUM = '80160805f3f8dac476c5126e0ff761129dab1eeecd1bb97cff5aefb6ae071686';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */
