@@ -269,9 +269,19 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     expect(await sosState(page)).toBe('idle');
     const stored = page.waitForResponse((r) => r.url().endsWith('/v1/sos'));
     await hold(page, 'pointer');
-    expect((await stored).status()).toBe(201);
+    const res = await stored;
+    expect(res.status()).toBe(201);
+    const { incident } = await res.json();
     await seen(page, 'Paging your supervisor').waitFor();
     expect((await activeOf(dana().id)).length).toBe(before + 1);
+    // Reloaded with nothing of the incident kept on the phone, the app resumes the driver's newest open one.
+    await page.evaluate(() => new Promise((res) => {
+      const open = window.indexedDB.open('mayday', 1);
+      open.onsuccess = () => { const tx = open.result.transaction('kv', 'readwrite'); tx.objectStore('kv').delete('current'); tx.oncomplete = res; };
+    }));
+    await page.reload();
+    await seen(page, `SOS sent · Incident #${incident.code}`).waitFor();
+    await seen(page, 'Paging your supervisor').waitFor();
     await ctx.close();
   }, 60_000);
 
