@@ -7,7 +7,7 @@
  */
 import type { Sql } from './client';
 
-export const SCHEMA_VERSION = 19;
+export const SCHEMA_VERSION = 21;
 export const DEFINITIONS_CHECKSUM = '80160805f3f8dac476c5126e0ff761129dab1eeecd1bb97cff5aefb6ae071686';
 
 export interface SchemaState {

@@ -1,0 +1,2 @@
+-- On-call readiness (issue 20): filled in by the readiness work.
+SELECT 1;
