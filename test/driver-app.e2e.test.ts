@@ -312,6 +312,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
       await page.getByRole('button', { name: 'Cancel SOS' }).last().tap();
       expect((await answered).status()).toBe(200);
       await page.getByRole('heading', { name: 'Cancelled' }).waitFor();
+      // The screen has settled once the screen reader's region says it too (app.js fills it ~50 ms later).
+      await expect.poll(() => page.locator('#announce').textContent()).toBe('Cancelled');
       const screen = await page.locator('#main').innerText();
       const dom = await page.locator('#screen-ended').evaluate((el: any) => el.outerHTML);
       await shot(page, `cancelled-${name}`);
