@@ -10,6 +10,7 @@ import admin from './http/routes/admin';
 import driverAppApi, { ENROLL_PATH } from './http/routes/app';
 import audit from './http/routes/audit';
 import incidents from './http/routes/incidents';
+import readiness from './http/routes/readiness';
 import lifecycle from './http/routes/lifecycle';
 import simulator from './http/routes/simulator';
 import support from './http/routes/support';
@@ -52,6 +53,7 @@ export function buildApp(deps: Deps) {
   app.route('/', incidents);
   app.route('/', timeline);
   app.route('/', audit);
+  app.route('/', readiness);
   app.route('/', users);
   app.route('/', lifecycle);
   app.route('/', support);

@@ -157,5 +157,6 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     await s.t.engine.tick();
     twilio.expectSms(s.c.phone);
     twilio.expectCall(s.c.phone);
+    twilio.expectSms(s.c.phone, /Reply OK \d+$/); // the override's on-call readiness check (test/readiness.test.ts)
   });
 });

@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 21;
-export const DEFINITIONS_CHECKSUM = '80160805f3f8dac476c5126e0ff761129dab1eeecd1bb97cff5aefb6ae071686';
+export const DEFINITIONS_CHECKSUM = '342cd1d47b4fceaa58ed2a9d0c6037276e4a4241caee0205fc06eaab18d0befb';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

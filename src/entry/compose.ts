@@ -13,6 +13,7 @@ import type { Logger } from '../log';
 import type { Metrics } from '../metrics/metrics';
 import { onStatus, onStatuses } from '../paging/callbacks';
 import { Pager, type PagerDeps, type PagingOptions } from '../paging/pager';
+import { runReadiness } from '../readiness/service';
 import { Simulator } from '../simulator/simulator';
 import { ZoneDirectory } from '../zones/store';
 
@@ -101,6 +102,6 @@ export function compose(o: WireOptions) {
     // Once a UTC day, whichever instance ticks first; it runs in the background, never holding a tick.
     if (o.retentionDays !== undefined) await runRetentionIfDue(o.sql, o.log, { days: o.retentionDays, now: at ?? undefined });
   };
-  engine = new Engine({ sql: o.sql, log: o.log, pager, metrics: o.metrics, onTick, senderId: o.senderId }, { sweepMs: o.engine?.sweepMs ?? 1_000, slowTickMs: 500 });
+  engine = new Engine({ sql: o.sql, log: o.log, pager, metrics: o.metrics, onTick, readiness: (at) => runReadiness(deps, at), senderId: o.senderId }, { sweepMs: o.engine?.sweepMs ?? 1_000, slowTickMs: 500 });
   return { deps, engine, pager, simulator, app: buildApp(deps) };
 }

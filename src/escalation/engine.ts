@@ -12,6 +12,11 @@ export interface EngineDeps {
   metrics?: Metrics;
   /** Extra periodic work (the phone simulator's unanswered calls, later check-ins). */
   onTick?: (asOf: Date | null) => Promise<void>;
+  /**
+   * On-call readiness due as of `asOf` (src/readiness: checks at shift starts, safety leads paged
+   * after the grace); answers how many checks it handled. Counted in next_due() like the rest.
+   */
+  readiness?: (asOf: Date | null) => Promise<number>;
   /** This process's sender id (see holdSenderLock()): its lock is held from start() to stop(). */
   senderId?: string;
 }
@@ -21,6 +26,8 @@ export interface TickResult {
   failed: number;
   /** Incidents whose check-in was requested or missed. */
   checkins: number;
+  /** On-call readiness checks sent, or missed and paged to the safety leads. */
+  readiness: number;
   recovered: number;
   sent: number;
   /** Milliseconds after their deadline that escalations ran (for the lateness histogram). */
@@ -48,7 +55,8 @@ const STUCK_RETRY_MS = 100;
 /**
  * The escalation engine: `tick(asOf)` is the one place that acts on what is due as of `asOf` —
  * it starts escalation steps whose deadline passed, asks drivers to check in and records missed
- * check-ins (claimed with FOR UPDATE SKIP LOCKED, so instances share the work), settles pages
+ * check-ins, sends on-call readiness checks and pages for the missed ones (claimed with FOR UPDATE
+ * SKIP LOCKED, so instances share the work), settles pages
  * whose sender died, and sends what is queued. What is due, and when next, is one SQL function,
  * next_due(): the Node timer below, and a Worker's alarm, both wait for it. Time is a parameter:
  * tests move `asOf` instead of sleeping. `start()` runs the tick on a timer set to the next
@@ -95,6 +103,7 @@ export class Engine {
         ...again,
         escalated: r.escalated + again.escalated,
         checkins: r.checkins + again.checkins,
+        readiness: r.readiness + again.readiness,
         recovered: r.recovered + again.recovered,
         sent: r.sent + again.sent,
         lateMs: [...r.lateMs, ...again.lateMs],
@@ -103,7 +112,7 @@ export class Engine {
     const ms = Math.round(performance.now() - started);
     const slow = ms > this.opts.slowTickMs;
     // The phases are the last pass's.
-    if (slow) this.deps.log.warn({ ms, passes, escalated: r.escalated, checkins: r.checkins, recovered: r.recovered, sent: r.sent, ...r.phases }, 'engine tick ran long');
+    if (slow) this.deps.log.warn({ ms, passes, escalated: r.escalated, checkins: r.checkins, readiness: r.readiness, recovered: r.recovered, sent: r.sent, ...r.phases }, 'engine tick ran long');
     this.deps.metrics?.tick(ms, slow);
     this.deps.metrics?.escalationLateness(r.lateMs);
     const { stillDue: _, phases: __, ...result } = r;
@@ -153,6 +162,7 @@ export class Engine {
       if (n < BATCH || performance.now() - started > 1_000) break;
     }
     const checkinsAt = performance.now();
+    const readiness = (await this.deps.readiness?.(at)) ?? 0;
     await this.deps.onTick?.(at);
     let sent = 0;
     for (;;) {
@@ -166,7 +176,7 @@ export class Engine {
     // Where the time went, for the "ran long" warning: lease recovery, escalations, check-ins, the rest (retention, checkpoints, the drain).
     const phase = (a: number, b: number) => Math.round(b - a);
     const phases = { recoverMs: phase(started, recoveredAt), escalateMs: phase(recoveredAt, escalatedAt), checkinsMs: phase(escalatedAt, checkinsAt), drainMs: phase(checkinsAt, performance.now()) };
-    return { escalated, failed, checkins, recovered, sent, lateMs, nextDeadline: next.at, nextInMs: next.inMs, stillDue: next.due, phases };
+    return { escalated, failed, checkins, readiness, recovered, sent, lateMs, nextDeadline: next.at, nextInMs: next.inMs, stillDue: next.due, phases };
   }
 
   /**
@@ -238,7 +248,7 @@ export class Engine {
       const r = await this.ticking;
       // In the database's time (how far off next_due() is), so the two clocks need not agree.
       if (r.nextInMs !== null) next = r.nextInMs;
-      const progressed = r.escalated + r.checkins + r.recovered + r.sent > 0;
+      const progressed = r.escalated + r.checkins + r.readiness + r.recovered + r.sent > 0;
       if (next <= 0 && !progressed) next = STUCK_RETRY_MS;
     } catch (e) {
       this.deps.log.warn({ err: e }, 'engine tick failed; retrying');

@@ -1,7 +1,8 @@
 /**
  * The words Mayday understands in a text, in every language: a responder's `ACK`, `1` or
- * `ACK <code>`, and a driver's SAFE, HELP and SOS, or BIEN, AYUDA and SOS in Spanish. It imports
- * nothing, so the SMS handler and the phone simulator read a text alike.
+ * `ACK <code>`, and `OK` or `OK <code>` (on-call readiness); a driver's SAFE, HELP and SOS, or
+ * BIEN, AYUDA and SOS in Spanish. It imports nothing, so the SMS handler and the phone simulator
+ * read a text alike.
  */
 
 /** "  ack   1042 " → "ACK 1042": case and spacing do not matter. */
@@ -15,6 +16,17 @@ export function ackOf(body: string): { code: number | null } | undefined {
   const text = normalize(body);
   if (text === 'ACK' || text === '1') return { code: null };
   const named = /^ACK ?#?(\d{1,9})$/.exec(text);
+  return named ? { code: Number(named[1]) } : undefined;
+}
+
+/**
+ * A responder's reply to an on-call readiness check: `OK` (the one check waiting, code null) or
+ * `OK <code>` (also `OK#104`, `ok 104`), the same in every language; undefined for anything else.
+ */
+export function okOf(body: string): { code: number | null } | undefined {
+  const text = normalize(body);
+  if (text === 'OK') return { code: null };
+  const named = /^OK ?#?(\d{1,9})$/.exec(text);
   return named ? { code: Number(named[1]) } : undefined;
 }
 

@@ -6,7 +6,8 @@ import { openSos } from '../incidents/service';
 import { acknowledgeIncident, lastKnownFix, receiveCheckIn } from '../incidents/store';
 import { maskPhone } from '../log';
 import { isGsm7, truncate } from '../paging/segments';
-import { ackOf, driverWord } from './keywords';
+import { confirmByText } from '../readiness/service';
+import { ackOf, driverWord, okOf } from './keywords';
 import { checkinIncident, codeOfRequest, pagedIncident, takeHelpReply, userByPhone } from './store';
 
 export { normalize } from './keywords';
@@ -25,7 +26,8 @@ async function helpText(deps: Deps, key: string, text: string): Promise<string |
 
 /**
  * An SMS to Mayday's number. From a responder: `ACK` or `1` acknowledges the newest open
- * incident paged to that phone; `ACK <code>` names one (it must have been paged to that phone).
+ * incident paged to that phone; `ACK <code>` names one (it must have been paged to that phone);
+ * `OK` or `OK <code>` confirms an on-call readiness check.
  * Answers the reply to send back, in the sender's language (English to a number Mayday does not
  * know), or null for none.
  */
@@ -38,6 +40,8 @@ export async function handleInboundSms(deps: Deps, from: string, body: string, m
     log.info('inbound sms from a number that is not a responder');
     return helpText(deps, from, t(lang, 'phone.reply.responderHelp'));
   }
+  const ok = okOf(body);
+  if (ok) return confirmByText(deps, user.id, lang, ok.code);
   const ack = ackOf(body);
   if (!ack) return helpText(deps, from, t(lang, 'phone.reply.responderHelp'));
   const { code } = ack;

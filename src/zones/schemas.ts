@@ -28,6 +28,7 @@ export type Polygon = z.infer<typeof PolygonSchema>;
 const zoneSettings = {
   checkInSeconds: z.number().int().min(5).max(86_400).optional().openapi({ description: 'Interval between check-ins asked of the driver (default 300).' }),
   checkInGraceSeconds: z.number().int().min(0).max(86_400).optional().openapi({ description: 'How long a check-in may go unanswered (default 120).' }),
+  readinessGraceSeconds: z.number().int().min(5).max(86_400).optional().openapi({ description: 'How long the responder coming on call has to reply OK before the zone’s safety leads are paged (default 600).' }),
 };
 
 /** Told apart by `fallback`, so that an invalid zone is reported at the field that is wrong. */
@@ -48,6 +49,7 @@ export const ZoneSchema = z
     boundary: z.union([PolygonSchema, z.null()]).openapi({ description: 'null for the fallback zone.' }),
     checkInSeconds: z.number().int(),
     checkInGraceSeconds: z.number().int(),
+    readinessGraceSeconds: z.number().int(),
     escalationPolicy: z.union([EscalationPolicySchema, z.null()]).openapi({ description: 'null: the default policy applies.' }),
     createdAt: z.string(),
   })

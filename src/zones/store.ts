@@ -11,6 +11,7 @@ interface ZoneRow {
   boundary: Polygon | null;
   check_in_seconds: number;
   check_in_grace_seconds: number;
+  readiness_grace_seconds: number;
   escalation_policy: EscalationPolicy | null;
   created_at: Date;
 }
@@ -22,6 +23,7 @@ const toZone = (r: ZoneRow): Zone => ({
   boundary: r.boundary,
   checkInSeconds: r.check_in_seconds,
   checkInGraceSeconds: r.check_in_grace_seconds,
+  readinessGraceSeconds: r.readiness_grace_seconds,
   escalationPolicy: r.escalation_policy,
   createdAt: r.created_at.toISOString(),
 });
@@ -29,9 +31,9 @@ const toZone = (r: ZoneRow): Zone => ({
 export async function createZone(sql: Sql, z: CreateZone): Promise<Zone> {
   try {
     const [row] = await sql<ZoneRow[]>`
-      INSERT INTO zones (name, boundary, is_fallback, check_in_seconds, check_in_grace_seconds)
+      INSERT INTO zones (name, boundary, is_fallback, check_in_seconds, check_in_grace_seconds, readiness_grace_seconds)
       VALUES (${z.name}, ${'boundary' in z ? sql.json(z.boundary) : null}, ${z.fallback === true},
-              ${z.checkInSeconds ?? 300}, ${z.checkInGraceSeconds ?? 120})
+              ${z.checkInSeconds ?? 300}, ${z.checkInGraceSeconds ?? 120}, ${z.readinessGraceSeconds ?? 600})
       RETURNING *`;
     return toZone(row);
   } catch (e) {
@@ -97,8 +99,15 @@ export async function addOverride(sql: Sql, zoneId: string, o: { responderId: st
 
 export async function oncallAt(sql: Sql, zoneId: string, at: Date) {
   await getZone(sql, zoneId);
-  const [row] = await sql<{ responder_id: string | null }[]>`SELECT oncall_responder(${zoneId}, ${at}) AS responder_id`;
-  return { zoneId, at: at.toISOString(), responderId: row.responder_id };
+  // confirmedAt: the responder's OK to the readiness check of the shift they are on at `at`.
+  const [row] = await sql<{ responder_id: string | null; confirmed_at: Date | null }[]>`
+    SELECT o.responder_id,
+           (SELECT c.confirmed_at FROM readiness_checks c
+             WHERE c.zone_id = ${zoneId} AND c.responder_id = o.responder_id AND c.shift_start <= ${at}
+               AND (c.shift_end IS NULL OR c.shift_end > ${at})
+             ORDER BY c.shift_start DESC LIMIT 1) AS confirmed_at
+    FROM (SELECT oncall_responder(${zoneId}, ${at}) AS responder_id) o`;
+  return { zoneId, at: at.toISOString(), responderId: row.responder_id, confirmedAt: row.confirmed_at?.toISOString() ?? null };
 }
 
 /**

@@ -2,12 +2,15 @@
 -- p_incident is null. That is the earliest of: its next escalation step, while nobody has
 -- acknowledged; its next check-in request or check-in deadline, until it is resolved and never
 -- after a duress PIN; a page waiting to be sent (a retry after backoff, voicemail or an unknown
--- outcome); a sender's lease running out. A page just queued and due at once is being sent by
--- whoever queued it, so it counts only 5 s after it was queued. The engine's tick(asOf) is what
--- acts on each: escalate_due_and_claim(), checkins_due(), and the sender's lease recovery
--- (expire_leases()) and claim.
+-- outcome); a sender's lease running out; and, for all only, on-call readiness: a zone's next shift
+-- start, and a readiness check's next step (ask, or page the safety leads after its grace). A
+-- page just queued and due at once is being sent by whoever queued it, so it counts only 5 s
+-- after it was queued. The engine's tick(asOf) is what
+-- acts on each: escalate_due_and_claim(), checkins_due(), readiness_due(), and the sender's lease
+-- recovery (expire_leases()) and claim.
 --
--- Cost: the escalation, check-in and lease terms are each one index lookup. The page terms read
+-- Cost: the escalation, check-in, readiness and lease terms are each one index lookup (the
+-- readiness ones on partial indexes of the rows that have a next step). The page terms read
 -- the queued pages that are due (or nearly) in not_before order, and stop at the first that is
 -- not in its grace: at most the pages the next tick sends anyway. Plans are made for each call
 -- (force_custom_plan), so that one incident's call uses its pages' key and the global one the
@@ -26,6 +29,8 @@ BEGIN
     (SELECT min(checkin_due_at) FROM incidents
       WHERE checkin_due_at IS NOT NULL AND status IN ('open', 'acknowledged') AND duress_at IS NULL
         AND (p_incident IS NULL OR id = p_incident)),
+    (SELECT min(next_at) FROM readiness_zones WHERE next_at IS NOT NULL AND p_incident IS NULL),
+    (SELECT min(due_at) FROM readiness_checks WHERE due_at IS NOT NULL AND p_incident IS NULL),
     (SELECT min(lease_until) FROM pages
       WHERE status = 'sending' AND (p_incident IS NULL OR incident_id = p_incident)),
     -- The first queued page not in its grace, in the order the sender claims them.

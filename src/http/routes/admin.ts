@@ -99,7 +99,14 @@ app.openapi(
 );
 
 const OncallQuery = z.object({ at: z.iso.datetime({ offset: true }).optional().openapi({ description: 'Default: now.' }) });
-const OncallOut = z.object({ zoneId: z.uuid(), at: z.string(), responderId: z.uuid().nullable() }).openapi('Oncall');
+const OncallOut = z
+  .object({
+    zoneId: z.uuid(),
+    at: z.string(),
+    responderId: z.uuid().nullable(),
+    confirmedAt: z.string().nullable().openapi({ description: 'When that responder replied OK to the readiness check of their shift; null when they have not (or nobody is on call).' }),
+  })
+  .openapi('Oncall');
 app.openapi(
   createRoute({ operationId: 'getOncall', method: 'get', path: '/v1/zones/{id}/oncall', summary: 'Who is on call in a zone, now or at a given instant', tags: ['oncall'], security: bearer, request: { params: IdParam, query: OncallQuery },
     responses: { 200: json(OncallOut, 'Who is on call then (an override, else the rotation); null when nobody'), ...errors, ...notFoundError },

@@ -86,4 +86,22 @@ export default {
   status: {
     acknowledged: 'acknowledged', cancelRequested: 'cancel requested', resolved: 'resolved', missing: 'missing',
   },
+  /**
+   * On-call readiness: the check at a shift's start, and the page to the safety leads when it goes
+   * unconfirmed. {until} and {asked} are times in UTC written "2026-12-07 16:00 UTC". "OK" is
+   * understood in every language.
+   */
+  readiness: {
+    ask: 'Mayday: You are on call for {zone} until {until}. Reply OK {code}',
+    /** When the shift's end is not known (an override with nothing after it). */
+    untilFurtherNotice: 'further notice',
+    voice: 'Mayday. You are on call for {zone} until {until}. To confirm, text OK {code} to the Mayday number.',
+    missed: 'Mayday: {zone} has no confirmed on-call. {name} was asked at {asked} to reply OK {code} and has not.',
+    missedVoice: 'Mayday. {zone} has no confirmed on-call. {name} did not confirm their shift. Details are in your text messages.',
+    confirmed: 'Mayday: thank you, you are confirmed on call for {zone} until {until}.',
+    already: 'Mayday: you already confirmed OK {code}.',
+    which: 'Mayday: you have more than one on-call check waiting; reply OK with its number, for example OK 104.',
+    none: 'Mayday: no on-call check is waiting for you; nothing was confirmed.',
+    unknown: 'Mayday: OK {code} is not one of your on-call checks; nothing was confirmed.',
+  },
 };

@@ -77,4 +77,17 @@ export default {
   status: {
     acknowledged: 'confirmado', cancelRequested: 'pendiente de cancelación', resolved: 'resuelto', missing: 'eliminado',
   },
+
+  readiness: {
+    ask: 'Mayday: Usted está de guardia en {zone} hasta {until}. Responda OK {code}',
+    untilFurtherNotice: 'nuevo aviso',
+    voice: 'Mayday. Usted está de guardia en {zone} hasta {until}. Para confirmar, envíe OK {code} por mensaje al número de Mayday.',
+    missed: 'Mayday: {zone} no tiene guardia confirmada. Se pidió a {name} el {asked} responder OK {code} y no lo ha hecho.',
+    missedVoice: 'Mayday. {zone} no tiene guardia confirmada. {name} no confirmó su turno. Los detalles están en sus mensajes de texto.',
+    confirmed: 'Mayday: gracias, su guardia en {zone} hasta {until} queda confirmada.',
+    already: 'Mayday: usted ya confirmó OK {code}.',
+    which: 'Mayday: tiene más de una guardia por confirmar; responda OK con su número, por ejemplo OK 104.',
+    none: 'Mayday: no tiene ninguna guardia por confirmar; no se confirmó nada.',
+    unknown: 'Mayday: OK {code} no es una de sus guardias; no se confirmó nada.',
+  },
 };

@@ -1,0 +1,124 @@
+/**
+ * On-call readiness: when a shift begins, the responder coming on call is texted "You are on call
+ * for <zone> until <time>. Reply OK <code>" (called with the same words when Twilio refuses the
+ * text), and when nobody confirms within the zone's grace its safety leads are paged. The engine's
+ * tick(asOf) runs runReadiness(); what is due is SQL (readiness_due(), counted in next_due()).
+ */
+import type { Deps } from '../deps';
+import { SPEECH_LOCALE, t, type Language } from '../i18n/catalogue';
+import { maskPhone } from '../log';
+import { firstThatFits, isGsm7, plainName, truncate } from '../paging/segments';
+import { claimReadiness, confirmReadiness, recordAsked, recordMissed, type DueReadiness, type Recipient } from './store';
+
+export type ReadinessDeps = Pick<Deps, 'sql' | 'log' | 'telephony' | 'twiml' | 'publicBaseUrl'>;
+
+/** Checks handled per claim: a handful of zones change shift at the same moment. */
+const BATCH = 50;
+/** A claimed check not recorded after this long (its instance died mid-send) is due again. */
+export const LEASE_SECONDS = 30;
+
+/** A time as every message writes it, the same in every zone and language: "2026-12-07 16:00 UTC". */
+export const utcText = (d: Date) => `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 16)} UTC`;
+
+/**
+ * The text, within two segments: names as they are, else in plain GSM-7 letters, else cut
+ * ("..." in GSM-7, "…" otherwise).
+ */
+function fitted(build: (names: (n: string) => string) => string): string {
+  const cut = (max: number) => (n: string) => {
+    const plain = plainName(n);
+    return truncate(plain, max, isGsm7(plain));
+  };
+  return firstThatFits([build((n) => n), build(plainName), build(cut(40)), build(cut(20)), build(cut(10))]);
+}
+
+export function askText(lang: Language, r: Pick<DueReadiness, 'zone_name' | 'shift_end' | 'code'>): string {
+  const until = r.shift_end ? utcText(r.shift_end) : t(lang, 'phone.readiness.untilFurtherNotice');
+  return fitted((n) => t(lang, 'phone.readiness.ask', { zone: n(r.zone_name), until, code: r.code }));
+}
+
+export function missedText(lang: Language, r: Pick<DueReadiness, 'zone_name' | 'responder_name' | 'asked_at' | 'code'>): string {
+  const asked = utcText(r.asked_at ?? new Date());
+  return fitted((n) => t(lang, 'phone.readiness.missed', { zone: n(r.zone_name), name: n(r.responder_name), asked, code: r.code }));
+}
+
+/**
+ * Text one person; when Twilio refuses the text outright (an invalid number, 429 or 5xx before it
+ * was taken), call them with `voice`. An unknown outcome (a timeout) may have been taken: no call.
+ * Answers the channel that took it, or 'none'.
+ */
+async function reach(deps: ReadinessDeps, checkId: string, to: Recipient, sms: string, voice: string): Promise<'sms' | 'voice' | 'none'> {
+  const log = deps.log.child({ checkId, to: maskPhone(to.phone ?? '') });
+  if (!to.phone) return 'none';
+  const text = await deps.telephony.sendSms({ to: to.phone, body: sms }).catch((e: Error) => ({ ok: false as const, kind: 'unknown' as const, message: e.message }));
+  if (text.ok || text.kind === 'unknown') return 'sms';
+  log.warn({ kind: text.kind, status: text.status, code: text.code }, 'readiness text refused; calling instead');
+  const base = deps.publicBaseUrl;
+  const call = await deps.telephony
+    .placeCall({
+      pageId: checkId,
+      to: to.phone,
+      twiml: deps.twiml.say(voice, SPEECH_LOCALE[to.language] ?? SPEECH_LOCALE.en),
+      script: voice,
+      // No page has this id: the status webhooks acknowledge these callbacks and change nothing.
+      statusCallback: `${base}/webhooks/twilio/voice/status?readiness=${checkId}`,
+      amdCallback: `${base}/webhooks/twilio/voice/amd?readiness=${checkId}`,
+    })
+    .catch((e: Error) => ({ ok: false as const, kind: 'unknown' as const, message: e.message }));
+  if (call.ok || call.kind === 'unknown') return 'voice';
+  log.error({ kind: call.kind, status: call.status, code: call.code }, 'readiness call refused too');
+  return 'none';
+}
+
+async function handle(deps: ReadinessDeps, at: Date | null, r: DueReadiness): Promise<void> {
+  if (r.action === 'ask') {
+    const [to] = r.recipients;
+    const until = r.shift_end ? utcText(r.shift_end) : t(to.language, 'phone.readiness.untilFurtherNotice');
+    const via = await reach(deps, r.check_id, to, askText(to.language, r), t(to.language, 'phone.readiness.voice', { zone: r.zone_name, until, code: r.code }));
+    await recordAsked(deps.sql, r.check_id, at, via);
+    deps.log.info({ checkId: r.check_id, code: r.code, via }, 'readiness check sent');
+    return;
+  }
+  const reached = await Promise.all(
+    r.recipients.map((lead) => reach(deps, r.check_id, lead, missedText(lead.language, r),
+      t(lead.language, 'phone.readiness.missedVoice', { zone: r.zone_name, name: r.responder_name }))),
+  );
+  if (!reached.some((v) => v !== 'none')) deps.log.error({ checkId: r.check_id, leads: r.recipients.length }, 'readiness missed and no safety lead could be reached');
+  await recordMissed(deps.sql, r.check_id, at);
+  deps.log.warn({ checkId: r.check_id, code: r.code, leads: r.recipients.length }, 'readiness check missed; safety leads paged');
+}
+
+/**
+ * Everything readiness has due as of `at` (null: now): checks to send at a shift's start, and
+ * safety leads to page for checks unconfirmed after the grace. Answers how many checks it handled.
+ */
+export async function runReadiness(deps: ReadinessDeps, at: Date | null): Promise<number> {
+  let handled = 0;
+  for (;;) {
+    const rows = await claimReadiness(deps.sql, at, BATCH, LEASE_SECONDS);
+    const results = await Promise.allSettled(rows.map((r) => handle(deps, at, r)));
+    for (const x of results) if (x.status === 'rejected') deps.log.error({ err: x.reason }, 'readiness check failed; it is due again after its lease');
+    handled += rows.length;
+    if (rows.length < BATCH) return handled;
+  }
+}
+
+/** A responder's text "OK" or "OK <code>": confirms their readiness check; answers the reply, in their language. */
+export async function confirmByText(deps: Pick<Deps, 'sql' | 'log'>, responderId: string, lang: Language, code: number | null): Promise<string> {
+  const r = await confirmReadiness(deps.sql, responderId, code);
+  deps.log.info({ responderId, code, result: r.result }, 'readiness reply');
+  switch (r.result) {
+    case 'confirmed': {
+      const until = r.shiftEnd ? utcText(r.shiftEnd) : t(lang, 'phone.readiness.untilFurtherNotice');
+      return fitted((n) => t(lang, 'phone.readiness.confirmed', { zone: n(r.zoneName), until }));
+    }
+    case 'already':
+      return t(lang, 'phone.readiness.already', { code: r.code });
+    case 'ambiguous':
+      return t(lang, 'phone.readiness.which');
+    case 'unknown':
+      return t(lang, 'phone.readiness.unknown', { code: code ?? '' });
+    default:
+      return t(lang, 'phone.readiness.none');
+  }
+}
