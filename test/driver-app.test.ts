@@ -5,11 +5,14 @@
  * and the app's JavaScript type-checking. (The app in Chromium: driver-app.e2e.test.ts.)
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CSP, PRECACHE_URLS, SHELL_FILES } from '../src/driver-app/serve';
+import { APP_FILES, CSP, PRECACHE_URLS, SHELL_FILES } from '../src/driver-app/serve';
+import { nodeAppAssets, type NodeAppAssets } from '../src/entry/app-assets';
 import { keysOf } from '../src/i18n/catalogue';
 import { testApp, type TestApp } from './helpers/app';
 import { expectError } from './helpers/expect';
@@ -95,6 +98,26 @@ describe('the shell', () => {
       const res = await t.get(path);
       expectError(res, 404, 'not_found');
     }
+  });
+
+  it('reads only the app’s own files, once: thousands of made-up names answer 404 and none is kept', async () => {
+    const reader = t.deps.appAsset as NodeAppAssets;
+    expect(reader.held()).toBe(APP_FILES.length);
+    for (let i = 0; i < 3000; i++) {
+      const name = randomUUID();
+      expect((await t.app.request(`/app/${name}.js`)).status).toBe(404);
+      expect(await reader(`app/${name}.js`)).toBeUndefined();
+    }
+    expect(reader.held()).toBe(APP_FILES.length);
+    // A file in the folder that is not one of the app's is neither read nor served.
+    const dir = mkdtempSync(join(tmpdir(), 'mayday-app-'));
+    mkdirSync(join(dir, 'app'));
+    writeFileSync(join(dir, 'app/app.js'), 'ok');
+    writeFileSync(join(dir, 'app/extra.js'), 'not the app');
+    const other = nodeAppAssets(dir);
+    expect(text((await other('app/app.js'))!)).toBe('ok');
+    expect(await other('app/extra.js')).toBeUndefined();
+    expect(other.held()).toBe(1);
   });
 
   it('lists every file of the app folder in the shell (so the service worker keeps it), and nothing that is not there', () => {

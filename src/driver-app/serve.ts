@@ -31,6 +31,10 @@ export const SHELL_FILES = [
   'app/icons/icon-maskable-512.png',
 ];
 
+/** Every file the app is made of, as paths under public/: the shell and the service worker. Nothing else is served. */
+export const APP_FILES: readonly string[] = [...SHELL_FILES, 'app/sw.js'];
+const KNOWN = new Set(APP_FILES);
+
 /** The URLs the service worker precaches: the shell (index.html as /app/) and both catalogues. */
 export const PRECACHE_URLS = [
   ...SHELL_FILES.map((f) => (f === 'app/index.html' ? '/app/' : `/${f}`)),
@@ -59,8 +63,8 @@ const TYPES: Record<string, string> = {
   svg: 'image/svg+xml',
 };
 
-/** Paths the app may name: lower-case names in at most two folders, with a known extension. */
-const SAFE_PATH = /^app\/(?:[a-z0-9-]+\/){0,2}[a-z0-9-]+\.(html|js|css|webmanifest|png|svg)$/;
+/** Paths the app may name: short lower-case names in at most two folders, with a known extension. */
+const SAFE_PATH = /^app\/(?:[a-z0-9-]{1,40}\/){0,2}[a-z0-9-]{1,40}\.(html|js|css|webmanifest|png|svg)$/;
 
 const reader = (c: { get(k: 'deps'): Deps }) => {
   const read = c.get('deps').appAsset;
@@ -69,7 +73,8 @@ const reader = (c: { get(k: 'deps'): Deps }) => {
 };
 
 async function file(read: AppAssetReader, path: string) {
-  const m = SAFE_PATH.exec(path);
+  // Only the app's own files are asked of the reader: any other name is a 404 at once.
+  const m = KNOWN.has(path) ? SAFE_PATH.exec(path) : null;
   const body = m ? await read(path) : undefined;
   if (!m || !body) throw new AppError('not_found', `no file /${path}`);
   return { body, type: TYPES[m[1]] };
