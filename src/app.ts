@@ -9,6 +9,7 @@ import { lazyChild, maskPathPhones } from './log';
 import admin from './http/routes/admin';
 import driverAppApi, { ENROLL_PATH } from './http/routes/app';
 import audit from './http/routes/audit';
+import dispatch from './http/routes/dispatch';
 import incidents from './http/routes/incidents';
 import readiness from './http/routes/readiness';
 import lifecycle from './http/routes/lifecycle';
@@ -56,6 +57,7 @@ export function buildApp(deps: Deps) {
   app.route('/', readiness);
   app.route('/', users);
   app.route('/', lifecycle);
+  app.route('/', dispatch);
   app.route('/', support);
   app.route('/', simulator);
   app.route('/', driverAppApi);

@@ -4,6 +4,9 @@ import type { Sql } from './db/client';
 import type { Logger } from './log';
 import type { Metrics } from './metrics/metrics';
 import type { Pager } from './paging/pager';
+import type { DispatchCenter } from './dispatch/center';
+import type { PinSeal } from './dispatch/pin';
+import type { DispatchSimulator } from './simulator/dispatch';
 import type { Simulator } from './simulator/simulator';
 import type { Keyring } from './timeline/checkpoints';
 import type { ZoneDirectory } from './zones/store';
@@ -29,6 +32,11 @@ export interface Deps {
   metrics?: Metrics;
   /** Present when the built-in phone simulator stands in for Twilio. */
   simulator?: Simulator;
+  /**
+   * Emergency dispatch: the center (Noonlight, or the built-in simulator, which is then also
+   * `simulator`), the seal of the alarms' PINs, and the webhook's HMAC secret (Noonlight only).
+   */
+  dispatch?: { center: DispatchCenter; seal: PinSeal; webhookSecret?: string; simulator?: DispatchSimulator };
   /** The newest migration this code expects; /readyz answers 503 until the database has it. */
   schemaVersion: number;
   /**

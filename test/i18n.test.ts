@@ -147,6 +147,8 @@ const PURPOSES: Partial<ClaimedPage>[] = [
   { purpose: 'duress' },
   { purpose: 'notice' },
   { purpose: 'checkin' },
+  { purpose: 'dispatch', note: 'failed' },
+  { purpose: 'dispatch', note: 'psap_contacted' },
 ];
 const FIXES: Record<string, Partial<ClaimedPage>> = {
   'with a fix': {},
@@ -166,8 +168,9 @@ describe('every page fits in two SMS segments', () => {
               const sms = smsFor(p, NOW);
               const what = `${lang} ${purpose.purpose}/${purpose.note ?? purpose.round ?? ''} ${namesAre} ${fixIs} #${code}: ${sms}`;
               expect(segmentsOf(sms).segments, what).toBeLessThanOrEqual(2);
-              if (purpose.purpose !== 'checkin' && purpose.purpose !== 'notice') expect(sms, what).toContain(`ACK ${code}`);
-              if (fix.lat === undefined && purpose.purpose !== 'checkin' && purpose.purpose !== 'notice') expect(sms, what).toContain('https://maps.google.com/?q=');
+              const informs = purpose.purpose === 'checkin' || purpose.purpose === 'notice' || purpose.note === 'psap_contacted';
+              if (!informs) expect(sms, what).toContain(`ACK ${code}`);
+              if (fix.lat === undefined && !informs) expect(sms, what).toContain('https://maps.google.com/?q=');
               n++;
             }
           }

@@ -35,11 +35,18 @@ export const envSchema = z
     CONSOLE_SESSION_MAX_HOURS: z.coerce.number().int().min(1).max(7 * 24).default(12),
     /** The Ed25519 key timeline checkpoints are signed with (base64/hex/PEM: a 32-byte seed or PKCS#8); older public keys still trusted, comma-separated. */
     AUDIT_SIGNING_KEY: optional(z.string().refine((v) => [32, 48].includes(keyBytes(v)), 'must be an Ed25519 private key: a 32-byte seed or 48-byte PKCS#8, as base64, hex or PEM')),
+    /** Emergency dispatch through Noonlight: without the token, a built-in dispatch-center simulator. */
+    NOONLIGHT_API_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://api.noonlight.com'),
+    NOONLIGHT_SERVER_TOKEN: optional(z.string().min(8)),
+    NOONLIGHT_WEBHOOK_SECRET: optional(z.string().min(8)),
     AUDIT_PREVIOUS_PUBLIC_KEYS: optional(
       z.string().refine((v) => v.split(',').every((k) => [32, 44].includes(keyBytes(k))), 'must be Ed25519 public keys (32 bytes raw, or SPKI), base64 or hex, comma-separated'),
     ),
   })
   .superRefine((env, ctx) => {
+    if (env.NOONLIGHT_SERVER_TOKEN !== undefined && env.NOONLIGHT_WEBHOOK_SECRET === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['NOONLIGHT_WEBHOOK_SECRET'], message: 'is required when NOONLIGHT_SERVER_TOKEN is set' });
+    }
     const twilio = ['TWILIO_ACCOUNT_SID', 'TWILIO_AUTH_TOKEN', 'TWILIO_FROM_NUMBER'] as const;
     const set = twilio.filter((k) => env[k] !== undefined);
     if (set.length > 0 && set.length < twilio.length) {
@@ -74,6 +81,8 @@ export interface Config {
   pool: { main: number; intake: number };
   console: { trustProxy: boolean; sessionIdleSeconds: number; sessionMaxSeconds: number };
   auditKeys: { signingKey?: string; previousPublicKeys?: string[] };
+  /** Noonlight's dispatch API; unset: the built-in dispatch-center simulator. */
+  noonlight?: { apiBaseUrl: string; serverToken: string; webhookSecret: string };
 }
 
 export class ConfigError extends Error {}
@@ -112,6 +121,9 @@ export function parseConfig(source: Record<string, string | undefined>): Config 
       sessionIdleSeconds: env.CONSOLE_SESSION_IDLE_MINUTES * 60,
       sessionMaxSeconds: env.CONSOLE_SESSION_MAX_HOURS * 3600,
     },
+    noonlight: env.NOONLIGHT_SERVER_TOKEN
+      ? { apiBaseUrl: env.NOONLIGHT_API_BASE_URL.replace(/\/+$/, ''), serverToken: env.NOONLIGHT_SERVER_TOKEN, webhookSecret: env.NOONLIGHT_WEBHOOK_SECRET! }
+      : undefined,
     auditKeys: { signingKey: env.AUDIT_SIGNING_KEY, previousPublicKeys: env.AUDIT_PREVIOUS_PUBLIC_KEYS?.split(',').map((k) => k.trim()) },
   };
 }

@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 21;
-export const DEFINITIONS_CHECKSUM = '342cd1d47b4fceaa58ed2a9d0c6037276e4a4241caee0205fc06eaab18d0befb';
+export const DEFINITIONS_CHECKSUM = '0f939c1c1f77f88dfc2862202a42890fb77b7391c12aca4427a8364aac8fc261';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

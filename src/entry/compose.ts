@@ -14,6 +14,10 @@ import type { Metrics } from '../metrics/metrics';
 import { onStatus, onStatuses } from '../paging/callbacks';
 import { Pager, type PagerDeps, type PagingOptions } from '../paging/pager';
 import { runReadiness } from '../readiness/service';
+import { noonlightCenter, type NoonlightConfig } from '../dispatch/noonlight';
+import { pinSeal } from '../dispatch/pin';
+import { centerEvents, forwardDueLocations } from '../dispatch/service';
+import { DispatchSimulator } from '../simulator/dispatch';
 import { Simulator } from '../simulator/simulator';
 import { ZoneDirectory } from '../zones/store';
 
@@ -26,6 +30,8 @@ export interface WireOptions {
   publicBaseUrl: string;
   /** Twilio credentials; without them the phone simulator stands in. */
   twilio?: TwilioConfig;
+  /** Noonlight's dispatch API (and its webhook secret); without it the dispatch-center simulator stands in. */
+  noonlight?: Omit<NoonlightConfig, 'log'> & { webhookSecret: string };
   schemaVersion: number;
   definitionsChecksum?: string;
   paging?: Partial<PagingOptions>;
@@ -65,6 +71,11 @@ export function compose(o: WireOptions) {
   };
   const pager = new Pager({ sql: o.sql, log: o.log, telephony, twiml, publicBaseUrl: o.publicBaseUrl, options: o.paging, metrics: o.metrics, onScheduled });
   const keyring = makeKeyring(o.auditKeys ?? {});
+  // The alarms' PINs are sealed under the Noonlight token: only a server that can use them can read them.
+  const dispatchSimulator = o.noonlight ? undefined : new DispatchSimulator();
+  const dispatch: Deps['dispatch'] = o.noonlight
+    ? { center: noonlightCenter({ ...o.noonlight, log: o.log }), seal: pinSeal(o.noonlight.serverToken), webhookSecret: o.noonlight.webhookSecret }
+    : { center: dispatchSimulator!, seal: pinSeal('the dispatch-center simulator'), simulator: dispatchSimulator };
   const deps: Deps = {
     keyring,
     sql: o.sql,
@@ -79,6 +90,7 @@ export function compose(o: WireOptions) {
     pager,
     metrics: o.metrics,
     simulator,
+    dispatch,
     schemaVersion: o.schemaVersion,
     definitionsChecksum: o.definitionsChecksum,
     docsAsset: o.docsAsset,
@@ -95,8 +107,12 @@ export function compose(o: WireOptions) {
     whenRecorded: (pageId) => deps.pager.whenRecorded(pageId),
     log: deps.log,
   });
+  // The simulated dispatcher's events reach the same handler as Noonlight's webhook.
+  dispatchSimulator?.bind({ events: (events) => centerEvents(deps, events, 'dispatch_center') });
   const onTick = async (at: Date | null) => {
     await simulator?.tick(at);
+    // Live alarms behind their incident's newest fix get it (a forward that failed is sent again).
+    await forwardDueLocations(deps).catch((e: unknown) => o.log.warn({ err: e }, 'forwarding locations to alarms failed'));
     // Once a minute, whichever instance ticks first: sign the timeline heads that moved (in the background).
     checkpointIfDue(o.sql, await keyring, o.log, at);
     // Once a UTC day, whichever instance ticks first; it runs in the background, never holding a tick.

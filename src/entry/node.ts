@@ -100,6 +100,7 @@ async function main() {
     adminToken: admin.token,
     publicBaseUrl: config.publicBaseUrl,
     twilio: config.twilio,
+    noonlight: config.noonlight,
     retentionDays: config.retentionDays,
     auditKeys: audit.keys,
     schemaVersion: Math.max(...migrations.map((m) => m.id)),
@@ -115,7 +116,7 @@ async function main() {
   // (ZoneDirectory answers from memory while a reload runs; it waits only for shapes over 4 s old).
   const zoneRefresh = setInterval(() => void deps.zones.get().catch(() => undefined), 1_000);
   zoneRefresh.unref();
-  log.info({ telephony: config.twilio ? 'twilio' : 'simulator' }, 'paging engine started');
+  log.info({ telephony: config.twilio ? 'twilio' : 'simulator', dispatch: config.noonlight ? 'noonlight' : 'simulator' }, 'paging engine started');
   // A deep accept queue: under a burst (SOS, Twilio's callbacks) while the event loop is busy,
   // Node's default of 511 overflows, and a dropped SYN is retried by the client after 1, 3, 7 s.
   // API timeouts (headers 10 s, a whole request 30 s, keep-alive 65 s): src/entry/node-server.ts.

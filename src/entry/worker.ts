@@ -54,6 +54,7 @@ function runtime(s: Setup, sql: Sql, self?: string) {
     adminToken: s.config.adminToken,
     publicBaseUrl: s.config.publicBaseUrl,
     twilio: s.config.twilio,
+    noonlight: s.config.noonlight,
     console: s.config.console,
     auditKeys: s.config.auditKeys,
     appAsset: s.appAsset,

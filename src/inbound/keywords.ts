@@ -30,6 +30,12 @@ export function okOf(body: string): { code: number | null } | undefined {
   return named ? { code: Number(named[1]) } : undefined;
 }
 
+/** A responder's request for police: `911 <code>` (also `911 #1042`, `911#1042`); undefined for anything else. */
+export function dispatchOf(body: string): { code: number } | undefined {
+  const named = /^911 ?#?(\d{1,9})$/.exec(normalize(body));
+  return named ? { code: Number(named[1]) } : undefined;
+}
+
 export type DriverWord = 'safe' | 'help' | 'sos';
 
 /** Every driver understood in every language: a Spanish speaker's phone may say SAFE, an English speaker's AYUDA. */

@@ -2,12 +2,14 @@ import { sha256Hex } from '../auth/crypto';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { t, type Language } from '../i18n/catalogue';
+import { requestDispatch } from '../dispatch/service';
+import { AppError } from '../errors';
 import { openSos } from '../incidents/service';
 import { acknowledgeIncident, lastKnownFix, receiveCheckIn } from '../incidents/store';
 import { maskPhone } from '../log';
 import { isGsm7, truncate } from '../paging/segments';
 import { confirmByText } from '../readiness/service';
-import { ackOf, driverWord, okOf } from './keywords';
+import { ackOf, dispatchOf, driverWord, okOf } from './keywords';
 import { checkinIncident, codeOfRequest, pagedIncident, takeHelpReply, userByPhone } from './store';
 
 export { normalize } from './keywords';
@@ -42,6 +44,8 @@ export async function handleInboundSms(deps: Deps, from: string, body: string, m
   }
   const ok = okOf(body);
   if (ok) return confirmByText(deps, user.id, lang, ok.code);
+  const nine = dispatchOf(body);
+  if (nine) return dispatchSms(deps, { id: user.id, role: user.role, name: user.name }, lang, nine.code);
   const ack = ackOf(body);
   if (!ack) return helpText(deps, from, t(lang, 'phone.reply.responderHelp'));
   const { code } = ack;
@@ -59,6 +63,27 @@ export async function handleInboundSms(deps: Deps, from: string, body: string, m
   if (paged.acked_by) return alreadyBy(lang, paged.code, paged.acked_by);
   const status = STATUS_KEY[was as keyof typeof STATUS_KEY] ?? 'missing';
   return t(lang, 'phone.reply.unchanged', { code: paged.code, status: t(lang, `phone.status.${status}`) });
+}
+
+/**
+ * `911 <code>` from a responder paged for that incident: police requested as through the API
+ * (POST /v1/incidents/{id}/dispatch). Answers what happened, or that it was not paged to them.
+ */
+async function dispatchSms(deps: Deps, responder: Principal, lang: Language, code: number): Promise<string> {
+  const paged = await pagedIncident(deps.sql, responder.id, code);
+  if (!paged) {
+    deps.log.info({ code }, '911 for an incident not paged to this phone');
+    return t(lang, 'phone.dispatch.notPaged', { code });
+  }
+  try {
+    const { created, dispatch } = await requestDispatch(deps, responder, paged.incident_id, { services: ['police'] }, 'sms', { pagedFor: true });
+    if (!created) return t(lang, 'phone.dispatch.already', { code });
+    return t(lang, dispatch.status === 'failed' ? 'phone.dispatch.replyFailed' : 'phone.dispatch.requested', { code });
+  } catch (e) {
+    if (e instanceof AppError && e.code === 'conflict') return t(lang, 'phone.reply.unchanged', { code, status: t(lang, 'phone.status.resolved') });
+    if (e instanceof AppError && e.code === 'unavailable') return t(lang, 'phone.dispatch.replyFailed', { code });
+    throw e;
+  }
 }
 
 /** "#1042 was already acknowledged by <name>", the name cut short enough for two segments ("..." in GSM-7, "…" otherwise). */

@@ -1,6 +1,7 @@
 import { verifyPin } from '../auth/crypto';
 import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
+import { driverCancelled } from '../dispatch/service';
 import { AppError } from '../errors';
 import { pinHashesOf } from '../users/store';
 import { acknowledgeIncident, cancelIncident, getIncidentFor, receiveCheckIn, resolveIncident } from './store';
@@ -43,6 +44,8 @@ export async function cancel(deps: Deps, driver: Principal, incidentId: string, 
   const outcome = isDuress ? 'duress' : isCancel ? 'cancel' : 'wrong';
   const answer = await cancelIncident(deps.sql, incidentId, outcome, actorOf(driver));
   deps.pager.queued({ incidentId }); // duress pages or cancel notices
+  // The cancel PIN cancels a live alarm too (in the background, so both PINs answer alike); the duress PIN never does.
+  if (outcome === 'cancel' && answer === 'cancelled') driverCancelled(deps, incidentId, actorOf(driver));
   // Log what the driver is told, never which PIN it was.
   deps.log.info({ incidentId, answer }, 'cancel request');
   switch (answer) {

@@ -103,6 +103,11 @@ export function smsFor(p: ClaimedPage, now = new Date()): string {
       return t(lang, 'phone.checkin.sms', { code: p.code });
     case 'notice':
       return fitted((_, name) => t(lang, 'phone.notice.sms', { code: p.code, driver: name(p.driver_name) }));
+    case 'dispatch':
+      if (p.note === 'psap_contacted') return fitted((_, name) => t(lang, 'phone.dispatch.psapContacted', { code: p.code, driver: name(p.driver_name) }));
+      return fitted((shape, name) =>
+        t(lang, shape.short ? 'phone.dispatch.failedShort' : 'phone.dispatch.failed', { code: p.code, driver: name(p.driver_name), fix: fixText(p, lang, shape, now) }),
+      );
     case 'duress':
       return fitted((shape, name) =>
         t(lang, shape.short ? 'phone.duress.smsShort' : 'phone.duress.sms', { code: p.code, driver: name(p.driver_name), fix: fixText(p, lang, shape, now) }),
@@ -136,6 +141,7 @@ export function pageScript(p: ClaimedPage): string {
   const lang = p.recipient_language;
   const code = String(p.code).split('').join(' ');
   if (p.purpose === 'duress') return t(lang, 'phone.duress.voice', { driver: p.driver_name, code });
+  if (p.purpose === 'dispatch') return t(lang, 'phone.dispatch.failedVoice', { driver: p.driver_name, code });
   return t(lang, 'phone.page.voice', {
     kind: t(lang, `phone.kindSpoken.${p.kind}`),
     driver: p.driver_name,

@@ -9,7 +9,7 @@ export interface ClaimedPage {
   recipient_id: string;
   phone: string;
   channel: 'sms' | 'voice';
-  purpose: 'page' | 'failover' | 'retry' | 'repage' | 'duress' | 'notice' | 'checkin';
+  purpose: 'page' | 'failover' | 'retry' | 'repage' | 'duress' | 'notice' | 'checkin' | 'dispatch';
   note: string | null;
   step: number;
   round: number;

@@ -15,6 +15,7 @@ export const EVENT_TYPES = [
   'incident.severity_raised', 'incident.resolved', 'location.redacted',
   'support.linked', 'notice.queued', 'simulator.action',
   'incident.details',
+  'dispatch.requested', 'dispatch.created', 'dispatch.psap_contacted', 'dispatch.closed', 'dispatch.canceled', 'dispatch.failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -23,7 +24,7 @@ export const TimelineEventSchema = z
     seq: z.number().int(),
     type: z.enum(EVENT_TYPES),
     at: z.string().openapi({ description: 'Database time, ISO 8601 with milliseconds.' }),
-    actor: z.string().openapi({ description: '"system", "admin", "twilio" or "<role>:<id>".' }),
+    actor: z.string().openapi({ description: '"system", "admin", "twilio", "noonlight", "dispatch_center" (the simulator) or "<role>:<id>".' }),
     data: z.record(z.string(), z.unknown()),
     prevHash: z.string(),
     hash: z.string(),

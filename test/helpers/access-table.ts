@@ -59,6 +59,9 @@ export const ACCESS_TABLE: readonly AccessRow[] = [
   { method: 'GET', path: '/v1/incidents/{id}', roles: READ_INCIDENTS, source: 'contract' },
   // Responders act on incidents; nobody else does (the admin reads, an auditor only reads).
   { method: 'POST', path: '/v1/incidents/{id}/ack', roles: RESPONDERS, source: 'contract' },
+  // Emergency dispatch (contract v1.1): responders (the zone's supervisors, the acknowledger, safety leads) and the admin; its state also to auditors (addition).
+  { method: 'POST', path: '/v1/incidents/{id}/dispatch', roles: ['supervisor', 'safety_lead', 'admin'], source: 'contract', body: () => ({ services: ['police'] }) },
+  { method: 'GET', path: '/v1/incidents/{id}/dispatch', roles: ['supervisor', 'safety_lead', 'auditor', 'admin'], source: 'addition' },
   { method: 'POST', path: '/v1/incidents/{id}/resolve', roles: RESPONDERS, source: 'contract', body: () => ({ disposition: 'false_alarm' }) },
   // Addition: delivery state of the pages, for those who may read the incident (not the driver).
   { method: 'GET', path: '/v1/incidents/{id}/pages', roles: ['supervisor', 'safety_lead', 'auditor', 'admin'], source: 'addition' },
@@ -89,6 +92,8 @@ export const ACCESS_TABLE: readonly AccessRow[] = [
   { method: 'POST', path: '/v1/simulator/phones/{phone}/sms', roles: ['admin'], source: 'addition', body: () => ({ body: 'hello' }) },
   { method: 'POST', path: '/v1/simulator/calls/{sid}/digits', roles: ['admin'], source: 'addition', body: () => ({ digits: '2' }) },
   { method: 'POST', path: '/v1/simulator/calls/{sid}/hangup', roles: ['admin'], source: 'addition' },
+  // The dispatch-center simulator (addition): the admin only.
+  { method: 'POST', path: '/v1/simulator/dispatch/incidents/{id}', roles: ['admin'], source: 'addition', body: () => ({ action: 'refused' }) },
 
   // The driver app (contract v1.1, and the project's additions for it). Enrollment codes and the
   // devices they gave are the admin's and the safety leads' (src/http/routes/app.ts); the code is

@@ -58,6 +58,8 @@ export async function testApp(
     zoneCacheMs?: number;
     /** The engine's longest wait between ticks once started (default 1 s). */
     sweepMs?: number;
+    /** Noonlight's dispatch API (a stand-in); without it the dispatch-center simulator. */
+    noonlight?: WireOptions['noonlight'];
   } = {},
 ): Promise<TestApp> {
   const { url, sql } = await freshDatabase();
@@ -72,6 +74,7 @@ export async function testApp(
     adminToken: ADMIN_TOKEN,
     publicBaseUrl: PUBLIC_BASE_URL,
     twilio: opts.twilio,
+    noonlight: opts.noonlight,
     schemaVersion: Math.max(...loadMigrations().map((m) => m.id)),
     paging: opts.paging,
     zoneCacheMs: opts.zoneCacheMs ?? 0,

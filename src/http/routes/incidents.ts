@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { actorOf } from '../../auth/principal';
 import { IncidentEnvelope, IncidentSchema, ListIncidentsQuery, LocationInput, SosBody } from '../../incidents/schemas';
+import { locationChanged } from '../../dispatch/service';
 import { openSos, type SosInput } from '../../incidents/service';
 import { addLocation, getIncidentFor, lastKnownFix, listIncidentsFor } from '../../incidents/store';
 import { AppError } from '../../errors';
@@ -79,6 +80,8 @@ app.openapi(
     await getIncidentFor(deps.sql, driver, id);
     const r = await addLocation(deps.sql, id, { lat: loc.lat, lng: loc.lng, accuracyM: loc.accuracyM ?? null, capturedAt: loc.capturedAt ?? null }, actorOf(driver));
     if (r === 'resolved') throw new AppError('conflict', 'the incident is resolved');
+    // A live alarm gets the new fix in the background: this answer does not wait for the center.
+    if (r.current) locationChanged(deps, id);
     return c.json({ accepted: true as const, current: r.current }, 202);
   },
 );

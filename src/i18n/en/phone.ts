@@ -52,6 +52,20 @@ export default {
     sms: 'Mayday #{code}: the driver {driver} cancelled with their PIN. Please confirm they are safe and resolve the incident.',
   },
 
+  /** Emergency dispatch: to the safety leads when it failed, to the acknowledging supervisor when 911 was contacted; replies to "911 <code>". */
+  dispatch: {
+    failed: 'MAYDAY #{code}: DISPATCH FAILED - emergency services were NOT sent for driver {driver}. CALL 911 YOURSELF. {fix} Reply ACK {code}',
+    failedShort: 'MAYDAY #{code}: DISPATCH FAILED for {driver}. CALL 911 YOURSELF. {fix} Reply ACK {code}',
+    failedVoice:
+      'Mayday dispatch failure. Emergency services could not be requested for driver {driver}. Call 911 yourself now. ' +
+      'Incident {code}. Location by text message. Press 1 to acknowledge.',
+    psapContacted: 'Mayday #{code}: the dispatcher has contacted 911 for driver {driver}.',
+    requested: 'Mayday #{code}: police requested through the dispatch center. You will get a text when 911 is contacted.',
+    already: 'Mayday #{code}: emergency services were already requested; nothing changed.',
+    replyFailed: 'Mayday #{code}: the dispatch FAILED - call 911 yourself. The safety leads were paged.',
+    notPaged: 'Mayday: you were not paged for #{code}; nothing was requested.',
+  },
+
   /** To the driver. */
   checkin: {
     sms: 'Mayday #{code}: are you safe? Reply SAFE or HELP.',

@@ -47,6 +47,19 @@ export default {
     sms: 'Mayday #{code}: {driver} ha cancelado la alerta con su PIN. Por favor confirme que se encuentra bien y cierre el incidente.',
   },
 
+  dispatch: {
+    failed: 'MAYDAY #{code}: DESPACHO FALLIDO - NO se enviaron servicios de emergencia para {driver}. LLAME USTED AL 911. {fix} Responda ACK {code}',
+    failedShort: 'MAYDAY #{code}: DESPACHO FALLIDO, {driver}. LLAME AL 911. {fix} Responda ACK {code}',
+    failedVoice:
+      'Falla de despacho de Mayday. No se pudieron pedir servicios de emergencia para {driver}. Llame usted al 911 ahora. ' +
+      'Incidente {code}. La ubicación le llega por mensaje de texto. Presione 1 para confirmar.',
+    psapContacted: 'Mayday #{code}: el despachador ya se puso en contacto con el 911 por {driver}.',
+    requested: 'Mayday #{code}: se pidió la policía a la central de despacho. Le avisaremos por texto cuando se contacte al 911.',
+    already: 'Mayday #{code}: ya se habían pedido servicios de emergencia; no se cambió nada.',
+    replyFailed: 'Mayday #{code}: el despacho FALLÓ - llame usted al 911. Se avisó a los responsables de seguridad.',
+    notPaged: 'Mayday: el incidente #{code} no se le envió a usted; no se pidió nada.',
+  },
+
   checkin: {
     sms: 'Mayday #{code}: ¿se encuentra bien? Responda BIEN o AYUDA.',
   },

@@ -1,0 +1,33 @@
+-- The driver cancelled with the cancel PIN and Mayday cancelled the alarm with the alarm's PIN
+-- (p_ok), or tried to: a cancel the center did not take is a dispatch.failed of the cancel (the
+-- alarm goes on; nobody is paged, since help still comes). Answers the dispatch's status.
+
+CREATE OR REPLACE FUNCTION dispatch_canceled(p_dispatch uuid, p_actor text, p_ok boolean, p_failure jsonb)
+RETURNS text
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  d dispatches%ROWTYPE;
+BEGIN
+  SELECT * INTO d FROM dispatches WHERE id = p_dispatch;
+  IF NOT FOUND THEN
+    RETURN 'missing';
+  END IF;
+  PERFORM 1 FROM incidents WHERE id = d.incident_id FOR NO KEY UPDATE;
+  SELECT * INTO d FROM dispatches WHERE id = p_dispatch FOR UPDATE;
+  IF NOT p_ok THEN
+    INSERT INTO incident_events (incident_id, type, actor, data)
+    VALUES (d.incident_id, 'dispatch.failed', 'system', jsonb_build_object(
+      'dispatchId', d.id, 'alarmId', d.alarm_id, 'reason', 'cancel') || coalesce(p_failure, '{}'::jsonb));
+    RETURN d.status;
+  END IF;
+  IF d.status NOT IN ('active', 'psap_contacted') THEN
+    RETURN d.status;
+  END IF;
+  UPDATE dispatches SET status = 'canceled', canceled_at = now() WHERE id = p_dispatch;
+  INSERT INTO incident_events (incident_id, type, actor, data)
+  VALUES (d.incident_id, 'dispatch.canceled', p_actor, jsonb_build_object(
+    'dispatchId', d.id, 'alarmId', d.alarm_id, 'statusBefore', d.status, 'status', 'canceled', 'by', 'driver'));
+  RETURN 'canceled';
+END
+$$;

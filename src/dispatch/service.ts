@@ -1,0 +1,189 @@
+/**
+ * Emergency dispatch: a responder asks for police, fire or medical services for an incident and
+ * Mayday opens an alarm at the dispatch center (Noonlight, or the built-in simulator) through the
+ * port in ./center.ts, then keeps it current: new fixes, the driver's cancel, the center's events.
+ *
+ * The request is recorded (dispatch.requested) before the center is called and its outcome
+ * (dispatch.created or dispatch.failed) after, so a crash in between shows on the timeline. A
+ * failure pages every safety lead at once ("call 911 yourself"): never silence.
+ */
+import { actorOf, type Principal } from '../auth/principal';
+import type { Deps } from '../deps';
+import { AppError, forbidden, notFound } from '../errors';
+import { getIncidentFor } from '../incidents/store';
+import type { Logger } from '../log';
+import type { CenterFailure, Services } from './center';
+import type { DispatchEvent } from './webhook';
+import * as store from './store';
+import type { AlarmFacts, DispatchRef, ServiceName } from './store';
+import { newAlarmPin } from './pin';
+
+export interface DispatchRequest {
+  services: ServiceName[];
+  note?: string;
+}
+
+const center = (deps: Deps) => {
+  if (!deps.dispatch) throw new AppError('unavailable', 'emergency dispatch is not configured');
+  return deps.dispatch;
+};
+
+/**
+ * Who may ask: the admin, a safety lead, a supervisor of the incident's zone or the supervisor who
+ * acknowledged it; `pagedFor` (an SMS `911 <code>` from a responder paged for it) is enough too.
+ */
+async function mayRequest(deps: Deps, p: Principal, incidentId: string, pagedFor: boolean) {
+  await getIncidentFor(deps.sql, p, incidentId); // 404 for an incident the caller cannot see
+  if (p.role === 'admin' || p.role === 'safety_lead' || pagedFor) return;
+  if (p.role === 'supervisor' && (await store.mayRequest(deps.sql, p.id, incidentId))) return;
+  throw forbidden('only the acknowledging supervisor, a supervisor of the zone, a safety lead or the admin may request dispatch');
+}
+
+/** The instruction the dispatcher reads: what the incident is (kind, code, the notes). */
+export function instructionsOf(a: AlarmFacts): string {
+  const parts = [`Mayday incident #${a.code}: ${a.kind} reported by delivery driver ${a.driverName}.`];
+  if (a.incidentNote) parts.push(`Driver's note: ${a.incidentNote}.`);
+  if (a.note) parts.push(`Responder's note: ${a.note}.`);
+  if (a.accuracyM !== null) parts.push(`Location accuracy about ${Math.ceil(a.accuracyM)} m.`);
+  return parts.join(' ').slice(0, 1000);
+}
+
+const servicesOf = (names: ServiceName[]): Services => ({ police: names.includes('police'), fire: names.includes('fire'), medical: names.includes('medical') });
+const failureData = (f: CenterFailure) => ({ kind: f.kind, status: f.status, message: f.message, attempts: f.attempts, ambiguous: f.ambiguous });
+
+/**
+ * Ask for emergency services. Answers the dispatch and whether this call made it (false: a
+ * dispatch was already live, and that one is answered). A failure is answered too (status
+ * `failed`): the request was taken, the center did not take it, and the safety leads are paged.
+ */
+export async function requestDispatch(
+  deps: Deps,
+  p: Principal,
+  incidentId: string,
+  req: DispatchRequest,
+  via: 'api' | 'console' | 'sms',
+  o: { pagedFor?: boolean } = {},
+): Promise<{ created: boolean; dispatch: DispatchRef }> {
+  const d = center(deps);
+  await mayRequest(deps, p, incidentId, o.pagedFor === true);
+  const services = [...new Set(req.services)].sort() as ServiceName[];
+  const pin = newAlarmPin();
+  const r = await store.recordRequest(deps.sql, {
+    incidentId, services, note: req.note?.trim() || null, pinSealed: await d.seal.seal(pin), by: actorOf(p), via, center: d.center.kind,
+  });
+  if (r.result === 'missing') throw notFound('incident');
+  if (r.result === 'resolved') throw new AppError('conflict', 'the incident is resolved');
+  if (r.result === 'existing') return { created: false, dispatch: r.dispatch };
+  const log = deps.log.child({ incidentId, dispatchId: r.dispatch.id });
+  log.info({ services, via }, 'dispatch requested');
+  const a = r.alarm;
+  const res = await d.center
+    .createAlarm({
+      name: a.driverName,
+      phone: a.driverPhone ?? '',
+      pin,
+      location: a.lat === null || a.lng === null ? null : { lat: a.lat, lng: a.lng, accuracy: a.accuracyM ?? 0 },
+      services: servicesOf(services),
+      instructions: instructionsOf(a),
+    })
+    .catch((e: unknown): CenterFailure => ({ ok: false, kind: 'unknown', message: e instanceof Error ? e.message : 'the center failed', attempts: 1, ambiguous: true }));
+  if (res.ok) {
+    const granted = (Object.keys(res.services) as ServiceName[]).filter((k) => res.services[k]).sort();
+    const missing = services.filter((s) => !res.services[s]);
+    const status = await store.recordCreated(deps.sql, {
+      dispatchId: r.dispatch.id, alarmId: res.alarmId, services: granted, missing, ambiguous: res.ambiguous, attempts: res.attempts, locationAt: a.locationAt,
+    });
+    if (missing.length) {
+      log.warn({ alarmId: res.alarmId, missing }, 'dispatch created without every service asked: safety leads paged');
+      deps.pager.queued({ incidentId });
+    } else log.info({ alarmId: res.alarmId, attempts: res.attempts, ambiguous: res.ambiguous }, 'dispatch created');
+    return { created: true, dispatch: { ...r.dispatch, status } };
+  }
+  const status = await store.recordFailed(deps.sql, r.dispatch.id, failureData(res));
+  log.error({ kind: res.kind, status: res.status, attempts: res.attempts, ambiguous: res.ambiguous }, 'dispatch FAILED: safety leads paged');
+  deps.pager.queued({ incidentId });
+  return { created: true, dispatch: { ...r.dispatch, status } };
+}
+
+/** Alarms whose forwarding is running in this process, so the sweep and a new fix never send at once. */
+const forwarding = new Set<string>();
+
+async function forward(deps: Deps, a: store.LiveAlarm, log: Logger): Promise<void> {
+  if (!deps.dispatch || a.lat === null || a.lng === null || a.location_at === null) return;
+  if (a.location_sent_at !== null && a.location_at <= a.location_sent_at) return;
+  if (forwarding.has(a.dispatch_id)) return;
+  forwarding.add(a.dispatch_id);
+  try {
+    const res = await deps.dispatch.center.addLocation(a.alarm_id, { lat: a.lat, lng: a.lng, accuracy: a.accuracy_m ?? 0 });
+    if (res.ok) await store.markLocationSent(deps.sql, a.dispatch_id, a.location_at);
+    else log.warn({ dispatchId: a.dispatch_id, alarmId: a.alarm_id, kind: res.kind, status: res.status }, 'a new location did not reach the alarm; the engine tries again');
+  } finally {
+    forwarding.delete(a.dispatch_id);
+  }
+}
+
+/**
+ * A new fix for the incident: forward it to the live alarm, if any, in the background (the
+ * location POST answers without waiting). One that fails is sent again by the engine's sweep
+ * (forwardDueLocations), which finds every alarm behind its incident's newest fix.
+ */
+export function locationChanged(deps: Deps, incidentId: string): void {
+  if (!deps.dispatch) return;
+  const log = deps.log.child({ incidentId });
+  void (async () => {
+    const a = await store.liveAlarmOf(deps.sql, incidentId);
+    if (a) await forward(deps, a, log);
+  })().catch((e: unknown) => log.warn({ err: e }, 'forwarding a location to the alarm failed; the engine tries again'));
+}
+
+/** The engine's sweep: every live alarm behind its incident's newest fix gets that fix. */
+export async function forwardDueLocations(deps: Deps): Promise<void> {
+  if (!deps.dispatch) return;
+  const behind = await store.alarmsBehind(deps.sql);
+  await Promise.all(behind.map((a) => forward(deps, a, deps.log.child({ incidentId: a.incident_id })).catch((e: unknown) => deps.log.warn({ err: e }, 'forwarding a location failed'))));
+}
+
+/**
+ * The driver cancelled with the cancel PIN: the live alarm is cancelled too, with the alarm's own
+ * PIN. Never called for the duress PIN. Runs in the background, so the cancel answers in the
+ * same time whichever PIN it was.
+ */
+export function driverCancelled(deps: Deps, incidentId: string, actor: string): void {
+  if (!deps.dispatch) return;
+  const d = deps.dispatch;
+  const log = deps.log.child({ incidentId });
+  void (async () => {
+    const a = await store.liveAlarmOf(deps.sql, incidentId);
+    if (!a) return;
+    const sealed = await store.sealedPinOf(deps.sql, a.dispatch_id);
+    const res = sealed === undefined
+      ? ({ ok: false, kind: 'refused', message: 'no PIN kept for the alarm', attempts: 0, ambiguous: false } as CenterFailure)
+      : await d.center.cancelAlarm(a.alarm_id, await d.seal.open(sealed));
+    await store.recordCanceled(deps.sql, a.dispatch_id, actor, res.ok, res.ok ? null : failureData(res));
+    if (res.ok) log.info({ dispatchId: a.dispatch_id, alarmId: a.alarm_id }, 'alarm cancelled after the driver cancelled');
+    else log.warn({ dispatchId: a.dispatch_id, alarmId: a.alarm_id, kind: res.kind }, 'the alarm could not be cancelled');
+  })().catch((e: unknown) => log.error({ err: e }, 'cancelling the alarm failed'));
+}
+
+/**
+ * Events from the center (its webhook, or the simulator), each kept once by its id. The first
+ * psap_contacted texts the acknowledging supervisor. Answers how many were new.
+ */
+export async function centerEvents(deps: Deps, events: DispatchEvent[], actor: string): Promise<{ recorded: number; duplicates: number; unknown: number }> {
+  const counts = { recorded: 0, duplicates: 0, unknown: 0 };
+  for (const e of events) {
+    const { outcome, incidentId } = await store.recordCenterEvent(deps.sql, {
+      eventId: e.eventId, type: e.type, centerType: e.noonlightType, at: e.at, alarmId: e.alarmId, actor,
+    });
+    if (outcome === 'recorded') counts.recorded++;
+    else if (outcome === 'duplicate') counts.duplicates++;
+    else if (outcome === 'unknown_alarm') counts.unknown++;
+    if (outcome === 'recorded' && incidentId) {
+      if (e.type === 'psap_contacted') deps.pager.queued({ incidentId });
+      deps.log.info({ incidentId, alarmId: e.alarmId, type: e.type }, 'dispatch center event');
+    }
+  }
+  return counts;
+}
+
+export { latestDispatch, latestDispatches } from './store';
