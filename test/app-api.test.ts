@@ -167,8 +167,9 @@ describe('cancel and duress: the app cannot tell them apart', () => {
     const carol = await w.driver('Carol', pins); // cancels
     const dora = await w.driver('Dora', pins); // duress
     const capturedAt = new Date(Date.now() - 5_000).toISOString();
-    const cancelled = await sos(carol, { kind: 'harassment', location: { ...HERE, capturedAt } });
-    const duress = await sos(dora, { kind: 'harassment', location: { ...HERE, capturedAt } });
+    const press = { carol: randomUUID(), dora: randomUUID() };
+    const cancelled = await sos(carol, { kind: 'harassment', location: { ...HERE, capturedAt }, clientRequestId: press.carol });
+    const duress = await sos(dora, { kind: 'harassment', location: { ...HERE, capturedAt }, clientRequestId: press.dora });
     for (const [inc, d] of [[cancelled, carol], [duress, dora]] as const) await eventually(() => view(inc.id, d.token), (r) => r.body.pagedAt !== null);
 
     const same = async (what: string) => {
@@ -177,6 +178,18 @@ describe('cancel and duress: the app cannot tell them apart', () => {
       expect(b.status, what).toBe(200);
       expect(neutral(b.body, duress, dora), what).toBe(neutral(a.body, cancelled, carol));
       return a.body;
+    };
+    // The press sent again (a retry with its clientRequestId) answers 200 with the incident as the
+    // driver's reads show it, alike for both; also from a token not yet looked up (judged in the SOS's own call).
+    const again = async (what: string) => {
+      for (const fresh of [false, true]) {
+        const token = async (d: Person) => (fresh ? ((await t.post(`/v1/users/${d.id}/tokens`, undefined, ADMIN_TOKEN)).body.token as string) : d.token);
+        const body = { kind: 'harassment', location: { ...HERE, capturedAt } };
+        const a = await t.post('/v1/sos', { ...body, clientRequestId: press.carol }, await token(carol));
+        const b = await t.post('/v1/sos', { ...body, clientRequestId: press.dora }, await token(dora));
+        expect([a.status, b.status], `${what}${fresh ? ', a fresh token' : ''}`).toEqual([200, 200]);
+        expect(neutral(b.body, duress, dora), `${what}${fresh ? ', a fresh token' : ''}`).toBe(neutral(a.body, cancelled, carol));
+      }
     };
     // Before the cancel, both are paging (each with its own times).
     for (const [inc, d] of [[cancelled, carol], [duress, dora]] as const) expect((await view(inc.id, d.token)).body.state).toBe('paging');
@@ -189,6 +202,7 @@ describe('cancel and duress: the app cannot tell them apart', () => {
     expect((await events(cancelled.id)).map((e) => e.type)).not.toContain('duress.triggered');
 
     const frozen = await same('after the cancel');
+    await again('the SOS again after the cancel');
     expect(frozen).toEqual({
       incident: { id: cancelled.id, code: cancelled.code, status: 'cancel_requested', kind: 'harassment', openedAt: cancelled.openedAt },
       state: 'cancelled', pagedAt: null, acknowledgedBy: null, acknowledgedAt: null, checkIn: null, dispatch: null, location: null,
@@ -197,6 +211,7 @@ describe('cancel and duress: the app cannot tell them apart', () => {
     // Responders go on with the duress incident: acknowledged, escalated, asked about; the app shows none of it.
     expect((await t.post(`/v1/incidents/${duress.id}/ack`, undefined, ava.token)).status).toBe(200);
     await same('after the duress incident was acknowledged');
+    await again('the SOS again after the duress incident was acknowledged');
     await t.engine.tick(at(duress, 130));
     await same('after escalation ran');
 
@@ -208,6 +223,7 @@ describe('cancel and duress: the app cannot tell them apart', () => {
     expect(d1.body.incident).toMatchObject({ kind: 'shooting', severity: 'critical', status: 'cancel_requested' });
     for (const id of [cancelled.id, duress.id]) expect((await events(id)).map((e) => e.type)).toContain('incident.details');
     expect((await same('after details')).incident.kind).toBe('shooting');
+    await again('the SOS again after details');
     expect((await t.get(`/v1/incidents/${duress.id}`, lead.token)).body.incident).toMatchObject({ kind: 'shooting', status: 'acknowledged' });
 
     for (const id of [cancelled.id, duress.id]) expect((await t.post(`/v1/incidents/${id}/resolve`, { disposition: 'other' }, lead.token)).status).toBe(200);

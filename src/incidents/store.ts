@@ -64,11 +64,22 @@ export function toIncident(r: IncidentRow): Incident {
  * of the duress, the raised severity or anyone acting on it.
  */
 export function viewFor(p: Principal, r: IncidentRow): Incident {
-  if (p.role !== 'driver' || !r.driver_view) return toIncident(r);
+  return p.role === 'driver' ? driverSees(r) : toIncident(r);
+}
+
+/** The incident as its driver sees it (viewFor() for the driver). */
+function driverSees(r: IncidentRow): Incident {
+  if (!r.driver_view) return toIncident(r);
   const shown = toIncident(r.driver_view);
   if (r.status === 'resolved') return { ...shown, status: 'resolved', resolvedAt: isoOrNull(r.resolved_at), disposition: 'driver_cancelled' };
   return shown;
 }
+
+/**
+ * What an SOS answers: a new incident as stored; an earlier press's (a retry, 200) as its driver
+ * sees it, so a retry after a duress PIN shows what one after a cancel PIN does.
+ */
+const answered = (r: IncidentRow, created: boolean) => (created ? toIncident(r) : driverSees(r));
 
 /** An SOS as openSos() stores it: whose, its zone (already resolved), severity, fix and note. */
 export interface OpenSos {
@@ -137,15 +148,15 @@ export async function openSos(
       CALL sos_open_by_token(${o.tokenHash}, ${placedArgs(sql, o)}, ${claim!.leaseSeconds}::int, ${claim!.max}::int, NULL, NULL, NULL, NULL, ${cleaned}::text[])`;
     if (!row.o_user) return {};
     if (!row.o_incident) return { user: row.o_user };
-    return { user: row.o_user, opened: { incident: toIncident(row.o_incident), created: row.o_created === true, claimed: claimedFromJson(row.o_pages ?? []) } };
+    return { user: row.o_user, opened: { incident: answered(row.o_incident, row.o_created === true), created: row.o_created === true, claimed: claimedFromJson(row.o_pages ?? []) } };
   }
   const args = sql`${o.driverId}, ${placedArgs(sql, o)}, ${o.actor}`;
   if (!claim) {
     const [row] = await sql<{ incident: IncidentRow; created: boolean }[]>`SELECT incident, created FROM sos_open(${args}, ${cleaned}::text[])`;
-    return { incident: toIncident(row.incident), created: row.created, claimed: [] };
+    return { incident: answered(row.incident, row.created), created: row.created, claimed: [] };
   }
   const [row] = await sql<ClaimRow[]>`CALL sos_open_and_claim(${args}, ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL, ${cleaned}::text[])`;
-  return { incident: toIncident(row.o_incident), created: row.o_created, claimed: claimedFromJson(row.o_pages) };
+  return { incident: answered(row.o_incident, row.o_created), created: row.o_created, claimed: claimedFromJson(row.o_pages) };
 }
 
 /** The arguments of sos_open() between the driver and the actor, in its order. */
