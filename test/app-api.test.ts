@@ -226,7 +226,18 @@ describe('cancel and duress: the app cannot tell them apart', () => {
     await again('the SOS again after details');
     expect((await t.get(`/v1/incidents/${duress.id}`, lead.token)).body.incident).toMatchObject({ kind: 'shooting', status: 'acknowledged' });
 
-    for (const id of [cancelled.id, duress.id]) expect((await t.post(`/v1/incidents/${id}/resolve`, { disposition: 'other' }, lead.token)).status).toBe(200);
+    // The real cancel is resolved first (as a responder would, having called the driver back): what
+    // the driver adds after the cancel still answers alike, resolved or not, and then once both are.
+    const details = async (what: string) => {
+      const a = await t.post(`/v1/incidents/${cancelled.id}/details`, { note: `more: ${what}` }, carol.token);
+      const b = await t.post(`/v1/incidents/${duress.id}/details`, { note: `more: ${what}` }, dora.token);
+      expect([a.status, b.status], what).toEqual([200, 200]);
+    };
+    expect((await t.post(`/v1/incidents/${cancelled.id}/resolve`, { disposition: 'driver_cancelled' }, lead.token)).status).toBe(200);
+    await details('the real cancel resolved, the duress incident not');
+    expect((await t.post(`/v1/incidents/${duress.id}/resolve`, { disposition: 'other' }, lead.token)).status).toBe(200);
+    await details('both resolved');
+    for (const id of [cancelled.id, duress.id]) expect((await events(id)).filter((e) => e.type === 'incident.details')).toHaveLength(3);
     expect((await same('after both were resolved')).state).toBe('cancelled');
     for (const id of [cancelled.id, duress.id]) expect((await t.get(`/v1/incidents/${id}/timeline/verify`, lead.token)).body.valid).toBe(true);
     twilio.forget();

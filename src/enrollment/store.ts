@@ -167,17 +167,20 @@ export async function appIncidentRow(sql: Sql, driverId: string, incidentId: str
  * severity raised if the kind warrants it, never lowered) and a note, recorded as
  * incident.details, in one transaction. After a duress PIN the driver's own view (driver_view)
  * is refined the same way, so the answer stays the one a real cancel would give. 'missing' when
- * the incident is not the driver's; 'resolved' when it takes nothing more.
+ * the incident is not the driver's; 'resolved' when it takes nothing more: resolved, and the
+ * driver was never told it is cancelled. Once told so (either PIN), it records whatever happened
+ * since, so a real cancel resolved by a responder answers as a duress incident still open does.
  */
 export async function addDetails(
   sql: Sql,
   d: { incidentId: string; driverId: string; kind: Kind | null; severity: Severity | null; note: string | null; cleaned: boolean; actor: string },
 ): Promise<'ok' | 'missing' | 'resolved'> {
   return sql.begin(async (tx) => {
-    const [inc] = await tx<{ status: string }[]>`
-      SELECT status FROM incidents WHERE id = ${d.incidentId} AND driver_id = ${d.driverId} FOR NO KEY UPDATE`;
+    const [inc] = await tx<{ status: string; told_cancelled: boolean }[]>`
+      SELECT i.status, EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = i.id AND ${toldCancelled(tx)}) AS told_cancelled
+      FROM incidents i WHERE i.id = ${d.incidentId} AND i.driver_id = ${d.driverId} FOR NO KEY UPDATE`;
     if (!inc) return 'missing';
-    if (inc.status === 'resolved') return 'resolved';
+    if (inc.status === 'resolved' && !inc.told_cancelled) return 'resolved';
     if (d.kind !== null) {
       await tx`
         UPDATE incidents SET kind = ${d.kind},
