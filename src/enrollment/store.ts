@@ -4,7 +4,7 @@
  * in src/enrollment with SQL.)
  */
 import { recordAudit } from '../audit/store';
-import type { Sql } from '../db/client';
+import type { Sql, TxSql } from '../db/client';
 import type { IncidentRow } from '../incidents/store';
 import type { Kind, Severity } from '../incidents/schemas';
 import type { AppDriver, Device, Language } from './schemas';
@@ -120,7 +120,7 @@ export async function revokeOwnToken(sql: Sql, driverId: string, tokenHash: stri
  * The events `e` after which a driver was told the incident is cancelled: the cancel PIN's, and
  * the duress PIN's unless cancelling was locked then (that answered "locked", as the cancel PIN does).
  */
-const toldCancelled = (sql: Sql) =>
+const toldCancelled = (sql: Sql | TxSql) =>
   sql`(e.type = 'cancel.requested' OR (e.type = 'duress.triggered' AND NOT (e.data ->> 'cancelLocked')::boolean))`;
 
 /** A driver as the app shows it, with the ids of its incidents still under way for it, newest first. */
