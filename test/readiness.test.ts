@@ -161,10 +161,22 @@ describe('a shift begins: the responder coming on call is asked to confirm', () 
     const sql2 = connect(s.t.url, { max: 2 });
     atFileEnd(() => sql2.end({ timeout: 1 }));
     const other = new Engine({ sql: sql2, log: s.t.deps.log, pager: s.t.deps.pager, readiness: (at) => runReadiness({ ...s.t.deps, sql: sql2 }, at) });
+    // Side by side: one claims the new shift's check, the other skips it.
     const [r1, r2] = await Promise.all([s.t.engine.tick(s.start), other.tick(s.start)]);
     expect(r1.readiness + r2.readiness).toBe(1);
     twilio.expectSms(s.a.phone);
-    expect(twilio.to(s.a.phone)).toHaveLength(1);
+    // One sending (Twilio slow to answer) while the other ticks: the claimed check is leased to the first.
+    twilio.answerAfter(300);
+    const bStart = ms(s.start, SHIFT);
+    const first = s.t.engine.tick(bStart);
+    await expect.poll(async () => (await checks(s.t)).length, { interval: 20 }).toBe(2);
+    const [r3, r4] = await Promise.all([other.tick(bStart), first]);
+    twilio.answerAfter(0);
+    expect(r3.readiness + r4.readiness).toBe(2); // B's check, and A's missed (never confirmed)
+    twilio.expectSms(s.b.phone);
+    twilio.expectSms(s.lead.phone);
+    expect(twilio.to(s.b.phone)).toHaveLength(1);
+    expect(twilio.to(s.lead.phone)).toHaveLength(1);
   });
 
   it('next_due() names the next shift start, and then the grace’s end', async () => {
