@@ -13,6 +13,8 @@ import type { Deps } from '../deps';
 import { DEMO } from '../demo/seed';
 import { AppError } from '../errors';
 import { toAppError } from '../http/errors';
+import { latestDispatch, latestDispatches, mayRequestDispatch, playSimulatedDispatch, requestDispatch } from '../dispatch/service';
+import type { ServiceName } from '../dispatch/store';
 import { acknowledge, resolve } from '../incidents/lifecycle';
 import { DISPOSITIONS } from '../incidents/schemas';
 import { openSos } from '../incidents/service';
@@ -130,10 +132,11 @@ app.post('/sign-out', async (c) => {
 async function boardRows(c: ConsoleContext, p: Principal): Promise<BoardRow[]> {
   const sql = deps(c).sql;
   const incidents = await listIncidentsFor(sql, p, { status: 'active', limit: 500 });
-  const facts = await incidentFacts(sql, incidents.map((i) => i.id));
+  const ids = incidents.map((i) => i.id);
+  const [facts, dispatches] = await Promise.all([incidentFacts(sql, ids), latestDispatches(sql, ids)]);
   return incidents.sort(boardOrder).flatMap((incident) => {
     const f = facts.get(incident.id);
-    return f ? [{ incident, facts: f }] : [];
+    return f ? [{ incident, facts: f, dispatch: dispatches.get(incident.id) }] : [];
   });
 }
 
@@ -166,16 +169,21 @@ app.get('/events', (c) => {
 async function incidentData(c: ConsoleContext, p: Principal, id: string): Promise<IncidentData> {
   const sql = deps(c).sql;
   const incident = await getIncidentFor(sql, p, id); // 404 unless the viewer may see it
-  const [facts, events, pages, fixes, verify, zone] = await Promise.all([
+  const [facts, events, pages, fixes, verify, zone, dispatch, canDispatch] = await Promise.all([
     incidentFacts(sql, [id]),
     listEvents(sql, id),
     listPages(sql, id),
     trail(sql, id),
     verifyTimeline(sql, id),
     incident.zoneId ? getZone(sql, incident.zoneId).catch(() => undefined) : undefined,
+    latestDispatch(sql, id),
+    mayRequestDispatch(deps(c), p, id),
   ]);
   const names = await namesOf(sql, [...idsIn(events), ...pages.map((pg) => pg.recipientId)]);
-  return { incident, facts: facts.get(id)!, events, pages, fixes, verify, boundary: zone?.boundary ?? null, names };
+  return {
+    incident, facts: facts.get(id)!, events, pages, fixes, verify, boundary: zone?.boundary ?? null, names,
+    dispatch, canDispatch, dispatchSimulator: !!deps(c).dispatch?.simulator && p.role === 'admin',
+  };
 }
 
 app.get('/incidents/:id', async (c) => {
@@ -216,6 +224,31 @@ app.post('/incidents/:id/resolve', async (c) => {
   const incident = await resolve(deps(c), p, id, r.data);
   c.get('log').info({ incidentId: incident.id, disposition: incident.disposition, via: 'console' }, 'resolved');
   return see(`/console/incidents/${id}?n=resolved`)(c);
+});
+
+const DISPATCHERS = ['admin', 'supervisor', 'safety_lead'] as const;
+
+app.post('/incidents/:id/dispatch', async (c) => {
+  const { p, body } = await form(c, DISPATCHERS);
+  const id = idParam(c);
+  const services = (['police', 'fire', 'medical'] as const).filter((s) => body[s] === 'on') as ServiceName[];
+  if (services.length === 0) throw new AppError('validation_failed', 'Nothing requested: choose police, fire or medical.');
+  const note = body.note?.trim().slice(0, 500) || undefined;
+  const { created, dispatch } = await requestDispatch(deps(c), p, id, { services, note }, 'console');
+  c.get('log').info({ incidentId: id, dispatchId: dispatch.id, status: dispatch.status, via: 'console' }, 'dispatch requested');
+  return see(`/console/incidents/${id}?n=${!created ? 'dispatch-already' : dispatch.status === 'failed' ? 'dispatch-failed' : 'dispatch-requested'}`)(c);
+});
+
+const SimulatedDispatchForm = z.object({ action: z.enum(['psap_contacted', 'closed', 'canceled', 'refused']) });
+
+app.post('/incidents/:id/dispatch/simulator', async (c) => {
+  const { p, body } = await form(c, ['admin']);
+  const id = idParam(c);
+  const r = SimulatedDispatchForm.safeParse(body);
+  if (!r.success) throw new AppError('validation_failed', 'Unknown dispatcher action.');
+  await getIncidentFor(deps(c).sql, p, id);
+  await playSimulatedDispatch(deps(c), id, r.data.action);
+  return see(`/console/incidents/${id}?n=dispatch-${r.data.action}`)(c);
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -41,6 +41,9 @@ textarea { min-height:5rem; }
 .sev-medium { background:#fff; color:#111; border-color:#555; }
 .status-open { color:var(--crit); font-weight:700; }
 .status-cancel_requested { font-weight:700; }
+.dispatch-failed { color:var(--crit); font-weight:800; }
+.dispatch-form fieldset { border:2px solid var(--line); border-radius:6px; max-width:32rem; }
+.dispatch-form label.check { display:inline-flex; gap:.3rem; margin-right:1rem; font-weight:600; }
 .duress { display:inline-block; background:#ffd400; color:#000; border:3px solid #000; font-weight:800; padding:.05rem .4rem; letter-spacing:.04em; }
 .duress-banner { background:#ffd400; color:#000; border:4px solid #000; padding:.75rem 1rem; font-weight:700; font-size:1.1rem; margin:0 0 1rem; }
 table { border-collapse:collapse; width:100%; }

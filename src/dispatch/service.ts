@@ -186,4 +186,27 @@ export async function centerEvents(deps: Deps, events: DispatchEvent[], actor: s
   return counts;
 }
 
+/**
+ * The dispatch-center simulator plays the dispatcher on the incident's live alarm ("911
+ * contacted", "closed", "canceled by the person"), or refuses the next alarm asked of it. 404
+ * when Noonlight is configured; 409 when there is no live alarm to act on.
+ */
+export async function playSimulatedDispatch(deps: Deps, incidentId: string, action: 'psap_contacted' | 'closed' | 'canceled' | 'refused'): Promise<{ alarmId: string | null }> {
+  const sim = deps.dispatch?.simulator;
+  if (!sim) throw new AppError('not_found', 'the dispatch-center simulator is off: NOONLIGHT_SERVER_TOKEN is configured');
+  if (action === 'refused') {
+    sim.refuseNext();
+    return { alarmId: null };
+  }
+  const d = await store.latestDispatch(deps.sql, incidentId);
+  if (!d?.alarmId || (d.status !== 'active' && d.status !== 'psap_contacted')) throw new AppError('conflict', 'the incident has no live alarm');
+  await sim.play(d.alarmId, action);
+  return { alarmId: d.alarmId };
+}
+
+/** Whether `p` may request dispatch for the incident (the console shows the form only then). */
+export async function mayRequestDispatch(deps: Deps, p: Principal, incidentId: string): Promise<boolean> {
+  return !!deps.dispatch && (p.role === 'admin' || p.role === 'safety_lead' || (p.role === 'supervisor' && (await store.mayRequest(deps.sql, p.id, incidentId))));
+}
+
 export { latestDispatch, latestDispatches } from './store';

@@ -1,11 +1,15 @@
+import type { DispatchView } from '../../dispatch/store';
 import type { Incident } from '../../incidents/schemas';
 import { KIND, SEVERITY, STATUS } from '../format';
 import type { IncidentFacts } from '../store';
+import { DispatchState } from './dispatch';
 import { Csrf, Notice, Since, type PageContext } from './layout';
 
 export interface BoardRow {
   incident: Incident;
   facts: IncidentFacts;
+  /** The incident's newest emergency dispatch. */
+  dispatch?: DispatchView;
 }
 
 export const Severity = ({ s }: { s: Incident['severity'] }) => (
@@ -46,10 +50,11 @@ export function BoardTable({ rows, now }: { rows: BoardRow[]; now: number }) {
           <th scope="col">Acknowledged by</th>
           <th scope="col">Last check-in</th>
           <th scope="col">Location age</th>
+          <th scope="col">Dispatch</th>
         </tr>
       </thead>
       <tbody>
-        {rows.map(({ incident: i, facts: f }) => (
+        {rows.map(({ incident: i, facts: f, dispatch }) => (
           <tr>
             <td class="lead" data-label="Incident">
               <a href={`/console/incidents/${i.id}`} data-key={`inc-${i.id}`}>
@@ -65,6 +70,7 @@ export function BoardTable({ rows, now }: { rows: BoardRow[]; now: number }) {
             <td data-label="Acknowledged by">{f.acknowledgedByName ?? (i.acknowledgedAt ? 'someone' : <span class="muted">nobody yet</span>)}</td>
             <td data-label="Last check-in"><CheckIn facts={f} now={now} /></td>
             <td data-label="Location age">{i.location ? <Since at={i.location.capturedAt} now={now} /> : <span class="muted">no fix</span>}</td>
+            <td data-label="Dispatch"><DispatchState d={dispatch} short /></td>
           </tr>
         ))}
       </tbody>

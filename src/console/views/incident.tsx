@@ -1,3 +1,4 @@
+import type { DispatchView } from '../../dispatch/store';
 import type { Incident } from '../../incidents/schemas';
 import { DISPOSITIONS } from '../../incidents/schemas';
 import type { PageView } from '../../paging/store';
@@ -6,6 +7,7 @@ import type { Polygon } from '../../zones/schemas';
 import { DISPOSITION, KIND, ROLE, STATUS, utc, utcTime } from '../format';
 import type { Fix, IncidentFacts } from '../store';
 import { Duress, Severity } from './board';
+import { DispatchForm, DispatchSimulatorButtons, DispatchState } from './dispatch';
 import { Csrf, Notice, Since, type PageContext } from './layout';
 import { Timeline } from './timeline';
 import { TrailPlot } from './trail';
@@ -19,6 +21,10 @@ export interface IncidentData {
   boundary: Polygon | null;
   verify: { valid: boolean; eventCount: number; headHash: string | null };
   names: Map<string, string>;
+  /** The newest emergency dispatch, whether the viewer may request one, and whether the viewer plays the simulated dispatcher. */
+  dispatch?: DispatchView;
+  canDispatch?: boolean;
+  dispatchSimulator?: boolean;
 }
 
 const PAGE_STATUS: Record<string, string> = {
@@ -127,6 +133,12 @@ export function IncidentLive({ ctx, d, now, canAct }: { ctx: PageContext; d: Inc
           <span class="hint">Stops every further page of this incident.</span>
         </form>
       )}
+      <section aria-labelledby="dispatch-h">
+        <h2 id="dispatch-h">Emergency dispatch</h2>
+        <p data-key="dispatch-state"><DispatchState d={d.dispatch} /></p>
+        {d.canDispatch && i.status !== 'resolved' && <DispatchForm ctx={ctx} incidentId={i.id} d={d.dispatch} />}
+        {d.dispatchSimulator && i.status !== 'resolved' && <DispatchSimulatorButtons ctx={ctx} incidentId={i.id} d={d.dispatch} />}
+      </section>
       <div class="grid2">
         <section aria-labelledby="facts-h">
           <h2 id="facts-h">Now</h2>
@@ -162,6 +174,13 @@ export function IncidentLive({ ctx, d, now, canAct }: { ctx: PageContext; d: Inc
 const NOTICES: Record<string, [string, 'good' | undefined]> = {
   acknowledged: ['Acknowledged: the incident is yours. Further pages stopped.', 'good'],
   resolved: ['Resolved.', 'good'],
+  'dispatch-requested': ['Emergency services requested: the dispatcher is calling the driver.', 'good'],
+  'dispatch-already': ['Emergency services were already requested for this incident; nothing changed.', undefined],
+  'dispatch-failed': ['DISPATCH FAILED: call 911 yourself. The safety leads were paged.', undefined],
+  'dispatch-psap_contacted': ['Simulated: the dispatcher contacted 911.', undefined],
+  'dispatch-closed': ['Simulated: the dispatcher closed the alarm.', undefined],
+  'dispatch-canceled': ['Simulated: the driver cancelled with the dispatcher.', undefined],
+  'dispatch-refused': ['Simulated: the next dispatch request for this incident will be refused.', undefined],
 };
 
 export function IncidentPage({ ctx, d, now, canAct, notice }: { ctx: PageContext; d: IncidentData; now: number; canAct: boolean; notice?: string }) {

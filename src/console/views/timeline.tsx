@@ -1,4 +1,5 @@
 /** The timeline as sentences a supervisor reads, each with its time after the SOS and in UTC. */
+import { servicesText } from './dispatch';
 import type { TimelineEvent } from '../../timeline/schemas';
 import { DISPOSITION, distance, KIND, sinceSos, utc } from '../format';
 
@@ -116,6 +117,20 @@ export function describe(e: TimelineEvent, names: Names): Described {
         : d.action === 'hangup' ? 'hung up the call' : d.action === 'demo_sos' ? 'sent the demo SOS' : str(d.action);
       return { what: `Phone simulator: ${actorName(e.actor, names)} ${act} as the phone ${str(d.phone)}`, detail: 'a simulated action, done by whoever was signed in' };
     }
+    case 'dispatch.requested':
+      return { key: true, what: `Emergency services requested by ${actorName(e.actor, names)}: ${servicesText(Array.isArray(d.services) ? (d.services as string[]) : [])}`, detail: [`via ${d.via === 'sms' ? 'a text “911”' : d.via === 'console' ? 'the console' : 'the API'}`, d.note ? `note: “${str(d.note)}”` : ''].filter(Boolean).join('; ') };
+    case 'dispatch.created':
+      return { what: 'The dispatch center opened the alarm: a dispatcher calls the driver', detail: d.ambiguous ? 'an earlier attempt may have opened a second alarm' : undefined };
+    case 'dispatch.psap_contacted':
+      return { key: true, what: d.repeat ? 'The dispatcher contacted the 911 centre again' : 'The dispatcher contacted the 911 centre', detail: d.statusBefore !== 'active' && d.statusBefore !== 'psap_contacted' ? `reported late (the dispatch was already ${str(d.statusBefore)})` : undefined };
+    case 'dispatch.closed':
+      return { what: 'The dispatcher closed the alarm' };
+    case 'dispatch.canceled':
+      return { what: d.by === 'person' ? 'The driver cancelled the alarm with the dispatcher' : 'The alarm was cancelled after the driver’s cancel PIN' };
+    case 'dispatch.failed':
+      return d.reason === 'cancel'
+        ? { key: true, what: 'The alarm could not be cancelled: it goes on', detail: str(d.message) }
+        : { key: true, what: d.reason === 'services_missing' ? 'DISPATCH FAILED: the alarm lacks a service asked for — call 911 yourself' : 'DISPATCH FAILED — call 911 yourself; the safety leads were paged', detail: [str(d.kind), str(d.message)].filter(Boolean).join(': ') };
     default:
       return { what: e.type, detail: Object.keys(d).length ? JSON.stringify(d) : undefined };
   }

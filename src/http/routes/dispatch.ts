@@ -1,13 +1,11 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
-import { centerEvents, latestDispatch, requestDispatch } from '../../dispatch/service';
+import { centerEvents, latestDispatch, playSimulatedDispatch, requestDispatch } from '../../dispatch/service';
 import { DISPATCH_STATUSES, SERVICES } from '../../dispatch/store';
 import { parseNoonlightEvents, verifyNoonlightSignature } from '../../dispatch/webhook';
 import { AppError } from '../../errors';
 import { getIncidentFor } from '../../incidents/store';
-import type { AppEnv } from '../context';
 import { ErrorBody } from '../errors';
-import { allow, principal, requireRole } from '../middleware';
+import { allow, principal } from '../middleware';
 import { bearer, body, conflictError, errors, IdParam, json, notFoundError, router } from '../openapi';
 
 /** Emergency dispatch: the request, its state, Noonlight's webhook and the dispatch-center simulator. */
@@ -69,12 +67,6 @@ app.openapi(
 );
 
 // The dispatch-center simulator (admin; present only without NOONLIGHT_SERVER_TOKEN).
-const sim = (c: Context<AppEnv>) => {
-  requireRole(c, 'admin');
-  const s = c.get('deps').dispatch?.simulator;
-  if (!s) throw new AppError('not_found', 'the dispatch-center simulator is off: NOONLIGHT_SERVER_TOKEN is configured');
-  return s;
-};
 const SIM_ACTIONS = ['psap_contacted', 'closed', 'canceled', 'refused'] as const;
 const SimAction = z.strictObject({
   action: z.enum(SIM_ACTIONS).openapi({
@@ -94,19 +86,13 @@ app.openapi(
     middleware: [allow('admin')] as const,
   }),
   async (c) => {
-    const s = sim(c);
     const { id } = c.req.valid('param');
     const { action } = c.req.valid('json');
-    const sql = c.get('deps').sql;
-    await getIncidentFor(sql, principal(c), id);
-    if (action === 'refused') {
-      s.refuseNext();
-      return c.json({ action, alarmId: null }, 200);
-    }
-    const d = await latestDispatch(sql, id);
-    if (!d?.alarmId || !['active', 'psap_contacted'].includes(d.status)) throw new AppError('conflict', 'the incident has no live alarm');
-    await s.play(d.alarmId, action);
-    return c.json({ action, alarmId: d.alarmId }, 200);
+    const deps = c.get('deps');
+    await getIncidentFor(deps.sql, principal(c), id);
+    const { alarmId } = await playSimulatedDispatch(deps, id, action);
+    c.get('log').info({ incidentId: id, action }, 'simulated dispatcher');
+    return c.json({ action, alarmId }, 200);
   },
 );
 
