@@ -17,6 +17,12 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
+  // Cases of the generic codes above that a client acts on differently (the driver app's cancel):
+  // listed after them, so a bare HTTP status still maps to the generic code.
+  wrong_pin: 403,
+  cancel_locked: 403,
+  already_cancelled: 409,
+  already_resolved: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -254,13 +254,38 @@ describe('cancelling locked after five wrong PINs', () => {
     }
     const r1 = await t.post(`/v1/incidents/${a.id}/cancel`, { pin: '2468' }, cleo.token);
     const r2 = await t.post(`/v1/incidents/${b.id}/cancel`, { pin: '1357' }, dina.token);
-    expect(r2.body.error.message).toBe(r1.body.error.message);
+    expect(r1.status).toBe(403);
+    expect(r1.body.error.code).toBe('cancel_locked');
+    expect(r2.body.error).toEqual({ ...r1.body.error, requestId: r2.body.error.requestId });
     expect((await events(b.id)).map((e) => e.type)).toContain('duress.triggered');
     const [va, vb] = [(await view(a.id, cleo.token)).body, (await view(b.id, dina.token)).body];
     expect(vb.state).toBe('paging');
     expect(vb).toEqual({ ...va, incident: { ...va.incident, id: b.id, code: b.code, openedAt: b.openedAt }, pagedAt: vb.pagedAt, location: vb.location });
     expect((await t.get('/v1/app/me', dina.token)).body.openIncidentIds).toEqual([b.id]);
     expect((await t.get('/v1/app/me', cleo.token)).body.openIncidentIds).toEqual([a.id]);
+    twilio.forget();
+  });
+});
+
+describe('what a cancel refusal says', () => {
+  it('each case has its own error code, the HTTP status of the generic one: wrong_pin and cancel_locked 403, already_cancelled and already_resolved 409', async () => {
+    const pins = { cancelPin: '2468', duressPin: '1357' };
+    const d = await w.driver('Codey', pins);
+    const cancel = (id: string, pin: string) => t.post(`/v1/incidents/${id}/cancel`, { pin }, d.token);
+    const locked = await sos(d);
+    for (let i = 0; i < 4; i++) expectError(await cancel(locked.id, '0000'), 403, 'wrong_pin');
+    expectError(await cancel(locked.id, '0000'), 403, 'cancel_locked');
+    expectError(await cancel(locked.id, '2468'), 403, 'cancel_locked');
+    const done = await sos(d);
+    expect((await cancel(done.id, '2468')).status).toBe(200);
+    expectError(await cancel(done.id, '2468'), 409, 'already_cancelled');
+    expectError(await cancel(done.id, '1357'), 409, 'already_cancelled');
+    const resolved = await sos(d);
+    expect((await t.post(`/v1/incidents/${resolved.id}/resolve`, { disposition: 'other' }, lead.token)).status).toBe(200);
+    expectError(await cancel(resolved.id, '2468'), 409, 'already_resolved');
+    expectError(await t.post(`/v1/incidents/${resolved.id}/resolve`, { disposition: 'other' }, lead.token), 409, 'already_resolved');
+    expectError(await t.post(`/v1/incidents/${resolved.id}/check-ins`, { status: 'safe' }, d.token), 409, 'already_resolved');
+    expectError(await t.post(`/v1/incidents/${resolved.id}/locations`, HERE, d.token), 409, 'already_resolved');
     twilio.forget();
   });
 });
@@ -315,7 +340,7 @@ describe('POST /v1/incidents/{id}/details', () => {
     for (const token of [ava.token, lead.token, ADMIN_TOKEN]) expectError(await t.post(`/v1/incidents/${inc.id}/details`, { note: 'x' }, token), 403, 'forbidden');
     expect((await events(inc.id)).map((e) => e.type)).not.toContain('incident.details');
     expect((await t.post(`/v1/incidents/${inc.id}/resolve`, { disposition: 'resolved_safe' }, lead.token)).status).toBe(200);
-    expectError(await t.post(`/v1/incidents/${inc.id}/details`, { kind: 'crash' }, d.token), 409, 'conflict');
+    expectError(await t.post(`/v1/incidents/${inc.id}/details`, { kind: 'crash' }, d.token), 409, 'already_resolved');
     twilio.forget();
   });
 });

@@ -341,6 +341,25 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
       await page.getByRole('button', { name: 'Back to SOS' }).tap();
     }
 
+    // Five wrong PINs lock cancelling (the app reads the answer's error code); the SOS stays open
+    // until a responder closes it, and then the app says so.
+    {
+      const stored = page.waitForResponse((r) => r.url().endsWith('/v1/sos'));
+      await hold(page, 'keyboard');
+      const incident = (await (await stored).json()).incident;
+      await page.getByRole('button', { name: 'Cancel SOS' }).tap();
+      for (let i = 0; i < 5; i++) {
+        const answered = page.waitForResponse((r) => r.url().endsWith(`/v1/incidents/${incident.id}/cancel`));
+        await page.getByLabel('Your PIN').fill('5555');
+        await page.getByRole('button', { name: 'Cancel SOS' }).last().tap();
+        await answered;
+      }
+      await seen(page, 'Too many wrong PINs: your SOS stays open until a supervisor closes it.').waitFor();
+      expect((await api('POST', `/v1/incidents/${incident.id}/resolve`, token('safety_lead').token, { disposition: 'other' })).status).toBe(200);
+      await page.getByRole('heading', { name: 'Closed' }).waitFor({ timeout: 5000 });
+      await page.getByRole('button', { name: 'Back to SOS' }).tap();
+    }
+
     const real = await cancelOne(DEMO.driver.cancelPin, 'cancel');
     const duress = await cancelOne(DEMO.driver.duressPin, 'duress');
     expect(duress.screen).toBe(real.screen);

@@ -138,7 +138,7 @@ export async function addDetails(deps: Deps, driver: Principal, incidentId: stri
     incidentId, driverId: driver.id, kind, severity: kind && SEVERITY_OF_KIND[kind], note: note?.text ?? null, cleaned: !!note?.cleaned, actor: actorOf(driver),
   });
   if (r === 'missing') throw notFound('incident');
-  if (r === 'resolved') throw conflict('the incident is resolved');
+  if (r === 'resolved') throw new AppError('already_resolved', 'the incident is resolved');
   deps.log.info({ incidentId, kind }, 'incident details from the driver');
   return getIncidentFor(deps.sql, driver, incidentId);
 }

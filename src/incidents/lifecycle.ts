@@ -20,7 +20,7 @@ export async function acknowledge(deps: Deps, p: Principal, incidentId: string) 
 export async function resolve(deps: Deps, p: Principal, incidentId: string, r: { disposition: string; note?: string }) {
   await getIncidentFor(deps.sql, p, incidentId);
   const was = await resolveIncident(deps.sql, incidentId, p.id, r.disposition, r.note ?? null);
-  if (was === 'resolved') throw new AppError('conflict', 'the incident is already resolved');
+  if (was === 'resolved') throw new AppError('already_resolved', 'the incident is already resolved');
   return getIncidentFor(deps.sql, p, incidentId);
 }
 
@@ -28,14 +28,15 @@ export async function resolve(deps: Deps, p: Principal, incidentId: string, r: {
 export async function checkIn(deps: Deps, driver: Principal, incidentId: string, c: { status: 'safe' | 'need_help'; note?: string }, via: 'app' | 'sms' = 'app') {
   await getIncidentFor(deps.sql, driver, incidentId);
   const status = await receiveCheckIn(deps.sql, incidentId, { status: c.status, via, note: c.note ?? null }, actorOf(driver));
-  if (status === 'resolved') throw new AppError('conflict', 'the incident is resolved');
+  if (status === 'resolved') throw new AppError('already_resolved', 'the incident is resolved');
   if (c.status === 'need_help') deps.pager.queued({ incidentId });
   return { incidentId, status: c.status, receivedAt: new Date().toISOString() };
 }
 
 /**
  * Cancel with a PIN. Both stored hashes are always checked, so neither the answer nor its
- * timing tells a cancel PIN from the duress PIN. Throws for wrong / locked / already / resolved.
+ * timing tells a cancel PIN from the duress PIN. Throws for wrong / locked / already / resolved,
+ * each with its own code (same HTTP status as the generic one), which the app switches on.
  */
 export async function cancel(deps: Deps, driver: Principal, incidentId: string, pin: string) {
   await getIncidentFor(deps.sql, driver, incidentId);
@@ -52,12 +53,12 @@ export async function cancel(deps: Deps, driver: Principal, incidentId: string, 
     case 'cancelled':
       return getIncidentFor(deps.sql, driver, incidentId);
     case 'wrong':
-      throw new AppError('forbidden', 'wrong PIN');
+      throw new AppError('wrong_pin', 'wrong PIN');
     case 'locked':
-      throw new AppError('forbidden', 'cancellation is locked after too many wrong PINs; a responder will resolve the incident');
+      throw new AppError('cancel_locked', 'cancellation is locked after too many wrong PINs; a responder will resolve the incident');
     case 'already':
-      throw new AppError('conflict', 'the incident is already cancelled');
+      throw new AppError('already_cancelled', 'the incident is already cancelled');
     case 'resolved':
-      throw new AppError('conflict', 'the incident is resolved');
+      throw new AppError('already_resolved', 'the incident is resolved');
   }
 }

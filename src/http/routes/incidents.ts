@@ -79,7 +79,7 @@ app.openapi(
     const deps = c.get('deps');
     await getIncidentFor(deps.sql, driver, id);
     const r = await addLocation(deps.sql, id, { lat: loc.lat, lng: loc.lng, accuracyM: loc.accuracyM ?? null, capturedAt: loc.capturedAt ?? null }, actorOf(driver));
-    if (r === 'resolved') throw new AppError('conflict', 'the incident is resolved');
+    if (r === 'resolved') throw new AppError('already_resolved', 'the incident is resolved');
     // A live alarm gets the new fix in the background: this answer does not wait for the center.
     if (r.current) locationChanged(deps, id);
     return c.json({ accepted: true as const, current: r.current }, 202);

@@ -513,10 +513,12 @@ function bindIncident() {
     pin.value = '';
     if (!res) return say('cancel.failed');
     if (res.status === 200) return ended('cancelled');
-    const message = String(res.body?.error?.message ?? '');
-    if (res.status === 409) return ended(/resolved/.test(message) ? 'resolved' : 'cancelled');
-    if (res.status === 403 && /locked/.test(message)) return say('cancel.locked');
-    if (res.status === 403 || res.status === 422) return say('cancel.wrong');
+    // Each refusal has its own error code (the same whichever PIN was entered).
+    const code = String(res.body?.error?.code ?? '');
+    if (code === 'already_resolved') return ended('resolved');
+    if (code === 'already_cancelled') return ended('cancelled');
+    if (code === 'cancel_locked') return say('cancel.locked');
+    if (code === 'wrong_pin' || code === 'validation_failed') return say('cancel.wrong');
     say('cancel.failed');
   });
   pin.addEventListener('input', () => {
