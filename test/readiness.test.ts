@@ -10,6 +10,7 @@ import { Engine } from '../src/escalation/engine';
 import { runReadiness } from '../src/readiness/service';
 import { ADMIN_TOKEN, testApp, type TestApp } from './helpers/app';
 import { atFileEnd } from './helpers/db';
+import { signIn, text } from './helpers/console';
 import { expectError } from './helpers/expect';
 import { mockTwilio, smsFrom, TWILIO } from './helpers/twilio';
 import { nextPhone, square, world, type Person } from './helpers/world';
@@ -184,6 +185,28 @@ describe('a shift begins: the responder coming on call is asked to confirm', () 
     expect((await s.t.engine.tick(ms(s.start, -1))).nextDeadline).toEqual(s.start);
     expect((await s.t.engine.tick(s.start)).nextDeadline).toEqual(ms(s.start, 300_000));
     twilio.expectSms(s.a.phone);
+  });
+});
+
+describe('the console’s board', () => {
+  it('shows every zone’s readiness in words: waiting, confirmed, missed', async () => {
+    const s = await scene();
+    const uptown = (await s.t.post('/v1/zones', { name: 'Uptown', boundary: square(40, -90), readinessGraceSeconds: 5 }, ADMIN_TOKEN)).body;
+    const cy = await responder(s.t, [s.zone.id], 'Cy');
+    const from = new Date(Date.now() - 60_000).toISOString();
+    const to = new Date(Date.now() + 30 * 60_000).toISOString();
+    expect((await s.t.post(`/v1/zones/${s.zone.id}/overrides`, { responderId: cy.id, from, to }, ADMIN_TOKEN)).status).toBe(201);
+    expect((await s.t.post(`/v1/zones/${uptown.id}/overrides`, { responderId: s.a.id, from, to }, ADMIN_TOKEN)).status).toBe(201);
+    await s.t.engine.tick();
+    twilio.expectSms(cy.phone);
+    twilio.expectSms(s.a.phone);
+    const board = async () => text((await (await signIn(s.t, s.lead.token)).get('/console')).html);
+    expect(await board()).toMatch(/On-call readiness .*Downtown Waiting ?: Cy was asked at \d\d:\d\d UTC and has not replied OK yet, on call until \d\d:\d\d UTC\. Uptown Waiting ?: Ava was asked/);
+
+    await s.t.engine.tick(new Date(Date.now() + 10_000)); // Uptown's 5 s grace is over
+    twilio.expectSms(s.lead.phone, /Uptown no tiene guardia confirmada/);
+    await smsFrom(s.t, cy.phone, 'OK');
+    expect(await board()).toMatch(/Downtown Confirmed ?: Cy replied OK at \d\d:\d\d UTC, on call until \d\d:\d\d UTC\. Uptown MISSED ?: Ava has not confirmed; the safety leads were paged at \d\d:\d\d UTC\./);
   });
 });
 

@@ -20,6 +20,7 @@ import { DISPOSITIONS } from '../incidents/schemas';
 import { openSos } from '../incidents/service';
 import { getIncidentFor, listIncidentsFor } from '../incidents/store';
 import { listPages } from '../paging/store';
+import { zonesReadiness } from '../readiness/store';
 import { listEvents, verifyTimeline } from '../timeline/store';
 import { Phone } from '../users/schemas';
 import { getZone } from '../zones/store';
@@ -147,8 +148,8 @@ async function demoAvailable(c: ConsoleContext, p: Principal) {
 
 app.get('/', async (c) => {
   const p = viewer(c);
-  const [rows, demo] = await Promise.all([boardRows(c, p), demoAvailable(c, p)]);
-  return page(c, 'Board', <BoardPage ctx={pageContext(c)} rows={rows} now={Date.now()} demo={demo} notice={c.req.query('n')} />);
+  const [rows, demo, readiness] = await Promise.all([boardRows(c, p), demoAvailable(c, p), zonesReadiness(deps(c).sql)]);
+  return page(c, 'Board', <BoardPage ctx={pageContext(c)} rows={rows} now={Date.now()} demo={demo} notice={c.req.query('n')} readiness={readiness} />);
 });
 
 app.get('/board', async (c) => {

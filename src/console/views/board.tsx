@@ -1,9 +1,11 @@
 import type { DispatchView } from '../../dispatch/store';
 import type { Incident } from '../../incidents/schemas';
+import type { ZoneReadiness } from '../../readiness/store';
 import { KIND, SEVERITY, STATUS } from '../format';
 import type { IncidentFacts } from '../store';
 import { DispatchState } from './dispatch';
 import { Csrf, Notice, Since, type PageContext } from './layout';
+import { ReadinessSection } from './readiness';
 
 export interface BoardRow {
   incident: Incident;
@@ -83,7 +85,7 @@ const NOTICES: Record<string, string> = {
   'signed-in': 'Signed in.',
 };
 
-export function BoardPage({ ctx, rows, now, demo, notice }: { ctx: PageContext; rows: BoardRow[]; now: number; demo?: { name: string }; notice?: string }) {
+export function BoardPage({ ctx, rows, now, demo, notice, readiness = [] }: { ctx: PageContext; rows: BoardRow[]; now: number; demo?: { name: string }; notice?: string; readiness?: ZoneReadiness[] }) {
   return (
     <>
       <h1>Active incidents</h1>
@@ -92,6 +94,7 @@ export function BoardPage({ ctx, rows, now, demo, notice }: { ctx: PageContext; 
       <div id="board" data-live="/console/board">
         <BoardTable rows={rows} now={now} />
       </div>
+      <ReadinessSection zones={readiness} now={now} />
       {demo && (
         <section aria-labelledby="demo-h">
           <h2 id="demo-h">Demo</h2>
