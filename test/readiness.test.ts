@@ -7,7 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../src/db/client';
 import { Engine } from '../src/escalation/engine';
-import { runReadiness } from '../src/readiness/service';
+import { segmentsOf } from '../src/paging/segments';
+import { askText, missedText, runReadiness } from '../src/readiness/service';
 import { ADMIN_TOKEN, testApp, type TestApp } from './helpers/app';
 import { atFileEnd } from './helpers/db';
 import { signIn, text } from './helpers/console';
@@ -113,7 +114,7 @@ describe('a shift begins: the responder coming on call is asked to confirm', () 
     twilio.expectSms(s.a.phone);
     expect((await s.t.engine.tick(ms(s.start, 300_000 - 1))).readiness).toBe(0);
     expect((await s.t.engine.tick(ms(s.start, 300_000))).readiness).toBe(1);
-    twilio.expectSms(s.lead.phone, new RegExp(`^Mayday: Downtown no tiene guardia confirmada\\. Se pidió a Ava el ${utc(s.start)} responder OK ${check.code} y no lo ha hecho\\.$`));
+    twilio.expectSms(s.lead.phone, new RegExp(`^Mayday: Downtown no tiene guardia confirmada\\. Ava no ha respondido OK ${check.code} desde el ${utc(s.start)}\\.$`));
     expect((await checks(s.t))[0].missed_at).toEqual(ms(s.start, 300_000));
     // Paged once.
     expect((await s.t.engine.tick(ms(s.start, 900_000))).readiness).toBe(0);
@@ -127,7 +128,7 @@ describe('a shift begins: the responder coming on call is asked to confirm', () 
     const bStart = ms(s.start, SHIFT);
     expect((await s.t.engine.tick(bStart)).readiness).toBe(1);
     const code = (await checks(s.t))[1].code;
-    twilio.expectSms(s.b.phone, new RegExp(`^Mayday: Usted está de guardia en Downtown hasta ${utc(ms(bStart, SHIFT))}\\. Responda OK ${code}$`));
+    twilio.expectSms(s.b.phone, new RegExp(`^Mayday: Usted queda de guardia en Downtown hasta ${utc(ms(bStart, SHIFT))}\\. Responda OK ${code}$`));
     // Beto replies OK, as in every language.
     expect(replyOf((await smsFrom(s.t, s.b.phone, `OK ${code}`)).text)).toMatch(/^Mayday: gracias, su guardia en Downtown/);
   });
@@ -185,6 +186,26 @@ describe('a shift begins: the responder coming on call is asked to confirm', () 
     expect((await s.t.engine.tick(ms(s.start, -1))).nextDeadline).toEqual(s.start);
     expect((await s.t.engine.tick(s.start)).nextDeadline).toEqual(ms(s.start, 300_000));
     twilio.expectSms(s.a.phone);
+  });
+});
+
+describe('the texts', () => {
+  it('fit two SMS segments in both languages, whatever the names', () => {
+    const names = ['Downtown', 'Zona Centro Histórico de Bentonville', 'Z'.repeat(200), 'Ñandú '.repeat(40), '王'.repeat(120), '👩‍👩‍👧‍👦'.repeat(30)];
+    const end = new Date('2026-12-07T16:00:00Z');
+    for (const lang of ['en', 'es'] as const) {
+      for (const name of names) {
+        for (const text of [
+          askText(lang, { zone_name: name, shift_end: end, code: 2_147_483_647 }),
+          askText(lang, { zone_name: name, shift_end: null, code: 104 }),
+          missedText(lang, { zone_name: name, responder_name: name, asked_at: end, code: 2_147_483_647 }),
+        ]) {
+          expect(segmentsOf(text).segments, `${lang}: ${text}`).toBeLessThanOrEqual(2);
+          expect(text).toMatch(/OK (2147483647|104)/);
+        }
+      }
+    }
+    expect(askText('es', { zone_name: 'Centro', shift_end: null, code: 104 })).toBe('Mayday: Usted queda de guardia en Centro hasta nuevo aviso. Responda OK 104');
   });
 });
 

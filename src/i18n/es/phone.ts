@@ -92,10 +92,10 @@ export default {
   },
 
   readiness: {
-    ask: 'Mayday: Usted está de guardia en {zone} hasta {until}. Responda OK {code}',
+    ask: 'Mayday: Usted queda de guardia en {zone} hasta {until}. Responda OK {code}',
     untilFurtherNotice: 'nuevo aviso',
     voice: 'Mayday. Usted está de guardia en {zone} hasta {until}. Para confirmar, envíe OK {code} por mensaje al número de Mayday.',
-    missed: 'Mayday: {zone} no tiene guardia confirmada. Se pidió a {name} el {asked} responder OK {code} y no lo ha hecho.',
+    missed: 'Mayday: {zone} no tiene guardia confirmada. {name} no ha respondido OK {code} desde el {asked}.',
     missedVoice: 'Mayday. {zone} no tiene guardia confirmada. {name} no confirmó su turno. Los detalles están en sus mensajes de texto.',
     confirmed: 'Mayday: gracias, su guardia en {zone} hasta {until} queda confirmada.',
     already: 'Mayday: usted ya confirmó OK {code}.',
