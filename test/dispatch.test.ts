@@ -109,6 +109,10 @@ describe('requesting dispatch', () => {
     expect(again.body.dispatch.id).toBe(res.body.dispatch.id);
     expect([...standin.alarms.values()].filter((x) => x.name === 'Dana')).toHaveLength(1);
 
+    // The driver's app shows it ("Police requested" until 911 is contacted).
+    const app = async () => (await t.get(`/v1/app/incidents/${inc.id}`, driver.token)).body.dispatch;
+    expect(await app()).toEqual({ status: 'active', services: ['medical', 'police'], requestedAt: expect.any(String), psapContactedAt: null });
+
     // The driver moves: the alarm gets the new fix.
     const moved = await t.post(`/v1/incidents/${inc.id}/locations`, { lat: 36.3801, lng: -94.2102, accuracyM: 5 }, driver.token);
     expect(moved.status).toBe(202);
@@ -120,6 +124,7 @@ describe('requesting dispatch', () => {
     expect(psap.answer).toBe(200);
     expect((await dispatchOf(inc.id)).status).toBe('psap_contacted');
     expect((await dispatchOf(inc.id)).psapContactedAt).toEqual(expect.any(String));
+    expect(await app()).toMatchObject({ status: 'psap_contacted', psapContactedAt: (await dispatchOf(inc.id)).psapContactedAt });
     await until('the supervisor texted', async () => (await smsTo(a.phone)).some((b) => b.includes(`#${inc.code}: the dispatcher has contacted 911`)));
 
     await standin.emit(alarm.id, 'closed');
@@ -222,6 +227,10 @@ describe('cancel and duress', () => {
     expect((await dispatchOf(duress.id)).status).toBe('active');
     expect(await eventTypes(duress.id)).toEqual(['dispatch.requested', 'dispatch.created']);
     expect(standin.requests.filter((r) => r.route === 'cancel' && r.alarmId === duressAlarm)).toEqual([]);
+    // The driver's app shows a cancel either way, with no dispatch, as after the real cancel.
+    const appView = async (id: string, token: string) => (await t.get(`/v1/app/incidents/${id}`, token)).body;
+    expect(await appView(duress.id, held.token)).toMatchObject({ state: 'cancelled', dispatch: null });
+    expect(await appView(inc.id, driver.token)).toMatchObject({ state: 'cancelled', dispatch: null });
     expect((await t.post(`/v1/incidents/${duress.id}/locations`, { lat: 36.36, lng: -94.19, accuracyM: 7 }, held.token)).status).toBe(202);
     await until('the new location at the alarm', () => standin.alarms.get(duressAlarm)!.locations.length === 2);
   });

@@ -4,6 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { LANGUAGES, type Language } from '../i18n/catalogue';
+import { DISPATCH_STATUSES, SERVICES } from '../dispatch/store';
 import { KINDS, SosBody, STATUSES } from '../incidents/schemas';
 
 export type { Language };
@@ -67,7 +68,13 @@ export const AppIncidentSchema = z
       .object({ seq: z.number().int(), dueAt: z.string() })
       .nullable()
       .openapi({ description: 'A check-in Mayday asked and the driver has not answered yet (POST /v1/incidents/{id}/check-ins).' }),
-    dispatch: z.null().openapi({ description: 'Emergency dispatch; always null for now.' }),
+    dispatch: z
+      .object({
+        status: z.enum(DISPATCH_STATUSES), services: z.array(z.enum(SERVICES)), requestedAt: z.string(),
+        psapContactedAt: z.string().nullable().openapi({ description: 'When the dispatcher contacted the 911 centre ("Police requested" until then).' }),
+      })
+      .nullable()
+      .openapi({ description: 'The newest emergency dispatch a responder requested for the incident, or null; null too once the driver cancelled (either PIN).' }),
     location: z.object({ at: z.string() }).nullable().openapi({ description: 'When the newest fix Mayday has was taken.' }),
   })
   .openapi('AppIncident');

@@ -114,7 +114,9 @@ export function appView(p: Principal, r: store.AppIncidentRow): AppIncident {
     acknowledgedBy: r.acknowledged_at === null ? null : r.acknowledged_by_name,
     acknowledgedAt: isoOrNull(r.acknowledged_at),
     checkIn: live && r.checkin_due_at ? { seq: r.checkin_seq, dueAt: isoOrNull(r.checkin_due_at)! } : null,
-    dispatch: null,
+    dispatch: r.dispatch && {
+      status: r.dispatch.status, services: r.dispatch.services, requestedAt: isoOrNull(r.dispatch.requestedAt)!, psapContactedAt: isoOrNull(r.dispatch.psapContactedAt),
+    },
     location: r.location_at === null ? null : { at: isoOrNull(r.location_at)! },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { recordAudit } from '../audit/store';
 import type { Sql, TxSql } from '../db/client';
+import type { DispatchStatus, ServiceName } from '../dispatch/store';
 import type { IncidentRow } from '../incidents/store';
 import type { Kind, Severity } from '../incidents/schemas';
 import type { AppDriver, Device, Language } from './schemas';
@@ -148,6 +149,8 @@ export interface AppIncidentRow extends IncidentRow {
   paged_at: Date | null;
   /** The driver was once told the incident is cancelled (toldCancelled); it may have been resolved since. */
   cancelled_once: boolean;
+  /** The incident's newest emergency dispatch (from dispatches), or null. */
+  dispatch: { status: DispatchStatus; services: ServiceName[]; requestedAt: string; psapContactedAt: string | null } | null;
 }
 
 /** One incident of one driver, for the app's view of it; undefined when it is not theirs. */
@@ -156,7 +159,9 @@ export async function appIncidentRow(sql: Sql, driverId: string, incidentId: str
     SELECT i.*, a.name AS acknowledged_by_name,
            (SELECT min(p.sent_at) FROM pages p
             WHERE p.incident_id = i.id AND p.purpose IN ('page', 'failover', 'retry', 'repage')) AS paged_at,
-           EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = i.id AND ${toldCancelled(sql)}) AS cancelled_once
+           EXISTS (SELECT 1 FROM incident_events e WHERE e.incident_id = i.id AND ${toldCancelled(sql)}) AS cancelled_once,
+           (SELECT jsonb_build_object('status', d.status, 'services', to_jsonb(d.services), 'requestedAt', d.requested_at, 'psapContactedAt', d.psap_contacted_at)
+            FROM dispatches d WHERE d.incident_id = i.id ORDER BY d.requested_at DESC, d.id DESC LIMIT 1) AS dispatch
     FROM incidents i LEFT JOIN users a ON a.id = i.acknowledged_by
     WHERE i.id = ${incidentId} AND i.driver_id = ${driverId}`;
   return row;
