@@ -240,6 +240,17 @@ describe('Mayday on Workers (wrangler dev, Hyperdrive to PostgreSQL, the Twilio 
     expect(accepted.at - tries[0].at).toBeLessThan(1_000);
   });
 
+  it('the Worker runs on-call readiness in the same tick (cron and alarms): an override that has begun gets its check', async () => {
+    const w = world(http());
+    const zone = await w.zone(`Zone ${randomUUID().slice(0, 8)}`, square(60, -94.2));
+    const cy = await w.responder('supervisor', [zone.id], 'Cy');
+    const [from, to] = [new Date(Date.now() - 60_000).toISOString(), new Date(Date.now() + 3_600_000).toISOString()];
+    expect((await http().post(`/v1/zones/${zone.id}/overrides`, { responderId: cy.id, from, to }, w.admin)).status).toBe(201);
+    expect((await fetch(`${base}/__scheduled?cron=${encodeURIComponent('* * * * *')}`)).status).toBe(200);
+    await until('the readiness check sent', async () => sentTo(cy.phone, 'sms').length > 0, 5_000);
+    await until('the check recorded', async () => (await sql`SELECT 1 FROM readiness_checks WHERE zone_id = ${zone.id} AND asked_via = 'sms'`).length === 1, 5_000);
+  });
+
   it('logs JSON lines with secrets and phone numbers redacted', () => {
     expect(output).toContain('"msg":"page sent"');
     expect(output).not.toContain(TW.authToken);
