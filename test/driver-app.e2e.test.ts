@@ -141,6 +141,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
   /** Text on screen (not the screen reader's announcement of it, which says the same). */
   const seen = (page: Page, text: string | RegExp) => page.getByText(text).and(page.locator(':not(#announce)'));
 
+  /** Which language button shows as selected (aria-pressed), by its name. */
+  const pressed = async (page: Page) => {
+    const out: Record<string, string | null> = {};
+    for (const b of await page.locator('header button.lang').all()) out[(await b.textContent()) ?? ''] = await b.getAttribute('aria-pressed');
+    return out;
+  };
+
   const sosState = (page: Page) => page.evaluate(() => document.documentElement.dataset.sos as string);
 
   /** Holds the SOS button by keyboard (Space) or pointer for `ms`. */
@@ -503,6 +510,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await first.goto(`${base}/app/`);
     await seen(first, 'Este teléfono aún no está configurado. Pida a su líder de seguridad un enlace para configurarlo.').waitFor();
     expect(await first.evaluate(() => document.documentElement.lang)).toBe('es');
+    // The language switch says which language is on, on this screen too.
+    expect(await pressed(first)).toEqual({ English: 'false', Español: 'true' });
     await shot(first, 'es-not-set-up');
     await fresh.close();
     // Once enrolled, it follows the driver's language, whatever the browser's.
@@ -537,6 +546,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await page.reload();
     await page.getByRole('heading', { name: 'This phone is signed out' }).waitFor({ timeout: 8000 });
     await seen(page, 'Ask your safety lead for a new link.').waitFor();
+    expect(await pressed(page)).toEqual({ English: 'true', Español: 'false' });
     expect(await page.getByRole('button', { name: /^SOS/ }).isVisible()).toBe(false);
     await page.getByRole('link', { name: 'Call 911' }).waitFor();
     await shot(page, 'signed-out');

@@ -66,9 +66,8 @@ function announce(/** @type {string} */ text) {
 /** @param {string} heading @param {string} text @param {Record<string, string>} [params] */
 function setup(heading, text, params = {}) {
   screen = { name: 'setup', heading, text, params };
-  $('setup-heading').textContent = t(heading);
-  $('setup-text').textContent = t(text, params);
   show('setup');
+  redraw();
 }
 
 /** @param {'idle' | 'holding' | 'sending' | 'queued' | 'stored'} s */
