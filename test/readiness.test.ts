@@ -13,7 +13,7 @@ import { ADMIN_TOKEN, testApp, type TestApp } from './helpers/app';
 import { atFileEnd } from './helpers/db';
 import { signIn, text } from './helpers/console';
 import { expectError } from './helpers/expect';
-import { mockTwilio, smsFrom, TWILIO } from './helpers/twilio';
+import { mockTwilio, postSigned, smsFrom, TWILIO } from './helpers/twilio';
 import { nextPhone, square, world, type Person } from './helpers/world';
 
 const twilio = mockTwilio();
@@ -140,6 +140,22 @@ describe('a shift begins: the responder coming on call is asked to confirm', () 
     const [check] = await checks(s.t);
     expect(check.asked_via).toBe('voice');
     twilio.expectCall(s.a.phone, new RegExp(`You are on call for Downtown until ${utc(ms(s.start, SHIFT))}\\. To confirm, text OK ${check.code}`));
+  });
+
+  it('a text Twilio reports failed or undelivered: the responder is called instead, once', async () => {
+    const s = await scene();
+    await s.t.engine.tick(s.start);
+    const sms = twilio.expectSms(s.a.phone);
+    const [{ id }] = await s.t.sql<{ id: string }[]>`SELECT id FROM readiness_checks`;
+    expect(sms.params.StatusCallback).toBe(`https://mayday.test/webhooks/twilio/status?readiness=${id}`);
+    const report = (status: string) =>
+      postSigned(s.t, `/webhooks/twilio/status?readiness=${id}`, { MessageSid: sms.sid, MessageStatus: status, AccountSid: TWILIO.accountSid, To: s.a.phone, ErrorCode: '30003' });
+    expect((await report('sent')).status).toBe(204);
+    expect(twilio.to(s.a.phone)).toHaveLength(1);
+    expect((await report('undelivered')).status).toBe(204);
+    twilio.expectCall(s.a.phone, /You are on call for Downtown/);
+    expect((await report('failed')).status).toBe(204); // late and repeated: no second call
+    expect((await checks(s.t))[0].asked_via).toBe('voice');
   });
 
   it('an override that puts someone on call starts the same check, at once when it has begun', async () => {

@@ -8,7 +8,7 @@ import type { Deps } from '../deps';
 import { SPEECH_LOCALE, t, type Language } from '../i18n/catalogue';
 import { maskPhone } from '../log';
 import { firstThatFits, isGsm7, plainName, truncate } from '../paging/segments';
-import { claimReadiness, confirmReadiness, recordAsked, recordMissed, type DueReadiness, type Recipient } from './store';
+import { claimReadiness, confirmReadiness, recordAsked, recordMissed, takeFailedText, type DueReadiness, type Recipient } from './store';
 
 export type ReadinessDeps = Pick<Deps, 'sql' | 'log' | 'telephony' | 'twiml' | 'publicBaseUrl'>;
 
@@ -42,19 +42,10 @@ export function missedText(lang: Language, r: Pick<DueReadiness, 'zone_name' | '
   return fitted((n) => t(lang, 'phone.readiness.missed', { zone: n(r.zone_name), name: n(r.responder_name), asked, code: r.code }));
 }
 
-/**
- * Text one person; when Twilio refuses the text outright (an invalid number, 429 or 5xx before it
- * was taken), call them with `voice`. An unknown outcome (a timeout) may have been taken: no call.
- * Answers the channel that took it, or 'none'.
- */
-async function reach(deps: ReadinessDeps, checkId: string, to: Recipient, sms: string, voice: string): Promise<'sms' | 'voice' | 'none'> {
-  const log = deps.log.child({ checkId, to: maskPhone(to.phone ?? '') });
-  if (!to.phone) return 'none';
-  const text = await deps.telephony.sendSms({ to: to.phone, body: sms }).catch((e: Error) => ({ ok: false as const, kind: 'unknown' as const, message: e.message }));
-  if (text.ok || text.kind === 'unknown') return 'sms';
-  log.warn({ kind: text.kind, status: text.status, code: text.code }, 'readiness text refused; calling instead');
+/** Call one person with `voice`: 'voice' when Twilio took the call (or may have), else 'none'. */
+async function call(deps: ReadinessDeps, checkId: string, to: Recipient & { phone: string }, voice: string): Promise<'voice' | 'none'> {
   const base = deps.publicBaseUrl;
-  const call = await deps.telephony
+  const r = await deps.telephony
     .placeCall({
       pageId: checkId,
       to: to.phone,
@@ -65,16 +56,45 @@ async function reach(deps: ReadinessDeps, checkId: string, to: Recipient, sms: s
       amdCallback: `${base}/webhooks/twilio/voice/amd?readiness=${checkId}`,
     })
     .catch((e: Error) => ({ ok: false as const, kind: 'unknown' as const, message: e.message }));
-  if (call.ok || call.kind === 'unknown') return 'voice';
-  log.error({ kind: call.kind, status: call.status, code: call.code }, 'readiness call refused too');
+  if (r.ok || r.kind === 'unknown') return 'voice';
+  deps.log.error({ checkId, to: maskPhone(to.phone), kind: r.kind, status: r.status, code: r.code }, 'readiness call refused');
   return 'none';
+}
+
+/**
+ * Text one person; when Twilio refuses the text outright (an invalid number, 429 or 5xx before it
+ * was taken), call them with `voice`. An unknown outcome (a timeout) may have been taken: no call.
+ * With `reportFailure`, Twilio's status callback says whether the text failed later
+ * (onReadinessTextFailed()). Answers the channel that took it, or 'none'.
+ */
+async function reach(deps: ReadinessDeps, checkId: string, to: Recipient, sms: string, voice: string, reportFailure = false): Promise<'sms' | 'voice' | 'none'> {
+  if (!to.phone) return 'none';
+  const statusCallback = reportFailure ? `${deps.publicBaseUrl}/webhooks/twilio/status?readiness=${checkId}` : undefined;
+  const text = await deps.telephony.sendSms({ to: to.phone, body: sms, statusCallback }).catch((e: Error) => ({ ok: false as const, kind: 'unknown' as const, message: e.message }));
+  if (text.ok || text.kind === 'unknown') return 'sms';
+  deps.log.warn({ checkId, to: maskPhone(to.phone), kind: text.kind, status: text.status, code: text.code }, 'readiness text refused; calling instead');
+  return call(deps, checkId, { ...to, phone: to.phone }, voice);
+}
+
+/**
+ * Twilio reports that the readiness text to the responder failed or was undelivered: they are
+ * called with the same words, once (a repeated callback finds the check already moved to voice).
+ * A call refused too makes the check due at once, so the safety leads are paged.
+ */
+export async function onReadinessTextFailed(deps: ReadinessDeps, checkId: string): Promise<void> {
+  const c = await takeFailedText(deps.sql, checkId);
+  if (!c?.phone) return;
+  const until = c.shift_end ? utcText(c.shift_end) : t(c.language, 'phone.readiness.untilFurtherNotice');
+  const via = await call(deps, checkId, { id: c.responder_id, phone: c.phone, language: c.language }, t(c.language, 'phone.readiness.voice', { zone: c.zone_name, until, code: c.code }));
+  if (via === 'none') await recordAsked(deps.sql, checkId, null, 'none');
+  deps.log.info({ checkId, code: c.code, via }, 'readiness text failed; called instead');
 }
 
 async function handle(deps: ReadinessDeps, at: Date | null, r: DueReadiness): Promise<void> {
   if (r.action === 'ask') {
     const [to] = r.recipients;
     const until = r.shift_end ? utcText(r.shift_end) : t(to.language, 'phone.readiness.untilFurtherNotice');
-    const via = await reach(deps, r.check_id, to, askText(to.language, r), t(to.language, 'phone.readiness.voice', { zone: r.zone_name, until, code: r.code }));
+    const via = await reach(deps, r.check_id, to, askText(to.language, r), t(to.language, 'phone.readiness.voice', { zone: r.zone_name, until, code: r.code }), true);
     await recordAsked(deps.sql, r.check_id, at, via);
     deps.log.info({ checkId: r.check_id, code: r.code, via }, 'readiness check sent');
     return;

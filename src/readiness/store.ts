@@ -42,6 +42,19 @@ export async function recordAsked(sql: Sql, checkId: string, at: Date | null, vi
     WHERE z.id = c.zone_id AND c.id = ${checkId}`;
 }
 
+/**
+ * The text asking a responder failed after it was taken: the check moves to voice, once (null
+ * when it already has, was confirmed, or is unknown). Answers what the call needs.
+ */
+export async function takeFailedText(sql: Sql, checkId: string) {
+  const [row] = await sql<{ code: number; zone_name: string; shift_end: Date | null; responder_id: string; phone: string | null; language: Language }[]>`
+    UPDATE readiness_checks c SET asked_via = 'voice'
+    FROM zones z, users u
+    WHERE c.id = ${checkId} AND c.asked_via = 'sms' AND c.confirmed_at IS NULL AND z.id = c.zone_id AND u.id = c.responder_id
+    RETURNING c.code, z.name AS zone_name, c.shift_end, c.responder_id, u.phone, u.language`;
+  return row;
+}
+
 /** The safety leads were paged about a check nobody confirmed. */
 export async function recordMissed(sql: Sql, checkId: string, at: Date | null) {
   await sql`

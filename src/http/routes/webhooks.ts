@@ -4,6 +4,7 @@ import { handleInboundSms } from '../../inbound/sms';
 import { maskPhone } from '../../log';
 import { onKeypress } from '../../inbound/keypress';
 import { onStatus } from '../../paging/callbacks';
+import { onReadinessTextFailed } from '../../readiness/service';
 import type { AppEnv } from '../context';
 import { AppError } from '../../errors';
 import { ErrorBody } from '../errors';
@@ -51,6 +52,11 @@ app.post('/webhooks/twilio/sms', async (c) => {
 
 app.post('/webhooks/twilio/status', async (c) => {
   const f = await signedForm(c);
+  // An on-call readiness text (not a page) that failed after Twilio took it: call instead.
+  const readiness = c.req.query('readiness');
+  if (readiness && UUID.test(readiness) && ['failed', 'undelivered'].includes(f.MessageStatus ?? f.SmsStatus ?? '')) {
+    await onReadinessTextFailed(c.get('deps'), readiness);
+  }
   const pageId = pageOf(c);
   if (pageId) {
     await onStatus(c.get('deps'), {
@@ -110,6 +116,10 @@ const twilioForm = (fields: Record<string, string>) => ({
 const PageQuery = z.object({
   page: z.uuid().optional().openapi({ description: 'The page this callback is about (Mayday puts it in the URL it gives Twilio); another value is ignored.' }),
 });
+/** A callback Mayday asked for about an on-call readiness check's text or call (not a page). */
+const ReadinessQuery = PageQuery.extend({
+  readiness: z.uuid().optional().openapi({ description: 'The on-call readiness check this callback is about: its text failed or undelivered calls the responder instead; anything else about it is ignored.' }),
+});
 const ErrorJson = (description: string) => ({ description, content: { 'application/json': { schema: ErrorBody } } });
 const refusals = {
   403: ErrorJson('X-Twilio-Signature is missing or does not match'),
@@ -118,10 +128,10 @@ const refusals = {
   422: ErrorJson('A field the database cannot store, such as a NUL character'),
 };
 const twiml = (description: string) => ({ description, content: { 'text/xml': { schema: z.string().openapi({ description: 'TwiML' }) } } });
-const hook = (o: { path: string; operationId: string; summary: string; fields: Record<string, string>; page?: boolean; ok: Record<number, object> }) =>
+const hook = (o: { path: string; operationId: string; summary: string; fields: Record<string, string>; page?: boolean; readiness?: boolean; ok: Record<number, object> }) =>
   app.openAPIRegistry.registerPath({
     method: 'post', path: o.path, operationId: o.operationId, summary: o.summary, tags: ['twilio'], security: [{ twilioSignature: [] }],
-    request: { ...(o.page ? { query: PageQuery } : {}), body: twilioForm(o.fields) },
+    request: { ...(o.page ? { query: o.readiness ? ReadinessQuery : PageQuery } : {}), body: twilioForm(o.fields) },
     responses: { ...o.ok, ...refusals },
   });
 const SID = 'The call’s sid';
@@ -131,17 +141,17 @@ hook({
   ok: { 200: twiml('The reply, if any, as a TwiML <Message>') },
 });
 hook({
-  path: '/webhooks/twilio/status', operationId: 'twilioMessageStatus', summary: 'Twilio: the delivery status of a page’s SMS', page: true,
+  path: '/webhooks/twilio/status', operationId: 'twilioMessageStatus', summary: 'Twilio: the delivery status of a page’s SMS (or of an on-call readiness check’s)', page: true, readiness: true,
   fields: { MessageSid: 'The message’s sid', SmsSid: 'The message’s sid (older name)', MessageStatus: 'queued, sent, delivered, undelivered, failed ...', SmsStatus: 'The status (older name)', ErrorCode: 'Twilio’s error code, if any' },
   ok: { 204: { description: 'Recorded (or ignored when the page is unknown)' } },
 });
 hook({
-  path: '/webhooks/twilio/voice/status', operationId: 'twilioCallStatus', summary: 'Twilio: the status of a page’s call', page: true,
+  path: '/webhooks/twilio/voice/status', operationId: 'twilioCallStatus', summary: 'Twilio: the status of a page’s call', page: true, readiness: true,
   fields: { CallSid: SID, CallStatus: 'queued, ringing, in-progress, completed, busy, no-answer, failed ...', AnsweredBy: 'human, machine_start ... (answering-machine detection)', ErrorCode: 'Twilio’s error code, if any' },
   ok: { 204: { description: 'Recorded (or ignored when the page is unknown)' } },
 });
 hook({
-  path: '/webhooks/twilio/voice/amd', operationId: 'twilioAnsweringMachine', summary: 'Twilio: who answered a page’s call (answering-machine detection)', page: true,
+  path: '/webhooks/twilio/voice/amd', operationId: 'twilioAnsweringMachine', summary: 'Twilio: who answered a page’s call (answering-machine detection)', page: true, readiness: true,
   fields: { CallSid: SID, AnsweredBy: 'human, machine_start, machine_end_beep, fax, unknown ...' },
   ok: { 204: { description: 'Recorded (or ignored when the page is unknown)' } },
 });
