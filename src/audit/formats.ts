@@ -166,6 +166,20 @@ export function summarize(e: TimelineEvent): string {
       return `severity raised from ${str(d.from)} to ${str(d.to)}: ${str(d.reason)}`;
     case 'incident.resolved':
       return `resolved: ${str(d.disposition)} by ${str(d.by)}${note}`;
+    case 'dispatch.requested':
+      return `emergency dispatch requested: ${Array.isArray(d.services) ? d.services.map(str).join(', ') : str(d.services)} by ${e.actor} via ${str(d.via)} (dispatch ${short(d.dispatchId)})${note}`;
+    case 'dispatch.created':
+      return `dispatch alarm created at ${str(d.center)}: ${str(d.alarmId)}${d.ambiguous ? ' (an earlier attempt may have created another)' : ''}`;
+    case 'dispatch.psap_contacted':
+      return `dispatcher contacted the 911 centre at ${str(d.at)}${d.repeat ? ' (again)' : ''} (dispatch ${str(d.statusBefore)} -> ${str(d.status)})`;
+    case 'dispatch.closed':
+      return `dispatch closed by the dispatcher at ${str(d.at)} (was ${str(d.statusBefore)})`;
+    case 'dispatch.canceled':
+      return `dispatch alarm cancelled by the ${d.by === 'person' ? 'driver with the dispatcher' : 'driver\'s cancel PIN'} (was ${str(d.statusBefore)})`;
+    case 'dispatch.failed':
+      return d.reason === 'cancel'
+        ? `cancelling the dispatch alarm failed: ${str(d.kind)} ${str(d.message)}`
+        : `DISPATCH FAILED (${str(d.reason)}): ${[d.kind, d.status, d.message].filter((x) => x !== undefined && x !== null).map(str).join(' ')}; safety leads paged`;
     case 'location.redacted':
       return `locations coarsened: ${str(d.points)} point(s) to ${str(d.precisionDeg)}° (${str(d.reason)}, after ${str(d.days)} days)`;
     default:
@@ -298,6 +312,47 @@ export function pidfLo(l: ExportLocation, entity: string): string {
   );
 }
 
+/** What the EIDO's services are called (its emergency service type registry's words). */
+export const EIDO_SERVICE: Record<string, string> = { police: 'Law Enforcement', fire: 'Fire', medical: 'EMS' };
+
+/**
+ * The incident's emergency dispatches, read from its timeline alone (so the export says only
+ * what the hash chain holds): one per dispatch.requested, with what followed it.
+ */
+export function dispatchesOf(events: readonly TimelineEvent[]) {
+  type D = {
+    id: string; requestedAt: string; requestedBy: string; via: string; services: string[]; note: string | null; center: string | null;
+    alarmId: string | null; createdAt: string | null; psapContactedAt: string | null; closedAt: string | null; canceledAt: string | null;
+    failedAt: string | null; failure: string | null; status: string; lastAt: string;
+  };
+  const all = new Map<string, D>();
+  for (const e of events) {
+    if (!e.type.startsWith('dispatch.')) continue;
+    const data = e.data as Record<string, unknown>;
+    const id = str(data.dispatchId);
+    if (e.type === 'dispatch.requested') {
+      all.set(id, {
+        id, requestedAt: e.at, requestedBy: e.actor, via: str(data.via), services: Array.isArray(data.services) ? data.services.map(str) : [],
+        note: data.note === undefined ? null : str(data.note), center: data.center === undefined ? null : str(data.center), alarmId: null, createdAt: null,
+        psapContactedAt: null, closedAt: null, canceledAt: null, failedAt: null, failure: null, status: 'requested', lastAt: e.at,
+      });
+      continue;
+    }
+    const d = all.get(id);
+    if (!d) continue;
+    d.lastAt = e.at;
+    const when = typeof data.at === 'string' ? data.at : e.at;
+    if (e.type === 'dispatch.created') Object.assign(d, { alarmId: str(data.alarmId), createdAt: e.at, status: 'active' });
+    else if (e.type === 'dispatch.psap_contacted') {
+      d.psapContactedAt ??= when;
+      if (d.status === 'active') d.status = 'psap_contacted';
+    } else if (e.type === 'dispatch.closed' && !['closed', 'canceled', 'failed'].includes(d.status)) Object.assign(d, { closedAt: when, status: 'closed' });
+    else if (e.type === 'dispatch.canceled' && !['closed', 'canceled', 'failed'].includes(d.status)) Object.assign(d, { canceledAt: when, status: 'canceled' });
+    else if (e.type === 'dispatch.failed' && data.reason === 'creation') Object.assign(d, { failedAt: e.at, status: 'failed', failure: [data.kind, data.status, data.message].filter((x) => x !== undefined).map(str).join(' ') });
+  }
+  return [...all.values()];
+}
+
 export function toEido(x: ExportIncident, domain: string) {
   const i = x.incident;
   const urn = incidentUrn(i.id, domain);
@@ -312,6 +367,24 @@ export function toEido(x: ExportIncident, domain: string) {
       : []),
   ];
   // Every timeline event as a note at its own time: the CAD gets the incident's whole history.
+  // Each request for emergency services as a dispatch component: the services, who asked, the
+  // dispatch center's alarm and what it reported (911 contacted, closed, cancelled) or its failure.
+  const dispatchComponent = dispatchesOf(x.events).map((d) => ({
+    $id: `dispatch-${d.id}`,
+    lastUpdateTimeStamp: d.lastAt,
+    organizationIdentification: d.center === 'noonlight' ? 'noonlight.com' : `${d.center ?? 'unknown'}.${domain}`,
+    dispatchStatusInternalText: d.status,
+    emergencyServiceTypeRegistryText: d.services.map((s) => EIDO_SERVICE[s] ?? s),
+    dispatchRequestedTimeStamp: d.requestedAt,
+    dispatchRequestedByText: d.requestedBy,
+    dispatchRequestedViaText: d.via,
+    ...(d.alarmId ? { dispatchExternalIdentification: d.alarmId, dispatchCreatedTimeStamp: d.createdAt } : {}),
+    ...(d.psapContactedAt ? { psapContactedTimeStamp: d.psapContactedAt } : {}),
+    ...(d.closedAt ? { dispatchClosedTimeStamp: d.closedAt } : {}),
+    ...(d.canceledAt ? { dispatchCanceledTimeStamp: d.canceledAt } : {}),
+    ...(d.failedAt ? { dispatchFailedTimeStamp: d.failedAt, dispatchFailureText: d.failure } : {}),
+    ...(d.note ? { notesActionComments: html(d.note) } : {}),
+  }));
   const notesComponent = [
     ...(i.note ? [{ $id: `note-${i.id}-driver`, lastUpdateTimeStamp: i.openedAt, notesActionComments: html(`Driver's note: ${i.note}`) }] : []),
     ...x.events.map((e) => ({ $id: `note-${i.id}-${e.seq}`, lastUpdateTimeStamp: e.at, notesActionComments: html(`#${e.seq} ${e.type}: ${summarize(e)}`) })),
@@ -337,6 +410,7 @@ export function toEido(x: ExportIncident, domain: string) {
       ...(i.zoneName ? { beatOrDispatchGroupText: i.zoneName } : {}),
       locationReference: locationComponent.map((l) => ({ $ref: l.$id })),
       notesReference: notesComponent.map((n) => ({ $ref: n.$id })),
+      dispatchReference: dispatchComponent.map((d) => ({ $ref: d.$id })),
       dispositionComponent: i.disposition
         ? [{
             $id: `disposition-${i.id}`,
@@ -350,6 +424,7 @@ export function toEido(x: ExportIncident, domain: string) {
     },
     locationComponent,
     notesComponent,
+    dispatchComponent,
   };
 }
 

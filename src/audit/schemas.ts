@@ -119,6 +119,8 @@ const Measures = {
   firstDelivery: Percentiles,
   acknowledgement: Percentiles,
   resolution: Percentiles,
+  dispatchRequested: Percentiles.openapi({ description: 'To the first request for emergency dispatch (incidents with none are not counted).' }),
+  psapContacted: Percentiles.openapi({ description: 'To the dispatcher’s first call to the 911 centre, at the dispatch center’s event time (incidents with none are not counted).' }),
   breachCount: z.number().int(),
 };
 

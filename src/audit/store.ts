@@ -376,6 +376,10 @@ interface MeasureRow {
   ack_p: number[] | null;
   resolved_n: number;
   resolved_p: number[] | null;
+  dispatch_n: number;
+  dispatch_p: number[] | null;
+  psap_n: number;
+  psap_p: number[] | null;
   breach_count: number;
 }
 
@@ -387,13 +391,16 @@ const measures = (r: MeasureRow) => ({
   firstDelivery: pct(r.delivered_n, r.delivered_p),
   acknowledgement: pct(r.ack_n, r.ack_p),
   resolution: pct(r.resolved_n, r.resolved_p),
+  dispatchRequested: pct(r.dispatch_n, r.dispatch_p),
+  psapContacted: pct(r.psap_n, r.psap_p),
   breachCount: r.breach_count,
 });
 
 /**
  * Per zone and kind (and over everything): continuous percentiles (p50, p90, p99) of seconds
  * from opening to the first page sent to a responder, the first delivery, the acknowledgement
- * and the resolution, all taken from the timeline's events; plus the incidents that breached
+ * and the resolution, to the first request for emergency dispatch and to the dispatcher's first
+ * call to the 911 centre (Noonlight's event time), all taken from the timeline's events; plus the incidents that breached
  * `targetSeconds` (see ReportQuery). One query; nothing per incident comes back but breaches.
  */
 export async function responseTimes(sql: Sql, range: Range, targetSeconds: number) {
@@ -406,13 +413,15 @@ export async function responseTimes(sql: Sql, range: Range, targetSeconds: numbe
              min(e.at) FILTER (WHERE e.type = 'page.sent') AS first_sent,
              min(e.at) FILTER (WHERE e.type = 'page.delivered') AS first_delivered,
              min(e.at) FILTER (WHERE e.type = 'incident.acknowledged') AS acked,
-             min(e.at) FILTER (WHERE e.type = 'incident.resolved') AS resolved
+             min(e.at) FILTER (WHERE e.type = 'incident.resolved') AS resolved,
+             min(e.at) FILTER (WHERE e.type = 'dispatch.requested') AS dispatch_requested,
+             min(coalesce((e.data ->> 'at')::timestamptz, e.at)) FILTER (WHERE e.type = 'dispatch.psap_contacted') AS psap_contacted
       FROM incident_events e
       JOIN inc ON inc.id = e.incident_id
       LEFT JOIN pages p ON e.type IN ('page.sent', 'page.delivered') AND p.id = (e.data ->> 'pageId')::uuid
-      WHERE e.type IN ('page.sent', 'page.delivered', 'incident.acknowledged', 'incident.resolved')
+      WHERE e.type IN ('page.sent', 'page.delivered', 'incident.acknowledged', 'incident.resolved', 'dispatch.requested', 'dispatch.psap_contacted')
         -- pages to responders only: a check-in SMS to the driver or a notice is not a response
-        AND (e.type NOT IN ('page.sent', 'page.delivered') OR p.purpose NOT IN ('checkin', 'notice'))
+        AND (e.type NOT IN ('page.sent', 'page.delivered') OR p.purpose NOT IN ('checkin', 'notice', 'dispatch'))
       GROUP BY e.incident_id
     ), d AS (
       SELECT inc.id, inc.code, inc.zone_id, inc.kind,
@@ -420,6 +429,8 @@ export async function responseTimes(sql: Sql, range: Range, targetSeconds: numbe
              extract(epoch FROM ev.first_delivered - inc.opened_at)::float8 AS delivered_s,
              extract(epoch FROM ev.acked - inc.opened_at)::float8 AS ack_s,
              extract(epoch FROM ev.resolved - inc.opened_at)::float8 AS resolved_s,
+             extract(epoch FROM ev.dispatch_requested - inc.opened_at)::float8 AS dispatch_s,
+             extract(epoch FROM ev.psap_contacted - inc.opened_at)::float8 AS psap_s,
              extract(epoch FROM coalesce(ev.resolved, inc.resolved_at, now()) - inc.opened_at)::float8 AS unacked_s
       FROM inc LEFT JOIN ev ON ev.incident_id = inc.id
     ), b AS (
@@ -435,6 +446,10 @@ export async function responseTimes(sql: Sql, range: Range, targetSeconds: numbe
            percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY b.ack_s) AS ack_p,
            count(b.resolved_s)::int AS resolved_n,
            percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY b.resolved_s) AS resolved_p,
+           count(b.dispatch_s)::int AS dispatch_n,
+           percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY b.dispatch_s) AS dispatch_p,
+           count(b.psap_s)::int AS psap_n,
+           percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY b.psap_s) AS psap_p,
            (count(*) FILTER (WHERE b.breach))::int AS breach_count,
            CASE WHEN GROUPING(b.zone_id, b.kind) = 0 THEN
              (SELECT jsonb_agg(x.o ORDER BY x.ord) FROM (
@@ -448,7 +463,7 @@ export async function responseTimes(sql: Sql, range: Range, targetSeconds: numbe
     GROUP BY GROUPING SETS ((b.zone_id, z.name, b.kind), ())
     ORDER BY whole, z.name NULLS LAST, b.zone_id, b.kind`;
   const overall = rows.find((r) => r.whole);
-  const empty: MeasureRow = { incidents: 0, sent_n: 0, sent_p: null, delivered_n: 0, delivered_p: null, ack_n: 0, ack_p: null, resolved_n: 0, resolved_p: null, breach_count: 0 };
+  const empty: MeasureRow = { incidents: 0, sent_n: 0, sent_p: null, delivered_n: 0, delivered_p: null, ack_n: 0, ack_p: null, resolved_n: 0, resolved_p: null, dispatch_n: 0, dispatch_p: null, psap_n: 0, psap_p: null, breach_count: 0 };
   return {
     from: range.from.toISOString(),
     to: range.to.toISOString(),

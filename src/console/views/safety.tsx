@@ -9,6 +9,8 @@ export interface Measures {
   firstDelivery: Percentiles;
   acknowledgement: Percentiles;
   resolution: Percentiles;
+  dispatchRequested: Percentiles;
+  psapContacted: Percentiles;
   breachCount: number;
 }
 export interface Report {
@@ -68,6 +70,8 @@ const MEASURE_ROWS = [
   ['firstDelivery', 'First page delivered'],
   ['acknowledgement', 'Acknowledged'],
   ['resolution', 'Resolved'],
+  ['dispatchRequested', 'Emergency dispatch requested'],
+  ['psapContacted', '911 centre contacted by the dispatcher'],
 ] as const;
 
 function OverallTable({ m }: { m: Measures }) {
@@ -100,6 +104,7 @@ function GroupsTable({ r }: { r: Report }) {
         <tr>
           <th scope="col">Zone · kind</th><th scope="col" class="num">Incidents</th><th scope="col" class="num">First page p50</th>
           <th scope="col" class="num">Ack p50</th><th scope="col" class="num">Ack p90</th><th scope="col" class="num">Resolved p50</th>
+          <th scope="col" class="num">Dispatch p50</th><th scope="col" class="num">911 contacted p50</th>
           <th scope="col" class="num">Over target</th>
         </tr>
       </thead>
@@ -112,6 +117,8 @@ function GroupsTable({ r }: { r: Report }) {
             <td class="num" data-label="Ack p50">{secs(g.acknowledgement.p50)}</td>
             <td class="num" data-label="Ack p90">{secs(g.acknowledgement.p90)}</td>
             <td class="num" data-label="Resolved p50">{secs(g.resolution.p50)}</td>
+            <td class="num" data-label="Dispatch p50">{secs(g.dispatchRequested.p50)}</td>
+            <td class="num" data-label="911 contacted p50">{secs(g.psapContacted.p50)}</td>
             <td class="num" data-label="Over target">
               {g.breachCount === 0 ? '0' : (
                 <>
