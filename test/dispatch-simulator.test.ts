@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/env';
+import { recordRequest } from '../src/dispatch/store';
 import { ADMIN_TOKEN, testApp, type TestApp } from './helpers/app';
 import { signIn, text } from './helpers/console';
 import { expectError } from './helpers/expect';
@@ -85,6 +86,25 @@ describe('the dispatch-center simulator', () => {
     const res = await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['medical'] }, a.token);
     expect(res.body.dispatch.status).toBe('failed');
     await until('the safety lead paged', async () => (await smsTo(lead.phone)).some((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
+  });
+
+  it('a request cut short (the process died between its record and the center’s answer) becomes dispatch.failed at the next tick, pages the safety lead and frees the incident', async () => {
+    const { inc } = await acknowledgedSos('Cut');
+    // What the dead process left: the request recorded, nothing after it.
+    const r = await recordRequest(t.sql, { incidentId: inc.id, services: ['police'], note: null, pinSealed: 'v1.x.y', by: `supervisor:${a.id}`, via: 'api', center: 'simulator' });
+    expect(r.result).toBe('created');
+    await t.engine.tick();
+    expect((await dispatchOf(inc.id)).status).toBe('requested'); // not yet: it may still be on its way
+    expect((await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token)).status).toBe(200);
+    await t.sql`UPDATE dispatches SET requested_at = now() - interval '31 seconds' WHERE incident_id = ${inc.id}`;
+    await t.engine.tick();
+    expect((await dispatchOf(inc.id)).status).toBe('failed');
+    const [failed] = await t.sql<{ data: any }[]>`SELECT data FROM incident_events WHERE incident_id = ${inc.id} AND type = 'dispatch.failed'`;
+    expect(failed.data).toMatchObject({ reason: 'interrupted', ambiguous: true, paged: [lead.id] });
+    await until('the safety lead paged', async () => (await smsTo(lead.phone)).some((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
+    const again = await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token);
+    expect(again.status).toBe(201);
+    expect(again.body.dispatch.status).toBe('active');
   });
 
   it('is the admin’s: others get 403; unknown actions 422', async () => {

@@ -144,6 +144,30 @@ export async function forwardDueLocations(deps: Deps): Promise<void> {
 }
 
 /**
+ * How long a dispatch may stay `requested`: well past the longest a request to the center can take
+ * (three attempts of 5 s, none started after 3 s). One older was cut short, by a crash between its
+ * record and the center's answer.
+ */
+export const STALE_REQUEST_SECONDS = 30;
+
+/**
+ * The engine's sweep: a request cut short is a failure like any other (the alarm may or may not
+ * exist), so it is recorded as `dispatch.failed` and the safety leads are paged; it also frees the
+ * incident for a new request.
+ */
+export async function failInterruptedRequests(deps: Deps): Promise<void> {
+  if (!deps.dispatch) return;
+  for (const d of await store.staleRequests(deps.sql, STALE_REQUEST_SECONDS)) {
+    const status = await store.recordFailed(deps.sql, d.id, {
+      reason: 'interrupted', kind: 'unknown', message: 'the request was cut short before the dispatch center answered', attempts: 0, ambiguous: true,
+    });
+    if (status !== 'failed') continue;
+    deps.log.error({ incidentId: d.incident_id, dispatchId: d.id }, 'dispatch request interrupted: recorded as FAILED, safety leads paged');
+    deps.pager.queued({ incidentId: d.incident_id });
+  }
+}
+
+/**
  * The driver cancelled with the cancel PIN: the live alarm is cancelled too, with the alarm's own
  * PIN. Never called for the duress PIN. Runs in the background, so the cancel answers in the
  * same time whichever PIN it was.

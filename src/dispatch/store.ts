@@ -109,6 +109,14 @@ export async function alarmsBehind(sql: Sql, limit = 50): Promise<(LiveAlarm & {
     LIMIT ${limit}`;
 }
 
+/** Dispatches still `requested` this long after they were asked for: their request was cut short (a crash). */
+export async function staleRequests(sql: Sql, olderThanSeconds: number): Promise<{ id: string; incident_id: string }[]> {
+  return sql<{ id: string; incident_id: string }[]>`
+    SELECT id, incident_id FROM dispatches
+    WHERE status = 'requested' AND requested_at < now() - make_interval(secs => ${olderThanSeconds})
+    LIMIT 50`;
+}
+
 /** The fix taken at `at` reached the alarm; an older one arriving late never moves it back. */
 export async function markLocationSent(sql: Sql, dispatchId: string, at: Date): Promise<void> {
   await sql`UPDATE dispatches SET location_sent_at = greatest(coalesce(location_sent_at, '-infinity'), ${at}) WHERE id = ${dispatchId}`;

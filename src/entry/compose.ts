@@ -16,7 +16,7 @@ import { Pager, type PagerDeps, type PagingOptions } from '../paging/pager';
 import { runReadiness } from '../readiness/service';
 import { noonlightCenter, type NoonlightConfig } from '../dispatch/noonlight';
 import { pinSeal } from '../dispatch/pin';
-import { centerEvents, forwardDueLocations } from '../dispatch/service';
+import { centerEvents, failInterruptedRequests, forwardDueLocations } from '../dispatch/service';
 import { DispatchSimulator } from '../simulator/dispatch';
 import { Simulator } from '../simulator/simulator';
 import { ZoneDirectory } from '../zones/store';
@@ -113,6 +113,8 @@ export function compose(o: WireOptions) {
     await simulator?.tick(at);
     // Live alarms behind their incident's newest fix get it (a forward that failed is sent again).
     await forwardDueLocations(deps).catch((e: unknown) => o.log.warn({ err: e }, 'forwarding locations to alarms failed'));
+    // A dispatch request cut short by a crash becomes a loud failure.
+    await failInterruptedRequests(deps).catch((e: unknown) => o.log.warn({ err: e }, 'checking for interrupted dispatch requests failed'));
     // Once a minute, whichever instance ticks first: sign the timeline heads that moved (in the background).
     checkpointIfDue(o.sql, await keyring, o.log, at);
     // Once a UTC day, whichever instance ticks first; it runs in the background, never holding a tick.

@@ -130,7 +130,13 @@ export function describe(e: TimelineEvent, names: Names): Described {
     case 'dispatch.failed':
       return d.reason === 'cancel'
         ? { key: true, what: 'The alarm could not be cancelled: it goes on', detail: str(d.message) }
-        : { key: true, what: d.reason === 'services_missing' ? 'DISPATCH FAILED: the alarm lacks a service asked for — call 911 yourself' : 'DISPATCH FAILED — call 911 yourself; the safety leads were paged', detail: [str(d.kind), str(d.message)].filter(Boolean).join(': ') };
+        : {
+            key: true,
+            what: d.reason === 'services_missing' ? 'DISPATCH FAILED: the alarm lacks a service asked for — call 911 yourself'
+              : d.reason === 'interrupted' ? 'DISPATCH FAILED: the request was cut short (an alarm may exist) — call 911 yourself; the safety leads were paged'
+              : 'DISPATCH FAILED — call 911 yourself; the safety leads were paged',
+            detail: [str(d.kind), str(d.message)].filter(Boolean).join(': '),
+          };
     default:
       return { what: e.type, detail: Object.keys(d).length ? JSON.stringify(d) : undefined };
   }
