@@ -33,6 +33,8 @@ const SHOTS = resolve('test-results/driver-app');
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const PHONE = { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
 const HERE = { latitude: DEMO.here.lat, longitude: DEMO.here.lng, accuracy: 12 };
+/** The number drivers text SOS to, as with Twilio configured (TWILIO_FROM_NUMBER; the simulator has none). */
+const TEXT_SOS_TO = '+15550100999';
 
 async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -84,6 +86,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
       zoneCacheMs: 0,
     });
     engine = wired.engine;
+    wired.deps.smsNumber = TEXT_SOS_TO; // as with Twilio configured; pages still go to the simulator
     await engine.start();
     const server = serve({ fetch: wired.app.fetch, port, hostname: '127.0.0.1' });
     stopServer = () =>
@@ -106,15 +109,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
   });
 
   /** A phone with the app open on an enrollment link for `driverId`; fails the test on any CSP violation or page error. */
-  async function enrolledPhone(driverId: string, o: { locale?: string; textSosTo?: string } = {}): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
+  async function enrolledPhone(driverId: string, o: { locale?: string } = {}): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
     const ctx = await browser.newContext({ ...PHONE, locale: o.locale ?? 'en-US', geolocation: HERE, permissions: ['geolocation'] });
-    if (o.textSosTo) {
-      // As with Twilio configured: /v1/app/me names the number to text (the phone simulator has none).
-      await ctx.route('**/v1/app/me', async (route) => {
-        const res = await route.fetch();
-        await route.fulfill({ response: res, json: { ...(await res.json()), textSosTo: o.textSosTo } });
-      });
-    }
     const page = await ctx.newPage();
     const problems: string[] = [];
     page.on('console', (m) => {
@@ -399,10 +395,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
   }, 90_000);
 
   it('an SOS pressed offline says so, offers Text SOS, and goes through once, as one incident, when the network is back', async () => {
-    const { ctx, page } = await enrolledPhone(dana().id, { textSosTo: '+15550100999' });
+    const { ctx, page } = await enrolledPhone(dana().id);
     await seen(page, /Location ready/).waitFor();
     const textSos = page.getByRole('link', { name: 'Text SOS' });
-    expect(await textSos.getAttribute('href')).toBe('sms:+15550100999?&body=SOS');
+    expect(await textSos.getAttribute('href')).toBe(`sms:${TEXT_SOS_TO}?&body=SOS`);
     await expect.poll(() => page.evaluate(() => !!window.navigator.serviceWorker.controller), { timeout: 10_000 }).toBe(true);
     const before = (await activeOf(dana().id)).length;
     // Offline for the page, and for the service worker too (whose Background Sync would otherwise
@@ -496,6 +492,16 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await page.reload();
     await page.getByRole('button', { name: /^SOS Hold for one second to send$/ }).waitFor();
     await page.getByRole('link', { name: 'Call 911' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Text SOS' }).getAttribute('href')).toBe(`sms:${TEXT_SOS_TO}?&body=SOS`);
+    // With nothing of the phone's kept (signed out, or IndexedDB cleared), the worker still has the number.
+    await page.evaluate(() => new Promise((res) => {
+      const open = window.indexedDB.open('mayday', 1);
+      open.onsuccess = () => { const tx = open.result.transaction('kv', 'readwrite'); tx.objectStore('kv').clear(); tx.oncomplete = res; };
+    }));
+    await page.reload();
+    await seen(page, 'This phone is not set up yet. Ask your safety lead for a link to set it up.').waitFor();
+    await page.getByRole('link', { name: 'Text SOS' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Text SOS' }).getAttribute('href')).toBe(`sms:${TEXT_SOS_TO}?&body=SOS`);
     await shot(page, 'offline-open');
     await ctx.setOffline(false);
     await ctx.close();
@@ -509,6 +515,10 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     const first = await fresh.newPage();
     await first.goto(`${base}/app/`);
     await seen(first, 'Este teléfono aún no está configurado. Pida a su líder de seguridad un enlace para configurarlo.').waitFor();
+    // Text SOS is there before any enrollment (the number needs no token), as is Call 911.
+    await first.getByRole('link', { name: 'SOS por mensaje' }).waitFor();
+    expect(await first.getByRole('link', { name: 'SOS por mensaje' }).getAttribute('href')).toBe(`sms:${TEXT_SOS_TO}?&body=SOS`);
+    await first.getByRole('link', { name: 'Llamar al 911' }).waitFor();
     expect(await first.evaluate(() => document.documentElement.lang)).toBe('es');
     // The language switch says which language is on, on this screen too.
     expect(await pressed(first)).toEqual({ English: 'false', Español: 'true' });
@@ -538,6 +548,29 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await ctx.close();
   }, 60_000);
 
+  it('a used link says so, with Call 911 and Text SOS; with no number to text (the phone simulator) Text SOS is not shown', async () => {
+    const ctx = await browser.newContext({ ...PHONE });
+    const page = await ctx.newPage();
+    const link = (await api('POST', `/v1/drivers/${dana().id}/enrollments`, ADMIN_TOKEN)).body;
+    expect((await api('POST', '/v1/app/enroll', ADMIN_TOKEN, { code: link.code })).status).toBe(201);
+    await page.goto(link.url);
+    await seen(page, /^This link does not work/).waitFor();
+    await page.getByRole('link', { name: 'Call 911' }).waitFor();
+    expect(await page.getByRole('link', { name: 'Text SOS' }).getAttribute('href')).toBe(`sms:${TEXT_SOS_TO}?&body=SOS`);
+    await shot(page, 'bad-link');
+    await ctx.close();
+    // Without Twilio, /app/config.json has no number: the link stays hidden, Call 911 is there.
+    const sim = await browser.newContext({ ...PHONE });
+    await sim.route('**/app/config.json', (r) => r.fulfill({ json: { textSosTo: null } }));
+    const other = await sim.newPage();
+    await other.goto(`${base}/app/`);
+    await seen(other, 'This phone is not set up yet. Ask your safety lead for a link to set it up.').waitFor();
+    await other.getByRole('link', { name: 'Call 911' }).waitFor();
+    await other.waitForTimeout(300);
+    expect(await other.getByRole('link', { name: 'Text SOS' }).count()).toBe(0);
+    await sim.close();
+  }, 30_000);
+
   it('a phone whose token is revoked says it is signed out and offers only a new link (and 911)', async () => {
     const { ctx, page } = await enrolledPhone(dana().id);
     const devices = (await api('GET', `/v1/drivers/${dana().id}/devices`, ADMIN_TOKEN)).body.devices as { id: string; revokedAt: string | null }[];
@@ -547,6 +580,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await page.getByRole('heading', { name: 'This phone is signed out' }).waitFor({ timeout: 8000 });
     await seen(page, 'Ask your safety lead for a new link.').waitFor();
     expect(await pressed(page)).toEqual({ English: 'true', Español: 'false' });
+    await page.getByRole('link', { name: 'Text SOS' }).waitFor();
     expect(await page.getByRole('button', { name: /^SOS/ }).isVisible()).toBe(false);
     await page.getByRole('link', { name: 'Call 911' }).waitFor();
     await shot(page, 'signed-out');

@@ -16,6 +16,7 @@ import { nodeAppAssets, type NodeAppAssets } from '../src/entry/app-assets';
 import { keysOf } from '../src/i18n/catalogue';
 import { testApp, type TestApp } from './helpers/app';
 import { expectError } from './helpers/expect';
+import { TWILIO } from './helpers/twilio';
 
 const ROOT = resolve(__dirname, '..');
 const PUBLIC = join(ROOT, 'src/driver-app/public/app');
@@ -123,6 +124,20 @@ describe('the shell', () => {
   it('lists every file of the app folder in the shell (so the service worker keeps it), and nothing that is not there', () => {
     const onDisk = filesUnder(PUBLIC).filter((f) => f !== 'app/sw.js').sort();
     expect([...SHELL_FILES].sort()).toEqual(onDisk);
+  });
+});
+
+describe('the app’s configuration', () => {
+  it('GET /app/config.json names the number to text SOS to, with no token: TWILIO_FROM_NUMBER, or null with the phone simulator', async () => {
+    const sim = await t.get('/app/config.json');
+    expect(sim.status).toBe(200);
+    expect(sim.headers.get('content-security-policy')).toBe(CSP);
+    expect(sim.body).toEqual({ textSosTo: null });
+    const withTwilio = await testApp({ twilio: TWILIO });
+    const res = await withTwilio.get('/app/config.json');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ textSosTo: TWILIO.fromNumber });
+    expect(PRECACHE_URLS).toContain('/app/config.json');
   });
 });
 

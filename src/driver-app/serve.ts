@@ -35,10 +35,14 @@ export const SHELL_FILES = [
 export const APP_FILES: readonly string[] = [...SHELL_FILES, 'app/sw.js'];
 const KNOWN = new Set(APP_FILES);
 
-/** The URLs the service worker precaches: the shell (index.html as /app/) and both catalogues. */
+/**
+ * The URLs the service worker precaches: the shell (index.html as /app/), both catalogues, and
+ * the app's configuration (read from the network first, so a new number reaches the phone).
+ */
 export const PRECACHE_URLS = [
   ...SHELL_FILES.map((f) => (f === 'app/index.html' ? '/app/' : `/${f}`)),
   ...Object.keys(CATALOGUES).map((lang) => `/app/messages/${lang}.json`),
+  '/app/config.json',
 ];
 
 export const CSP = [
@@ -127,6 +131,10 @@ app.get('/app/messages/:file{[a-z]{2}\\.json}', (c) => {
   if (!isLanguage(lang)) throw new AppError('not_found', `no messages in ${lang}`);
   return c.json(CATALOGUES[lang].app);
 });
+
+// What the app needs before any token: the number to text SOS to (TWILIO_FROM_NUMBER; null with
+// the phone simulator), so Text SOS is on every screen, the setup and signed-out ones too.
+app.get('/app/config.json', (c) => c.json({ textSosTo: c.get('deps').smsNumber ?? null }));
 
 app.get('/app/sw.js', async (c) => {
   const read = reader(c);

@@ -80,6 +80,19 @@ async function textSosLink() {
   if (typeof to === 'string') link.href = `sms:${to}?&body=SOS`;
 }
 
+/** The number to text SOS to, which needs no token (the service worker keeps it for offline use). */
+async function loadConfig() {
+  try {
+    const res = await fetch('/app/config.json');
+    if (!res.ok) return;
+    const { textSosTo } = await res.json();
+    await store.set('textSosTo', typeof textSosTo === 'string' ? textSosTo : null);
+    await textSosLink();
+  } catch {
+    /* offline with nothing kept: the number kept on the phone, if any, stays */
+  }
+}
+
 /** Everything drawn from state, again (after a language switch, or a tick of the clock). */
 function redraw() {
   for (const b of document.querySelectorAll('.lang')) b.setAttribute('aria-pressed', String(/** @type {HTMLElement} */ (b).dataset.lang === language()));
@@ -144,7 +157,9 @@ async function enroll(/** @type {string} */ code) {
     throw e;
   }
   if (res.status !== 201) return setup('setup.heading', 'setup.badLink');
+  const textSosTo = await store.get('textSosTo');
   await store.clear();
+  await store.set('textSosTo', textSosTo);
   await store.set('token', res.body.token);
   useToken(res.body.token);
   await becomes(res.body.driver);
@@ -562,6 +577,7 @@ async function main() {
   const lang = driver && isLanguage(driver.language) ? driver.language : isLanguage(saved) ? saved : browserLanguage();
   await load(lang).catch(() => load('en'));
   await textSosLink();
+  void loadConfig();
 
   onSignedOut(() => void signedOut());
   bindSos();

@@ -38,6 +38,7 @@ sw.addEventListener('fetch', (event) => {
   const req = event.request;
   const url = new URL(req.url);
   if (req.method !== 'GET' || url.origin !== sw.location.origin || !url.pathname.startsWith('/app/')) return;
+  if (url.pathname === CONFIG) return event.respondWith(config(req));
   // Every page of the app (/app/, /app/enroll#code) is the one shell.
   const key = req.mode === 'navigate' ? '/app/' : url.pathname;
   event.respondWith(
@@ -47,6 +48,19 @@ sw.addEventListener('fetch', (event) => {
     })(),
   );
 });
+
+/** The app's configuration (the number to text SOS to): from the network when it answers, kept for when it does not. */
+const CONFIG = '/app/config.json';
+async function config(/** @type {Request} */ req) {
+  const cache = await caches.open(CACHE);
+  try {
+    const res = await fetch(req, { cache: 'no-store' });
+    if (res.ok) await cache.put(CONFIG, res.clone());
+    return res;
+  } catch {
+    return (await cache.match(CONFIG)) ?? Response.error();
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Background Sync: the SOS the page keeps in IndexedDB (js/store.js: database 'mayday', store 'kv')
