@@ -571,6 +571,50 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await sim.close();
   }, 30_000);
 
+  it('an SOS pressed on a phone signed out meanwhile says plainly it was NOT sent, with Text SOS first, and keeps saying so', async () => {
+    const { ctx, page, problems } = await enrolledPhone(dana().id);
+    await seen(page, /Location ready/).waitFor();
+    const before = (await activeOf(dana().id)).length;
+    const devices = (await api('GET', `/v1/drivers/${dana().id}/devices`, ADMIN_TOKEN)).body.devices as { id: string; revokedAt: string | null }[];
+    expect((await api('DELETE', `/v1/drivers/${dana().id}/devices/${devices.find((d) => !d.revokedAt)!.id}`, ADMIN_TOKEN)).status).toBe(200);
+    const refused = page.waitForResponse((r) => r.url().endsWith('/v1/sos'));
+    await hold(page, 'keyboard');
+    expect((await refused).status()).toBe(401);
+    const notSent = 'Your SOS was NOT sent — call 911 or text SOS';
+    await page.getByRole('heading', { name: notSent }).waitFor({ timeout: 5000 });
+    await seen(page, 'This phone is signed out, so Mayday did not get your SOS. Ask your safety lead for a new link.').waitFor();
+    expect(await sosState(page)).toBe('unsent');
+    // Text SOS comes first in the bar, highlighted as when offline.
+    const bar = page.getByRole('navigation');
+    expect(await bar.getByRole('link').first().textContent()).toContain('Text SOS');
+    expect(await bar.getByRole('link', { name: 'Text SOS' }).evaluate((el: any) => window.getComputedStyle(el).backgroundColor)).toBe('rgb(255, 212, 0)');
+    await shot(page, 'sos-not-sent-signed-out');
+    await axe(page, 'SOS not sent');
+    // Opened again, it still says so (the press is never dropped silently), in Spanish too.
+    await page.reload();
+    await page.getByRole('heading', { name: notSent }).waitFor();
+    await page.locator('header button.lang[data-lang="es"]').tap();
+    await page.getByRole('heading', { name: 'Su SOS NO se envió — llame al 911 o mande SOS por mensaje' }).waitFor();
+    expect((await activeOf(dana().id)).length).toBe(before);
+    expect(problems).toEqual([]);
+    await ctx.close();
+
+    // An SOS kept offline, and the phone signed out before the network came back: the same.
+    const second = await enrolledPhone(dana().id);
+    await seen(second.page, /Location ready/).waitFor();
+    await second.ctx.setOffline(true);
+    await second.ctx.route('**/v1/**', (r) => r.abort('internetdisconnected'));
+    await hold(second.page, 'keyboard');
+    await seen(second.page, 'Not sent yet — retrying').waitFor({ timeout: 5000 });
+    const mine = (await api('GET', `/v1/drivers/${dana().id}/devices`, ADMIN_TOKEN)).body.devices as { id: string; revokedAt: string | null }[];
+    expect((await api('DELETE', `/v1/drivers/${dana().id}/devices/${mine.find((d) => !d.revokedAt)!.id}`, ADMIN_TOKEN)).status).toBe(200);
+    await second.ctx.unrouteAll();
+    await second.ctx.setOffline(false);
+    await second.page.getByRole('heading', { name: notSent }).waitFor({ timeout: 10_000 });
+    expect((await activeOf(dana().id)).length).toBe(before);
+    await second.ctx.close();
+  }, 60_000);
+
   it('a phone whose token is revoked says it is signed out and offers only a new link (and 911)', async () => {
     const { ctx, page } = await enrolledPhone(dana().id);
     const devices = (await api('GET', `/v1/drivers/${dana().id}/devices`, ADMIN_TOKEN)).body.devices as { id: string; revokedAt: string | null }[];

@@ -95,6 +95,9 @@ export default {
   signedOut: {
     heading: 'This phone is signed out',
     body: 'Ask your safety lead for a new link.',
+    // An SOS was pressed, or waiting to be sent, when the phone was signed out: it never reached Mayday.
+    unsentHeading: 'Your SOS was NOT sent — call 911 or text SOS',
+    unsentBody: 'This phone is signed out, so Mayday did not get your SOS. Ask your safety lead for a new link.',
   },
   menu: {
     label: 'More',

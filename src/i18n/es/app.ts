@@ -95,6 +95,8 @@ export default {
   signedOut: {
     heading: 'Se cerró la sesión en este teléfono',
     body: 'Pida un enlace nuevo a su líder de seguridad.',
+    unsentHeading: 'Su SOS NO se envió — llame al 911 o mande SOS por mensaje',
+    unsentBody: 'Se cerró la sesión en este teléfono, así que Mayday no recibió su SOS. Pida un enlace nuevo a su líder de seguridad.',
   },
   menu: {
     label: 'Más',

@@ -70,7 +70,7 @@ function setup(heading, text, params = {}) {
   redraw();
 }
 
-/** @param {'idle' | 'holding' | 'sending' | 'queued' | 'stored'} s */
+/** @param {'idle' | 'holding' | 'sending' | 'queued' | 'stored' | 'unsent'} s */
 const sosState = (s) => (root.dataset.sos = s);
 
 async function textSosLink() {
@@ -162,6 +162,7 @@ async function enroll(/** @type {string} */ code) {
   await store.set('textSosTo', textSosTo);
   await store.set('token', res.body.token);
   useToken(res.body.token);
+  signingOut = undefined;
   await becomes(res.body.driver);
   showSos();
   announce(t('setup.ready', { name: res.body.driver.name }));
@@ -190,20 +191,39 @@ async function refreshMe() {
   }
 }
 
-/** Any 401: the device token was revoked. Nothing is offered but a new link; 911 and Text SOS stay. */
-async function signedOut() {
-  stopIncident();
-  clearTimeout(retryTimer);
-  pending = undefined;
-  current = undefined;
-  driver = undefined;
-  useToken(undefined);
-  const keep = { lang: language(), textSosTo: await store.get('textSosTo') };
-  await store.clear();
-  for (const [k, v] of Object.entries(keep)) await store.set(k, v);
-  sosState('idle');
-  setup('signedOut.heading', 'signedOut.body');
-  announce(t('signedOut.heading'));
+/** @type {Promise<void> | undefined} */
+let signingOut;
+
+/**
+ * Any 401: the device token was revoked. Nothing is offered but a new link; 911 and Text SOS stay.
+ * An SOS pressed and not stored (or refused by that 401) is never dropped in silence: it is kept
+ * as 'unsent' and the screen says plainly, until the phone is enrolled again, that it was NOT sent.
+ * Several 401s at once sign out once.
+ */
+function signedOut() {
+  signingOut ??= (async () => {
+    stopIncident();
+    clearTimeout(retryTimer);
+    const held = pending; // read before any await: the SOS this 401 refused
+    pending = undefined;
+    current = undefined;
+    driver = undefined;
+    useToken(undefined);
+    const unsent = held ?? (await store.get('pending')) ?? (await store.get('unsent'));
+    const keep = { lang: language(), textSosTo: await store.get('textSosTo'), ...(unsent ? { unsent } : {}) };
+    await store.clear();
+    for (const [k, v] of Object.entries(keep)) await store.set(k, v);
+    if (unsent) {
+      sosState('unsent');
+      setup('signedOut.unsentHeading', 'signedOut.unsentBody');
+      announce(t('signedOut.unsentHeading'));
+    } else {
+      sosState('idle');
+      setup('signedOut.heading', 'signedOut.body');
+      announce(t('signedOut.heading'));
+    }
+  })();
+  return signingOut;
 }
 
 async function signOut() {
@@ -605,7 +625,8 @@ async function main() {
     history.replaceState(null, '', '/app/');
     if (code) return enroll(code);
   }
-  if (!token) return setup('setup.heading', 'setup.none');
+  // Signed out with an SOS that never went: the screen keeps saying so.
+  if (!token) return (await store.get('unsent')) ? signedOut() : setup('setup.heading', 'setup.none');
   useToken(token);
   redraw();
 

@@ -93,7 +93,9 @@ async function sendPending() {
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify(body),
   });
-  if (res.status === 401 || res.status === 403 || res.status === 400 || res.status === 422) return; // the page says what to do
+  // Trying again would not help: the SOS stays kept, and the page, once open, says what to do
+  // (after a 401, that the SOS was NOT sent and the phone is signed out).
+  if (res.status === 401 || res.status === 403 || res.status === 400 || res.status === 422) return;
   if (res.status !== 201 && res.status !== 200) throw new Error(`SOS not stored yet (${res.status})`);
   const { incident } = await res.json();
   const now = await kv('readonly', (s) => s.get('pending'));

@@ -3,7 +3,8 @@
  * What the app keeps on the phone, in IndexedDB so the service worker can read it too (sw.js
  * reads 'token' and 'pending' for Background Sync). Keys: 'token' (the device token), 'driver'
  * (id, name, language), 'textSosTo' (the number to text SOS to), 'pending' (an SOS not stored
- * yet), 'current' (the incident on screen), 'ended' (incidents finished on this phone), 'lang'.
+ * yet), 'unsent' (an SOS that never went because the phone was signed out: kept to say so),
+ * 'current' (the incident on screen), 'ended' (incidents finished on this phone), 'lang'.
  * Where IndexedDB is unavailable (some private modes) it falls back to memory for this page.
  */
 
