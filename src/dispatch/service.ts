@@ -201,7 +201,11 @@ export async function centerEvents(deps: Deps, events: DispatchEvent[], actor: s
     });
     if (outcome === 'recorded') counts.recorded++;
     else if (outcome === 'duplicate') counts.duplicates++;
-    else if (outcome === 'unknown_alarm') counts.unknown++;
+    else if (outcome === 'unknown_alarm') {
+      counts.unknown++;
+      // An alarm whose id Mayday never learnt (its creation's answer was lost): its dispatch.failed says ambiguous.
+      deps.log.warn({ alarmId: e.alarmId, type: e.type }, 'dispatch center event for an alarm Mayday does not know');
+    }
     if (outcome === 'recorded' && incidentId) {
       if (e.type === 'psap_contacted') deps.pager.queued({ incidentId });
       deps.log.info({ incidentId, alarmId: e.alarmId, type: e.type }, 'dispatch center event');
