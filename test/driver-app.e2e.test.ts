@@ -615,6 +615,56 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await second.ctx.close();
   }, 60_000);
 
+  it('enrolled again, the phone revokes its old token; signed out offline, it revokes the token once back online', async () => {
+    type Device = { id: string; revokedAt: string | null };
+    const devices = async () => (await api('GET', `/v1/drivers/${dana().id}/devices`, ADMIN_TOKEN)).body.devices as Device[];
+    const revoked = async (id: string) => (await devices()).find((d) => d.id === id)!.revokedAt !== null;
+    const { ctx, page, problems } = await enrolledPhone(dana().id);
+    const first = (await devices())[0];
+    expect(first.revokedAt).toBeNull();
+    // A second link opened on the same phone: the new token replaces the old, which is signed out.
+    const link = (await api('POST', `/v1/drivers/${dana().id}/enrollments`, ADMIN_TOKEN)).body;
+    await page.goto(link.url);
+    await page.getByRole('button', { name: /^SOS/ }).waitFor();
+    await expect.poll(() => revoked(first.id)).toBe(true);
+    let second = (await devices())[0];
+    expect(second.id).not.toBe(first.id);
+    expect(second.revokedAt).toBeNull();
+
+    // An SOS still waiting to go when the phone is enrolled again for the same driver goes on, with
+    // the new token and the same clientRequestId: one incident.
+    const before = (await activeOf(dana().id)).length;
+    await ctx.route('**/v1/sos', (r) => r.abort('internetdisconnected'));
+    await seen(page, /Location ready/).waitFor();
+    await hold(page, 'keyboard');
+    await seen(page, 'Not sent yet — retrying').waitFor({ timeout: 5000 });
+    const pressed = page.waitForRequest((r) => r.url().endsWith('/v1/sos'));
+    const id = (await pressed).postDataJSON().clientRequestId;
+    await page.goto((await api('POST', `/v1/drivers/${dana().id}/enrollments`, ADMIN_TOKEN)).body.url);
+    await seen(page, 'Not sent yet — retrying').waitFor({ timeout: 5000 });
+    await expect.poll(() => revoked(second.id)).toBe(true);
+    second = (await devices())[0];
+    const stored = page.waitForResponse((r) => r.url().endsWith('/v1/sos') && r.status() === 201);
+    await ctx.unroute('**/v1/sos');
+    expect((await stored).request().postDataJSON().clientRequestId).toBe(id);
+    await seen(page, 'Paging your supervisor').waitFor();
+    expect((await activeOf(dana().id)).length).toBe(before + 1);
+
+    // Signed out with no network: the screen says so at once; the token is revoked once the network is back.
+    await ctx.setOffline(true);
+    await ctx.route('**/v1/**', (r) => r.abort('internetdisconnected'));
+    await page.getByText('More').tap();
+    await page.getByRole('button', { name: 'Sign out of this phone' }).tap();
+    await page.getByRole('heading', { name: 'This phone is signed out' }).waitFor();
+    await page.waitForTimeout(500);
+    expect(await revoked(second.id)).toBe(false);
+    await ctx.unrouteAll();
+    await ctx.setOffline(false);
+    await expect.poll(() => revoked(second.id), { timeout: 10_000 }).toBe(true);
+    expect(problems).toEqual([]);
+    await ctx.close();
+  }, 60_000);
+
   it('a phone whose token is revoked says it is signed out and offers only a new link (and 911)', async () => {
     const { ctx, page } = await enrolledPhone(dana().id);
     const devices = (await api('GET', `/v1/drivers/${dana().id}/devices`, ADMIN_TOKEN)).body.devices as { id: string; revokedAt: string | null }[];

@@ -157,16 +157,55 @@ async function enroll(/** @type {string} */ code) {
     throw e;
   }
   if (res.status !== 201) return setup('setup.heading', 'setup.badLink');
-  const textSosTo = await store.get('textSosTo');
+  // The phone's previous token, if any, is revoked (now, or once there is a network), so a
+  // phone enrolled again never leaves a live token behind.
+  const [old, oldDriver, kept] = await Promise.all([store.get('token'), store.get('driver'), store.get('pending')]);
+  const keep = { textSosTo: await store.get('textSosTo'), revoke: await store.get('revoke') };
   await store.clear();
-  await store.set('textSosTo', textSosTo);
+  for (const [k, v] of Object.entries(keep)) if (v !== undefined) await store.set(k, v);
   await store.set('token', res.body.token);
   useToken(res.body.token);
   signingOut = undefined;
+  if (typeof old === 'string' && old !== res.body.token) await revokeLater(old);
   await becomes(res.body.driver);
-  showSos();
   announce(t('setup.ready', { name: res.body.driver.name }));
   void refreshMe();
+  // An SOS of the same driver still waiting to go goes on, with the new token and its clientRequestId.
+  if (kept && /** @type {Driver | undefined} */ (oldDriver)?.id === res.body.driver.id) {
+    pending = /** @type {Pending} */ (kept);
+    await store.set('pending', pending);
+    sosState('sending');
+    showIncident();
+    return sendSos();
+  }
+  showSos();
+}
+
+/** Revokes `old` (a token this phone no longer uses) at once if it can, else keeps it to revoke later. */
+async function revokeLater(/** @type {string} */ old) {
+  const list = /** @type {string[]} */ ((await store.get('revoke')) ?? []);
+  if (!list.includes(old)) await store.set('revoke', [...list, old]);
+  await revokeKept();
+}
+
+/** @type {Promise<void> | undefined} */
+let revoking;
+/** Signs out every token kept to revoke; those the server did not answer for stay kept. */
+function revokeKept() {
+  revoking ??= (async () => {
+    const list = /** @type {string[]} */ ((await store.get('revoke')) ?? []);
+    /** @type {string[]} */
+    const left = [];
+    for (const old of list) {
+      // 204 revoked; 401 already revoked; 409 not a device's (an administrator revokes it): done.
+      const res = await call('POST', '/v1/app/sign-out', undefined, { token: old }).catch(() => undefined);
+      if (!res || res.status >= 500 || res.status === 429) left.push(old);
+    }
+    const now = /** @type {string[]} */ ((await store.get('revoke')) ?? []);
+    const rest = [...left, ...now.filter((t) => !list.includes(t))];
+    await (rest.length ? store.set('revoke', rest) : store.del('revoke'));
+  })().finally(() => (revoking = undefined));
+  return revoking;
 }
 
 /** @param {Driver} d */
@@ -210,9 +249,9 @@ function signedOut() {
     driver = undefined;
     useToken(undefined);
     const unsent = held ?? (await store.get('pending')) ?? (await store.get('unsent'));
-    const keep = { lang: language(), textSosTo: await store.get('textSosTo'), ...(unsent ? { unsent } : {}) };
+    const keep = { lang: language(), textSosTo: await store.get('textSosTo'), revoke: await store.get('revoke'), unsent };
     await store.clear();
-    for (const [k, v] of Object.entries(keep)) await store.set(k, v);
+    for (const [k, v] of Object.entries(keep)) if (v !== undefined) await store.set(k, v);
     if (unsent) {
       sosState('unsent');
       setup('signedOut.unsentHeading', 'signedOut.unsentBody');
@@ -226,9 +265,13 @@ function signedOut() {
   return signingOut;
 }
 
+/** The driver signs this phone out: the token is revoked now, or kept and revoked once there is a network. */
 async function signOut() {
-  await call('POST', '/v1/app/sign-out').catch(() => undefined);
+  const token = await store.get('token');
+  if (typeof token === 'string') await store.set('revoke', [...(/** @type {string[]} */ ((await store.get('revoke')) ?? [])), token]);
+  useToken(undefined); // the sign-out below carries the token itself; its answer is no 401 of the phone's
   await signedOut();
+  await revokeKept();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -598,6 +641,7 @@ async function main() {
   await load(lang).catch(() => load('en'));
   await textSosLink();
   void loadConfig();
+  void revokeKept();
 
   onSignedOut(() => void signedOut());
   bindSos();
@@ -615,6 +659,7 @@ async function main() {
   addEventListener('online', () => {
     void sendSos();
     void poll();
+    void revokeKept();
   });
   setInterval(() => {
     if (screen.name === 'incident') drawStatus();

@@ -23,13 +23,13 @@ export function onSignedOut(fn) {
  * @param {string} method
  * @param {string} path
  * @param {unknown} [body]
- * @param {{ timeoutMs?: number }} [o]
+ * @param {{ timeoutMs?: number, token?: string }} [o] `token`: another token than the phone's (an old one to revoke)
  * @returns {Promise<{ status: number, body: any }>}
  */
 export async function call(method, path, body, o = {}) {
   /** @type {Record<string, string>} */
   const headers = {};
-  const sent = token;
+  const sent = o.token ?? token;
   if (sent) headers.authorization = `Bearer ${sent}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   /** @type {Response} */
@@ -55,6 +55,6 @@ export async function call(method, path, body, o = {}) {
   } catch {
     parsed = undefined;
   }
-  if (res.status === 401 && sent) signedOut();
+  if (res.status === 401 && sent && sent === token) signedOut();
   return { status: res.status, body: parsed };
 }

@@ -4,7 +4,8 @@
  * reads 'token' and 'pending' for Background Sync). Keys: 'token' (the device token), 'driver'
  * (id, name, language), 'textSosTo' (the number to text SOS to), 'pending' (an SOS not stored
  * yet), 'unsent' (an SOS that never went because the phone was signed out: kept to say so),
- * 'current' (the incident on screen), 'ended' (incidents finished on this phone), 'lang'.
+ * 'current' (the incident on screen), 'ended' (incidents finished on this phone), 'lang',
+ * 'revoke' (tokens this phone no longer uses, to sign out once the server answers).
  * Where IndexedDB is unavailable (some private modes) it falls back to memory for this page.
  */
 
