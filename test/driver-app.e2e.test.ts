@@ -245,6 +245,37 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await ctx.close();
   }, 90_000);
 
+  it('after the SOS a better fix follows at once, and the position streams every 10 s while the app is open', async () => {
+    const { ctx, page, problems } = await enrolledPhone(dana().id);
+    await seen(page, /Location ready \(within 12 m\)/).waitFor();
+    const sent = page.waitForResponse((r) => r.url().endsWith('/v1/sos'));
+    await hold(page, 'keyboard');
+    const incident = (await (await sent).json()).incident;
+    const fixes: { at: number; body: { lat: number; lng: number; accuracyM: number } }[] = [];
+    page.on('request', (r) => {
+      if (r.url().endsWith(`/v1/incidents/${incident.id}/locations`)) fixes.push({ at: Date.now(), body: r.postDataJSON() });
+    });
+    await seen(page, 'Paging your supervisor').waitFor();
+
+    // A better fix at the same place (the SOS went with 12 m): sent at once, not at the next 10 s tick.
+    await ctx.setGeolocation({ ...HERE, accuracy: 5 });
+    await expect.poll(() => fixes.length, { timeout: 3000 }).toBe(1);
+    expect(fixes[0].body).toMatchObject({ lat: HERE.latitude, lng: HERE.longitude, accuracyM: 5 });
+
+    // Moved 11 m (under the 25 m that sends at once): nothing for now; the 10 s stream sends it.
+    const moved = HERE.latitude + 0.0001;
+    const setAt = Date.now();
+    await ctx.setGeolocation({ ...HERE, latitude: moved, accuracy: 5 });
+    await page.waitForTimeout(2000);
+    expect(fixes).toHaveLength(1);
+    await expect.poll(() => fixes.length, { timeout: 12_000 }).toBe(2);
+    expect(fixes[1].body).toMatchObject({ lat: moved, lng: HERE.longitude, accuracyM: 5 });
+    expect(fixes[1].at - setAt).toBeLessThanOrEqual(10_500);
+    await expect.poll(async () => (await timeline(incident.id)).filter((e) => e.type === 'location.updated').length).toBe(2);
+    expect(problems).toEqual([]);
+    await ctx.close();
+  }, 60_000);
+
   it('with reduced motion the hold shows its progress in steps and words, not an animation', async () => {
     const ctx = await browser.newContext({ ...PHONE, reducedMotion: 'reduce', geolocation: HERE, permissions: ['geolocation'] });
     const page = await ctx.newPage();
