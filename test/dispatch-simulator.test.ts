@@ -91,7 +91,7 @@ describe('the dispatch-center simulator', () => {
   it('a request cut short (the process died between its record and the center’s answer) becomes dispatch.failed at the next tick, pages the safety lead and frees the incident', async () => {
     const { inc } = await acknowledgedSos('Cut');
     // What the dead process left: the request recorded, nothing after it.
-    const r = await recordRequest(t.sql, { incidentId: inc.id, services: ['police'], note: null, pinSealed: 'v1.x.y', by: `supervisor:${a.id}`, via: 'api', center: 'simulator' });
+    const r = await recordRequest(t.sql, { incidentId: inc.id, services: ['police'], note: null, pinSealed: 'v1.x.y', by: `supervisor:${a.id}`, via: 'api', center: 'simulator', asker: { role: 'supervisor', id: a.id }, pagedFor: false });
     expect(r.result).toBe('created');
     await t.engine.tick();
     expect((await dispatchOf(inc.id)).status).toBe('requested'); // not yet: it may still be on its way

@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 21;
-export const DEFINITIONS_CHECKSUM = '0f939c1c1f77f88dfc2862202a42890fb77b7391c12aca4427a8364aac8fc261';
+export const DEFINITIONS_CHECKSUM = '2a81398238239afe0a87e2a0af2c1ef38bd719639628179286a9045c4c49708c';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

@@ -10,7 +10,6 @@
 import { actorOf, type Principal } from '../auth/principal';
 import type { Deps } from '../deps';
 import { AppError, forbidden, notFound } from '../errors';
-import { getIncidentFor } from '../incidents/store';
 import type { Logger } from '../log';
 import type { CenterFailure, Services } from './center';
 import type { DispatchEvent } from './webhook';
@@ -28,17 +27,6 @@ const center = (deps: Deps) => {
   return deps.dispatch;
 };
 
-/**
- * Who may ask: the admin, a safety lead, a supervisor of the incident's zone or the supervisor who
- * acknowledged it; `pagedFor` (an SMS `911 <code>` from a responder paged for it) is enough too.
- */
-async function mayRequest(deps: Deps, p: Principal, incidentId: string, pagedFor: boolean) {
-  await getIncidentFor(deps.sql, p, incidentId); // 404 for an incident the caller cannot see
-  if (p.role === 'admin' || p.role === 'safety_lead' || pagedFor) return;
-  if (p.role === 'supervisor' && (await store.mayRequest(deps.sql, p.id, incidentId))) return;
-  throw forbidden('only the acknowledging supervisor, a supervisor of the zone, a safety lead or the admin may request dispatch');
-}
-
 /** The instruction the dispatcher reads: what the incident is (kind, code, the notes). */
 export function instructionsOf(a: AlarmFacts): string {
   const parts = [`Mayday incident #${a.code}: ${a.kind} reported by delivery driver ${a.driverName}.`];
@@ -52,7 +40,9 @@ const servicesOf = (names: ServiceName[]): Services => ({ police: names.includes
 const failureData = (f: CenterFailure) => ({ kind: f.kind, status: f.status, message: f.message, attempts: f.attempts, ambiguous: f.ambiguous });
 
 /**
- * Ask for emergency services. Answers the dispatch and whether this call made it (false: a
+ * Ask for emergency services. The admin, a safety lead, a supervisor of the incident's zone or the
+ * supervisor who acknowledged it may; `pagedFor` (an SMS `911 <code>` from a responder paged for
+ * it) is enough too. That is judged in the request's own round trip (dispatch_request()). Answers the dispatch and whether this call made it (false: a
  * dispatch was already live, and that one is answered). A failure is answered too (status
  * `failed`): the request was taken, the center did not take it, and the safety leads are paged.
  */
@@ -65,13 +55,14 @@ export async function requestDispatch(
   o: { pagedFor?: boolean } = {},
 ): Promise<{ created: boolean; dispatch: DispatchRef }> {
   const d = center(deps);
-  await mayRequest(deps, p, incidentId, o.pagedFor === true);
   const services = [...new Set(req.services)].sort() as ServiceName[];
   const pin = newAlarmPin();
   const r = await store.recordRequest(deps.sql, {
     incidentId, services, note: req.note?.trim() || null, pinSealed: await d.seal.seal(pin), by: actorOf(p), via, center: d.center.kind,
+    asker: { role: p.role, id: p.id }, pagedFor: o.pagedFor === true,
   });
   if (r.result === 'missing') throw notFound('incident');
+  if (r.result === 'forbidden') throw forbidden('only the acknowledging supervisor, a supervisor of the zone, a safety lead or the admin may request dispatch');
   if (r.result === 'resolved') throw new AppError('conflict', 'the incident is resolved');
   if (r.result === 'existing') return { created: false, dispatch: r.dispatch };
   const log = deps.log.child({ incidentId, dispatchId: r.dispatch.id });

@@ -34,15 +34,23 @@ export type RequestResult =
   | { result: 'created'; dispatch: DispatchRef; alarm: AlarmFacts }
   | { result: 'existing'; dispatch: DispatchRef; alarm: AlarmFacts }
   | { result: 'resolved' }
-  | { result: 'missing' };
+  | { result: 'missing' }
+  | { result: 'forbidden' };
 
-/** Record a request (dispatch_request()), or find the live dispatch it joins. */
+/**
+ * Record a request (dispatch_request()), or find the live dispatch it joins; who may ask (`asker`)
+ * is judged in the same round trip. `pagedFor`: the caller checked the asker was paged for it.
+ */
 export async function recordRequest(
   sql: Sql,
-  r: { incidentId: string; services: ServiceName[]; note: string | null; pinSealed: string; by: string; via: 'api' | 'console' | 'sms'; center: string },
+  r: {
+    incidentId: string; services: ServiceName[]; note: string | null; pinSealed: string; by: string; via: 'api' | 'console' | 'sms'; center: string;
+    asker: { role: string; id: string }; pagedFor: boolean;
+  },
 ): Promise<RequestResult> {
   const [row] = await sql<{ r: RequestResult }[]>`
-    SELECT dispatch_request(${r.incidentId}, ${r.services}::text[], ${r.note}, ${r.pinSealed}, ${r.by}, ${r.via}, ${r.center}) AS r`;
+    SELECT dispatch_request(${r.incidentId}, ${r.services}::text[], ${r.note}, ${r.pinSealed}, ${r.by}, ${r.via}, ${r.center},
+                            ${r.asker.role}, ${r.asker.id}, ${r.pagedFor}) AS r`;
   return row.r;
 }
 
