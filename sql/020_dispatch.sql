@@ -31,7 +31,10 @@ CREATE TABLE dispatches (
   canceled_at       timestamptz,
   failed_at         timestamptz,
   -- When the newest fix forwarded to the alarm was taken: a fix newer than this is still to send.
-  location_sent_at  timestamptz
+  location_sent_at  timestamptz,
+  -- The driver cancelled with the cancel PIN while this dispatch was live (cancel_incident()):
+  -- its alarm is to be cancelled, now or once it exists. Cleared when a cancel failed for good.
+  cancel_wanted_at  timestamptz
 );
 CREATE UNIQUE INDEX dispatches_one_live ON dispatches (incident_id) WHERE status IN ('requested', 'active', 'psap_contacted');
 CREATE INDEX dispatches_incident_idx ON dispatches (incident_id, requested_at);

@@ -235,6 +235,33 @@ describe('cancel and duress', () => {
     await until('the new location at the alarm', () => standin.alarms.get(duressAlarm)!.locations.length === 2);
   });
 
+  it('a cancel PIN while the alarm is still being created cancels it once it exists (the engine); the duress PIN in the same race does not', async () => {
+    const { driver, inc } = await acknowledgedSos('Race');
+    standin.fault('create', { kind: 'slow', ms: 600 });
+    const asked = t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token);
+    await until('the creation at the stand-in', () => standin.requests.some((r) => r.route === 'create' && r.outcome === 'slow'));
+    expect((await t.post(`/v1/incidents/${inc.id}/cancel`, { pin: '1234' }, driver.token)).status).toBe(200);
+    expect((await asked).body.dispatch.status).toBe('active');
+    const alarmId = (await dispatchOf(inc.id)).alarmId as string;
+    expect(standin.alarms.get(alarmId)!.status).toBe('ACTIVE');
+    await sleep(2_100);
+    await t.engine.tick();
+    await until('the alarm cancelled', () => standin.alarms.get(alarmId)!.status === 'CANCELED');
+    await until('dispatch.canceled', async () => (await dispatchOf(inc.id)).status === 'canceled');
+
+    const { driver: held, inc: duress } = await acknowledgedSos('Race2');
+    standin.fault('create', { kind: 'slow', ms: 600 });
+    const asked2 = t.post(`/v1/incidents/${duress.id}/dispatch`, { services: ['police'] }, a.token);
+    await until('the creation at the stand-in', () => standin.requests.filter((r) => r.route === 'create' && r.outcome === 'slow').length === 2);
+    expect((await t.post(`/v1/incidents/${duress.id}/cancel`, { pin: '9999' }, held.token)).status).toBe(200);
+    await asked2;
+    await sleep(2_100);
+    await t.engine.tick();
+    await sleep(200);
+    expect(standin.alarms.get((await dispatchOf(duress.id)).alarmId)!.status).toBe('ACTIVE');
+    expect((await dispatchOf(duress.id)).status).toBe('active');
+  });
+
   it('a location the center did not take is sent again by the engine', async () => {
     const { driver, inc } = await acknowledgedSos('Loc');
     await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token);

@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 21;
-export const DEFINITIONS_CHECKSUM = '2a81398238239afe0a87e2a0af2c1ef38bd719639628179286a9045c4c49708c';
+export const DEFINITIONS_CHECKSUM = '3678144270c4d6cbc45ff5ebc056cb5577f3b3ae9689ec5e5e5773c77e911b64';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

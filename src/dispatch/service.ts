@@ -158,26 +158,50 @@ export async function failInterruptedRequests(deps: Deps): Promise<void> {
   }
 }
 
-/**
- * The driver cancelled with the cancel PIN: the live alarm is cancelled too, with the alarm's own
- * PIN. Never called for the duress PIN. Runs in the background, so the cancel answers in the
- * same time whichever PIN it was.
- */
-export function driverCancelled(deps: Deps, incidentId: string, actor: string): void {
-  if (!deps.dispatch) return;
+/** Alarms whose cancel is running in this process, so the sweep and the cancel's own attempt never both send it. */
+const cancelling = new Set<string>();
+
+/** Cancel one alarm with its own PIN and record the outcome (dispatch_canceled()). */
+async function cancelAlarmOf(deps: Deps, a: { dispatch_id: string; alarm_id: string; incident_id: string }, actor: string): Promise<void> {
   const d = deps.dispatch;
-  const log = deps.log.child({ incidentId });
-  void (async () => {
-    const a = await store.liveAlarmOf(deps.sql, incidentId);
-    if (!a) return;
+  if (!d || cancelling.has(a.dispatch_id)) return;
+  cancelling.add(a.dispatch_id);
+  const log = deps.log.child({ incidentId: a.incident_id, dispatchId: a.dispatch_id, alarmId: a.alarm_id });
+  try {
     const sealed = await store.sealedPinOf(deps.sql, a.dispatch_id);
     const res = sealed === undefined
       ? ({ ok: false, kind: 'refused', message: 'no PIN kept for the alarm', attempts: 0, ambiguous: false } as CenterFailure)
       : await d.center.cancelAlarm(a.alarm_id, await d.seal.open(sealed));
     await store.recordCanceled(deps.sql, a.dispatch_id, actor, res.ok, res.ok ? null : failureData(res));
-    if (res.ok) log.info({ dispatchId: a.dispatch_id, alarmId: a.alarm_id }, 'alarm cancelled after the driver cancelled');
-    else log.warn({ dispatchId: a.dispatch_id, alarmId: a.alarm_id, kind: res.kind }, 'the alarm could not be cancelled');
-  })().catch((e: unknown) => log.error({ err: e }, 'cancelling the alarm failed'));
+    if (res.ok) log.info('alarm cancelled after the driver cancelled');
+    else log.warn({ kind: res.kind }, 'the alarm could not be cancelled');
+  } finally {
+    cancelling.delete(a.dispatch_id);
+  }
+}
+
+/**
+ * The driver cancelled with the cancel PIN (cancel_incident() marked the live dispatch): its alarm
+ * is cancelled too, with the alarm's own PIN. Never called for the duress PIN. Runs in the
+ * background, so the cancel answers in the same time whichever PIN it was; the engine's sweep
+ * (cancelsDue) finishes what this could not (a restart, an alarm still being created).
+ */
+export function driverCancelled(deps: Deps, incidentId: string, actor: string): void {
+  if (!deps.dispatch) return;
+  void (async () => {
+    const a = await store.liveAlarmOf(deps.sql, incidentId);
+    if (a) await cancelAlarmOf(deps, { ...a, incident_id: incidentId }, actor);
+  })().catch((e: unknown) => deps.log.error({ err: e, incidentId }, 'cancelling the alarm failed; the engine tries again'));
+}
+
+/** How long the cancel's own attempt has before the engine's sweep tries it. */
+export const CANCEL_SWEEP_AFTER_SECONDS = 2;
+
+/** The engine's sweep: every live alarm the driver's cancel PIN asked to cancel, and still not cancelled. */
+export async function cancelDueAlarms(deps: Deps): Promise<void> {
+  if (!deps.dispatch) return;
+  const due = await store.cancelsDue(deps.sql, CANCEL_SWEEP_AFTER_SECONDS);
+  await Promise.all(due.map((a) => cancelAlarmOf(deps, a, 'system').catch((e: unknown) => deps.log.warn({ err: e, incidentId: a.incident_id }, 'cancelling an alarm failed'))));
 }
 
 /**

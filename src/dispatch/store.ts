@@ -130,6 +130,18 @@ export async function markLocationSent(sql: Sql, dispatchId: string, at: Date): 
   await sql`UPDATE dispatches SET location_sent_at = greatest(coalesce(location_sent_at, '-infinity'), ${at}) WHERE id = ${dispatchId}`;
 }
 
+/**
+ * Live alarms the driver's cancel PIN asked to cancel at least `afterSeconds` ago (the request's
+ * own attempt had that long): their cancel is (re)tried, including an alarm made after the cancel.
+ */
+export async function cancelsDue(sql: Sql, afterSeconds: number): Promise<{ dispatch_id: string; incident_id: string; alarm_id: string }[]> {
+  return sql<{ dispatch_id: string; incident_id: string; alarm_id: string }[]>`
+    SELECT id AS dispatch_id, incident_id, alarm_id FROM dispatches
+    WHERE cancel_wanted_at < now() - make_interval(secs => ${afterSeconds})
+      AND status IN ('active', 'psap_contacted') AND alarm_id IS NOT NULL
+    LIMIT 50`;
+}
+
 /** The sealed PIN of a dispatch's alarm: only for cancelling it, never returned or logged. */
 export async function sealedPinOf(sql: Sql, dispatchId: string): Promise<string | undefined> {
   const [row] = await sql<{ pin_sealed: string }[]>`SELECT pin_sealed FROM dispatches WHERE id = ${dispatchId}`;

@@ -16,7 +16,7 @@ import { Pager, type PagerDeps, type PagingOptions } from '../paging/pager';
 import { runReadiness } from '../readiness/service';
 import { noonlightCenter, type NoonlightConfig } from '../dispatch/noonlight';
 import { pinSeal } from '../dispatch/pin';
-import { centerEvents, failInterruptedRequests, forwardDueLocations } from '../dispatch/service';
+import { cancelDueAlarms, centerEvents, failInterruptedRequests, forwardDueLocations } from '../dispatch/service';
 import { DispatchSimulator } from '../simulator/dispatch';
 import { Simulator } from '../simulator/simulator';
 import { ZoneDirectory } from '../zones/store';
@@ -115,6 +115,8 @@ export function compose(o: WireOptions) {
     await forwardDueLocations(deps).catch((e: unknown) => o.log.warn({ err: e }, 'forwarding locations to alarms failed'));
     // A dispatch request cut short by a crash becomes a loud failure.
     await failInterruptedRequests(deps).catch((e: unknown) => o.log.warn({ err: e }, 'checking for interrupted dispatch requests failed'));
+    // An alarm the driver's cancel PIN asked to cancel and that is not yet (a restart, an alarm created after the cancel).
+    await cancelDueAlarms(deps).catch((e: unknown) => o.log.warn({ err: e }, 'cancelling alarms failed'));
     // Once a minute, whichever instance ticks first: sign the timeline heads that moved (in the background).
     checkpointIfDue(o.sql, await keyring, o.log, at);
     // Once a UTC day, whichever instance ticks first; it runs in the background, never holding a tick.

@@ -1,6 +1,8 @@
 -- The driver cancelled with the cancel PIN and Mayday cancelled the alarm with the alarm's PIN
 -- (p_ok), or tried to: a cancel the center did not take is a dispatch.failed of the cancel (the
--- alarm goes on; nobody is paged, since help still comes). Answers the dispatch's status.
+-- alarm goes on; nobody is paged, since help still comes) and is not tried again. A failure
+-- reported for a dispatch no longer live (another attempt cancelled it) records nothing.
+-- Answers the dispatch's status.
 
 CREATE OR REPLACE FUNCTION dispatch_canceled(p_dispatch uuid, p_actor text, p_ok boolean, p_failure jsonb)
 RETURNS text
@@ -16,6 +18,10 @@ BEGIN
   PERFORM 1 FROM incidents WHERE id = d.incident_id FOR NO KEY UPDATE;
   SELECT * INTO d FROM dispatches WHERE id = p_dispatch FOR UPDATE;
   IF NOT p_ok THEN
+    IF d.status NOT IN ('active', 'psap_contacted') THEN
+      RETURN d.status;
+    END IF;
+    UPDATE dispatches SET cancel_wanted_at = NULL WHERE id = p_dispatch;
     INSERT INTO incident_events (incident_id, type, actor, data)
     VALUES (d.incident_id, 'dispatch.failed', 'system', jsonb_build_object(
       'dispatchId', d.id, 'alarmId', d.alarm_id, 'reason', 'cancel') || coalesce(p_failure, '{}'::jsonb));

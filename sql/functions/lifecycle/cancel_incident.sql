@@ -64,6 +64,9 @@ BEGIN
   -- The cancel PIN: escalation and check-ins stop; whoever was paged is told; a responder resolves it.
   UPDATE incidents SET status = 'cancel_requested', esc_next_at = NULL, checkin_next_at = NULL, checkin_due_at = NULL
   WHERE id = p_incident;
+  -- A live emergency dispatch is to be cancelled too (never after the duress PIN, above).
+  UPDATE dispatches SET cancel_wanted_at = now()
+  WHERE incident_id = p_incident AND status IN ('requested', 'active', 'psap_contacted');
   UPDATE pages SET status = 'canceled'
   WHERE incident_id = p_incident AND status = 'queued' AND purpose IN ('page', 'failover', 'retry', 'repage', 'checkin');
   SELECT array_agg(DISTINCT recipient_id) INTO notify FROM pages
