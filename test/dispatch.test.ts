@@ -262,7 +262,7 @@ describe('cancel and duress', () => {
     expect((await dispatchOf(duress.id)).status).toBe('active');
   });
 
-  it('a location the center did not take is sent again by the engine', async () => {
+  it('a location the center did not answer is sent again by the engine; one it refused is not', async () => {
     const { driver, inc } = await acknowledgedSos('Loc');
     await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token);
     const alarm = standin.alarms.get((await dispatchOf(inc.id)).alarmId)!;
@@ -274,6 +274,15 @@ describe('cancel and duress', () => {
     await t.engine.tick();
     await until('the location sent again', () => alarm.locations.length === 2);
     expect(alarm.locations[1]).toMatchObject({ lat: 36.375, lng: -94.205 });
+    // A refusal is not sent again (a closed alarm, a location it will not take): no request per tick for ever.
+    standin.fault('location', 400, 2); // nested, then flat
+    await t.post(`/v1/incidents/${inc.id}/locations`, { lat: 36.376, lng: -94.206, accuracyM: 6 }, driver.token);
+    await until('the refused forward', () => standin.requests.some((r) => r.route === 'location' && r.alarmId === alarm.id && r.outcome === 'status 400'));
+    await sleep(100);
+    const asked = standin.requests.filter((r) => r.route === 'location' && r.alarmId === alarm.id).length;
+    await t.engine.tick();
+    await sleep(100);
+    expect(standin.requests.filter((r) => r.route === 'location' && r.alarmId === alarm.id).length).toBe(asked);
   });
 });
 

@@ -42,9 +42,10 @@ const failureData = (f: CenterFailure) => ({ kind: f.kind, status: f.status, mes
 /**
  * Ask for emergency services. The admin, a safety lead, a supervisor of the incident's zone or the
  * supervisor who acknowledged it may; `pagedFor` (an SMS `911 <code>` from a responder paged for
- * it) is enough too. That is judged in the request's own round trip (dispatch_request()). Answers the dispatch and whether this call made it (false: a
- * dispatch was already live, and that one is answered). A failure is answered too (status
- * `failed`): the request was taken, the center did not take it, and the safety leads are paged.
+ * it) is enough too, judged in the request's own round trip (dispatch_request()). Answers the
+ * dispatch and whether this call made it (false: a dispatch was already live, and that one is
+ * answered). A failure is answered too (status `failed`): the request was taken, the center did
+ * not take it, and the safety leads are paged.
  */
 export async function requestDispatch(
   deps: Deps,
@@ -96,7 +97,10 @@ export async function requestDispatch(
   return { created: true, dispatch: { ...r.dispatch, status } };
 }
 
-/** Alarms whose forwarding is running in this process, so the sweep and a new fix never send at once. */
+/**
+ * Alarms whose forwarding is running in this process, so the sweep and a new fix never send at
+ * once (a fix that arrives meanwhile is the sweep's, within a second).
+ */
 const forwarding = new Set<string>();
 
 async function forward(deps: Deps, a: store.LiveAlarm, log: Logger): Promise<void> {
@@ -106,8 +110,10 @@ async function forward(deps: Deps, a: store.LiveAlarm, log: Logger): Promise<voi
   forwarding.add(a.dispatch_id);
   try {
     const res = await deps.dispatch.center.addLocation(a.alarm_id, { lat: a.lat, lng: a.lng, accuracy: a.accuracy_m ?? 0 });
-    if (res.ok) await store.markLocationSent(deps.sql, a.dispatch_id, a.location_at);
-    else log.warn({ dispatchId: a.dispatch_id, alarmId: a.alarm_id, kind: res.kind, status: res.status }, 'a new location did not reach the alarm; the engine tries again');
+    // A refusal (the alarm closed at the center, a location it will not take) is not sent again:
+    // the next fix is tried. No answer is tried again by the sweep.
+    if (res.ok || res.kind === 'refused') await store.markLocationSent(deps.sql, a.dispatch_id, a.location_at);
+    if (!res.ok) log.warn({ dispatchId: a.dispatch_id, alarmId: a.alarm_id, kind: res.kind, status: res.status }, 'a new location did not reach the alarm');
   } finally {
     forwarding.delete(a.dispatch_id);
   }
