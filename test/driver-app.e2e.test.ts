@@ -499,8 +499,12 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await cdp.send('ServiceWorker.dispatchSyncEvent', { origin: base, registrationId: await registration, tag: 'mayday-sos', lastChance: false });
     await expect.poll(async () => (await activeOf(dana().id)).length).toBe(before + 1);
     await expect.poll(() => answers.length).toBeGreaterThan(0);
-    expect(answers.every((a) => a.id === id)).toBe(true);
-    expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
+    expect(answers.every((a) => a.id === id && (a.status === 201 || a.status === 200))).toBe(true);
+    // At most one 201 seen (a request the worker makes just as Chromium restarts it can go unseen
+    // by the test), and the one incident is this press's.
+    expect(answers.filter((a) => a.status === 201).length).toBeLessThanOrEqual(1);
+    const [opened] = (await activeOf(dana().id)).slice(0, 1);
+    expect((await timeline(opened.id)).find((e) => e.type === 'incident.opened')?.data.clientRequestId).toBe(id);
     // Opened again, the app shows that incident, and sends nothing more.
     const again = await ctx.newPage();
     const sos: string[] = [];
