@@ -96,3 +96,19 @@ describe('the response-time report', () => {
     expect(crash.dispatchRequested).toEqual({ count: 0, p50: null, p90: null, p99: null });
   });
 });
+
+describe('an interrupted dispatch', () => {
+  it('EIDO shows a request cut short (dispatch.failed, reason interrupted) as failed, not requested', async () => {
+    const w = world(t);
+    const res = await w.sos(await w.driver('Ira'), { kind: 'robbery' });
+    const inc = res.body.incident as { id: string };
+    await t.sql`SELECT dispatch_request(${inc.id}, ARRAY['police'], NULL, 'v1.x', 'admin', 'api', 'simulator', 'admin', NULL, false)`;
+    await t.sql`UPDATE dispatches SET requested_at = now() - interval '5 minutes' WHERE incident_id = ${inc.id}`;
+    await t.engine.tick();
+    const [ev] = await t.sql<{ data: any }[]>`SELECT data FROM incident_events WHERE incident_id = ${inc.id} AND type = 'dispatch.failed'`;
+    expect(ev.data.reason).toBe('interrupted');
+    const all = (await t.get(q('/v1/audit/export', { from, to: new Date(Date.now() + 60_000).toISOString(), format: 'eido' }), auditor.token)).body as any[];
+    const c = all.find((x) => x.incidentComponent.internalIncidentId === inc.id).dispatchComponent[0];
+    expect(c).toMatchObject({ dispatchStatusInternalText: 'failed', dispatchFailureText: expect.stringContaining('unknown') });
+  });
+});

@@ -348,7 +348,8 @@ export function dispatchesOf(events: readonly TimelineEvent[]) {
       if (d.status === 'active') d.status = 'psap_contacted';
     } else if (e.type === 'dispatch.closed' && !['closed', 'canceled', 'failed'].includes(d.status)) Object.assign(d, { closedAt: when, status: 'closed' });
     else if (e.type === 'dispatch.canceled' && !['closed', 'canceled', 'failed'].includes(d.status)) Object.assign(d, { canceledAt: when, status: 'canceled' });
-    else if (e.type === 'dispatch.failed' && data.reason === 'creation') Object.assign(d, { failedAt: e.at, status: 'failed', failure: [data.kind, data.status, data.message].filter((x) => x !== undefined).map(str).join(' ') });
+    // A failure of the cancel or a dropped service leaves the alarm going; any other (creation, interrupted) means no alarm.
+    else if (e.type === 'dispatch.failed' && data.reason !== 'cancel' && data.reason !== 'services_missing') Object.assign(d, { failedAt: e.at, status: 'failed', failure: [data.kind, data.status, data.message].filter((x) => x !== undefined).map(str).join(' ') });
   }
   return [...all.values()];
 }
