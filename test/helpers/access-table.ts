@@ -73,6 +73,8 @@ export const ACCESS_TABLE: readonly AccessRow[] = [
   { method: 'GET', path: '/v1/audit/export', roles: SAFETY_TEAM, source: 'contract' },
   { method: 'GET', path: '/v1/audit/verify', roles: SAFETY_TEAM, source: 'contract' },
   { method: 'GET', path: '/v1/reports/response-times', roles: SAFETY_TEAM, source: 'contract' },
+  // Addition (issue 20): the readiness report per zone and week, read like the other reports.
+  { method: 'GET', path: '/v1/reports/readiness', roles: SAFETY_TEAM, source: 'addition' },
   // Additions of the audit work: the audit log is read like the rest; a legal hold is the auditor's (and the admin's) only change.
   { method: 'GET', path: '/v1/audit/log', roles: SAFETY_TEAM, source: 'addition' },
   { method: 'GET', path: '/v1/audit/keys', roles: SAFETY_TEAM, source: 'addition' },
@@ -129,6 +131,6 @@ export function fill(path: string, values: { id?: string; phone?: string; sid?: 
 /** A row's query string, where the route needs one to be valid. */
 export function queryFor(path: string): string {
   if (path === '/v1/audit/export') return `?from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date().toISOString()}&format=ndjson`;
-  if (path === '/v1/audit/verify' || path === '/v1/reports/response-times' || path === '/v1/audit/log') return `?from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date().toISOString()}`;
+  if (path === '/v1/audit/verify' || path === '/v1/reports/response-times' || path === '/v1/reports/readiness' || path === '/v1/audit/log') return `?from=${new Date(Date.now() - 86_400_000).toISOString()}&to=${new Date().toISOString()}`;
   return '';
 }
