@@ -161,6 +161,21 @@ function neutral(body: unknown, inc: { id: string; code: number; openedAt: strin
     .replace(new RegExp(`"code":${inc.code}\\b`, 'g'), '"code":"<code>"');
 }
 
+/**
+ * The driver's own reads of two incidents, GET /v1/incidents/{id} and the list filtered by what
+ * each shows, compared byte for byte (`a` with driver `da`, `b` with `db`).
+ */
+async function reads(what: string, a: Inc, da: Person, b: Inc, db: Person) {
+  const [ga, gb] = [await t.get(`/v1/incidents/${a.id}`, da.token), await t.get(`/v1/incidents/${b.id}`, db.token)];
+  expect([ga.status, gb.status], what).toEqual([200, 200]);
+  expect(neutral(gb.body, b, db), what).toBe(neutral(ga.body, a, da));
+  const status = ga.body.incident.status as string;
+  const [la, lb] = [await t.get(`/v1/incidents?status=${status}`, da.token), await t.get(`/v1/incidents?status=${status}`, db.token)];
+  expect(la.body.incidents.map((i: { id: string }) => i.id), what).toContain(a.id);
+  expect(neutral(lb.body, b, db), `${what}: the list by status ${status}`).toBe(neutral(la.body, a, da));
+}
+type Inc = { id: string; code: number; openedAt: string };
+
 describe('cancel and duress: the app cannot tell them apart', () => {
   it('after the cancel PIN and after the duress PIN the view is the same, byte for byte, and stays so when responders acknowledge and resolve the duress incident', async () => {
     const pins = { cancelPin: '2468', duressPin: '1357' };
@@ -208,8 +223,20 @@ describe('cancel and duress: the app cannot tell them apart', () => {
       state: 'cancelled', pagedAt: null, acknowledgedBy: null, acknowledgedAt: null, checkIn: null, dispatch: null, location: null,
     });
 
+    // The app goes on streaming the position after either PIN: the driver's own reads show the new fix alike.
+    const moved = { lat: 36.3712, lng: -94.2011, accuracyM: 6, capturedAt: new Date(Date.now() - 1_000).toISOString() };
+    const f1 = await t.post(`/v1/incidents/${cancelled.id}/locations`, moved, carol.token);
+    const f2 = await t.post(`/v1/incidents/${duress.id}/locations`, moved, dora.token);
+    expect([f1.status, f2.status]).toEqual([202, 202]);
+    expect(f2.body).toEqual(f1.body);
+    await reads('after a new fix', cancelled, carol, duress, dora);
+    expect((await t.get(`/v1/incidents/${duress.id}`, dora.token)).body.incident.location).toMatchObject({ lat: moved.lat, lng: moved.lng });
+    await again('the SOS again after a new fix');
+    await same('after a new fix');
+
     // Responders go on with the duress incident: acknowledged, escalated, asked about; the app shows none of it.
     expect((await t.post(`/v1/incidents/${duress.id}/ack`, undefined, ava.token)).status).toBe(200);
+    await reads('after the duress incident was acknowledged', cancelled, carol, duress, dora);
     await same('after the duress incident was acknowledged');
     await again('the SOS again after the duress incident was acknowledged');
     await t.engine.tick(at(duress, 130));
@@ -248,7 +275,8 @@ describe('cancelling locked after five wrong PINs', () => {
   it('the cancel PIN and the duress PIN both answer "locked", and the incident goes on for the app alike', async () => {
     const pins = { cancelPin: '2468', duressPin: '1357' };
     const [cleo, dina] = [await w.driver('Cleo', pins), await w.driver('Dina', pins)];
-    const [a, b] = [await sos(cleo), await sos(dina)];
+    const press = { cleo: randomUUID(), dina: randomUUID() };
+    const [a, b] = [await sos(cleo, { clientRequestId: press.cleo }), await sos(dina, { clientRequestId: press.dina })];
     for (const [inc, d] of [[a, cleo], [b, dina]] as const) {
       for (let i = 0; i < 5; i++) expect((await t.post(`/v1/incidents/${inc.id}/cancel`, { pin: '0000' }, d.token)).status).toBe(403);
     }
@@ -258,6 +286,15 @@ describe('cancelling locked after five wrong PINs', () => {
     expect(r1.body.error.code).toBe('cancel_locked');
     expect(r2.body.error).toEqual({ ...r1.body.error, requestId: r2.body.error.requestId });
     expect((await events(b.id)).map((e) => e.type)).toContain('duress.triggered');
+    // The driver's own reads too (the incident, the list, the press sent again), also after a new fix.
+    await reads('locked, then either PIN', a, cleo, b, dina);
+    const moved = { lat: 36.3712, lng: -94.2011, accuracyM: 6, capturedAt: new Date().toISOString() };
+    for (const [inc, d] of [[a, cleo], [b, dina]] as const) expect((await t.post(`/v1/incidents/${inc.id}/locations`, moved, d.token)).status).toBe(202);
+    await reads('locked, then either PIN, then a new fix', a, cleo, b, dina);
+    const [ra, rb] = [await t.post('/v1/sos', { kind: a.kind, location: HERE, clientRequestId: press.cleo }, cleo.token), await t.post('/v1/sos', { kind: b.kind, location: HERE, clientRequestId: press.dina }, dina.token)];
+    expect([ra.status, rb.status]).toEqual([200, 200]);
+    expect(neutral(rb.body, b, dina)).toBe(neutral(ra.body, a, cleo));
+    expect(ra.body.incident.status).toBe('open');
     const [va, vb] = [(await view(a.id, cleo.token)).body, (await view(b.id, dina.token)).body];
     expect(vb.state).toBe('paging');
     expect(vb).toEqual({ ...va, incident: { ...va.incident, id: b.id, code: b.code, openedAt: b.openedAt }, pagedAt: vb.pagedAt, location: vb.location });

@@ -28,6 +28,7 @@ export interface IncidentRow {
   disposition: Incident['disposition'];
   checkin_due_at?: Date | string | null;
   duress_at?: Date | string | null;
+  cancel_locked_at?: Date | string | null;
   driver_view?: IncidentRow | null;
 }
 
@@ -67,10 +68,19 @@ export function viewFor(p: Principal, r: IncidentRow): Incident {
   return p.role === 'driver' ? driverSees(r) : toIncident(r);
 }
 
-/** The incident as its driver sees it (viewFor() for the driver). */
+/**
+ * The incident as its driver sees it (viewFor() for the driver). The position is the live row's
+ * in every case: the app streams fixes after either PIN, and a real cancel shows each new one.
+ * A duress PIN entered while cancelling was locked answered "locked", as the cancel PIN does, so
+ * the incident goes on for the driver as after a locked cancel: the live row, with the severity
+ * the driver's own view holds (the duress raised the real one).
+ */
 function driverSees(r: IncidentRow): Incident {
-  if (!r.driver_view) return toIncident(r);
-  const shown = toIncident(r.driver_view);
+  const live = toIncident(r);
+  const view = r.driver_view;
+  if (!view) return live;
+  if (view.cancel_locked_at != null) return { ...live, severity: view.severity };
+  const shown = { ...toIncident(view), location: live.location };
   if (r.status === 'resolved') return { ...shown, status: 'resolved', resolvedAt: isoOrNull(r.resolved_at), disposition: 'driver_cancelled' };
   return shown;
 }
@@ -191,8 +201,11 @@ export async function getIncidentFor(sql: Sql, p: Principal, id: string): Promis
 }
 
 export async function listIncidentsFor(sql: Sql, p: Principal, q: { status?: string; limit: number }): Promise<Incident[]> {
-  // A driver filters on what it sees (a duress incident looks cancel_requested to it).
-  const st = p.role === 'driver' ? sql`coalesce(i.driver_view ->> 'status', i.status)` : sql`i.status`;
+  // A driver filters on what it sees (a duress incident looks cancel_requested to it, unless the
+  // duress PIN came while cancelling was locked: then it goes on as after a locked cancel).
+  const st = p.role === 'driver'
+    ? sql`CASE WHEN i.driver_view ->> 'cancel_locked_at' IS NULL THEN coalesce(i.driver_view ->> 'status', i.status) ELSE i.status END`
+    : sql`i.status`;
   const status =
     q.status === undefined ? sql`true` : q.status === 'active' ? sql`i.status <> 'resolved'` : sql`${st} = ${q.status} AND i.status <> 'resolved'`;
   const resolvedFilter = q.status === 'resolved' ? sql`i.status = 'resolved'` : status;
