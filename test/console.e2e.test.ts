@@ -151,7 +151,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the console in a browser', () => {
     expect((await api('GET', `/v1/incidents/${inc.id}`, token('supervisor', 0).token)).body.incident.status).toBe('acknowledged');
 
     await page.getByLabel('Disposition').selectOption('police_dispatched');
-    await page.getByLabel(/Note/).fill('Officer Reyes on scene; driver unhurt.');
+    await page.getByLabel('Note (optional)', { exact: true }).fill('Officer Reyes on scene; driver unhurt.');
     await page.getByRole('button', { name: 'Resolve incident' }).click();
     await page.waitForURL(/\?n=resolved$/);
     await page.getByText('Police dispatched by Ava Ortiz').waitFor();
