@@ -88,6 +88,16 @@ describe('the dispatch-center simulator', () => {
     await until('the safety lead paged', async () => (await smsTo(lead.phone)).some((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
   });
 
+  it('"refused" applies to the named incident’s next request only: another incident’s request meanwhile is taken', async () => {
+    const { inc } = await acknowledgedSos('Rex');
+    const { inc: bystander } = await acknowledgedSos('Bys');
+    expect((await play(inc.id, 'refused')).status).toBe(200);
+    expect((await t.post(`/v1/incidents/${bystander.id}/dispatch`, { services: ['police'] }, a.token)).body.dispatch.status).toBe('active');
+    expect((await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token)).body.dispatch.status).toBe('failed');
+    // Used once: the incident's next request is taken.
+    expect((await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token)).body.dispatch.status).toBe('active');
+  });
+
   it('a request cut short (the process died between its record and the center’s answer) becomes dispatch.failed at the next tick, pages the safety lead and frees the incident', async () => {
     const { inc } = await acknowledgedSos('Cut');
     // What the dead process left: the request recorded, nothing after it.

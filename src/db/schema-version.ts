@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 21;
-export const DEFINITIONS_CHECKSUM = '3678144270c4d6cbc45ff5ebc056cb5577f3b3ae9689ec5e5e5773c77e911b64';
+export const DEFINITIONS_CHECKSUM = 'b2580310ba10cbb9fa3639985ed71a0eb13b5c509f998f84f50548447f1efaf5';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

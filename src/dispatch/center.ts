@@ -29,6 +29,8 @@ export interface AlarmRequest {
   services: Services;
   /** What the incident is, for the dispatcher (kind, code, the note). */
   instructions: string;
+  /** Mayday's incident id: never sent to Noonlight; the simulator refuses per incident by it. */
+  incidentId?: string;
 }
 
 /**

@@ -77,6 +77,7 @@ export async function requestDispatch(
       location: a.lat === null || a.lng === null ? null : { lat: a.lat, lng: a.lng, accuracy: a.accuracyM ?? 0 },
       services: servicesOf(services),
       instructions: instructionsOf(a),
+      incidentId,
     })
     .catch((e: unknown): CenterFailure => ({ ok: false, kind: 'unknown', message: e instanceof Error ? e.message : 'the center failed', attempts: 1, ambiguous: true }));
   if (res.ok) {
@@ -87,14 +88,24 @@ export async function requestDispatch(
     });
     if (missing.length) {
       log.warn({ alarmId: res.alarmId, missing }, 'dispatch created without every service asked: safety leads paged');
-      deps.pager.queued({ incidentId });
+      await failurePaged(deps, log, incidentId, r.dispatch.id);
     } else log.info({ alarmId: res.alarmId, attempts: res.attempts, ambiguous: res.ambiguous }, 'dispatch created');
     return { created: true, dispatch: { ...r.dispatch, status } };
   }
   const status = await store.recordFailed(deps.sql, r.dispatch.id, failureData(res));
   log.error({ kind: res.kind, status: res.status, attempts: res.attempts, ambiguous: res.ambiguous }, 'dispatch FAILED: safety leads paged');
-  deps.pager.queued({ incidentId });
+  if (status === 'failed') await failurePaged(deps, log, incidentId, r.dispatch.id);
   return { created: true, dispatch: { ...r.dispatch, status } };
+}
+
+/**
+ * A dispatch.failed was recorded with its pages (dispatch_page_leads()): send them now. Nobody
+ * to page at all (no safety lead, and nobody of the zone with a phone) is logged as an error.
+ */
+async function failurePaged(deps: Deps, log: Logger, incidentId: string, dispatchId: string): Promise<void> {
+  deps.pager.queued({ incidentId });
+  const paged = await store.pagedForFailure(deps.sql, incidentId, dispatchId);
+  if (paged === 0) log.error('dispatch FAILED and NOBODY could be paged: no safety lead, and nobody of the zone with a phone');
 }
 
 /**
@@ -159,8 +170,9 @@ export async function failInterruptedRequests(deps: Deps): Promise<void> {
       reason: 'interrupted', kind: 'unknown', message: 'the request was cut short before the dispatch center answered', attempts: 0, ambiguous: true,
     });
     if (status !== 'failed') continue;
-    deps.log.error({ incidentId: d.incident_id, dispatchId: d.id }, 'dispatch request interrupted: recorded as FAILED, safety leads paged');
-    deps.pager.queued({ incidentId: d.incident_id });
+    const log = deps.log.child({ incidentId: d.incident_id, dispatchId: d.id });
+    log.error('dispatch request interrupted: recorded as FAILED, safety leads paged');
+    await failurePaged(deps, log, d.incident_id, d.id);
   }
 }
 
@@ -244,7 +256,7 @@ export async function playSimulatedDispatch(deps: Deps, incidentId: string, acti
   const sim = deps.dispatch?.simulator;
   if (!sim) throw new AppError('not_found', 'the dispatch-center simulator is off: NOONLIGHT_SERVER_TOKEN is configured');
   if (action === 'refused') {
-    sim.refuseNext();
+    sim.refuseNext(incidentId);
     return { alarmId: null };
   }
   const d = await store.latestDispatch(deps.sql, incidentId);

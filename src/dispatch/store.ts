@@ -87,6 +87,15 @@ export async function recordCenterEvent(
   return { outcome: row.r, incidentId: row.incident_id };
 }
 
+/** How many people the dispatch's newest dispatch.failed paged. */
+export async function pagedForFailure(sql: Sql, incidentId: string, dispatchId: string): Promise<number> {
+  const [row] = await sql<{ n: number }[]>`
+    SELECT jsonb_array_length(coalesce(data -> 'paged', '[]'::jsonb))::int AS n FROM incident_events
+    WHERE incident_id = ${incidentId} AND type = 'dispatch.failed' AND data ->> 'dispatchId' = ${dispatchId}
+    ORDER BY seq DESC LIMIT 1`;
+  return row?.n ?? 0;
+}
+
 /** An incident's live dispatch that has an alarm, with the incident's newest fix (for forwarding and cancels). */
 export interface LiveAlarm {
   dispatch_id: string;

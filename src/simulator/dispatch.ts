@@ -3,7 +3,7 @@
  * as the phone simulator stands in for Twilio. It takes alarms (refusing one without a location,
  * as Noonlight does), their new locations and cancels with the alarm's PIN, and plays what a
  * dispatcher does from the console or /v1/simulator/dispatch: "911 contacted", "closed",
- * "canceled by the person", and "refused" (the next alarm is refused). Its alarms live in memory:
+ * "canceled by the person", and "refused" (the named incident's next alarm is refused). Its alarms live in memory:
  * after a restart an alarm it no longer knows is cancelled without a PIN check.
  */
 import type { AlarmRequest, AlarmStatus, CenterResult, Coordinates, DispatchCenter, Services } from '../dispatch/center';
@@ -30,7 +30,8 @@ export interface SimulatedAlarm {
 export class DispatchSimulator implements DispatchCenter {
   readonly kind = 'simulator' as const;
   private readonly alarms = new Map<string, SimulatedAlarm & { pin: string }>();
-  private refusals = 0;
+  /** Incidents whose next alarm is to be refused. */
+  private readonly refusals = new Set<string>();
   private emit?: (events: DispatchEvent[]) => Promise<unknown>;
 
   /** Where the played events go: the same handler as Noonlight's webhook (wired in src/entry/). */
@@ -38,9 +39,9 @@ export class DispatchSimulator implements DispatchCenter {
     this.emit = o.events;
   }
 
-  /** The next alarm asked for is refused, as Noonlight refuses a bad one (400). */
-  refuseNext() {
-    this.refusals++;
+  /** The incident's next alarm is refused, as Noonlight refuses a bad one (400); other incidents' are not. */
+  refuseNext(incidentId: string) {
+    this.refusals.add(incidentId);
   }
 
   alarm(id: string): SimulatedAlarm | undefined {
@@ -51,8 +52,7 @@ export class DispatchSimulator implements DispatchCenter {
   }
 
   async createAlarm(req: AlarmRequest): Promise<CenterResult<{ alarmId: string; status: AlarmStatus; services: Services }>> {
-    if (this.refusals > 0) {
-      this.refusals--;
+    if (req.incidentId !== undefined && this.refusals.delete(req.incidentId)) {
       return { ok: false, kind: 'refused', status: 400, message: 'refused by the simulated dispatch center', attempts: 1, ambiguous: false };
     }
     if (!req.location) return { ok: false, kind: 'refused', message: 'no location to send', attempts: 0, ambiguous: false };
