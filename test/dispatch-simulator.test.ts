@@ -124,6 +124,33 @@ describe('the dispatch-center simulator', () => {
   });
 });
 
+describe('the acknowledging supervisor of another zone', () => {
+  /** An SOS in the zone that `oz` (a supervisor of another zone, paged for it) acknowledges. */
+  async function ackedByOutsider(oz: Person, name: string) {
+    const res = await w.sos(await w.driver(name), { location: { lat: 36.37, lng: -94.2, accuracyM: 15 } });
+    const inc = res.body.incident as { id: string; code: number };
+    await t.sql`INSERT INTO pages (incident_id, recipient_id, phone, channel, purpose, step, status) VALUES (${inc.id}, ${oz.id}, ${oz.phone}, 'sms', 'page', 5, 'sent')`;
+    expect((await t.post(`/v1/incidents/${inc.id}/ack`, {}, oz.token)).status).toBe(200);
+    return inc;
+  }
+
+  it('may request dispatch, by the API and by the console’s form', async () => {
+    const z2 = await w.zone('Outside', square(41, -101));
+    const oz = await w.responder('supervisor', [z2.id], 'Oz');
+    const inc = await ackedByOutsider(oz, 'Out1');
+    const res = await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, oz.token);
+    expect(res.status).toBe(201);
+    expect(await dispatchOf(inc.id)).toMatchObject({ requestedBy: `supervisor:${oz.id}` });
+
+    const second = await ackedByOutsider(oz, 'Out2');
+    const con = await signIn(t, oz.token);
+    expect(text((await con.get(`/console/incidents/${second.id}`)).html)).toContain('Request police / fire / medical');
+    const posted = await con.post(`/console/incidents/${second.id}/dispatch`, { csrf: con.csrf!, police: 'on' });
+    expect(posted.location).toBe(`/console/incidents/${second.id}?n=dispatch-requested`);
+    expect(await dispatchOf(second.id)).toMatchObject({ status: 'active', requestedBy: `supervisor:${oz.id}` });
+  });
+});
+
 describe('the console', () => {
   it('a supervisor requests police from the incident page; the state shows there and on the board; the admin plays the dispatcher; a failure shows in red words', async () => {
     const { inc } = await acknowledgedSos('Con');
