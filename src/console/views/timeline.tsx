@@ -38,7 +38,24 @@ export interface Described {
   link?: { href: string; text: string };
 }
 
-export function describe(e: TimelineEvent, names: Names): Described {
+/** What followed a voicemail: whether the retry it queued was called, or stopped by an acknowledgement or resolution. */
+function afterVoicemail(e: TimelineEvent, events: TimelineEvent[] | undefined): string {
+  const retry = e.data.retryPageId;
+  const i = events ? events.findIndex((x) => x.seq === e.seq) : -1;
+  if (typeof retry !== 'string') {
+    const stopped = i < 0 ? undefined : events!.slice(0, i).findLast((x) => x.type === 'incident.acknowledged' || x.type === 'incident.resolved');
+    return stopped ? `no call again: the incident was already ${stopped.type === 'incident.resolved' ? 'resolved' : 'acknowledged'}` : 'this call is not repeated';
+  }
+  for (const x of i < 0 ? [] : events!.slice(i + 1)) {
+    if (x.type === 'page.sent' && x.data.pageId === retry) return 'Mayday called again';
+    if (x.type === 'incident.acknowledged') return 'no call again: the incident was acknowledged meanwhile';
+    if (x.type === 'incident.resolved') return 'no call again: the incident was resolved meanwhile';
+  }
+  return 'Mayday calls again';
+}
+
+/** `events` (the whole timeline, `e` among them) lets a sentence say what followed. */
+export function describe(e: TimelineEvent, names: Names, events?: TimelineEvent[]): Described {
   const d = e.data;
   const ch = CHANNEL[str(d.channel)] ?? str(d.channel);
   switch (e.type as string) {
@@ -72,7 +89,7 @@ export function describe(e: TimelineEvent, names: Names): Described {
     case 'page.failed':
       return { what: `${ch} to ${who(d.recipientId, names)} failed`, detail: [str(d.errorCode), str(d.error)].filter(Boolean).join(': ') };
     case 'page.voicemail':
-      return { what: `Call to ${who(d.recipientId, names)} ended without a keypress (voicemail)`, detail: 'not an acknowledgement; Mayday calls again' };
+      return { what: `Call to ${who(d.recipientId, names)} ended without a keypress (voicemail)`, detail: `not an acknowledgement; ${afterVoicemail(e, events)}` };
     case 'page.unknown':
       return { what: `${ch} to ${who(d.recipientId, names)}: outcome unknown`, detail: str(d.error) };
     case 'escalation.step': {
@@ -147,7 +164,7 @@ export function Timeline({ events, openedAt, names }: { events: TimelineEvent[];
   return (
     <ol class="timeline">
       {events.map((e) => {
-        const x = describe(e, names);
+        const x = describe(e, names, events);
         return (
           <li class={x.key ? 'key' : undefined}>
             <span class="t">
