@@ -31,6 +31,9 @@ export function utc(iso: string): string {
 /** "14:03:12 UTC" for the same day. */
 export const utcTime = (iso: string) => `${iso.slice(11, 19)} UTC`;
 
+/** A check-in outcome in words: "safe", "need_help", or "missed at 14:03:12 UTC" (status "missed", `at` when it was marked). */
+export const checkInWords = (c: { at: string; status: string }) => (c.status === 'missed' ? `missed at ${utcTime(c.at)}` : c.status);
+
 /** Severity as words and a shape, never colour alone: ▲ critical, ◆ high, ● medium. */
 export const SEVERITY: Record<Severity, { label: string; icon: string; rank: number }> = {
   critical: { label: 'Critical', icon: '▲', rank: 3 },

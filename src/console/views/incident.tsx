@@ -4,7 +4,7 @@ import { DISPOSITIONS } from '../../incidents/schemas';
 import type { PageView } from '../../paging/store';
 import type { TimelineEvent } from '../../timeline/schemas';
 import type { Polygon } from '../../zones/schemas';
-import { DISPOSITION, KIND, ROLE, STATUS, utc, utcTime } from '../format';
+import { checkInWords, DISPOSITION, KIND, ROLE, STATUS, utc, utcTime } from '../format';
 import type { Fix, IncidentFacts } from '../store';
 import { Duress, Severity } from './board';
 import { DispatchForm, DispatchSimulatorButtons, DispatchState } from './dispatch';
@@ -38,8 +38,16 @@ const PAGE_STATUS: Record<string, string> = {
   canceled: 'Not sent (acknowledged)',
 };
 
+/** The newest check-in outcome: the last answer, or a check-in missed after it (read from the timeline). */
+function newestCheckIn(d: IncidentData): { at: string; status: string } | null {
+  const answered = d.facts.lastCheckIn;
+  const missed = d.events.findLast((e) => e.type === 'checkin.missed');
+  return missed && (!answered || Date.parse(missed.at) > Date.parse(answered.at)) ? { at: missed.at, status: 'missed' } : answered;
+}
+
 function Facts({ d, now }: { d: IncidentData; now: number }) {
   const { incident: i, facts: f } = d;
+  const checkIn = newestCheckIn(d);
   return (
     <dl class="facts">
       <dt>Status</dt>
@@ -56,7 +64,9 @@ function Facts({ d, now }: { d: IncidentData; now: number }) {
       <dd>{i.acknowledgedAt ? <>by {f.acknowledgedByName ?? 'someone'} at {utcTime(i.acknowledgedAt)}</> : 'not yet'}</dd>
       <dt>Last check-in</dt>
       <dd>
-        {f.lastCheckIn ? <>{f.lastCheckIn.status === 'need_help' ? <strong>NEEDS HELP</strong> : f.lastCheckIn.status}, <Since at={f.lastCheckIn.at} now={now} /> ago</> : 'none yet'}
+        {!checkIn ? 'none yet'
+          : checkIn.status === 'missed' ? <><strong>{checkInWords(checkIn)}</strong> (<Since at={checkIn.at} now={now} /> ago){f.lastCheckIn && f.lastCheckIn.status !== 'missed' && <>; the last answer before: {f.lastCheckIn.status === 'need_help' ? 'NEEDS HELP' : f.lastCheckIn.status}</>}</>
+          : <>{checkIn.status === 'need_help' ? <strong>NEEDS HELP</strong> : checkInWords(checkIn)}, <Since at={checkIn.at} now={now} /> ago</>}
         {i.checkInDueAt && <> · one awaited by {utcTime(i.checkInDueAt)}</>}
       </dd>
       <dt>Location</dt>
