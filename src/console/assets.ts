@@ -84,7 +84,8 @@ form.inline { display:inline-flex; gap:.5rem; align-items:center; }
 input.narrow { width:7rem; }
 svg.chart { max-width:48rem; }
 .qr svg { display:block; width:100%; max-width:18rem; height:auto; border:1px solid var(--line); background:#fff; }
-.applink input[readonly] { font-family:ui-monospace, Menlo, Consolas, monospace; font-size:.9rem; }
+.applink .url { font-family:ui-monospace, Menlo, Consolas, monospace; font-size:.9rem; overflow-wrap:anywhere; }
+[hidden] { display:none !important; }
 @media (max-width: 700px) {
   main { padding:.75rem; }
   table.cards thead { position:absolute; width:1px; height:1px; overflow:hidden; clip:rect(0 0 0 0); }
@@ -119,6 +120,14 @@ export const SCRIPT = `
   };
   tick();
   setInterval(tick, 1000);
+  // A button data-copy="<id>" copies that element's text (hidden until this script shows it).
+  for (const b of document.querySelectorAll('button[data-copy]')) {
+    const src = document.getElementById(b.dataset.copy);
+    if (!src || !navigator.clipboard) continue;
+    b.hidden = false;
+    b.addEventListener('click', () => navigator.clipboard.writeText(src.textContent.trim())
+      .then(() => { b.textContent = 'Copied'; }, () => { b.textContent = 'Not copied: select the link'; }));
+  }
   const regions = document.querySelectorAll('[data-live]');
   const status = document.getElementById('live');
   if (!regions.length || !window.EventSource) return;

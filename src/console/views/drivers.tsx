@@ -71,8 +71,10 @@ function AppLink({ driver, link }: { driver: { name: string }; link: CreatedLink
           <figcaption>Scan with {driver.name}’s phone camera to open the app and sign in.</figcaption>
         </figure>
         <div>
-          <label for="applink">The link, to open on the driver’s phone</label>
-          <input id="applink" type="text" readonly value={link.url} aria-describedby="applink-hint" />
+          <p id="applink-label"><strong>The link, to open on the driver’s phone</strong></p>
+          <p><code id="applink" class="url" aria-labelledby="applink-label" aria-describedby="applink-hint">{link.url}</code></p>
+          {/* Shown by the console's script, which alone can copy (a page without scripts shows the link only). */}
+          <p><button type="button" data-copy="applink" hidden>Copy link</button></p>
           <p id="applink-hint" class="hint">Anyone who opens it first becomes this driver on their phone: give it only to {driver.name}.</p>
           <p>Expires <strong>{utc(link.expiresAt)}</strong>.</p>
         </div>
@@ -86,6 +88,8 @@ export function DriverPage(
 ) {
   const n = notice ? NOTICES[notice] : undefined;
   const live = devices.filter((d) => d.revokedAt === null);
+  // "Phone 1" is the driver's first phone to sign in: a name that stays put as phones come and go.
+  const label = new Map([...devices].sort((a, b) => a.enrolledAt.localeCompare(b.enrolledAt)).map((d, n) => [d.id, `Phone ${n + 1}`]));
   return (
     <>
       <p><a href="/console/drivers">← Drivers</a></p>
@@ -105,19 +109,20 @@ export function DriverPage(
         <table class="cards">
           <caption class="vh">Phones signed in with an app link, newest first</caption>
           <thead>
-            <tr><th scope="col">Signed in at</th><th scope="col">Link created</th><th scope="col">State</th><th scope="col">Action</th></tr>
+            <tr><th scope="col">Phone</th><th scope="col">Signed in at</th><th scope="col">Link created</th><th scope="col">State</th><th scope="col">Action</th></tr>
           </thead>
           <tbody>
             {devices.map((d) => (
               <tr>
-                <td class="lead" data-label="Signed in at">{utc(d.enrolledAt)}</td>
+                <td class="lead" data-label="Phone"><strong>{label.get(d.id)}</strong></td>
+                <td data-label="Signed in at">{utc(d.enrolledAt)}</td>
                 <td data-label="Link created">{utc(d.createdAt)}</td>
                 <td data-label="State">{d.revokedAt === null ? <strong>✓ Signed in</strong> : <>✕ Signed out {utc(d.revokedAt)}</>}</td>
                 <td data-label="Action">
                   {d.revokedAt === null ? (
                     <form method="post" action={`/console/drivers/${driver.id}/devices/${d.id}/sign-out`} class="inline">
                       <Csrf ctx={ctx} />
-                      <button type="submit" class="danger" aria-label={`Sign out the phone signed in ${utc(d.enrolledAt)}`} data-key={`signout-${d.id}`}>Sign out</button>
+                      <button type="submit" class="danger" aria-label={`Sign out ${label.get(d.id)}, signed in ${utc(d.enrolledAt)}`} data-key={`signout-${d.id}`}>Sign out</button>
                     </form>
                   ) : (
                     <span class="muted">—</span>
