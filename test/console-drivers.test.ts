@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import QRCode from 'qrcode';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { SCRIPT } from '../src/console/assets';
 import { ADMIN_TOKEN, PUBLIC_BASE_URL, testApp, type TestApp } from './helpers/app';
 import { consoleClient, ORIGIN, signIn, text } from './helpers/console';
 import { expectError } from './helpers/expect';
@@ -31,7 +32,7 @@ beforeAll(async () => {
 });
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
-const linkOf = (html: string) => /id="applink"[^>]*value="([^"]+)"/.exec(html)?.[1] ?? /value="([^"]+)"[^>]*id="applink"/.exec(html)?.[1];
+const linkOf = (html: string) => /<code id="applink"[^>]*>([^<]+)<\/code>/.exec(html)?.[1];
 
 describe('the Drivers view', () => {
   it('is in the nav for the administrator and safety leads only; others get 403', async () => {
@@ -138,5 +139,47 @@ describe('the Drivers view', () => {
     const [devB] = await t.sql`SELECT enrollment_id FROM tokens WHERE token_hash = ${sha256(b)}`;
     expect((await c.post(`/console/drivers/${dana.id}/devices/${devB.enrollment_id}/sign-out`, { csrf: c.csrf! })).status).toBe(404);
     expect((await t.get('/v1/app/me', b)).status).toBe(200);
+  });
+
+  it('shows the whole link as wrapping text with a Copy button, and names the phones “Phone 1”, “Phone 2”', async () => {
+    const cy = await w.driver('Cy Young');
+    const c = await signIn(t, ADMIN_TOKEN);
+    const enrolled: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      await c.get(`/console/drivers/${cy.id}`);
+      const made = await c.post(`/console/drivers/${cy.id}/enrollments`, { csrf: c.csrf! });
+      const url = linkOf(made.html)!;
+      expect(url).toMatch(new RegExp(`^${PUBLIC_BASE_URL}/app/enroll#[A-Za-z0-9_-]{32}$`));
+      // Text, not a one-line box that cuts the link off; the Copy button waits for the console's script.
+      expect(made.html).not.toMatch(/<input[^>]*applink/);
+      expect(made.html).toContain('<button type="button" data-copy="applink" hidden="">Copy link</button>');
+      expect(made.html).toContain('button[data-copy]');
+      const phone = await t.post('/v1/app/enroll', { code: url.split('#')[1] });
+      expect(phone.status).toBe(201);
+      enrolled.push(phone.body.token);
+    }
+    const page = await c.get(`/console/drivers/${cy.id}`);
+    const words = text(page.html);
+    // Newest first: the second phone to sign in is Phone 2.
+    expect(words).toMatch(/Phones signed in with an app link, newest first Phone Signed in at .* Phone 2 .* Phone 1 /);
+    const [first] = await t.sql`SELECT enrollment_id FROM tokens WHERE token_hash = ${sha256(enrolled[0])}`;
+    expect(page.html).toMatch(new RegExp(`aria-label="Sign out Phone 1, signed in [^"]+" data-key="signout-${first.enrollment_id}"`));
+    expect(page.html).toMatch(/aria-label="Sign out Phone 2, signed in /);
+  });
+
+  it('the console’s script shows a data-copy button and copies the element’s text', async () => {
+    const link = { textContent: ' https://mayday.example/app/enroll#abc ' };
+    const listeners: Record<string, () => unknown> = {};
+    const button = { dataset: { copy: 'applink' }, hidden: true, textContent: 'Copy link', addEventListener: (ev: string, f: () => unknown) => { listeners[ev] = f; } };
+    const writeText = vi.fn(async () => {});
+    const document = {
+      querySelectorAll: (q: string) => (q === 'button[data-copy]' ? [button] : []),
+      getElementById: (id: string) => (id === 'applink' ? link : null),
+    };
+    new Function('document', 'navigator', 'window', 'setInterval', SCRIPT)(document, { clipboard: { writeText } }, {}, () => 0);
+    expect(button.hidden).toBe(false);
+    await listeners.click();
+    expect(writeText).toHaveBeenCalledWith('https://mayday.example/app/enroll#abc');
+    expect(button.textContent).toBe('Copied');
   });
 });
