@@ -336,5 +336,23 @@ describe('webhooks', () => {
     const unknown = await post(JSON.stringify([{ event_id: 'evt_x', event_type: 'alarm.closed', event_time: new Date().toISOString(), meta: { alarm_id: 'nobody' } }]));
     expect(unknown.status).toBe(200);
     expect(unknown.body).toMatchObject({ recorded: 0, unknown: 1 });
+    expect(await t.sql`SELECT 1 FROM dispatch_webhook_events WHERE event_id = 'evt_x'`).toHaveLength(0);
+    expect(t.logs.lines.some((l) => l.includes('"alarmId":"nobody"') && l.includes('an alarm Mayday does not know'))).toBe(true);
+  });
+
+  it('an event for an alarm whose creation is not recorded yet is answered 503 and not kept, so the redelivery is taken', async () => {
+    const { inc } = await acknowledgedSos('Ely');
+    standin.fault('create', { kind: 'slow', ms: 600 });
+    const asked = t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token);
+    await until('the creation at the stand-in', () => [...standin.alarms.values()].find((x) => x.name === 'Ely'));
+    const alarmId = [...standin.alarms.values()].find((x) => x.name === 'Ely')!.id;
+    const body = JSON.stringify([{ event_id: `evt_early_${alarmId}`, event_type: 'alarm.psap_contacted', event_time: new Date().toISOString(), meta: { alarm_id: alarmId } }]);
+    const post = () => t.req('POST', '/webhooks/noonlight', { body, headers: { 'content-type': 'application/json', 'x-noonlight-signature': sign(body) } });
+    expectError(await post(), 503, 'unavailable');
+    expect((await asked).body.dispatch.status).toBe('active');
+    const again = await post();
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ recorded: 1, duplicates: 0 });
+    expect((await dispatchOf(inc.id)).status).toBe('psap_contacted');
   });
 });

@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 21;
-export const DEFINITIONS_CHECKSUM = 'b2580310ba10cbb9fa3639985ed71a0eb13b5c509f998f84f50548447f1efaf5';
+export const DEFINITIONS_CHECKSUM = 'cd77a12fb32e217cd3b91f2eadd512a06e54557c61cbda264d4611389efacc56';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

@@ -224,7 +224,10 @@ export async function cancelDueAlarms(deps: Deps): Promise<void> {
 
 /**
  * Events from the center (its webhook, or the simulator), each kept once by its id. The first
- * psap_contacted texts the acknowledging supervisor. Answers how many were new.
+ * psap_contacted texts the acknowledging supervisor. Answers how many were new. An event for an
+ * alarm Mayday does not know while some dispatch is still `requested` may be that alarm's, ahead
+ * of its dispatch_created(): 503 (after the others are recorded) so that the center delivers it
+ * again; with none requested it is logged and answered.
  */
 export async function centerEvents(deps: Deps, events: DispatchEvent[], actor: string): Promise<{ recorded: number; duplicates: number; unknown: number }> {
   const counts = { recorded: 0, duplicates: 0, unknown: 0 };
@@ -243,6 +246,9 @@ export async function centerEvents(deps: Deps, events: DispatchEvent[], actor: s
       if (e.type === 'psap_contacted') deps.pager.queued({ incidentId });
       deps.log.info({ incidentId, alarmId: e.alarmId, type: e.type }, 'dispatch center event');
     }
+  }
+  if (counts.unknown > 0 && (await store.anyRequested(deps.sql))) {
+    throw new AppError('unavailable', 'an event for an alarm not known yet, while a dispatch is being requested: deliver it again');
   }
   return counts;
 }

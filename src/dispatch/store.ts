@@ -87,6 +87,12 @@ export async function recordCenterEvent(
   return { outcome: row.r, incidentId: row.incident_id };
 }
 
+/** Whether any dispatch is still `requested` (its center's answer not yet recorded). */
+export async function anyRequested(sql: Sql): Promise<boolean> {
+  const [row] = await sql<{ any: boolean }[]>`SELECT EXISTS (SELECT 1 FROM dispatches WHERE status = 'requested') AS any`;
+  return row.any;
+}
+
 /** How many people the dispatch's newest dispatch.failed paged. */
 export async function pagedForFailure(sql: Sql, incidentId: string, dispatchId: string): Promise<number> {
   const [row] = await sql<{ n: number }[]>`

@@ -3,6 +3,8 @@
 -- Events may come out of order: a dispatch closed or canceled stays so (a late psap_contacted is
 -- recorded, never reopens it). The first psap_contacted of a live dispatch texts the supervisor
 -- who acknowledged the incident. Answers 'recorded', 'duplicate', 'unknown_alarm' or 'ignored'.
+-- An unknown alarm's event is not kept: its alarm may be one whose creation has not committed
+-- yet, and the center's redelivery must then be taken, not dropped as a duplicate.
 
 CREATE OR REPLACE FUNCTION dispatch_webhook(p_event_id text, p_type text, p_center_type text,
                                             p_at timestamp with time zone, p_alarm text, p_actor text)
@@ -19,8 +21,6 @@ DECLARE
 BEGIN
   SELECT * INTO d FROM dispatches WHERE alarm_id = p_alarm;
   IF NOT FOUND THEN
-    INSERT INTO dispatch_webhook_events (event_id, type, event_time) VALUES (p_event_id, p_center_type, p_at)
-    ON CONFLICT DO NOTHING;
     RETURN 'unknown_alarm';
   END IF;
   -- Lock order: the incident, then the dispatch, then the timeline.

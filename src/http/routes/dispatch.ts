@@ -143,6 +143,7 @@ app.openAPIRegistry.registerPath({
     403: json(ErrorBody, 'X-Noonlight-Signature is missing or does not match'),
     413: json(ErrorBody, 'Body over 64 KiB'),
     422: json(ErrorBody, 'Not Noonlight events'),
+    503: json(ErrorBody, 'An event for an alarm not known yet while a dispatch is being requested: deliver it again'),
   },
 });
 
