@@ -5,6 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config/env';
+import { STALE_REQUEST_SECONDS } from '../src/dispatch/service';
 import { recordRequest } from '../src/dispatch/store';
 import { ADMIN_TOKEN, testApp, type TestApp } from './helpers/app';
 import { signIn, text } from './helpers/console';
@@ -106,7 +107,7 @@ describe('the dispatch-center simulator', () => {
     await t.engine.tick();
     expect((await dispatchOf(inc.id)).status).toBe('requested'); // not yet: it may still be on its way
     expect((await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token)).status).toBe(200);
-    await t.sql`UPDATE dispatches SET requested_at = now() - interval '31 seconds' WHERE incident_id = ${inc.id}`;
+    await t.sql`UPDATE dispatches SET requested_at = now() - make_interval(secs => ${STALE_REQUEST_SECONDS + 1}) WHERE incident_id = ${inc.id}`;
     await t.engine.tick();
     expect((await dispatchOf(inc.id)).status).toBe('failed');
     const [failed] = await t.sql<{ data: any }[]>`SELECT data FROM incident_events WHERE incident_id = ${inc.id} AND type = 'dispatch.failed'`;
@@ -115,6 +116,21 @@ describe('the dispatch-center simulator', () => {
     const again = await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token);
     expect(again.status).toBe(201);
     expect(again.body.dispatch.status).toBe('active');
+  });
+
+  it('a request cut short is at most 10 s old when failed, and asking again after that fails it and makes a new one (never "already requested")', async () => {
+    expect(STALE_REQUEST_SECONDS).toBeLessThanOrEqual(10);
+    const { inc } = await acknowledgedSos('Cut2');
+    const r = await recordRequest(t.sql, { incidentId: inc.id, services: ['police'], note: null, pinSealed: 'v1.x.y', by: `supervisor:${a.id}`, via: 'api', center: 'simulator', asker: { role: 'supervisor', id: a.id }, pagedFor: false });
+    expect(r.result).toBe('created');
+    await t.sql`UPDATE dispatches SET requested_at = now() - make_interval(secs => ${STALE_REQUEST_SECONDS + 1}) WHERE incident_id = ${inc.id}`;
+    // No tick in between: the request itself finds the stale one.
+    const again = await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token);
+    expect(again.status).toBe(201);
+    expect(again.body.dispatch.status).toBe('active');
+    const [failed] = await t.sql<{ data: any }[]>`SELECT data FROM incident_events WHERE incident_id = ${inc.id} AND type = 'dispatch.failed'`;
+    expect(failed.data).toMatchObject({ reason: 'interrupted', ambiguous: true, paged: [lead.id] });
+    await until('the safety lead paged', async () => (await smsTo(lead.phone)).some((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
   });
 
   it('is the admin’s: others get 403; unknown actions 422', async () => {

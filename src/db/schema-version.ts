@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 21;
-export const DEFINITIONS_CHECKSUM = 'cd77a12fb32e217cd3b91f2eadd512a06e54557c61cbda264d4611389efacc56';
+export const DEFINITIONS_CHECKSUM = '38b298319a2e71b9d4001d1394bcedcd4da4fef40a69640d08ab6fcad418ef04';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

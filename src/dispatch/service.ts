@@ -58,10 +58,17 @@ export async function requestDispatch(
   const d = center(deps);
   const services = [...new Set(req.services)].sort() as ServiceName[];
   const pin = newAlarmPin();
-  const r = await store.recordRequest(deps.sql, {
+  const record = async () => store.recordRequest(deps.sql, {
     incidentId, services, note: req.note?.trim() || null, pinSealed: await d.seal.seal(pin), by: actorOf(p), via, center: d.center.kind,
     asker: { role: p.role, id: p.id }, pagedFor: o.pagedFor === true,
   });
+  let r = await record();
+  // A request still `requested` past the longest one can take was cut short: it is failed (and
+  // paged) here rather than answered as "already requested", and this request is made anew.
+  if (r.result === 'existing' && r.dispatch.status === 'requested' && r.ageSeconds > STALE_REQUEST_SECONDS) {
+    await failInterrupted(deps, { id: r.dispatch.id, incident_id: incidentId });
+    r = await record();
+  }
   if (r.result === 'missing') throw notFound('incident');
   if (r.result === 'forbidden') throw forbidden('only the acknowledging supervisor, a supervisor of the zone, a safety lead or the admin may request dispatch');
   if (r.result === 'resolved') throw new AppError('conflict', 'the incident is resolved');
@@ -152,28 +159,31 @@ export async function forwardDueLocations(deps: Deps): Promise<void> {
 }
 
 /**
- * How long a dispatch may stay `requested`: well past the longest a request to the center can take
- * (three attempts of 5 s, none started after 3 s). One older was cut short, by a crash between its
- * record and the center's answer.
+ * How long a dispatch may stay `requested`: the longest a request to the center can take (its
+ * last attempt starts at most 3 s after the first and has 5 s), with 2 s for the records around
+ * it. One older was cut short, by a crash between its record and the center's answer.
  */
-export const STALE_REQUEST_SECONDS = 30;
+export const STALE_REQUEST_SECONDS = 10;
+
+/** A request cut short: `dispatch.failed` (reason interrupted, ambiguous), paged at once. */
+async function failInterrupted(deps: Deps, d: { id: string; incident_id: string }): Promise<void> {
+  const status = await store.recordFailed(deps.sql, d.id, {
+    reason: 'interrupted', kind: 'unknown', message: 'the request was cut short before the dispatch center answered', attempts: 0, ambiguous: true,
+  });
+  if (status !== 'failed') return;
+  const log = deps.log.child({ incidentId: d.incident_id, dispatchId: d.id });
+  log.error('dispatch request interrupted: recorded as FAILED, safety leads paged');
+  await failurePaged(deps, log, d.incident_id, d.id);
+}
 
 /**
- * The engine's sweep: a request cut short is a failure like any other (the alarm may or may not
- * exist), so it is recorded as `dispatch.failed` and the safety leads are paged; it also frees the
- * incident for a new request.
+ * The engine's sweep (every tick, the first after a start included): a request cut short is a
+ * failure like any other (the alarm may or may not exist), so it is recorded as `dispatch.failed`
+ * and the safety leads are paged; it also frees the incident for a new request.
  */
 export async function failInterruptedRequests(deps: Deps): Promise<void> {
   if (!deps.dispatch) return;
-  for (const d of await store.staleRequests(deps.sql, STALE_REQUEST_SECONDS)) {
-    const status = await store.recordFailed(deps.sql, d.id, {
-      reason: 'interrupted', kind: 'unknown', message: 'the request was cut short before the dispatch center answered', attempts: 0, ambiguous: true,
-    });
-    if (status !== 'failed') continue;
-    const log = deps.log.child({ incidentId: d.incident_id, dispatchId: d.id });
-    log.error('dispatch request interrupted: recorded as FAILED, safety leads paged');
-    await failurePaged(deps, log, d.incident_id, d.id);
-  }
+  for (const d of await store.staleRequests(deps.sql, STALE_REQUEST_SECONDS)) await failInterrupted(deps, d);
 }
 
 /** Alarms whose cancel is running in this process, so the sweep and the cancel's own attempt never both send it. */

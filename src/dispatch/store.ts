@@ -32,7 +32,7 @@ export interface AlarmFacts {
 
 export type RequestResult =
   | { result: 'created'; dispatch: DispatchRef; alarm: AlarmFacts }
-  | { result: 'existing'; dispatch: DispatchRef; alarm: AlarmFacts }
+  | { result: 'existing'; dispatch: DispatchRef; alarm: AlarmFacts; ageSeconds: number }
   | { result: 'resolved' }
   | { result: 'missing' }
   | { result: 'forbidden' };

@@ -6,7 +6,8 @@
 -- caller vouches was paged for it (p_paged_for: an SMS "911 <code>"); another supervisor who was
 -- paged for it may see it but not ask ('forbidden'), one who was not does not see it ('missing').
 -- Answers {result: 'created' | 'existing' | 'resolved' | 'missing' | 'forbidden', dispatch, alarm}
--- where alarm holds what the center needs (the driver, the newest fix, the incident).
+-- where alarm holds what the center needs (the driver, the newest fix, the incident), and
+-- ageSeconds, how long ago the dispatch was requested (an old `requested` one was cut short).
 
 CREATE OR REPLACE FUNCTION dispatch_request(p_incident uuid, p_services text[], p_note text,
                                             p_pin_sealed text, p_by text, p_via text, p_center text,
@@ -46,6 +47,7 @@ BEGIN
   END IF;
   RETURN jsonb_build_object(
     'result', v_result,
+    'ageSeconds', extract(epoch FROM now() - d.requested_at),
     'dispatch', jsonb_build_object('id', d.id, 'status', d.status, 'services', to_jsonb(d.services)),
     'alarm', (SELECT jsonb_build_object(
                 'driverName', u.name, 'driverPhone', u.phone, 'lat', inc.lat, 'lng', inc.lng,
