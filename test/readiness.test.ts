@@ -6,6 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect } from '../src/db/client';
+import { SCRIPT } from '../src/console/assets';
 import { Engine } from '../src/escalation/engine';
 import { segmentsOf } from '../src/paging/segments';
 import { askText, missedText, runReadiness } from '../src/readiness/service';
@@ -197,11 +198,135 @@ describe('a shift begins: the responder coming on call is asked to confirm', () 
     expect(twilio.to(s.lead.phone)).toHaveLength(1);
   });
 
+  it('an override beginning exactly at a shift start already checked: the check is replaced, with a new code, for the new responder', async () => {
+    const s = await scene();
+    await s.t.engine.tick(s.start);
+    twilio.expectSms(s.a.phone);
+    const [old] = await checks(s.t);
+    const cy = await responder(s.t, [s.zone.id], 'Cy');
+    const to = ms(s.start, 30 * 60_000);
+    expect((await s.t.post(`/v1/zones/${s.zone.id}/overrides`, { responderId: cy.id, from: s.start.toISOString(), to: to.toISOString() }, ADMIN_TOKEN)).status).toBe(201);
+    expect((await s.t.engine.tick(ms(s.start, 1_000))).readiness).toBe(1);
+    const all = await checks(s.t);
+    expect(all).toHaveLength(1);
+    expect(all[0]).toMatchObject({ responder_id: cy.id, reason: 'override', shift_start: s.start, shift_end: to, asked_via: 'sms', confirmed_at: null });
+    expect(all[0].code).not.toBe(old.code);
+    twilio.expectSms(cy.phone, new RegExp(`until ${utc(to)}\\. Reply OK ${all[0].code}$`));
+    // A's old code confirms nothing now; Cy's does.
+    expect(replyOf((await smsFrom(s.t, s.a.phone, `OK ${old.code}`)).text)).toMatch(/is not one of your on-call checks/);
+    expect(replyOf((await smsFrom(s.t, cy.phone, `OK ${all[0].code}`)).text)).toMatch(/^Mayday: thank you, you are confirmed/);
+    // An override for the same responder at a checked start changes nothing.
+    expect((await s.t.post(`/v1/zones/${s.zone.id}/overrides`, { responderId: cy.id, from: s.start.toISOString(), to: ms(s.start, 20 * 60_000).toISOString() }, ADMIN_TOKEN)).status).toBe(201);
+    expect((await s.t.engine.tick(ms(s.start, 2_000))).readiness).toBe(0);
+    expect((await checks(s.t))[0]).toMatchObject({ responder_id: cy.id, code: all[0].code });
+    expect((await checks(s.t))[0].confirmed_at).not.toBeNull();
+  });
+
+  it('readiness failing does not abort the tick: it is logged, and the rest of the tick runs', async () => {
+    const s = await scene();
+    let ranOnTick = false;
+    const engine = new Engine({
+      sql: s.t.sql, log: s.t.deps.log, pager: s.t.deps.pager,
+      readiness: async () => { throw new Error('readiness broke'); },
+      onTick: async () => { ranOnTick = true; },
+    });
+    const r = await engine.tick(s.start);
+    expect(r.readiness).toBe(0);
+    expect(ranOnTick).toBe(true);
+    expect(s.t.logs.lines.some((l) => l.includes('on-call readiness failed') && l.includes('readiness broke') && l.includes('"level":50'))).toBe(true);
+  });
+
+  it('a late OK (after the safety leads were paged, or after the shift ended) confirms nothing; the report counts the shift missed only', async () => {
+    const s = await scene();
+    await s.t.engine.tick(s.start);
+    twilio.expectSms(s.a.phone);
+    const [check] = await checks(s.t);
+    await s.t.engine.tick(ms(s.start, 300_000));
+    twilio.expectSms(s.lead.phone, /no tiene guardia confirmada/);
+    expect(replyOf((await smsFrom(s.t, s.a.phone, `OK ${check.code}`)).text)).toBe(`Mayday: on-call check OK ${check.code} is over; it was not confirmed.`);
+    expect((await checks(s.t))[0]).toMatchObject({ confirmed_at: null, missed_at: ms(s.start, 300_000) });
+    const res = await s.t.get(`/v1/reports/readiness?from=${ms(s.start, -HOUR).toISOString()}&to=${ms(s.start, HOUR).toISOString()}`, ADMIN_TOKEN);
+    expect(res.body.weeks).toEqual([expect.objectContaining({ shifts: 1, confirmed: 0, medianSecondsToConfirm: null, missed: 1 })]);
+
+    // B's shift: asked, not missed yet, but the shift is over (as if B replied a day later): late too, in Spanish.
+    const bStart = ms(s.start, SHIFT);
+    await s.t.engine.tick(bStart);
+    twilio.expectSms(s.b.phone);
+    const b = (await checks(s.t))[1];
+    await s.t.sql`UPDATE readiness_checks SET shift_end = now() - interval '1 second' WHERE code = ${b.code}`;
+    expect(replyOf((await smsFrom(s.t, s.b.phone, `OK ${b.code}`)).text)).toBe(`Mayday: la guardia OK ${b.code} ya se cerró; no quedó confirmada.`);
+    expect((await checks(s.t))[1].confirmed_at).toBeNull();
+  });
+
   it('next_due() names the next shift start, and then the grace’s end', async () => {
     const s = await scene();
     expect((await s.t.engine.tick(ms(s.start, -1))).nextDeadline).toEqual(s.start);
     expect((await s.t.engine.tick(s.start)).nextDeadline).toEqual(ms(s.start, 300_000));
     twilio.expectSms(s.a.phone);
+  });
+});
+
+describe('the page about a missed check is never silent', () => {
+  /** The scene with A asked at the start and the grace over: the tick at `graceEnd` pages. */
+  async function missed() {
+    const s = await scene();
+    await s.t.engine.tick(s.start);
+    twilio.expectSms(s.a.phone);
+    return { ...s, graceEnd: ms(s.start, 300_000) };
+  }
+
+  it('an unknown outcome (Twilio 500) is sent again within 1 s', async () => {
+    const s = await missed();
+    twilio.fail('sms', { status: 500 }, s.lead.phone);
+    const started = Date.now();
+    expect((await s.t.engine.tick(s.graceEnd)).readiness).toBe(1);
+    const asked = twilio.requests.filter((r) => r.to === s.lead.phone);
+    expect(asked.map((r) => r.kind)).toEqual(['sms', 'sms']);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    twilio.expectSms(s.lead.phone, /no tiene guardia confirmada/);
+    expect((await checks(s.t))[0].missed_at).toEqual(s.graceEnd);
+    expect((await s.t.engine.tick(ms(s.graceEnd, 600_000))).readiness).toBe(0);
+  });
+
+  it('a text refused: the safety lead is called', async () => {
+    const s = await missed();
+    twilio.fail('sms', { status: 400, code: 21211, message: 'invalid number' }, s.lead.phone);
+    await s.t.engine.tick(s.graceEnd);
+    twilio.expectCall(s.lead.phone, /Downtown no tiene guardia confirmada\. Ava no confirmó su turno/);
+    expect((await checks(s.t))[0].missed_at).toEqual(s.graceEnd);
+  });
+
+  it('text and call both refused: the check is missed, and the page is due again with a backoff until someone takes it', async () => {
+    const s = await missed();
+    twilio.fail('sms', { status: 400, code: 21211 }, s.lead.phone);
+    twilio.fail('call', { status: 400, code: 21211 }, s.lead.phone);
+    const r = await s.t.engine.tick(s.graceEnd);
+    expect(r.readiness).toBe(1);
+    expect(r.nextDeadline).toEqual(ms(s.graceEnd, 15_000));
+    expect((await checks(s.t))[0].missed_at).toEqual(s.graceEnd);
+    expect(s.t.logs.lines.some((l) => l.includes('nobody could be reached'))).toBe(true);
+    // Not before the backoff; then again (the board says missed meanwhile), and this time it is taken.
+    expect((await s.t.engine.tick(ms(s.graceEnd, 14_999))).readiness).toBe(0);
+    expect((await s.t.engine.tick(ms(s.graceEnd, 15_000))).readiness).toBe(1);
+    twilio.expectSms(s.lead.phone, /no tiene guardia confirmada/);
+    expect((await checks(s.t))[0].missed_at).toEqual(s.graceEnd);
+    expect((await s.t.engine.tick(ms(s.graceEnd, 600_000))).readiness).toBe(0);
+  });
+
+  it('no safety lead: the zone’s other supervisors are paged; nobody at all: an error is logged', async () => {
+    const s = await missed();
+    await s.t.sql`UPDATE users SET role = 'supervisor' WHERE id = ${s.lead.id}`;
+    await s.t.engine.tick(s.graceEnd);
+    // Beto (the zone's other supervisor), not Ava who missed it, nor Lucía (no longer a lead, not of the zone).
+    twilio.expectSms(s.b.phone, /Downtown no tiene guardia confirmada\. Ava no ha respondido/);
+
+    const bStart = ms(s.start, SHIFT);
+    await s.t.engine.tick(bStart);
+    twilio.expectSms(s.b.phone); // B's own check
+    await s.t.sql`DELETE FROM responder_zones WHERE zone_id = ${s.zone.id}`;
+    await s.t.engine.tick(ms(bStart, 300_000));
+    expect((await checks(s.t))[1].missed_at).toEqual(ms(bStart, 300_000));
+    expect(s.t.logs.lines.some((l) => l.includes('no safety lead nor other zone supervisor') && l.includes('"level":50'))).toBe(true);
   });
 });
 
@@ -244,6 +369,64 @@ describe('the console’s board', () => {
     twilio.expectSms(s.lead.phone, /Uptown no tiene guardia confirmada/);
     await smsFrom(s.t, cy.phone, 'OK');
     expect(await board()).toMatch(/Downtown Confirmed ?: Cy replied OK at \d\d:\d\d UTC, on call until \d\d:\d\d UTC\. Uptown MISSED ?: Ava has not confirmed; the safety leads were paged at \d\d:\d\d UTC\./);
+  });
+});
+
+describe('the console’s board, live', () => {
+  it('readiness is in the live fragment, and a readiness change tells the open event stream, without a reload', async () => {
+    const s = await scene();
+    const c = await signIn(s.t, s.lead.token);
+    const ac = new AbortController();
+    const res = await s.t.app.request('/console/events', { headers: { cookie: `mayday_console=${c.cookies.get('mayday_console')}` }, signal: ac.signal });
+    const reader = res.body!.getReader();
+    const read = async () => new TextDecoder().decode((await reader.read()).value);
+    try {
+      expect(await read()).toContain('event: ready');
+      const cy = await responder(s.t, [s.zone.id], 'Cy');
+      const from = new Date(Date.now() - 60_000).toISOString();
+      const to = new Date(Date.now() + 30 * 60_000).toISOString();
+      expect((await s.t.post(`/v1/zones/${s.zone.id}/overrides`, { responderId: cy.id, from, to }, ADMIN_TOKEN)).status).toBe(201);
+      await s.t.engine.tick();
+      twilio.expectSms(cy.phone);
+      expect(await read()).toContain('event: changed');
+      expect(text((await c.get('/console/board')).html)).toMatch(/On-call readiness .*Downtown Waiting ?: Cy was asked/);
+      await smsFrom(s.t, cy.phone, 'OK');
+      expect(await read()).toContain('event: changed');
+      expect(text((await c.get('/console/board')).html)).toMatch(/Downtown Confirmed ?: Cy replied OK/);
+    } finally {
+      ac.abort();
+      await reader.cancel().catch(() => {});
+    }
+  });
+});
+
+describe('the board’s live line', () => {
+  it('"Live · updated" gives the time in UTC, like every other time on the board', async () => {
+    // The console's script, run against the least of a page: one live region and the status line.
+    const status = { dataset: {} as Record<string, string>, textContent: '' };
+    const region = { dataset: { live: '/console/board' }, innerHTML: '', contains: () => false };
+    const listeners: Record<string, () => void> = {};
+    const page = {
+      document: { querySelectorAll: (q: string) => (q === '[data-live]' ? [region] : []), getElementById: (id: string) => (id === 'live' ? status : null), activeElement: null },
+      window: { EventSource: true },
+      EventSource: class { onerror = null; addEventListener(e: string, f: () => void) { listeners[e] = f; } },
+      fetch: async () => ({ status: 200, ok: true, text: async () => '<p>board</p>' }),
+      setInterval: () => 0, setTimeout, clearTimeout, navigator: {}, location: {}, CSS: {}, Date,
+    };
+    const tz = process.env.TZ;
+    process.env.TZ = 'America/Chicago'; // a browser far from UTC
+    try {
+      new Function(...Object.keys(page), SCRIPT)(...Object.values(page));
+      listeners.ready();
+      await expect.poll(() => status.textContent).toMatch(/^Live · updated/);
+      const now = new Date().toISOString();
+      expect(status.textContent).toMatch(/^Live · updated \d\d:\d\d:\d\d UTC$/);
+      expect(status.textContent.slice(15, 17)).toBe(now.slice(11, 13)); // the UTC hour
+      expect(region.innerHTML).toBe('<p>board</p>');
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
   });
 });
 

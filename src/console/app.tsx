@@ -31,7 +31,7 @@ import { safety } from './safety';
 import { fragment, form, page, pageContext, viewer, type ConsoleContext, type ConsoleEnv } from './render';
 import { can, checkSignInNonce, CONSOLE_ROLES, DEMO_PLAYERS, endSession, issueSignInNonce, PLAYERS, readSession, RESPONDERS, startSession } from './session';
 import { demoDriver, incidentFacts, knownPhones, namesOf, phoneOfCall, trail } from './store';
-import { BoardPage, BoardTable, type BoardRow } from './views/board';
+import { BoardLive, BoardPage, type BoardRow } from './views/board';
 import { IncidentLive, IncidentPage, type IncidentData } from './views/incident';
 import { ErrorPage, PhonePage, PhonesList, PhonesPage, SignInPage, Thread } from './views/pages';
 import { idsIn } from './views/timeline';
@@ -155,7 +155,8 @@ app.get('/', async (c) => {
 app.get('/board', async (c) => {
   c.set('fragment', true);
   const p = viewer(c);
-  return fragment(c, <BoardTable rows={await boardRows(c, p)} now={Date.now()} />);
+  const [rows, readiness] = await Promise.all([boardRows(c, p), zonesReadiness(deps(c).sql)]);
+  return fragment(c, <BoardLive rows={rows} now={Date.now()} readiness={readiness} />);
 });
 
 app.get('/events', (c) => {

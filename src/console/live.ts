@@ -1,8 +1,9 @@
 /**
  * Live updates for the console: while any console is connected, each process polls one cheap
  * "version" of the active incidents every half second — the number of them and the sum of their
- * timelines' lengths — and tells every open event stream when it changed. Every change to an
- * incident appends a timeline event, so this sees every change, whichever instance made it.
+ * timelines' lengths, and the readiness checks' latest change — and tells every open event stream
+ * when it changed. Every change to an incident appends a timeline event, so this sees every
+ * change, whichever instance made it.
  *
  * Why not LISTEN/NOTIFY here: a NOTIFY in a transaction takes a cluster-wide lock at commit,
  * and a notify per timeline event serialised every SOS, page and callback (measured by

@@ -111,15 +111,23 @@ export async function phoneOfCall(sql: Sql, sid: string): Promise<string | undef
 }
 
 /**
- * One cheap version of the active incidents, "<how many>:<sum of their timelines' lengths>": it
- * changes whenever any of them does, since every change appends a timeline event.
+ * One cheap version of what the board shows live, "<how many>:<sum of their timelines' lengths>"
+ * for the active incidents (every change to one appends a timeline event), then the readiness
+ * checks of the last two days: how many are under way and their latest change (made, asked,
+ * confirmed or missed). Readiness is not on any timeline, so it is counted apart.
  */
 export async function activeIncidentsVersion(sql: Sql): Promise<string> {
-  const [r] = await sql<{ n: number; v: string }[]>`
+  const [[r], [c]] = await Promise.all([
+    sql<{ n: number; v: string }[]>`
       SELECT count(*)::int AS n, coalesce(sum(h.seq), 0)::text AS v
       FROM incidents i JOIN timeline_heads h ON h.incident_id = i.id
-      WHERE i.status <> 'resolved'`;
-  return `${r.n}:${r.v}`;
+      WHERE i.status <> 'resolved'`,
+    sql<{ n: number; v: string }[]>`
+      SELECT count(*) FILTER (WHERE shift_end IS NULL OR shift_end > now())::int AS n,
+             coalesce((extract(epoch FROM max(greatest(created_at, asked_at, confirmed_at, missed_at))) * 1e6)::bigint, 0)::text AS v
+      FROM readiness_checks WHERE shift_start > now() - interval '2 days'`,
+  ]);
+  return `${r.n}:${r.v}:${c.n}:${c.v}`;
 }
 
 export interface DriverRow {

@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 21;
-export const DEFINITIONS_CHECKSUM = '38b298319a2e71b9d4001d1394bcedcd4da4fef40a69640d08ab6fcad418ef04';
+export const DEFINITIONS_CHECKSUM = 'd178390051c5e76dec5431bf794560a58d79135abdee27b3140aa78bc0a2c15d';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

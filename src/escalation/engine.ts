@@ -162,7 +162,11 @@ export class Engine {
       if (n < BATCH || performance.now() - started > 1_000) break;
     }
     const checkinsAt = performance.now();
-    const readiness = (await this.deps.readiness?.(at)) ?? 0;
+    // Readiness failing (its SQL, a bug) must not hold back the rest of the tick: logged, due again next tick.
+    const readiness = (await this.deps.readiness?.(at).catch((e: unknown) => {
+      this.deps.log.error({ err: e }, 'on-call readiness failed; it is due again at the next tick');
+      return 0;
+    })) ?? 0;
     await this.deps.onTick?.(at);
     let sent = 0;
     for (;;) {

@@ -7,8 +7,9 @@
 import type { Deps } from '../deps';
 import { SPEECH_LOCALE, t, type Language } from '../i18n/catalogue';
 import { maskPhone } from '../log';
+import type { SendResult } from '../paging/telephony';
 import { firstThatFits, isGsm7, plainName, truncate } from '../paging/segments';
-import { claimReadiness, confirmReadiness, recordAsked, recordMissed, takeFailedText, type DueReadiness, type Recipient } from './store';
+import { claimReadiness, confirmReadiness, recordAsked, recordMissed, recordMissedUnpaged, takeFailedText, type DueReadiness, type Recipient } from './store';
 
 export type ReadinessDeps = Pick<Deps, 'sql' | 'log' | 'telephony' | 'twiml' | 'publicBaseUrl'>;
 
@@ -90,6 +91,53 @@ export async function onReadinessTextFailed(deps: ReadinessDeps, checkId: string
   deps.log.info({ checkId, code: c.code, via }, 'readiness text failed; called instead');
 }
 
+/** Attempts at one channel of a missed-check page while Twilio's answer is unknown or "not taken" (a 500, a timeout, a 429). */
+const PAGE_ATTEMPTS = 3;
+/** The wait before the next attempt: well within the second the contract allows. */
+const PAGE_RESEND_MS = 200;
+/**
+ * No new attempt on a channel starts this long after the page's first (a timeout takes Twilio's
+ * 10 s): a slow text gives way to the call, and the page ends within its 30 s lease.
+ */
+const PAGE_BUDGET_MS = 8_000;
+
+/**
+ * One channel, sent again at once while its outcome is unknown or not taken, up to PAGE_ATTEMPTS:
+ * 'sent', 'refused' (permanent: no attempt will do), or 'unsure' (no attempt was seen taken).
+ */
+async function attempt(deps: ReadinessDeps, checkId: string, to: string, channel: 'sms' | 'voice', send: () => Promise<SendResult>, started: number): Promise<'sent' | 'refused' | 'unsure'> {
+  for (let i = 1; ; i++) {
+    const r = await send().catch((e: Error): SendResult => ({ ok: false, kind: 'unknown', message: e.message }));
+    if (r.ok) return 'sent';
+    deps.log.warn({ checkId, to: maskPhone(to), channel, attempt: i, kind: r.kind, status: r.status, code: r.code }, 'readiness missed page not taken');
+    if (r.kind === 'permanent') return 'refused';
+    if (i >= PAGE_ATTEMPTS || performance.now() - started > PAGE_BUDGET_MS) return 'unsure';
+    await new Promise((ok) => setTimeout(ok, PAGE_RESEND_MS));
+  }
+}
+
+/**
+ * Page one person about a missed check: by SMS, sent again while Twilio's answer is unknown; when
+ * the text is refused or never seen taken, by voice the same way. Answers the channel Twilio took
+ * it on, or 'none'.
+ */
+async function page(deps: ReadinessDeps, checkId: string, to: Recipient, sms: string, voice: string): Promise<'sms' | 'voice' | 'none'> {
+  if (!to.phone) return 'none';
+  const phone = to.phone;
+  const started = performance.now();
+  if ((await attempt(deps, checkId, phone, 'sms', () => deps.telephony.sendSms({ to: phone, body: sms }), started)) === 'sent') return 'sms';
+  const base = deps.publicBaseUrl;
+  const called = await attempt(deps, checkId, phone, 'voice', () => deps.telephony.placeCall({
+    pageId: checkId,
+    to: phone,
+    twiml: deps.twiml.say(voice, SPEECH_LOCALE[to.language] ?? SPEECH_LOCALE.en),
+    script: voice,
+    statusCallback: `${base}/webhooks/twilio/voice/status?readiness=${checkId}`,
+    amdCallback: `${base}/webhooks/twilio/voice/amd?readiness=${checkId}`,
+  }), started);
+  return called === 'sent' ? 'voice' : 'none';
+}
+
 async function handle(deps: ReadinessDeps, at: Date | null, r: DueReadiness): Promise<void> {
   if (r.action === 'ask') {
     const [to] = r.recipients;
@@ -99,13 +147,23 @@ async function handle(deps: ReadinessDeps, at: Date | null, r: DueReadiness): Pr
     deps.log.info({ checkId: r.check_id, code: r.code, via }, 'readiness check sent');
     return;
   }
+  if (r.recipients.length === 0) {
+    deps.log.error({ checkId: r.check_id, code: r.code }, 'readiness check missed and there is no safety lead nor other zone supervisor to page');
+    await recordMissed(deps.sql, r.check_id, at);
+    return;
+  }
   const reached = await Promise.all(
-    r.recipients.map((lead) => reach(deps, r.check_id, lead, missedText(lead.language, r),
+    r.recipients.map((lead) => page(deps, r.check_id, lead, missedText(lead.language, r),
       t(lead.language, 'phone.readiness.missedVoice', { zone: r.zone_name, name: r.responder_name }))),
   );
-  if (!reached.some((v) => v !== 'none')) deps.log.error({ checkId: r.check_id, leads: r.recipients.length }, 'readiness missed and no safety lead could be reached');
-  await recordMissed(deps.sql, r.check_id, at);
-  deps.log.warn({ checkId: r.check_id, code: r.code, leads: r.recipients.length }, 'readiness check missed; safety leads paged');
+  if (reached.some((v) => v !== 'none')) {
+    await recordMissed(deps.sql, r.check_id, at);
+    deps.log.warn({ checkId: r.check_id, code: r.code, paged: r.recipients.length, reached: reached.filter((v) => v !== 'none').length }, 'readiness check missed; safety leads paged');
+    return;
+  }
+  // Nobody took the page: it stays due, with a backoff, until someone does or the shift is over.
+  const again = await recordMissedUnpaged(deps.sql, r.check_id, at);
+  deps.log.error({ checkId: r.check_id, code: r.code, paged: r.recipients.length, dueAgain: again?.toISOString() ?? null }, 'readiness check missed and nobody could be reached');
 }
 
 /**
@@ -134,6 +192,8 @@ export async function confirmByText(deps: Pick<Deps, 'sql' | 'log'>, responderId
     }
     case 'already':
       return t(lang, 'phone.readiness.already', { code: r.code });
+    case 'late':
+      return t(lang, 'phone.readiness.late', { code: r.code });
     case 'ambiguous':
       return t(lang, 'phone.readiness.which');
     case 'unknown':

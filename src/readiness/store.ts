@@ -55,20 +55,40 @@ export async function takeFailedText(sql: Sql, checkId: string) {
   return row;
 }
 
-/** The safety leads were paged about a check nobody confirmed. */
+/** The safety leads were paged about a check nobody confirmed (missed_at stays the first time it was missed). */
 export async function recordMissed(sql: Sql, checkId: string, at: Date | null) {
   await sql`
-    UPDATE readiness_checks SET missed_at = coalesce(${at}::timestamptz, now()), due_at = NULL
+    UPDATE readiness_checks SET missed_at = coalesce(missed_at, ${at}::timestamptz, now()), due_at = NULL
     WHERE id = ${checkId} AND confirmed_at IS NULL`;
 }
 
+/**
+ * The check is missed but no page about it got through: it is due again after a backoff (twice the
+ * time since it was first missed, from 15 s up to 5 minutes) until the shift is over. Answers when
+ * it is due again (null: the shift is over, nobody will be paged about it any more).
+ */
+export async function recordMissedUnpaged(sql: Sql, checkId: string, at: Date | null): Promise<Date | null> {
+  const [row] = await sql<{ due_at: Date | null }[]>`
+    WITH t AS (SELECT coalesce(${at}::timestamptz, now()) AS at)
+    UPDATE readiness_checks c
+    SET missed_at = coalesce(c.missed_at, t.at),
+        due_at = CASE WHEN c.shift_end IS NOT NULL AND c.shift_end <= t.at THEN NULL
+                      ELSE t.at + least(interval '5 minutes', greatest(interval '15 seconds', t.at - coalesce(c.missed_at, t.at))) END
+    FROM t
+    WHERE c.id = ${checkId} AND c.confirmed_at IS NULL
+    RETURNING c.due_at`;
+  return row?.due_at ?? null;
+}
+
 export type Confirmation =
-  | { result: 'confirmed' | 'already'; code: number; zoneName: string; shiftEnd: Date | null }
+  | { result: 'confirmed' | 'already' | 'late'; code: number; zoneName: string; shiftEnd: Date | null }
   | { result: 'none' | 'ambiguous' | 'unknown' };
 
 /**
  * A responder's OK: `code` names their check; null means the one check they were asked and have
- * not confirmed, whose shift is not over (none, or more than one: nothing is confirmed).
+ * not confirmed, whose shift is not over (none, or more than one: nothing is confirmed). An OK
+ * after the check was missed (the safety leads paged) or after its shift ended is late: it
+ * confirms nothing, so a shift never counts as both confirmed and missed.
  */
 export async function confirmReadiness(sql: Sql, responderId: string, code: number | null): Promise<Confirmation> {
   const candidates = await sql<{ id: string; confirmed_at: Date | null }[]>`
@@ -78,14 +98,20 @@ export async function confirmReadiness(sql: Sql, responderId: string, code: numb
     ORDER BY shift_start DESC LIMIT 2`;
   if (candidates.length === 0) return { result: code === null ? 'none' : 'unknown' };
   if (candidates.length > 1) return { result: 'ambiguous' };
-  const [row] = await sql<{ code: number; zone_name: string; shift_end: Date | null; was: Date | null }[]>`
+  // One statement, so that a miss recorded at the same moment is either before it (late) or after it (confirmed, and recordMissed() leaves it).
+  const [row] = await sql<{ code: number; zone_name: string; shift_end: Date | null; was: Date | null; confirmed: boolean }[]>`
     WITH before AS (SELECT confirmed_at FROM readiness_checks WHERE id = ${candidates[0].id}),
-         done AS (UPDATE readiness_checks SET confirmed_at = coalesce(confirmed_at, now()), due_at = NULL
-                  WHERE id = ${candidates[0].id} RETURNING code, zone_id, shift_end)
-    SELECT d.code, z.name AS zone_name, d.shift_end, (SELECT confirmed_at FROM before) AS was
-    FROM done d JOIN zones z ON z.id = d.zone_id`;
+         done AS (UPDATE readiness_checks SET confirmed_at = now(), due_at = NULL
+                  WHERE id = ${candidates[0].id} AND confirmed_at IS NULL AND missed_at IS NULL
+                    AND (shift_end IS NULL OR shift_end > now())
+                  RETURNING id)
+    SELECT c.code, z.name AS zone_name, c.shift_end, (SELECT confirmed_at FROM before) AS was,
+           EXISTS (SELECT 1 FROM done) AS confirmed
+    FROM readiness_checks c JOIN zones z ON z.id = c.zone_id
+    WHERE c.id = ${candidates[0].id}`;
   if (!row) return { result: 'unknown' };
-  return { result: row.was ? 'already' : 'confirmed', code: row.code, zoneName: row.zone_name, shiftEnd: row.shift_end };
+  const result = row.was ? 'already' : row.confirmed ? 'confirmed' : 'late';
+  return { result, code: row.code, zoneName: row.zone_name, shiftEnd: row.shift_end };
 }
 
 export interface ZoneReadiness {

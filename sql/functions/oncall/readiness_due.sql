@@ -5,7 +5,8 @@
 -- waits for its next shift start. Then up to p_limit checks that are due are claimed, their due_at
 -- moved p_lease_seconds ahead (should the caller die before recording, they are due again then):
 -- 'ask' (not asked yet: text the responder) or 'missed' (asked, not confirmed after the zone's
--- grace: page its safety leads). recipients: the people to send to, with phone and language.
+-- grace: page its safety leads, or with none the zone's other supervisors; also again while no page
+-- got through). recipients: the people to send to, with phone and language.
 
 CREATE OR REPLACE FUNCTION readiness_due(p_at timestamptz, p_limit integer, p_lease_seconds integer)
 RETURNS TABLE(check_id uuid, action text, code integer, zone_name text, shift_start timestamptz, shift_end timestamptz,
@@ -34,7 +35,14 @@ BEGIN
                                  WHERE o.zone_id = z.zone_id AND o.responder_id = r AND o.from_at <= s AND s < o.to_at)
                    THEN 'override' ELSE 'rotation' END,
               s, readiness_shift_start(z.zone_id, s, true), s)
-      ON CONFLICT (zone_id, shift_start) DO NOTHING;
+      -- The start was checked already (an override beginning exactly then): when it puts someone
+      -- else on call, the check is theirs now, asked at once, with a new code and id (so that a
+      -- send to the one before, still under way, records nothing on it).
+      ON CONFLICT (zone_id, shift_start) DO UPDATE
+        SET id = gen_random_uuid(), responder_id = EXCLUDED.responder_id, reason = EXCLUDED.reason, shift_end = EXCLUDED.shift_end,
+            code = nextval('readiness_code_seq'), created_at = now(), asked_at = NULL, asked_via = NULL,
+            confirmed_at = NULL, missed_at = NULL, due_at = EXCLUDED.due_at
+        WHERE readiness_checks.responder_id <> EXCLUDED.responder_id;
     END IF;
     UPDATE readiness_zones SET next_at = readiness_shift_start(z.zone_id, p_at, true) WHERE zone_id = z.zone_id;
   END LOOP;
@@ -54,8 +62,13 @@ BEGIN
          c.asked_at, u.name,
          CASE WHEN c.asked_at IS NULL
            THEN jsonb_build_array(jsonb_build_object('id', u.id, 'phone', u.phone, 'language', u.language))
-           ELSE (SELECT coalesce(jsonb_agg(jsonb_build_object('id', l.id, 'phone', l.phone, 'language', l.language) ORDER BY l.id), '[]'::jsonb)
-                   FROM users l WHERE l.id IN (SELECT sr.recipient_id FROM step_recipients(c.zone_id, '["safety_leads"]'::jsonb, p_at) sr))
+           ELSE coalesce(
+             (SELECT jsonb_agg(jsonb_build_object('id', l.id, 'phone', l.phone, 'language', l.language) ORDER BY l.id)
+                FROM users l WHERE l.id IN (SELECT sr.recipient_id FROM step_recipients(c.zone_id, '["safety_leads"]'::jsonb, p_at) sr)),
+             (SELECT jsonb_agg(jsonb_build_object('id', l.id, 'phone', l.phone, 'language', l.language) ORDER BY l.id)
+                FROM users l WHERE l.id <> c.responder_id
+                  AND l.id IN (SELECT sr.recipient_id FROM step_recipients(c.zone_id, '["zone_supervisors"]'::jsonb, p_at) sr)),
+             '[]'::jsonb)
          END
   FROM claimed c JOIN zones zn ON zn.id = c.zone_id JOIN users u ON u.id = c.responder_id;
 END

@@ -80,6 +80,16 @@ export function BoardTable({ rows, now }: { rows: BoardRow[]; now: number }) {
   );
 }
 
+/** What the live fragment redraws: the incidents, then every zone's on-call readiness. */
+export function BoardLive({ rows, now, readiness }: { rows: BoardRow[]; now: number; readiness: ZoneReadiness[] }) {
+  return (
+    <>
+      <BoardTable rows={rows} now={now} />
+      <ReadinessSection zones={readiness} now={now} />
+    </>
+  );
+}
+
 const NOTICES: Record<string, string> = {
   demo: 'Dana’s SOS was sent. It is on the board; the on-call supervisor’s simulated phone is ringing.',
   'signed-in': 'Signed in.',
@@ -92,9 +102,8 @@ export function BoardPage({ ctx, rows, now, demo, notice, readiness = [] }: { ct
       {notice && NOTICES[notice] && <Notice kind="good">{NOTICES[notice]}</Notice>}
       <p id="live" class="live" data-state="off" aria-live="polite">Updates when something changes.</p>
       <div id="board" data-live="/console/board">
-        <BoardTable rows={rows} now={now} />
+        <BoardLive rows={rows} now={now} readiness={readiness} />
       </div>
-      <ReadinessSection zones={readiness} now={now} />
       {demo && (
         <section aria-labelledby="demo-h">
           <h2 id="demo-h">Demo</h2>

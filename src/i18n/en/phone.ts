@@ -117,5 +117,7 @@ export default {
     which: 'Mayday: you have more than one on-call check waiting; reply OK with its number, for example OK 104.',
     none: 'Mayday: no on-call check is waiting for you; nothing was confirmed.',
     unknown: 'Mayday: OK {code} is not one of your on-call checks; nothing was confirmed.',
+    /** An OK after the safety leads were paged, or after the shift ended: it confirms nothing. */
+    late: 'Mayday: on-call check OK {code} is over; it was not confirmed.',
   },
 };

@@ -102,5 +102,6 @@ export default {
     which: 'Mayday: tiene más de una guardia por confirmar; responda OK con su número, por ejemplo OK 104.',
     none: 'Mayday: no tiene ninguna guardia por confirmar; no se confirmó nada.',
     unknown: 'Mayday: OK {code} no es una de sus guardias; no se confirmó nada.',
+    late: 'Mayday: la guardia OK {code} ya se cerró; no quedó confirmada.',
   },
 };
