@@ -147,7 +147,7 @@ export const SCRIPT = `
         if (key) { const back = el.querySelector('[data-key="' + CSS.escape(key) + '"]'); if (back) back.focus(); }
       }
       tick();
-      say('on', 'Live · updated ' + new Date().toLocaleTimeString());
+      say('on', 'Live · updated ' + new Date().toISOString().slice(11, 19) + ' UTC');
     } catch { say('off', 'Offline · retrying'); }
     finally { busy = false; if (again) { again = false; reload(); } }
   };
