@@ -286,6 +286,34 @@ describe('cancel and duress', () => {
   });
 });
 
+describe('a center that hangs', () => {
+  it('never holds the tick: an escalation step due is sent on time while a location forward hangs, and the hung alarm is not asked again at once', async () => {
+    const { inc } = await acknowledgedSos('Hang');
+    await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token);
+    const alarmId = (await dispatchOf(inc.id)).alarmId as string;
+    standin.fault('location', 'hang');
+    // A newer fix than the alarm has, for the engine's sweep to forward (and hang on).
+    await t.sql`UPDATE incidents SET lat = 36.372, lng = -94.202, location_at = now() WHERE id = ${inc.id}`;
+    // Another incident, whose next escalation step (the safety leads, after an hour) the tick finds due.
+    const res = await w.sos(await w.driver('Esc'), { location: { lat: 36.37, lng: -94.2, accuracyM: 10 } });
+    const due = res.body.incident as { id: string; code: number };
+    const started = Date.now();
+    const r = await t.engine.tick(new Date(Date.now() + 3_601_000));
+    expect(Date.now() - started).toBeLessThan(800); // the forward's attempt has 1 s
+    expect(r.escalated).toBeGreaterThanOrEqual(1);
+    await until('the safety lead paged for the escalation', async () => (await smsTo(lead.phone)).some((b) => b.includes(`#${due.code}`)), 1_000);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    const forwards = () => standin.requests.filter((x) => x.route === 'location' && x.alarmId === alarmId);
+    await until('the forward hung', () => forwards().some((x) => x.outcome === 'hang'));
+    // The attempt times out (1 s): that alarm backs off, so the next tick does not ask again at once.
+    await sleep(1_200);
+    const asked = forwards().length;
+    await t.engine.tick();
+    await sleep(100);
+    expect(forwards().length).toBe(asked);
+  });
+});
+
 describe('webhooks', () => {
   it('a forged webhook gets 403 and changes nothing; no signature, or a signature with another secret, alike', async () => {
     const { inc } = await acknowledgedSos('Gus');

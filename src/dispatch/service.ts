@@ -121,6 +121,13 @@ async function failurePaged(deps: Deps, log: Logger, incidentId: string, dispatc
  */
 const forwarding = new Set<string>();
 
+/**
+ * Alarms whose forwards got no answer at all (a timeout, a reset): the sweep waits before trying
+ * again, longer after each miss, so a center that hangs is not asked every second.
+ */
+const forwardBackoff = new Map<string, { misses: number; until: number }>();
+const FORWARD_BACKOFF_MS = [1_000, 2_000, 5_000, 10_000, 30_000];
+
 async function forward(deps: Deps, a: store.LiveAlarm, log: Logger): Promise<void> {
   if (!deps.dispatch || a.lat === null || a.lng === null || a.location_at === null) return;
   if (a.location_sent_at !== null && a.location_at <= a.location_sent_at) return;
@@ -131,6 +138,10 @@ async function forward(deps: Deps, a: store.LiveAlarm, log: Logger): Promise<voi
     // A refusal (the alarm closed at the center, a location it will not take) is not sent again:
     // the next fix is tried. No answer is tried again by the sweep.
     if (res.ok || res.kind === 'refused') await store.markLocationSent(deps.sql, a.dispatch_id, a.location_at);
+    if (!res.ok && res.kind === 'unknown' && res.status === undefined) {
+      const misses = (forwardBackoff.get(a.dispatch_id)?.misses ?? 0) + 1;
+      forwardBackoff.set(a.dispatch_id, { misses, until: Date.now() + FORWARD_BACKOFF_MS[Math.min(misses, FORWARD_BACKOFF_MS.length) - 1] });
+    } else forwardBackoff.delete(a.dispatch_id);
     if (!res.ok) log.warn({ dispatchId: a.dispatch_id, alarmId: a.alarm_id, kind: res.kind, status: res.status }, 'a new location did not reach the alarm');
   } finally {
     forwarding.delete(a.dispatch_id);
@@ -151,10 +162,14 @@ export function locationChanged(deps: Deps, incidentId: string): void {
   })().catch((e: unknown) => log.warn({ err: e }, 'forwarding a location to the alarm failed; the engine tries again'));
 }
 
-/** The engine's sweep: every live alarm behind its incident's newest fix gets that fix. */
+/**
+ * The engine's sweep: every live alarm behind its incident's newest fix gets that fix, but for one
+ * whose last forward got no answer, until its backoff is over. The engine runs it in the background.
+ */
 export async function forwardDueLocations(deps: Deps): Promise<void> {
   if (!deps.dispatch) return;
-  const behind = await store.alarmsBehind(deps.sql);
+  const now = Date.now();
+  const behind = (await store.alarmsBehind(deps.sql)).filter((a) => (forwardBackoff.get(a.dispatch_id)?.until ?? 0) <= now);
   await Promise.all(behind.map((a) => forward(deps, a, deps.log.child({ incidentId: a.incident_id })).catch((e: unknown) => deps.log.warn({ err: e }, 'forwarding a location failed'))));
 }
 

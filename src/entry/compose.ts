@@ -109,19 +109,28 @@ export function compose(o: WireOptions) {
   });
   // The simulated dispatcher's events reach the same handler as Noonlight's webhook.
   dispatchSimulator?.bind({ events: (events) => centerEvents(deps, events, 'dispatch_center') });
+  // The sweeps that call the dispatch center run in the background, one of each kind at a time: a
+  // center that hangs never holds the tick's escalations and page drain.
+  const sweeping = new Map<string, Promise<void>>();
+  const inBackground = (kind: string, run: () => Promise<void>) => {
+    if (sweeping.has(kind)) return;
+    sweeping.set(kind, run().catch((e: unknown) => o.log.warn({ err: e }, `${kind} failed`)).finally(() => sweeping.delete(kind)));
+  };
   const onTick = async (at: Date | null) => {
     await simulator?.tick(at);
     // Live alarms behind their incident's newest fix get it (a forward that failed is sent again).
-    await forwardDueLocations(deps).catch((e: unknown) => o.log.warn({ err: e }, 'forwarding locations to alarms failed'));
+    inBackground('forwarding locations to alarms', () => forwardDueLocations(deps));
     // A dispatch request cut short by a crash becomes a loud failure.
     await failInterruptedRequests(deps).catch((e: unknown) => o.log.warn({ err: e }, 'checking for interrupted dispatch requests failed'));
     // An alarm the driver's cancel PIN asked to cancel and that is not yet (a restart, an alarm created after the cancel).
-    await cancelDueAlarms(deps).catch((e: unknown) => o.log.warn({ err: e }, 'cancelling alarms failed'));
+    inBackground('cancelling alarms', () => cancelDueAlarms(deps));
     // Once a minute, whichever instance ticks first: sign the timeline heads that moved (in the background).
     checkpointIfDue(o.sql, await keyring, o.log, at);
     // Once a UTC day, whichever instance ticks first; it runs in the background, never holding a tick.
     if (o.retentionDays !== undefined) await runRetentionIfDue(o.sql, o.log, { days: o.retentionDays, now: at ?? undefined });
   };
   engine = new Engine({ sql: o.sql, log: o.log, pager, metrics: o.metrics, onTick, readiness: (at) => runReadiness(deps, at), senderId: o.senderId }, { sweepMs: o.engine?.sweepMs ?? 1_000, slowTickMs: 500 });
-  return { deps, engine, pager, simulator, app: buildApp(deps) };
+  /** Resolves when the dispatch sweeps running in the background have finished (for a run that must settle, as on Workers). */
+  const dispatchSweeps = async () => void (await Promise.allSettled([...sweeping.values()]));
+  return { deps, engine, pager, simulator, app: buildApp(deps), dispatchSweeps };
 }
