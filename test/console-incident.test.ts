@@ -99,6 +99,9 @@ describe('the incident page’s last check-in', () => {
     expect(missed).toBeTruthy();
     const words = await lastCheckIn();
     expect(words).toMatch(new RegExp(`^missed at ${utcTime((missed.at as Date).toISOString())} \\(\\s*\\d+ s ago\\)`));
+    // The board's column says so too.
+    const board = text((await c.get('/console/board')).html);
+    expect(board).toContain(`MISSED, at ${utcTime((missed.at as Date).toISOString())}`);
 
     // An answer after it is the newest again.
     expect((await t.post(`/v1/incidents/${inc.id}/check-ins`, { status: 'safe' }, driver.token)).status).toBeLessThan(300);

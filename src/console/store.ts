@@ -26,15 +26,15 @@ export async function incidentFacts(sql: Sql, ids: string[]): Promise<Map<string
       checkin_at: Date | null; checkin_status: string | null; resolution_note: string | null; resolved_by_name: string | null }[]
   >`
     SELECT i.id, z.name AS zone_name, d.name AS driver_name, a.name AS ack_name, i.duress_at,
-           c.at AS checkin_at, c.data ->> 'status' AS checkin_status, i.resolution_note, rb.name AS resolved_by_name
+           c.at AS checkin_at, CASE WHEN c.type = 'checkin.missed' THEN 'missed' ELSE c.data ->> 'status' END AS checkin_status, i.resolution_note, rb.name AS resolved_by_name
     FROM incidents i
     JOIN users d ON d.id = i.driver_id
     LEFT JOIN zones z ON z.id = i.zone_id
     LEFT JOIN users a ON a.id = i.acknowledged_by
     LEFT JOIN users rb ON rb.id = i.resolved_by
     LEFT JOIN LATERAL (
-      SELECT e.at, e.data FROM incident_events e
-      WHERE e.incident_id = i.id AND e.type = 'checkin.received' ORDER BY e.seq DESC LIMIT 1
+      SELECT e.at, e.type, e.data FROM incident_events e
+      WHERE e.incident_id = i.id AND e.type IN ('checkin.received', 'checkin.missed') ORDER BY e.seq DESC LIMIT 1
     ) c ON true
     WHERE i.id = ANY(${ids}::uuid[])`;
   return new Map(

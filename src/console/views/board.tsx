@@ -1,7 +1,7 @@
 import type { DispatchView } from '../../dispatch/store';
 import type { Incident } from '../../incidents/schemas';
 import type { ZoneReadiness } from '../../readiness/store';
-import { KIND, SEVERITY, STATUS } from '../format';
+import { checkInWords, KIND, SEVERITY, STATUS } from '../format';
 import type { IncidentFacts } from '../store';
 import { DispatchState } from './dispatch';
 import { Csrf, Notice, Since, type PageContext } from './layout';
@@ -27,6 +27,7 @@ export const StatusText = ({ incident }: { incident: Incident }) => <span class=
 function CheckIn({ facts, now }: { facts: IncidentFacts; now: number }) {
   if (!facts.lastCheckIn) return <span class="muted">none yet</span>;
   const help = facts.lastCheckIn.status === 'need_help';
+  if (facts.lastCheckIn.status === 'missed') return <strong>MISSED, {checkInWords(facts.lastCheckIn).replace('missed ', '')}</strong>;
   return (
     <span>
       <strong>{help ? 'NEEDS HELP' : facts.lastCheckIn.status === 'safe' ? 'Safe' : facts.lastCheckIn.status}</strong>,{' '}
