@@ -18,6 +18,7 @@ const CACHE = `mayday-app-${VERSION}`;
 sw.addEventListener('install', (event) => {
   event.waitUntil(
     (async () => {
+      await bypassForApi(event);
       const cache = await caches.open(CACHE);
       await cache.addAll(PRECACHE.map((u) => new Request(u, { cache: 'no-cache' })));
       await sw.skipWaiting();
@@ -33,6 +34,23 @@ sw.addEventListener('activate', (event) => {
     })(),
   );
 });
+
+/**
+ * The API never goes through this worker: where the browser has static routing (Chromium 123+),
+ * /v1/ requests are routed to the network before any fetch event, so an SOS does not wait for
+ * this worker's thread to wake and pass it on (the fetch handler below ignores them anyway).
+ * @param {ExtendableEvent} event
+ */
+async function bypassForApi(event) {
+  const install = /** @type {any} */ (event);
+  const Pattern = /** @type {any} */ (globalThis).URLPattern;
+  if (typeof install.addRoutes !== 'function' || typeof Pattern !== 'function') return;
+  try {
+    await install.addRoutes([{ condition: { urlPattern: new Pattern({ pathname: '/v1/*' }) }, source: 'network' }]);
+  } catch {
+    // An older form of the API: the fetch handler's early return still lets the request through.
+  }
+}
 
 sw.addEventListener('fetch', (event) => {
   const req = event.request;
