@@ -108,8 +108,15 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await stopServer?.();
   });
 
-  /** A phone with the app open on an enrollment link for `driverId`; fails the test on any CSP violation or page error. */
-  async function enrolledPhone(driverId: string, o: { locale?: string } = {}): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
+  /**
+   * A phone with the app open on an enrollment link for `driverId`; fails the test on any CSP
+   * violation or page error. The driver's open incidents are resolved first (a newly enrolled
+   * phone resumes one), unless `keepOpen`: then it waits for no SOS screen.
+   */
+  async function enrolledPhone(driverId: string, o: { locale?: string; keepOpen?: boolean } = {}): Promise<{ ctx: BrowserContext; page: Page; problems: string[] }> {
+    if (!o.keepOpen) {
+      for (const i of await activeOf(driverId)) await api('POST', `/v1/incidents/${i.id}/resolve`, token('safety_lead').token, { disposition: 'other' });
+    }
     const ctx = await browser.newContext({ ...PHONE, locale: o.locale ?? 'en-US', geolocation: HERE, permissions: ['geolocation'] });
     const page = await ctx.newPage();
     const problems: string[] = [];
@@ -121,7 +128,8 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     expect(link.status).toBe(201);
     expect(link.body.url).toBe(`${base}/app/enroll#${link.body.code}`);
     await page.goto(link.body.url);
-    await page.getByRole('button', { name: /^SOS/ }).waitFor();
+    if (o.keepOpen) await expect.poll(() => page.url()).toBe(`${base}/app/`);
+    else await page.getByRole('button', { name: /^SOS/ }).waitFor();
     // The code is gone from the address bar; the token is kept on the phone.
     expect(page.url()).toBe(`${base}/app/`);
     return { ctx, page, problems };
@@ -186,10 +194,20 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await shot(page, 'sos');
     await axe(page, 'sos');
 
-    // A tap, and a short press, send nothing.
+    // "More" opens over the screen: the SOS stays where the thumb is.
+    await page.getByText('More', { exact: true }).tap();
+    await page.getByRole('button', { name: 'Sign out of this phone' }).waitFor();
+    expect(await page.getByRole('button', { name: /^SOS/ }).boundingBox()).toEqual(box);
+    await shot(page, 'sos-more');
+    await page.getByText('More', { exact: true }).tap();
+    await expect.poll(() => page.getByRole('button', { name: 'Sign out of this phone' }).isVisible()).toBe(false);
+
+    // A tap, and a short press, send nothing; a tap leaves no keyboard focus ring.
     const before = (await activeOf(dana().id)).length;
     await page.getByRole('button', { name: /^SOS/ }).tap();
     await seen(page, 'Hold the button for one second to send an SOS.').waitFor();
+    // The tap gives the button no focus either: some browsers ring an element focused by script after a touch.
+    expect(await page.locator('#sos').evaluate((el: any) => [el.matches(':focus-visible'), document.activeElement === el])).toEqual([false, false]);
     await hold(page, 'keyboard', 300);
     await page.waitForTimeout(300);
     expect(await sosState(page)).toBe('idle');
@@ -212,12 +230,26 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     await shot(page, 'incident-paging');
     await axe(page, 'incident');
 
-    // What is happening: the kind refines the incident.
+    // What is happening: the kind refines the incident. Cancel stays on screen while the details are open.
+    const viewport = async (name: string) => {
+      const b = (await page.getByRole('button', { name }).first().boundingBox())!;
+      const bar = (await page.locator('nav.emergency').boundingBox())!;
+      return b.y >= 0 && b.y + b.height <= bar.y;
+    };
+    expect(await viewport('Cancel SOS')).toBe(true);
     await page.getByRole('button', { name: 'Robbery' }).tap();
+    expect(await viewport('Cancel SOS')).toBe(true);
     await page.getByLabel('Anything to add? (optional)').fill('Two men, grey van');
     await page.getByRole('button', { name: 'Send details' }).tap();
     await seen(page, 'Details sent: Robbery').waitFor();
     expect((await api('GET', `/v1/incidents/${incident.id}`, ADMIN_TOKEN)).body.incident.kind).toBe('robbery');
+    // What was sent is echoed, note and all, and another note can follow.
+    await seen(page, 'Robbery: “Two men, grey van”').waitFor();
+    await page.getByLabel('Add another note').fill('They went north');
+    await page.getByRole('button', { name: 'Send details' }).tap();
+    await seen(page, '“They went north”').waitFor();
+    await expect.poll(async () => (await timeline(incident.id)).filter((e) => e.type === 'incident.details').map((e) => e.data.note)).toEqual(['Two men, grey van', 'They went north']);
+    await shot(page, 'incident-details-sent');
 
     // A supervisor acknowledges: the app says who, and how long ago, ticking.
     const ack = await api('POST', `/v1/incidents/${incident.id}/ack`, token('supervisor', 0).token);
@@ -240,7 +272,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     // Positions stream: the app sends the fix when it moves 25 m or more.
     await ctx.setGeolocation({ latitude: HERE.latitude + 0.001, longitude: HERE.longitude, accuracy: 8 });
     await expect.poll(async () => (await timeline(incident.id)).filter((e) => e.type === 'location.updated').length, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
-    await seen(page, /Location shared \d:\d\d ago/).waitFor();
+    await seen(page, /Position from \d:\d\d ago, shared/).waitFor();
     expect(problems).toEqual([]);
     await ctx.close();
   }, 90_000);
@@ -275,6 +307,51 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     expect(problems).toEqual([]);
     await ctx.close();
   }, 60_000);
+
+  it('shows the emergency dispatch: the services requested, then that 911 has been contacted, in both languages', async () => {
+    const { ctx, page, problems } = await enrolledPhone(dana().id);
+    await seen(page, /Location ready/).waitFor();
+    const sent = page.waitForResponse((r) => r.url().endsWith('/v1/sos'));
+    await hold(page, 'keyboard');
+    const incident = (await (await sent).json()).incident;
+    await seen(page, 'Paging your supervisor').waitFor();
+    expect(await page.locator('#police').isVisible()).toBe(false);
+
+    const requested = await api('POST', `/v1/incidents/${incident.id}/dispatch`, ADMIN_TOKEN, { services: ['police', 'medical'] });
+    expect(requested.status).toBe(201);
+    expect(requested.body.dispatch.status).toBe('active');
+    await seen(page, 'Police and ambulance requested').waitFor({ timeout: 5000 });
+    expect(await page.locator('#psap').isVisible()).toBe(false);
+    expect((await api('POST', `/v1/simulator/dispatch/incidents/${incident.id}`, ADMIN_TOKEN, { action: 'psap_contacted' })).status).toBe(200);
+    await seen(page, '911 has been contacted').waitFor({ timeout: 5000 });
+    await shot(page, 'incident-dispatch');
+    await axe(page, 'dispatch');
+
+    await page.getByRole('button', { name: 'Español' }).tap();
+    await seen(page, 'Se pidió: policía y ambulancia').waitFor();
+    await seen(page, 'Ya se contactó al 911').waitFor();
+    await shot(page, 'es-incident-dispatch');
+    await page.getByRole('button', { name: 'English' }).tap();
+    await seen(page, 'Police and ambulance requested').waitFor();
+    expect(problems).toEqual([]);
+    await ctx.close();
+  }, 60_000);
+
+  it('a newly enrolled phone resumes the driver’s open incident', async () => {
+    for (const i of await activeOf(dana().id)) await api('POST', `/v1/incidents/${i.id}/resolve`, token('safety_lead').token, { disposition: 'other' });
+    // An SOS from elsewhere (another phone, the fleet's app), then a new phone enrolls.
+    const open = await api('POST', '/v1/sos', dana().token, { clientRequestId: crypto.randomUUID(), kind: 'crash', location: { lat: HERE.latitude, lng: HERE.longitude, accuracyM: 10 } });
+    expect(open.status).toBe(201);
+    const { ctx, page, problems } = await enrolledPhone(dana().id, { keepOpen: true });
+    await seen(page, 'Paging your supervisor').waitFor({ timeout: 5000 });
+    await seen(page, `Incident #${open.body.incident.code}`).waitFor();
+    expect(await page.getByRole('button', { name: /^SOS/ }).isVisible()).toBe(false);
+    await page.getByRole('button', { name: 'Cancel SOS' }).waitFor();
+    await shot(page, 'enrolled-resumed');
+    expect(problems).toEqual([]);
+    await ctx.close();
+    expect((await api('POST', `/v1/incidents/${open.body.incident.id}/resolve`, token('safety_lead').token, { disposition: 'other' })).status).toBe(200);
+  }, 30_000);
 
   it('with reduced motion the hold shows its progress in steps and words, not an animation', async () => {
     const ctx = await browser.newContext({ ...PHONE, reducedMotion: 'reduce', geolocation: HERE, permissions: ['geolocation'] });
@@ -331,6 +408,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
       answers.push({ incidentId: m[1], method: r.request().method(), path: m[2] ?? '', status: r.status(), body });
     });
 
+    let moves = 0;
     const cancelOne = async (pin: string, name: string) => {
       const stored = page.waitForResponse((r) => r.url().endsWith('/v1/sos'));
       await hold(page, 'keyboard');
@@ -351,10 +429,15 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
       const screen = await page.locator('#main').innerText();
       const dom = await page.locator('#screen-ended').evaluate((el: any) => el.outerHTML);
       await shot(page, `cancelled-${name}`);
-      // No more polling of that incident: the traffic after the cancel is the same nothing for both.
+      // No more polling of that incident; the position goes on streaming to it (a dispatch after a
+      // duress PIN needs it), the same way for both: the phone moves 110 m, the fix goes at once.
       const at = answers.length;
+      moves += 1;
+      const fixed = page.waitForResponse((r) => r.url().endsWith(`/v1/incidents/${incident.id}/locations`));
+      await ctx.setGeolocation({ ...HERE, latitude: HERE.latitude + 0.001 * moves });
+      expect((await fixed).status()).toBe(202);
       await page.waitForTimeout(2600);
-      const after = answers.slice(at).filter((s) => s.incidentId === incident.id);
+      const after = answers.slice(at).filter((s) => s.incidentId === incident.id).map((s) => ({ method: s.method, path: s.path, status: s.status, body: s.body }));
       await page.getByRole('button', { name: 'Back to SOS' }).tap();
       return { incident, screen, dom, after };
     };
@@ -398,8 +481,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     const duress = await cancelOne(DEMO.driver.duressPin, 'duress');
     expect(duress.screen).toBe(real.screen);
     expect(duress.dom).toBe(real.dom);
-    expect(real.after).toEqual([]);
-    expect(duress.after).toEqual([]);
+    const fixOnly = [{ method: 'POST', path: '/locations', status: 202, body: '{"accepted":true,"current":true}' }];
+    expect(real.after).toEqual(fixOnly);
+    expect(duress.after).toEqual(fixOnly);
+    // The driver's own read of each incident shows the new fix alike.
+    const read = async (id: string) => (await api('GET', `/v1/incidents/${id}`, dana().token)).body.incident;
+    expect((await read(real.incident.id)).location).toMatchObject({ lat: HERE.latitude + 0.001 });
+    expect((await read(duress.incident.id)).location).toMatchObject({ lat: HERE.latitude + 0.002 });
 
     // The answers the phone got for each incident, in order: the same once ids, codes and times are set aside.
     const comparable = (id: string, code: number) =>
@@ -421,6 +509,17 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     expect(await types(duress.incident.id)).toContain('duress.triggered');
     expect(await types(real.incident.id)).not.toContain('duress.triggered');
     expect(await types(real.incident.id)).toContain('cancel.requested');
+    // Once resolved, a fix answers 409 and the stream stops (the duress incident's is the one still streaming).
+    for (const inc of [real.incident, duress.incident]) {
+      expect((await api('POST', `/v1/incidents/${inc.id}/resolve`, token('safety_lead').token, { disposition: 'other' })).status).toBe(200);
+    }
+    const at = answers.length;
+    await ctx.setGeolocation({ ...HERE, latitude: HERE.latitude + 0.004 });
+    await expect.poll(() => answers.slice(at).filter((s) => s.path === '/locations').length).toBe(1);
+    expect(answers.slice(at).filter((s) => s.path === '/locations').map((s) => s.status)).toEqual([409]);
+    await ctx.setGeolocation({ ...HERE, latitude: HERE.latitude + 0.005 });
+    await page.waitForTimeout(1500);
+    expect(answers.slice(at).filter((s) => s.path === '/locations')).toHaveLength(1);
     await axe(page, 'after cancel');
     await ctx.close();
   }, 90_000);

@@ -37,10 +37,17 @@ export default {
     acknowledged: '{name} acknowledged {age} ago',
     acknowledgedSomeone: 'Your supervisor acknowledged {age} ago',
     acknowledgedNews: '{name} acknowledged your SOS',
-    police: 'Police requested',
-    location: 'Location shared {age} ago',
+    location: 'Position from {age} ago, shared',
     noLocation: 'Location not shared yet',
     stale: 'No news from Mayday for a moment: trying again.',
+  },
+  dispatch: {
+    requested: '{services} requested',
+    police: 'police',
+    fire: 'fire department',
+    medical: 'ambulance',
+    and: ' and ',
+    psap: '911 has been contacted',
   },
   checkIn: {
     question: 'Check-in: are you safe?',
@@ -63,6 +70,7 @@ export default {
     send: 'Send details',
     sent: 'Details sent: {kind}',
     sentNote: 'Details sent',
+    more: 'Add another note',
     failed: 'Details not sent yet. Try again.',
   },
   cancel: {

@@ -37,10 +37,17 @@ export default {
     acknowledged: '{name} lo atendió hace {age}',
     acknowledgedSomeone: 'Su supervisor lo atendió hace {age}',
     acknowledgedNews: '{name} atendió su SOS',
-    police: 'Se pidió a la policía',
-    location: 'Ubicación enviada hace {age}',
+    location: 'Posición de hace {age}, enviada',
     noLocation: 'Aún no se envió su ubicación',
     stale: 'Sin noticias de Mayday por un momento: volviendo a intentar.',
+  },
+  dispatch: {
+    requested: 'Se pidió: {services}',
+    police: 'policía',
+    fire: 'bomberos',
+    medical: 'ambulancia',
+    and: ' y ',
+    psap: 'Ya se contactó al 911',
   },
   checkIn: {
     question: 'Control: ¿está a salvo?',
@@ -63,6 +70,7 @@ export default {
     send: 'Enviar detalles',
     sent: 'Detalles enviados: {kind}',
     sentNote: 'Detalles enviados',
+    more: 'Agregar otra nota',
     failed: 'Los detalles aún no se enviaron. Intente de nuevo.',
   },
   cancel: {

@@ -19,7 +19,8 @@ import * as store from './js/store.js';
  *   incident: { id: string, code: number, status: string, kind: string, openedAt: string },
  *   state: 'paging' | 'acknowledged' | 'cancelled' | 'resolved',
  *   pagedAt: string | null, acknowledgedBy: string | null, acknowledgedAt: string | null,
- *   checkIn: { seq: number, dueAt: string } | null, dispatch: unknown, location: { at: string } | null,
+ *   checkIn: { seq: number, dueAt: string } | null, location: { at: string } | null,
+ *   dispatch: { status: string, services: string[], requestedAt: string, psapContactedAt: string | null } | null,
  * }} Status
  */
 
@@ -135,13 +136,28 @@ function drawStatus() {
   const code = current?.code ?? status?.incident.code;
   $('status-sub').textContent = code !== undefined && state !== 'queued' && state !== 'sending' ? `${t('sos.sent')} · ${t('status.incident', { code })}` : '';
   $('queued-hint').hidden = state !== 'queued';
-  $('police').hidden = !status?.dispatch;
+  drawDispatch(status?.dispatch ?? null);
   const at = status?.location?.at;
   $('location-line').textContent = !current ? '' : at ? t('status.location', { age: age(Date.now() - Date.parse(at)) }) : t('status.noLocation');
   const stored = !!current;
   $('details').hidden = !stored;
   $('cancel').hidden = !stored;
   $('checkin').hidden = !(stored && status?.checkIn && status.checkIn.seq !== answeredCheckIn);
+}
+
+/** Dispatch statuses under which the driver is told help was asked for (not failed, not cancelled). */
+const DISPATCHED = ['requested', 'active', 'psap_contacted', 'closed'];
+
+/** "Police requested" (each service asked for), and "911 has been contacted" once the centre says so. */
+function drawDispatch(/** @type {Status['dispatch']} */ d) {
+  const on = !!d && DISPATCHED.includes(d.status) && d.services.length > 0;
+  $('police').hidden = !on;
+  $('psap').hidden = !(on && d?.psapContactedAt);
+  if (!on || !d) return;
+  const names = ['police', 'fire', 'medical'].filter((s) => d.services.includes(s)).map((s) => t(`dispatch.${s}`));
+  const list = names.length > 1 ? `${names.slice(0, -1).join(', ')}${t('dispatch.and')}${names[names.length - 1]}` : names[0];
+  const text = t('dispatch.requested', { services: list });
+  $('police-text').textContent = text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,16 +185,30 @@ async function enroll(/** @type {string} */ code) {
   if (typeof old === 'string' && old !== res.body.token) await revokeLater(old);
   await becomes(res.body.driver);
   announce(t('setup.ready', { name: res.body.driver.name }));
-  void refreshMe();
   // An SOS of the same driver still waiting to go goes on, with the new token and its clientRequestId.
   if (kept && /** @type {Driver | undefined} */ (oldDriver)?.id === res.body.driver.id) {
     pending = /** @type {Pending} */ (kept);
     await store.set('pending', pending);
     sosState('sending');
     showIncident();
+    void refreshMe();
     return sendSos();
   }
   showSos();
+  // The driver may have an SOS open already (pressed on another phone, or by text): it is resumed.
+  await resumeOpen(await refreshMe());
+}
+
+/** Resumes the newest of the driver's open incidents, unless one is shown or pending, or it was cancelled on this phone. */
+async function resumeOpen(/** @type {string[] | undefined} */ open) {
+  if (!open || current || pending) return;
+  const done = /** @type {string[]} */ ((await store.get('ended')) ?? []);
+  const newest = open.find((id) => !done.includes(id));
+  if (!newest || current || pending) return;
+  current = { id: newest };
+  await store.set('current', current);
+  sosState('stored');
+  startIncident(undefined);
 }
 
 /** Revokes `old` (a token this phone no longer uses) at once if it can, else keeps it to revoke later. */
@@ -403,6 +433,9 @@ async function stored(incident) {
 let pollTimer;
 /** @type {ReturnType<typeof setInterval> | undefined} */
 let streamTimer;
+/** The incident whose position streams: the one shown, and after either PIN the same one until it is resolved. */
+/** @type {string | undefined} */
+let streamed;
 /** @type {(() => void) | undefined} */
 let stopFixes;
 /** @type {Fix | undefined} */
@@ -414,6 +447,9 @@ let answeredCheckIn;
 function showIncident() {
   screen.name = 'incident';
   $('details').classList.remove('sent');
+  $('details-log').replaceChildren();
+  $('note-label').dataset.t = 'details.note';
+  $('note-label').textContent = t('details.note');
   /** @type {HTMLTextAreaElement} */ ($('note')).value = '';
   for (const k of document.querySelectorAll('.kind')) k.setAttribute('aria-pressed', 'false');
   $('cancel-form').hidden = true;
@@ -430,12 +466,13 @@ function startIncident(sentWith) {
   status = undefined;
   lastSent = sentWith;
   betterSent = false;
+  streamed = current?.id;
   showIncident();
   void poll();
   // The first better fix after the SOS goes at once; then every 10 s, or on 25 m of movement.
   stopFixes = onFix((fix) => {
     drawGeo();
-    if (!fix || !current) return;
+    if (!fix || !streamed) return;
     if (!lastSent || distanceM(lastSent, fix) >= MOVE_M) return void sendFix(fix);
     if (!betterSent && fix.accuracyM < lastSent.accuracyM) {
       betterSent = true;
@@ -453,17 +490,25 @@ function startIncident(sentWith) {
 function stopIncident() {
   clearTimeout(pollTimer);
   pollTimer = undefined;
+  stopStream();
+}
+
+function stopStream() {
   clearInterval(streamTimer);
   stopFixes?.();
   stopFixes = undefined;
+  streamed = undefined;
 }
 
 async function sendFix(/** @type {Fix} */ fix) {
-  if (!current) return;
+  const id = streamed;
+  if (!id) return;
   const before = lastSent;
   lastSent = fix;
-  const res = await call('POST', `/v1/incidents/${current.id}/locations`, fix).catch(() => undefined);
+  const res = await call('POST', `/v1/incidents/${id}/locations`, fix).catch(() => undefined);
   if (!res || res.status >= 500) lastSent = before; // the next tick tries again
+  // Resolved (409), or no longer the driver's to read (404): nothing more to stream to it.
+  else if ((res.status === 409 || res.status === 404) && streamed === id) stopStream();
 }
 
 /** Reads the incident's status now, and again within 2 s while the app is in view. */
@@ -480,6 +525,8 @@ async function poll() {
       c.code = status.incident.code;
       if (status.state === 'cancelled' || status.state === 'resolved') return ended(status.state);
       if (status.state === 'acknowledged' && before !== 'acknowledged') announce(t('status.acknowledgedNews', { name: status.acknowledgedBy ?? '' }));
+      if ($('psap').hidden && status.dispatch?.psapContactedAt) announce(t('dispatch.psap'));
+      else if ($('police').hidden && status.dispatch) announce($('police-text').textContent || t('dispatch.requested', { services: '' }));
       if (status.checkIn && status.checkIn.seq !== answeredCheckIn && $('checkin').hidden) announce(t('checkIn.question'));
       if (root.dataset.sos !== 'stored') sosState('stored');
       drawStatus();
@@ -492,10 +539,16 @@ async function poll() {
   if (current === c) pollTimer = setTimeout(() => void poll(), POLL_MS);
 }
 
-/** The same screen whichever PIN cancelled it; the incident is polled no more. */
+/**
+ * The same screen whichever PIN cancelled it; the incident is polled no more. After either PIN
+ * the position goes on streaming, the same way, until the incident is resolved: after a duress
+ * PIN a dispatch still under way needs every fix.
+ */
 async function ended(/** @type {'cancelled' | 'resolved'} */ how) {
   const c = current;
-  stopIncident();
+  clearTimeout(pollTimer);
+  pollTimer = undefined;
+  if (how === 'resolved') stopStream();
   current = undefined;
   status = undefined;
   sosState('idle');
@@ -549,8 +602,17 @@ function bindIncident() {
     line.hidden = false;
     const ok = res?.status === 200;
     line.textContent = !ok ? t('details.failed') : kind ? t('details.sent', { kind: t(`details.${kind}`) }) : t('details.sentNote');
-    // Once sent, the form folds away to its one line, which keeps the screen short.
-    details.classList.toggle('sent', ok);
+    if (ok) {
+      // What was sent is echoed; the kinds fold away and the note stays, for another one.
+      const li = document.createElement('li');
+      li.textContent = [kind ? t(`details.${kind}`) : '', text ? `“${text}”` : ''].filter(Boolean).join(': ');
+      $('details-log').append(li);
+      /** @type {HTMLTextAreaElement} */ ($('note')).value = '';
+      for (const k of kinds) k.setAttribute('aria-pressed', 'false');
+      details.classList.add('sent');
+      $('note-label').dataset.t = 'details.more';
+      $('note-label').textContent = t('details.more');
+    }
     announce(line.textContent);
   });
 
@@ -689,16 +751,7 @@ async function main() {
     sosState('stored');
     startIncident(undefined);
   } else showSos();
-  const open = await refreshMe();
-  if (!open || current || pending) return;
-  const done = /** @type {string[]} */ ((await store.get('ended')) ?? []);
-  const newest = open.find((id) => !done.includes(id));
-  if (newest) {
-    current = { id: newest };
-    await store.set('current', current);
-    sosState('stored');
-    startIncident(undefined);
-  }
+  await resumeOpen(await refreshMe());
 }
 
 void main();

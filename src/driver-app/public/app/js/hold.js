@@ -48,7 +48,7 @@ export function holdToSend(el, o) {
   el.addEventListener('pointerdown', (e) => {
     if (e.button !== 0) return;
     e.preventDefault();
-    el.focus({ preventScroll: true });
+    // No el.focus() here: focus given by script after a tap would draw the keyboard's focus ring.
     try {
       el.setPointerCapture(e.pointerId);
     } catch {
