@@ -8,6 +8,7 @@ import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type Standin } from '../scripts/noonlight-standin';
 import { ADMIN_TOKEN, testApp, type TestApp } from './helpers/app';
+import { signIn, text } from './helpers/console';
 import { expectError } from './helpers/expect';
 import { square, world, type Person } from './helpers/world';
 
@@ -260,6 +261,39 @@ describe('cancel and duress', () => {
     await sleep(200);
     expect(standin.alarms.get((await dispatchOf(duress.id)).alarmId)!.status).toBe('ACTIVE');
     expect((await dispatchOf(duress.id)).status).toBe('active');
+  });
+
+  it('the duress PIN after the cancel PIN, while the alarm is still being created: the alarm is never cancelled', async () => {
+    const { driver, inc } = await acknowledgedSos('Race3');
+    standin.fault('create', { kind: 'slow', ms: 600 });
+    const asked = t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token);
+    await until('the creation at the stand-in', () => [...standin.alarms.values()].some((x) => x.name === 'Race3'));
+    expect((await t.post(`/v1/incidents/${inc.id}/cancel`, { pin: '1234' }, driver.token)).status).toBe(200);
+    // The duress PIN answers what a second cancel PIN would (409, already cancelled).
+    expectError(await t.post(`/v1/incidents/${inc.id}/cancel`, { pin: '9999' }, driver.token), 409, 'already_cancelled');
+    expect((await asked).body.dispatch.status).toBe('active');
+    const alarmId = (await dispatchOf(inc.id)).alarmId as string;
+    await sleep(2_100);
+    await t.engine.tick();
+    await sleep(300);
+    expect(standin.alarms.get(alarmId)!.status).toBe('ACTIVE');
+    expect((await dispatchOf(inc.id)).status).toBe('active');
+    expect(standin.requests.filter((r) => r.route === 'cancel' && r.alarmId === alarmId)).toEqual([]);
+  });
+
+  it('the duress PIN after the cancel PIN already cancelled the alarm: the safety leads are told to request police again', async () => {
+    const { driver, inc } = await acknowledgedSos('Late');
+    await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token);
+    const alarmId = (await dispatchOf(inc.id)).alarmId as string;
+    expect((await t.post(`/v1/incidents/${inc.id}/cancel`, { pin: '1234' }, driver.token)).status).toBe(200);
+    await until('dispatch.canceled', async () => (await dispatchOf(inc.id)).status === 'canceled');
+    expect(standin.alarms.get(alarmId)!.status).toBe('CANCELED');
+    expectError(await t.post(`/v1/incidents/${inc.id}/cancel`, { pin: '9999' }, driver.token), 409, 'already_cancelled');
+    await until('the safety lead told', async () => (await smsTo(lead.phone)).some((b) => b.includes(`#${inc.code}: dispatch for Late was CANCELLED, then the DURESS PIN`)), 1_000);
+    const [ev] = await t.sql<{ data: any }[]>`SELECT data FROM incident_events WHERE incident_id = ${inc.id} AND type = 'dispatch.failed'`;
+    expect(ev.data).toMatchObject({ reason: 'canceled_then_duress', alarmId, paged: [lead.id] });
+    const con = await signIn(t, lead.token);
+    expect(text((await con.get(`/console/incidents/${inc.id}`)).html)).toContain('DISPATCH CANCELLED, THEN THE DURESS PIN');
   });
 
   it('a location the center did not answer is sent again by the engine; one it refused is not', async () => {

@@ -149,6 +149,7 @@ const PURPOSES: Partial<ClaimedPage>[] = [
   { purpose: 'checkin' },
   { purpose: 'dispatch', note: 'failed' },
   { purpose: 'dispatch', note: 'psap_contacted' },
+  { purpose: 'dispatch', note: 'canceled_then_duress' },
 ];
 const FIXES: Record<string, Partial<ClaimedPage>> = {
   'with a fix': {},

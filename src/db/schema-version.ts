@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 21;
-export const DEFINITIONS_CHECKSUM = 'd178390051c5e76dec5431bf794560a58d79135abdee27b3140aa78bc0a2c15d';
+export const DEFINITIONS_CHECKSUM = '2a31b3d20d2194c8984f44c19462c0e1eaa4ddc6b7ff37f59195420248415dfa';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

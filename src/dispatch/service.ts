@@ -212,10 +212,14 @@ async function cancelAlarmOf(deps: Deps, a: { dispatch_id: string; alarm_id: str
   const log = deps.log.child({ incidentId: a.incident_id, dispatchId: a.dispatch_id, alarmId: a.alarm_id });
   try {
     const sealed = await store.sealedPinOf(deps.sql, a.dispatch_id);
+    // The duress PIN came after the cancel PIN: the alarm is left going.
+    if (sealed && !sealed.wanted) return;
     const res = sealed === undefined
       ? ({ ok: false, kind: 'refused', message: 'no PIN kept for the alarm', attempts: 0, ambiguous: false } as CenterFailure)
-      : await d.center.cancelAlarm(a.alarm_id, await d.seal.open(sealed));
+      : await d.center.cancelAlarm(a.alarm_id, await d.seal.open(sealed.pinSealed));
     await store.recordCanceled(deps.sql, a.dispatch_id, actor, res.ok, res.ok ? null : failureData(res));
+    // A cancel that went through while the duress PIN was entered pages the leads to request again (dispatch_canceled()).
+    if (res.ok) deps.pager.queued({ incidentId: a.incident_id });
     if (res.ok) log.info('alarm cancelled after the driver cancelled');
     else log.warn({ kind: res.kind }, 'the alarm could not be cancelled');
   } finally {

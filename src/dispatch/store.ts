@@ -154,13 +154,19 @@ export async function cancelsDue(sql: Sql, afterSeconds: number): Promise<{ disp
     SELECT id AS dispatch_id, incident_id, alarm_id FROM dispatches
     WHERE cancel_wanted_at < now() - make_interval(secs => ${afterSeconds})
       AND status IN ('active', 'psap_contacted') AND alarm_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM incidents i WHERE i.id = dispatches.incident_id AND i.duress_at IS NOT NULL)
     LIMIT 50`;
 }
 
-/** The sealed PIN of a dispatch's alarm: only for cancelling it, never returned or logged. */
-export async function sealedPinOf(sql: Sql, dispatchId: string): Promise<string | undefined> {
-  const [row] = await sql<{ pin_sealed: string }[]>`SELECT pin_sealed FROM dispatches WHERE id = ${dispatchId}`;
-  return row?.pin_sealed;
+/**
+ * The sealed PIN of a dispatch's alarm, only for cancelling it (never returned or logged), and
+ * whether its cancel is still wanted: not once the duress PIN was entered (the dispatch goes on).
+ */
+export async function sealedPinOf(sql: Sql, dispatchId: string): Promise<{ pinSealed: string; wanted: boolean } | undefined> {
+  const [row] = await sql<{ pin_sealed: string; wanted: boolean }[]>`
+    SELECT d.pin_sealed, d.cancel_wanted_at IS NOT NULL AND i.duress_at IS NULL AS wanted
+    FROM dispatches d JOIN incidents i ON i.id = d.incident_id WHERE d.id = ${dispatchId}`;
+  return row && { pinSealed: row.pin_sealed, wanted: row.wanted };
 }
 
 /** Whether the responder supervises the incident's zone, or acknowledged it. */

@@ -105,6 +105,11 @@ export function smsFor(p: ClaimedPage, now = new Date()): string {
       return fitted((_, name) => t(lang, 'phone.notice.sms', { code: p.code, driver: name(p.driver_name) }));
     case 'dispatch':
       if (p.note === 'psap_contacted') return fitted((_, name) => t(lang, 'phone.dispatch.psapContacted', { code: p.code, driver: name(p.driver_name) }));
+      if (p.note === 'canceled_then_duress') {
+        return fitted((shape, name) =>
+          t(lang, shape.short ? 'phone.dispatch.canceledThenDuressShort' : 'phone.dispatch.canceledThenDuress', { code: p.code, driver: name(p.driver_name), fix: fixText(p, lang, shape, now) }),
+        );
+      }
       return fitted((shape, name) =>
         t(lang, shape.short ? 'phone.dispatch.failedShort' : 'phone.dispatch.failed', { code: p.code, driver: name(p.driver_name), fix: fixText(p, lang, shape, now) }),
       );

@@ -36,6 +36,14 @@ BEGIN
     IF leads_and_sups IS NOT NULL THEN
       PERFORM queue_pages(p_incident, leads_and_sups, ARRAY['sms', 'voice'], 'duress', 0, 0, now(), 1, 0, 'duress');
     END IF;
+    -- The emergency dispatch goes on as if nothing was pressed: a cancel the real PIN asked for
+    -- before (its alarm perhaps still being created) is called off.
+    UPDATE dispatches SET cancel_wanted_at = NULL
+    WHERE incident_id = p_incident AND status IN ('requested', 'active', 'psap_contacted');
+    -- One the real PIN already cancelled cannot be: the safety leads are told to request again.
+    PERFORM dispatch_cancelled_then_duress(d.id) FROM dispatches d
+    WHERE d.incident_id = p_incident AND d.status = 'canceled' AND d.cancel_wanted_at IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM dispatches l WHERE l.incident_id = p_incident AND l.requested_at > d.requested_at);
     RETURN CASE WHEN inc.cancel_locked_at IS NOT NULL THEN 'locked'
                 WHEN inc.status = 'cancel_requested' THEN 'already' ELSE 'cancelled' END;
   END IF;

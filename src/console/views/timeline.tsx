@@ -151,6 +151,7 @@ export function describe(e: TimelineEvent, names: Names, events?: TimelineEvent[
             key: true,
             what: d.reason === 'services_missing' ? 'DISPATCH FAILED: the alarm lacks a service asked for — call 911 yourself'
               : d.reason === 'interrupted' ? 'DISPATCH FAILED: the request was cut short (an alarm may exist) — call 911 yourself; the safety leads were paged'
+              : d.reason === 'canceled_then_duress' ? 'DISPATCH CANCELLED, THEN THE DURESS PIN: no police are coming — request dispatch again; the safety leads were told'
               : 'DISPATCH FAILED — call 911 yourself; the safety leads were paged',
             detail: [str(d.kind), str(d.message)].filter(Boolean).join(': '),
           };

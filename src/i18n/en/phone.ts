@@ -60,6 +60,9 @@ export default {
       'Mayday dispatch failure. Emergency services could not be requested for driver {driver}. Call 911 yourself now. ' +
       'Incident {code}. Location by text message. Press 1 to acknowledge.',
     psapContacted: 'Mayday #{code}: the dispatcher has contacted 911 for driver {driver}.',
+    /** The driver's cancel PIN cancelled the alarm, then the duress PIN was entered: the police were called off under threat. */
+    canceledThenDuress: 'MAYDAY #{code}: dispatch for {driver} was CANCELLED, then the DURESS PIN was entered. REQUEST POLICE AGAIN or call 911. {fix} Reply ACK {code}',
+    canceledThenDuressShort: 'MAYDAY #{code}: police CANCELLED, then DURESS ({driver}). CALL 911. {fix} Reply ACK {code}',
     requested: 'Mayday #{code}: police requested through the dispatch center. You will get a text when 911 is contacted.',
     already: 'Mayday #{code}: emergency services were already requested; nothing changed.',
     replyFailed: 'Mayday #{code}: the dispatch FAILED - call 911 yourself. The safety leads were paged.',

@@ -54,6 +54,8 @@ export default {
       'Falla de despacho de Mayday. No se pudieron pedir servicios de emergencia para {driver}. Llame usted al 911 ahora. ' +
       'Incidente {code}. La ubicación le llega por mensaje de texto. Presione 1 para confirmar.',
     psapContacted: 'Mayday #{code}: el despachador ya se puso en contacto con el 911 por {driver}.',
+    canceledThenDuress: 'MAYDAY #{code}: el despacho para {driver} fue CANCELADO y luego se introdujo el PIN de AMENAZA. PIDA OTRA VEZ LA POLICIA o llame al 911. {fix} Responda ACK {code}',
+    canceledThenDuressShort: 'MAYDAY #{code}: AMENAZA tras cancelar, {driver}. LLAME AL 911. {fix} Responda ACK {code}',
     requested: 'Mayday #{code}: se pidió la policía a la central de despacho. Le avisaremos por texto cuando se contacte al 911.',
     already: 'Mayday #{code}: ya se habían pedido servicios de emergencia; no se cambió nada.',
     replyFailed: 'Mayday #{code}: el despacho FALLÓ - llame usted al 911. Se avisó a los responsables de seguridad.',
