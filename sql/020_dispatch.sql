@@ -54,7 +54,8 @@ ALTER DOMAIN page_purpose DROP CONSTRAINT page_purpose_check;
 ALTER DOMAIN page_purpose ADD CONSTRAINT page_purpose_check
   CHECK (VALUE IN ('page', 'failover', 'retry', 'repage', 'duress', 'notice', 'checkin', 'dispatch'));
 
--- The dispatch events. The list is otherwise the same as in 019.
+-- The dispatch events (dispatch.location_failed: the center refused a newer fix of the driver).
+-- The list is otherwise the same as in 019.
 ALTER DOMAIN event_type DROP CONSTRAINT event_type_check;
 ALTER DOMAIN event_type ADD CONSTRAINT event_type_check CHECK (VALUE IN (
   'incident.opened', 'incident.duplicate_request', 'incident.linked', 'location.updated',
@@ -67,4 +68,4 @@ ALTER DOMAIN event_type ADD CONSTRAINT event_type_check CHECK (VALUE IN (
   'support.linked', 'notice.queued', 'simulator.action',
   'incident.details',
   'dispatch.requested', 'dispatch.created', 'dispatch.psap_contacted', 'dispatch.closed',
-  'dispatch.canceled', 'dispatch.failed'));
+  'dispatch.canceled', 'dispatch.failed', 'dispatch.location_failed'));

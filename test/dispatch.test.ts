@@ -317,6 +317,12 @@ describe('cancel and duress', () => {
     await t.engine.tick();
     await sleep(100);
     expect(standin.requests.filter((r) => r.route === 'location' && r.alarmId === alarm.id).length).toBe(asked);
+    // The refusal is on the timeline, once, and on the console's incident page in words.
+    const refused = await t.sql<{ data: any }[]>`SELECT data FROM incident_events WHERE incident_id = ${inc.id} AND type = 'dispatch.location_failed'`;
+    expect(refused.map((r) => r.data)).toEqual([expect.objectContaining({ alarmId: alarm.id, status: 400, locationAt: expect.any(String) })]);
+    const con = await signIn(t, a.token);
+    expect(text((await con.get(`/console/incidents/${inc.id}`)).html)).toContain('The dispatch center refused the driver’s newer location');
+    expect((await t.get(`/v1/incidents/${inc.id}/timeline/verify`, ADMIN_TOKEN)).body.valid).toBe(true);
   });
 });
 

@@ -176,6 +176,8 @@ export function summarize(e: TimelineEvent): string {
       return `dispatch closed by the dispatcher at ${str(d.at)} (was ${str(d.statusBefore)})`;
     case 'dispatch.canceled':
       return `dispatch alarm cancelled by the ${d.by === 'person' ? 'driver with the dispatcher' : 'driver\'s cancel PIN'} (was ${str(d.statusBefore)})`;
+    case 'dispatch.location_failed':
+      return `the dispatch center refused the driver's newer location (${[d.status, d.message].filter((x) => x !== undefined && x !== null).map(str).join(' ')}): the alarm keeps an older one`;
     case 'dispatch.failed':
       return d.reason === 'cancel'
         ? `cancelling the dispatch alarm failed: ${str(d.kind)} ${str(d.message)}`

@@ -137,7 +137,8 @@ async function forward(deps: Deps, a: store.LiveAlarm, log: Logger): Promise<voi
     const res = await deps.dispatch.center.addLocation(a.alarm_id, { lat: a.lat, lng: a.lng, accuracy: a.accuracy_m ?? 0 });
     // A refusal (the alarm closed at the center, a location it will not take) is not sent again:
     // the next fix is tried. No answer is tried again by the sweep.
-    if (res.ok || res.kind === 'refused') await store.markLocationSent(deps.sql, a.dispatch_id, a.location_at);
+    if (res.ok) await store.markLocationSent(deps.sql, a.dispatch_id, a.location_at);
+    else if (res.kind === 'refused') await store.recordLocationRefused(deps.sql, a.dispatch_id, a.location_at, { status: res.status, message: res.message });
     if (!res.ok && res.kind === 'unknown' && res.status === undefined) {
       const misses = (forwardBackoff.get(a.dispatch_id)?.misses ?? 0) + 1;
       forwardBackoff.set(a.dispatch_id, { misses, until: Date.now() + FORWARD_BACKOFF_MS[Math.min(misses, FORWARD_BACKOFF_MS.length) - 1] });

@@ -140,6 +140,21 @@ export async function staleRequests(sql: Sql, olderThanSeconds: number): Promise
     LIMIT 50`;
 }
 
+/**
+ * The center refused the fix taken at `at` (the alarm closed there, a location it will not take):
+ * it is not sent again, and the timeline says so (dispatch.location_failed).
+ */
+export async function recordLocationRefused(sql: Sql, dispatchId: string, at: Date, f: { status?: number; message: string }): Promise<void> {
+  await sql`
+    WITH m AS (
+      UPDATE dispatches SET location_sent_at = greatest(coalesce(location_sent_at, '-infinity'), ${at}) WHERE id = ${dispatchId}
+      RETURNING incident_id, alarm_id)
+    INSERT INTO incident_events (incident_id, type, actor, data)
+    SELECT incident_id, 'dispatch.location_failed', 'system', jsonb_strip_nulls(jsonb_build_object(
+      'dispatchId', ${dispatchId}::uuid, 'alarmId', alarm_id, 'locationAt', ${at}::timestamptz, 'status', ${f.status ?? null}::int, 'message', ${f.message}::text))
+    FROM m`;
+}
+
 /** The fix taken at `at` reached the alarm; an older one arriving late never moves it back. */
 export async function markLocationSent(sql: Sql, dispatchId: string, at: Date): Promise<void> {
   await sql`UPDATE dispatches SET location_sent_at = greatest(coalesce(location_sent_at, '-infinity'), ${at}) WHERE id = ${dispatchId}`;

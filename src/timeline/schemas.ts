@@ -15,7 +15,7 @@ export const EVENT_TYPES = [
   'incident.severity_raised', 'incident.resolved', 'location.redacted',
   'support.linked', 'notice.queued', 'simulator.action',
   'incident.details',
-  'dispatch.requested', 'dispatch.created', 'dispatch.psap_contacted', 'dispatch.closed', 'dispatch.canceled', 'dispatch.failed',
+  'dispatch.requested', 'dispatch.created', 'dispatch.psap_contacted', 'dispatch.closed', 'dispatch.canceled', 'dispatch.failed', 'dispatch.location_failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

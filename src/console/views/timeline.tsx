@@ -144,6 +144,8 @@ export function describe(e: TimelineEvent, names: Names, events?: TimelineEvent[
       return { what: 'The dispatcher closed the alarm' };
     case 'dispatch.canceled':
       return { what: d.by === 'person' ? 'The driver cancelled the alarm with the dispatcher' : 'The alarm was cancelled after the driver’s cancel PIN' };
+    case 'dispatch.location_failed':
+      return { key: true, what: 'The dispatch center refused the driver’s newer location: the dispatcher has an older one', detail: [d.status, d.message].filter((x) => x !== undefined && x !== null).map(str).join(' ') || undefined };
     case 'dispatch.failed':
       return d.reason === 'cancel'
         ? { key: true, what: 'The alarm could not be cancelled: it goes on', detail: str(d.message) }
