@@ -385,6 +385,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
     const { incident } = await res.json();
     await seen(page, 'Paging your supervisor').waitFor();
     expect((await activeOf(dana().id)).length).toBe(before + 1);
+    // The SOS went straight to the network: the service worker's static route for /v1/ (where the
+    // browser has it, as Chromium does) keeps it off the worker's thread.
+    const timing = await page.evaluate(() => {
+      const e = performance.getEntriesByType('resource').find((r) => r.name.endsWith('/v1/sos')) as any;
+      return { controlled: Boolean(navigator.serviceWorker.controller), source: e?.workerMatchedSourceType };
+    });
+    expect(timing).toEqual({ controlled: true, source: 'network' });
     // Reloaded with nothing of the incident kept on the phone, the app resumes the driver's newest open one.
     await page.evaluate(() => new Promise((res) => {
       const open = window.indexedDB.open('mayday', 1);
