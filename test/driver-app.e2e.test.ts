@@ -25,7 +25,8 @@ import { freshDatabase } from './helpers/db';
 // Code run in the page by page.evaluate(); this project's tsconfig has no DOM library.
 declare const window: any;
 declare const document: any;
-declare const performance: { getEntriesByName(name: string): unknown[] };
+declare const performance: { getEntriesByName(name: string): unknown[]; getEntriesByType(type: string): { name: string }[] };
+declare const navigator: any;
 declare function getComputedStyle(el: unknown): { transitionDuration: string };
 
 const CHROMIUM = '/usr/bin/chromium';
