@@ -72,6 +72,7 @@ function runtime(s: Setup, sql: Sql, self?: string) {
       do {
         await w.pager.idle();
         await w.simulator?.idle();
+        await w.dispatchSweeps(); // a location or cancel on its way to the dispatch center
         await Promise.allSettled([...pending]);
       } while (pending.size > 0);
       w.pager.stop(); // the sender lives for this request; the alarms have the retries
