@@ -12,7 +12,7 @@
  *
  * Properties (exit 1 when any is violated): every flow's dispatch request is answered; no
  * dispatch is left `requested` (one cut short becomes `dispatch.failed`, interrupted, within the
- * engine's 30 s); no alarm exists at the center without the timeline saying so (its id in a
+ * engine's 10 s); no alarm exists at the center without the timeline saying so (its id in a
  * dispatch.created, or its incident has a dispatch.failed marked ambiguous); every failure paged
  * the safety lead; each webhook event of a known alarm that the stand-in saw taken is on the
  * timeline once; every timeline verifies.
@@ -110,7 +110,7 @@ async function main() {
   await Promise.all([Promise.all(Array.from({ length: cfg.flows }, (_, i) => flow(i))), killer()]);
   say(`${answers.length} flows answered; ${restarts} kills (${hangs} while the center held a creation); waiting for every dispatch to settle`);
 
-  // A request cut short is failed by the engine 30 s after it was recorded; webhooks are retried.
+  // A request cut short is failed by the engine 10 s after it was recorded; webhooks are retried.
   const settleUntil = Date.now() + 60_000;
   for (;;) {
     const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM dispatches WHERE status = 'requested'`;
