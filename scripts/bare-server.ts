@@ -1,17 +1,21 @@
 /**
- * The "bare" baseline of `npm run bench:intake`: the same stack as Mayday (hono,
- * @hono/node-server, postgres.js through src/db/client with Mayday's pool size) doing the least a
- * durable intake can do: parse a JSON body and INSERT one row, one round trip.
+ * The references of `npm run bench:intake`: the same stack as Mayday (hono, @hono/node-server,
+ * postgres.js through src/db/client with Mayday's pool size) doing the least an intake can do.
  *
- *   POST /bare   {any JSON}  -> 201 {"id": <bigint as string>}
- *   GET  /healthz            -> 200
+ *   POST /bare     {any JSON}  -> 201 {"id": <bigint as string>}: one INSERT ... RETURNING, one round trip
+ *   POST /durable  an SOS body -> 201 {"id": <uuid>}: the durable minimum, one statement (one commit)
+ *                  inserting an incident row, its incident.opened event and its first two pages (SMS
+ *                  and call) into tables shaped like Mayday's (lib/db.ts createDurableTables), no chain
+ *   GET  /healthz              -> 200
  *
- * Env: DATABASE_URL (required; the table bench_bare must exist), PORT (required).
+ * Env: DATABASE_URL (required; the tables bench_bare and bench_incidents, bench_incident_events,
+ * bench_pages must exist), PORT (required).
  * Started as a child process by bench-intake.ts and bench-paging.ts; stops on SIGTERM/SIGINT or when its
  * parent goes away (stdin closes).
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { randomUUID } from 'node:crypto';
 import { connect } from '../src/db/client';
 
 /** Mayday's pool size: see src/entry/node.ts. */
@@ -36,6 +40,38 @@ app.post('/bare', async (c) => {
     return c.json({ error: { code: 'bad_request', message: 'body is not JSON' } }, 400);
   }
   const [row] = await sql<{ id: string }[]>`INSERT INTO bench_bare (payload) VALUES (${sql.json(body as never)}) RETURNING id`;
+  return c.json({ id: row.id }, 201);
+});
+// No authentication and no zone lookup: one driver and one on-call responder, made up here.
+const driver = randomUUID();
+const oncall = { id: randomUUID(), phone: '+15550000001' };
+const SEVERE = new Set(['robbery', 'shooting', 'assault']);
+
+app.post('/durable', async (c) => {
+  let b: { clientRequestId?: string; kind?: string; location?: { lat?: number; lng?: number; accuracyM?: number } };
+  try {
+    b = await c.req.json();
+  } catch {
+    return c.json({ error: { code: 'bad_request', message: 'body is not JSON' } }, 400);
+  }
+  const loc = b.location ?? {};
+  if (!b.clientRequestId || !b.kind || typeof loc.lat !== 'number' || typeof loc.lng !== 'number') {
+    return c.json({ error: { code: 'bad_request', message: 'clientRequestId, kind and location are required' } }, 400);
+  }
+  const severity = SEVERE.has(b.kind) ? 'critical' : 'high';
+  const opened = { kind: b.kind, severity, source: 'app', zoneRule: 'inside', clientRequestId: b.clientRequestId, location: { accuracyM: loc.accuracyM ?? null } };
+  const [row] = await sql<{ id: string }[]>`
+    WITH i AS (
+      INSERT INTO bench_incidents (driver_id, client_request_id, kind, severity, zone_rule, lat, lng, accuracy_m, location_at)
+      VALUES (${driver}, ${b.clientRequestId}, ${b.kind}, ${severity}, 'inside', ${loc.lat}, ${loc.lng}, ${loc.accuracyM ?? null}, now())
+      RETURNING id, opened_at),
+    e AS (
+      INSERT INTO bench_incident_events (incident_id, seq, type, at, actor, data, prev_hash, hash)
+      SELECT id, 1, 'incident.opened', opened_at, ${'driver:' + driver}, ${sql.json(opened)}, '', '' FROM i),
+    p AS (
+      INSERT INTO bench_pages (incident_id, recipient_id, phone, channel, step)
+      SELECT i.id, ${oncall.id}, ${oncall.phone}, ch, 0 FROM i, unnest(ARRAY['sms', 'voice']) ch)
+    SELECT id FROM i`;
   return c.json({ id: row.id }, 201);
 });
 app.onError((err, c) => {

@@ -2,17 +2,28 @@
  * `npm run bench:intake`: how close SOS intake comes to the physical floor of this machine.
  *
  * Two real HTTP servers, each in a child process of its own (so the load generator, which runs
- * here, never shares an event loop with a server), on one scratch database:
+ * here, never shares an event loop with a server), on one scratch database, and three loads:
  *   - Mayday itself (src/entry/node.ts), loaded with POST /v1/sos: every request a new
  *     clientRequestId (so every one opens an incident), drivers taken round-robin, a location
  *     inside the zone;
  *   - the "bare" baseline (scripts/bare-server.ts): same stack and pool size, POST /bare
- *     parses the JSON body and does one INSERT ... RETURNING.
+ *     parses the JSON body and does one INSERT ... RETURNING (context);
+ *   - the durable minimum, the reference of the goal (the same bare server, POST /durable): one
+ *     statement, one commit, inserting an incident row, its opening event and its two first pages
+ *     into tables of its own shaped like Mayday's (no triggers, so no hash chain; lib/db.ts).
  * Children run as `node --import tsx <entry>` (one process each, no npx/tsx wrapper), each in its
  * own process group, and are stopped with SIGTERM (SIGKILL after 15 s).
- * Runs one after another, each after a short warm-up: bare, SOS, bare; the baseline is the mean
- * of its two runs (cancels drift). Prints throughput, p50, p99 and the ratios
- * intake/bare throughput (goal >= 0.5) and intake/bare p99.
+ * Runs one after another, each after a short warm-up: bare, durable, SOS, durable, bare, so that
+ * each reference is measured as far before the SOS run as after it and its mean cancels a steady
+ * drift. Prints throughput, p50, p99 and the ratios intake/durable throughput (goal >= 0.5) and
+ * intake/bare, and p99 likewise.
+ * What the database spent per request, for every run (lib/pgstats.ts): WAL bytes and records
+ * (pg_stat_wal: the whole server's, so on a shared server other databases' writes count too),
+ * CPU ms of the scratch database's backends serving the loaded server (/proc), and statement
+ * execution ms (pg_stat_statements, only when the server preloads it; it is wall time inside the
+ * executor, waits included). Goals printed for the SOS: <= 1 ms database CPU, <= 6 kB WAL.
+ * Each window runs from the end of the run's warm-up to the end of the run, and after an SOS run
+ * until Mayday's page queue is empty (at most 30 s), so the paging an SOS causes is counted too.
  *
  * Database: DATABASE_URL if set (a scratch database mayday_bench_<random> is created on that
  * server and dropped at the end), else the embedded PostgreSQL in a temporary directory
@@ -33,11 +44,13 @@
  * an SOS did not open a new incident.
  */
 import autocannon from 'autocannon';
+import type { Sql } from '../src/db/client';
 import os from 'node:os';
 import { api, sosBody, ZONE_BOUNDARY } from './lib/api';
 import { cpuDelta, cpuSample } from './lib/cpu';
-import { createBareTable, insertDrivers, openPool, scratchDatabase, serverVersion } from './lib/db';
+import { createBareTable, createDurableTables, insertDrivers, openPool, scratchDatabase, serverVersion } from './lib/db';
 import { printFailures, runBench } from './lib/main';
+import { dbCost, dbStatsSample, dbStatsSource, type DbCost, type DbStatsSource } from './lib/pgstats';
 import { freePort, newAdminToken, startChild, startMayday, waitReady, type Child } from './lib/processes';
 import { intEnv, say, sleep } from './lib/run';
 import { fmt, pad, provenance } from './lib/stats';
@@ -57,6 +70,18 @@ interface Run {
   reqErrors: Map<string, number>;
   bodies: string[];
   cpu: ReturnType<typeof cpuDelta>;
+  db?: DbCost;
+}
+
+/** Until no page of Mayday's is due and unsent (at most `ms`): the paging of the SOS just taken. */
+async function drainPages(sql: Sql, ms = 30_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pages WHERE status IN ('queued', 'sending') AND not_before <= now()`;
+    if (n === 0) return;
+    await sleep(200);
+  }
+  say(`pages still due after ${ms / 1000} s: the window closes anyway`);
 }
 
 async function load(label: string, target: Child, path: string, tokens: string[], duration: number): Promise<Run> {
@@ -106,6 +131,23 @@ const codes = (r: autocannon.Result) =>
     .map(([code, { count }]) => `${code}×${count}`)
     .join(' ');
 
+/** The database's cost per 2xx answer of each run, with where each figure comes from, and the SOS's goals. */
+function costLines(runs: Run[], src: DbStatsSource): string[] {
+  const out = [`database cost per 2xx answer: ${'run'.padEnd(14)}${pad('CPU ms', 9)}${pad('exec ms', 9)}${pad('WAL B', 9)}${pad('WAL rec', 9)}`];
+  for (const r of runs) {
+    const c = r.db;
+    const missed = c && (c.lostBackends || c.newBackends) ? `   (${c.lostBackends} backends gone, ${c.newBackends} new: their CPU partly missed)` : '';
+    out.push(`${''.padEnd(30)}${r.label.padEnd(14)}${pad(fmt(c?.cpuMs, 2), 9)}${pad(fmt(c?.execMs, 2), 9)}${pad(fmt(c?.walBytes, 0), 9)}${pad(fmt(c?.walRecords, 1), 9)}${missed}`);
+  }
+  const sos = runs.find((r) => r.label.startsWith('SOS'))?.db;
+  const verdict = (x: number | undefined, goal: number) => (x === undefined ? 'not measured' : x <= goal ? 'met' : 'NOT met');
+  out.push(`  CPU ms: /proc CPU of the scratch database's client backends serving the loaded server${src.statements ? '' : ' (pg_stat_statements not used: ' + src.statementsWhy + ')'}`);
+  out.push(`  exec ms: ${src.statements ? "pg_stat_statements' total_exec_time of the scratch database (wall time in the executor, waits included)" : 'not available'}`);
+  out.push(`  WAL: ${src.wal ? 'pg_stat_wal, the whole server (other databases on a shared server add to it)' : 'not available (PostgreSQL < 14)'}`);
+  out.push(`SOS database CPU: ${fmt(sos?.cpuMs, 2)} ms (goal <= 1 ms: ${verdict(sos?.cpuMs, 1)});  WAL: ${fmt(sos?.walBytes === undefined ? undefined : sos.walBytes / 1000, 1)} kB (goal <= 6 kB: ${verdict(sos?.walBytes, 6000)})`);
+  return out;
+}
+
 /** Problems of one run, as sentences; none means clean. */
 function problems(run: Run): string[] {
   const r = run.result;
@@ -124,7 +166,9 @@ async function main() {
   // Migrate, and make the baseline's table.
   const sql = await openPool(db.url, { migrated: true });
   await createBareTable(sql);
+  await createDurableTables(sql);
   const pgVersion = await serverVersion(sql);
+  const statsSrc: DbStatsSource = await dbStatsSource(sql);
 
   // Mayday, for real, in its own process.
   const adminToken = newAdminToken();
@@ -174,25 +218,35 @@ async function main() {
   const smoke = await api<{ incident: { zoneId: string | null; zoneRule: string } }>(mayday.base, 'POST', '/v1/sos', tokens[0], JSON.parse(sosBody()), 201);
   if (smoke.incident.zoneRule !== 'inside') throw new Error(`the benchmark location is not inside the zone: ${JSON.stringify(smoke.incident)}`);
   await api(bare.base, 'POST', '/bare', tokens[0], JSON.parse(sosBody()), 201);
+  await api(bare.base, 'POST', '/durable', tokens[0], JSON.parse(sosBody()), 201);
+  await drainPages(sql);
 
-  // Load: bare, SOS, bare; each after a warm-up of its own.
+  // Load: bare, durable, SOS, durable, bare (symmetric around the SOS run); each after a warm-up
+  // of its own. The database's costs are counted for the backends of the server under load.
   const runs: Run[] = [];
   const warmups: Run[] = [];
-  const plan: [string, Child, string][] = [
-    ['bare #1', bare, '/bare'],
-    ['SOS intake', mayday, '/v1/sos'],
-    ['bare #2', bare, '/bare'],
+  const plan: [string, Child, string, string][] = [
+    ['bare #1', bare, '/bare', 'mayday-bench-bare'],
+    ['durable #1', bare, '/durable', 'mayday-bench-bare'],
+    ['SOS intake', mayday, '/v1/sos', '!mayday-bench%'],
+    ['durable #2', bare, '/durable', 'mayday-bench-bare'],
+    ['bare #2', bare, '/bare', 'mayday-bench-bare'],
   ];
-  for (const [label, target, path] of plan) {
+  for (const [label, target, path, apps] of plan) {
     if (cfg.warmup > 0) {
       say(`${label}: warm-up ${cfg.warmup} s`);
       warmups.push(await load(`${label} warm-up`, target, path, tokens, cfg.warmup));
+      if (target === mayday) await drainPages(sql);
     }
     say(`${label}: ${cfg.duration} s, ${cfg.connections} connections`);
-    runs.push(await load(label, target, path, tokens, cfg.duration));
+    const before = await dbStatsSample(sql, statsSrc, apps);
+    const run = await load(label, target, path, tokens, cfg.duration);
+    if (target === mayday) await drainPages(sql);
+    run.db = dbCost(before, await dbStatsSample(sql, statsSrc, apps), run.result['2xx']);
+    runs.push(run);
     await sleep(500);
   }
-  const [bare1, sos, bare2] = runs;
+  const [bare1, durable1, sos, durable2, bare2] = runs;
   const sosWarm = warmups.find((w) => w.label.startsWith('SOS'));
 
   // Did every SOS answered 201 really open an incident of its own?
@@ -205,29 +259,34 @@ async function main() {
     SELECT type, count(*)::int AS n FROM incident_events GROUP BY type ORDER BY n DESC, type`;
 
   // Report.
-  const bareRps = (bare1.result.requests.average + bare2.result.requests.average) / 2;
-  const bareP50 = (bare1.result.latency.p50 + bare2.result.latency.p50) / 2;
-  const bareP99 = (bare1.result.latency.p99 + bare2.result.latency.p99) / 2;
+  const mean = (a: Run, b: Run, f: (r: autocannon.Result) => number) => (f(a.result) + f(b.result)) / 2;
+  const bareRps = mean(bare1, bare2, (r) => r.requests.average);
+  const bareP99 = mean(bare1, bare2, (r) => r.latency.p99);
+  const durRps = mean(durable1, durable2, (r) => r.requests.average);
+  const durP99 = mean(durable1, durable2, (r) => r.latency.p99);
   const rpsRatio = sos.result.requests.average / bareRps;
   const p99Ratio = sos.result.latency.p99 / bareP99;
+  const durRatio = sos.result.requests.average / durRps;
   const lines: string[] = [];
   lines.push('');
   lines.push(`Mayday intake benchmark: autocannon -c ${cfg.connections} -d ${cfg.duration} (warm-up ${cfg.warmup} s each), ${tokens.length} drivers round-robin`);
   lines.push(...provenance(pgVersion, db.label, `${os.platform()} ${os.release()}`));
   lines.push('');
-  lines.push(`${'run'.padEnd(14)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('2xx', 9)}${pad('non-2xx', 9)}${pad('errors', 8)}   cpu, % of one core: server / all postgres processes / autocannon / whole machine`);
+  lines.push(`${'run'.padEnd(16)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('2xx', 9)}${pad('non-2xx', 9)}${pad('errors', 8)}   cpu, % of one core: server / all postgres processes / autocannon / whole machine`);
   const row = (label: string, rps: number, p50: number, p99: number, r?: Run) =>
     lines.push(
-      `${label.padEnd(14)}${pad(fmt(rps, 0), 9)}${pad(fmt(p50, 1), 9)}${pad(fmt(p99, 1), 9)}${pad(r ? String(r.result['2xx']) : '', 9)}${pad(r ? String(r.result.non2xx) : '', 9)}${pad(r ? String(r.result.errors) : '', 8)}` +
+      `${label.padEnd(16)}${pad(fmt(rps, 0), 9)}${pad(fmt(p50, 1), 9)}${pad(fmt(p99, 1), 9)}${pad(r ? String(r.result['2xx']) : '', 9)}${pad(r ? String(r.result.non2xx) : '', 9)}${pad(r ? String(r.result.errors) : '', 8)}` +
         (r ? `   ${fmt(r.cpu.procs[0], 0)} / ${fmt(r.cpu.pg, 0)} / ${fmt(r.cpu.self, 0)} / ${fmt(r.cpu.machine, 0)}` : ''),
     );
-  row('bare #1', bare1.result.requests.average, bare1.result.latency.p50, bare1.result.latency.p99, bare1);
-  row('bare #2', bare2.result.requests.average, bare2.result.latency.p50, bare2.result.latency.p99, bare2);
-  row('bare (mean)', bareRps, bareP50, bareP99);
-  row('SOS intake', sos.result.requests.average, sos.result.latency.p50, sos.result.latency.p99, sos);
+  for (const r of runs) row(r.label, r.result.requests.average, r.result.latency.p50, r.result.latency.p99, r);
+  row('bare (mean)', bareRps, mean(bare1, bare2, (r) => r.latency.p50), bareP99);
+  row('durable (mean)', durRps, mean(durable1, durable2, (r) => r.latency.p50), durP99);
   lines.push('');
-  lines.push(`intake / bare throughput: ${rpsRatio.toFixed(2)}  (goal >= 0.5: ${rpsRatio >= 0.5 ? 'met' : 'NOT met'})`);
-  lines.push(`intake / bare p99:        ${p99Ratio.toFixed(2)}`);
+  lines.push(`intake / durable throughput: ${durRatio.toFixed(2)}  (goal >= 0.5: ${durRatio >= 0.5 ? 'met' : 'NOT met'})`);
+  lines.push(`intake / bare throughput:    ${rpsRatio.toFixed(2)}  (context)`);
+  lines.push(`intake / durable p99:        ${(sos.result.latency.p99 / durP99).toFixed(2)};  intake / bare p99: ${p99Ratio.toFixed(2)}`);
+  lines.push('');
+  lines.push(...costLines(runs, statsSrc));
   lines.push('');
   lines.push(`req/s second by second:`);
   // autocannon ticks once a second and once more, partially, when it stops: leave that one out.

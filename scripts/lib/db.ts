@@ -96,6 +96,22 @@ export async function createBareTable(sql: Sql): Promise<void> {
   await sql`CREATE TABLE bench_bare (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, payload jsonb NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`;
 }
 
+/**
+ * The tables of the durable-minimum reference (scripts/bare-server.ts, POST /durable): the columns,
+ * defaults and checks of incidents, incident_events and pages (LIKE), none of their triggers (so no
+ * hash chain) and only the indexes intake needs: the keys, the retry key and the page queue.
+ */
+export async function createDurableTables(sql: Sql): Promise<void> {
+  await sql.begin(async (tx) => {
+    await tx`CREATE SEQUENCE bench_incident_code_seq START 1000`;
+    await tx`CREATE TABLE bench_incidents (LIKE incidents INCLUDING DEFAULTS INCLUDING CONSTRAINTS, PRIMARY KEY (id), UNIQUE (driver_id, client_request_id))`;
+    await tx`ALTER TABLE bench_incidents ALTER code SET DEFAULT nextval('bench_incident_code_seq')`;
+    await tx`CREATE TABLE bench_incident_events (LIKE incident_events INCLUDING DEFAULTS INCLUDING CONSTRAINTS, PRIMARY KEY (incident_id, seq))`;
+    await tx`CREATE TABLE bench_pages (LIKE pages INCLUDING DEFAULTS INCLUDING CONSTRAINTS, PRIMARY KEY (id))`;
+    await tx`CREATE INDEX bench_pages_due_idx ON bench_pages (not_before) WHERE status = 'queued'`;
+  });
+}
+
 /** The PIN hashes of drivers made in SQL (cancel 1234, duress 9999): PBKDF2, slow on purpose, so computed once and shared. */
 export async function pinHashes(): Promise<{ cancel: string; duress: string }> {
   const [cancel, duress] = await Promise.all([hashPin('1234'), hashPin('9999')]);
