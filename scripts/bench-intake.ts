@@ -50,7 +50,7 @@ import { api, sosBody, ZONE_BOUNDARY } from './lib/api';
 import { cpuDelta, cpuSample } from './lib/cpu';
 import { createBareTable, createDurableTables, insertDrivers, openPool, scratchDatabase, serverVersion } from './lib/db';
 import { printFailures, runBench } from './lib/main';
-import { dbCost, dbStatsSample, dbStatsSource, type DbCost, type DbStatsSource } from './lib/pgstats';
+import { dbCost, dbStatsSample, dbStatsSource, walBreakdown, type DbCost, type DbStatsSource } from './lib/pgstats';
 import { freePort, newAdminToken, startChild, startMayday, waitReady, type Child } from './lib/processes';
 import { intEnv, say, sleep } from './lib/run';
 import { fmt, pad, provenance } from './lib/stats';
@@ -71,6 +71,8 @@ interface Run {
   bodies: string[];
   cpu: ReturnType<typeof cpuDelta>;
   db?: DbCost;
+  /** Where the WAL went (pg_walinspect), for the SOS run. */
+  walWhere?: string[];
 }
 
 /** Until no page of Mayday's is due and unsent (at most `ms`): the paging of the SOS just taken. */
@@ -133,18 +135,21 @@ const codes = (r: autocannon.Result) =>
 
 /** The database's cost per 2xx answer of each run, with where each figure comes from, and the SOS's goals. */
 function costLines(runs: Run[], src: DbStatsSource): string[] {
-  const out = [`database cost per 2xx answer: ${'run'.padEnd(14)}${pad('CPU ms', 9)}${pad('exec ms', 9)}${pad('WAL B', 9)}${pad('WAL rec', 9)}`];
+  const out = [`database cost per 2xx answer: ${'run'.padEnd(14)}${pad('CPU ms', 9)}${pad('exec ms', 9)}${pad('WAL B', 9)}${pad('WAL rec', 9)}${pad('db WAL B', 10)}${pad('db rec', 9)}`];
   for (const r of runs) {
     const c = r.db;
     const missed = c && (c.lostBackends || c.newBackends) ? `   (${c.lostBackends} backends gone, ${c.newBackends} new: their CPU partly missed)` : '';
-    out.push(`${''.padEnd(30)}${r.label.padEnd(14)}${pad(fmt(c?.cpuMs, 2), 9)}${pad(fmt(c?.execMs, 2), 9)}${pad(fmt(c?.walBytes, 0), 9)}${pad(fmt(c?.walRecords, 1), 9)}${missed}`);
+    out.push(`${''.padEnd(30)}${r.label.padEnd(14)}${pad(fmt(c?.cpuMs, 2), 9)}${pad(fmt(c?.execMs, 2), 9)}${pad(fmt(c?.walBytes, 0), 9)}${pad(fmt(c?.walRecords, 1), 9)}${pad(fmt(c?.dbWalBytes, 0), 10)}${pad(fmt(c?.dbWalRecords, 1), 9)}${missed}`);
   }
   const sos = runs.find((r) => r.label.startsWith('SOS'))?.db;
   const verdict = (x: number | undefined, goal: number) => (x === undefined ? 'not measured' : x <= goal ? 'met' : 'NOT met');
   out.push(`  CPU ms: /proc CPU of the scratch database's client backends serving the loaded server${src.statements ? '' : ' (pg_stat_statements not used: ' + src.statementsWhy + ')'}`);
   out.push(`  exec ms: ${src.statements ? "pg_stat_statements' total_exec_time of the scratch database (wall time in the executor, waits included)" : 'not available'}`);
   out.push(`  WAL: ${src.wal ? 'pg_stat_wal, the whole server (other databases on a shared server add to it)' : 'not available (PostgreSQL < 14)'}`);
-  out.push(`SOS database CPU: ${fmt(sos?.cpuMs, 2)} ms (goal <= 1 ms: ${verdict(sos?.cpuMs, 1)});  WAL: ${fmt(sos?.walBytes === undefined ? undefined : sos.walBytes / 1000, 1)} kB (goal <= 6 kB: ${verdict(sos?.walBytes, 6000)})`);
+  out.push(`  db WAL: ${src.walinspect ? "pg_walinspect, the records that change the scratch database's relations (commit records, ~50 B a transaction, not counted)" : 'not available (needs PostgreSQL >= 15 and pg_walinspect)'}`);
+  // The database's own WAL when it can be told apart from the rest of the server's.
+  const wal = sos?.dbWalBytes ?? sos?.walBytes;
+  out.push(`SOS database CPU: ${fmt(sos?.cpuMs, 2)} ms (goal <= 1 ms: ${verdict(sos?.cpuMs, 1)});  WAL (${sos?.dbWalBytes !== undefined ? 'db WAL' : 'WAL'}): ${fmt(wal === undefined ? undefined : wal / 1000, 1)} kB (goal <= 6 kB: ${verdict(wal, 6000)})`);
   return out;
 }
 
@@ -242,7 +247,9 @@ async function main() {
     const before = await dbStatsSample(sql, statsSrc, apps);
     const run = await load(label, target, path, tokens, cfg.duration);
     if (target === mayday) await drainPages(sql);
-    run.db = dbCost(before, await dbStatsSample(sql, statsSrc, apps), run.result['2xx']);
+    const after = await dbStatsSample(sql, statsSrc, apps);
+    run.db = await dbCost(sql, statsSrc, before, after, run.result['2xx']);
+    if (target === mayday) run.walWhere = await walBreakdown(sql, statsSrc, before, after, run.result['2xx']);
     runs.push(run);
     await sleep(500);
   }
@@ -287,6 +294,7 @@ async function main() {
   lines.push(`intake / durable p99:        ${(sos.result.latency.p99 / durP99).toFixed(2)};  intake / bare p99: ${p99Ratio.toFixed(2)}`);
   lines.push('');
   lines.push(...costLines(runs, statsSrc));
+  if (sos.walWhere?.length) lines.push(`where the SOS run's WAL went (pg_walinspect, the scratch database's records):`, ...sos.walWhere);
   lines.push('');
   lines.push(`req/s second by second:`);
   // autocannon ticks once a second and once more, partially, when it stops: leave that one out.

@@ -7,8 +7,8 @@
  * incidents of 10 events each. Each database has its own Mayday (src/entry/node.ts, a child
  * process, as in the other benches) and an auditor made through the API. The load is
  * GET /v1/incidents/{id}/timeline as that auditor, one request at a time, alternating the two
- * servers request by request (so both meet the same moments of a busy machine), the read
- * incidents in turn. Phases, each after a warm-up:
+ * servers request by request (so both meet the same moments of a busy machine; which one goes
+ * first in a pair swaps each time), the read incidents in turn. Phases, each after a warm-up:
  *   1. small vs small: both at BENCH_SMALL_EVENTS (a control: the ratio should be about 1);
  *   then "big" grows to BENCH_EVENTS (default 1,000,000) events with more filler, is ANALYZEd,
  *   and its Mayday is given time to write the checkpoint that covers the new heads (as it would
@@ -165,7 +165,9 @@ async function stored(sql: Sql): Promise<{ incidents: number; events: number }> 
 async function readAlternating(sides: Side[], n: number, agent: Agent, failures: string[], phase: string): Promise<number[][]> {
   const lat = sides.map(() => [] as number[]);
   for (let i = 0; i < n; i++) {
-    for (const [k, s] of sides.entries()) {
+    // Which goes first swaps each time: neither always reads right after the other.
+    for (const k of i % 2 ? [...sides.keys()].reverse() : sides.keys()) {
+      const s = sides[k];
       const id = s.reads[i % s.reads.length];
       const t0 = performance.now();
       const r = await send(`${s.mayday.base}/v1/incidents/${id}/timeline`, { agent, headers: { authorization: `Bearer ${s.auditor}` } });
