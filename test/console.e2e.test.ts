@@ -9,7 +9,6 @@
 import { serve } from '@hono/node-server';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import { wireNode } from '../src/entry/wire';
 import { createLogger } from '../src/log';
 import { ADMIN_TOKEN } from './helpers/app';
 import { freshDatabase } from './helpers/db';
+import { freePort } from './helpers/ports';
 
 // Code run in the page by page.evaluate(); this project's tsconfig has no DOM library.
 declare const window: any;
@@ -29,16 +29,6 @@ type HTMLInputElement = { value: string };
 const CHROMIUM = '/usr/bin/chromium';
 export const SHOTS = resolve('test-results/console');
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s: Server = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 describe.skipIf(!existsSync(CHROMIUM))('the console in a browser', () => {
   let base: string;

@@ -10,7 +10,6 @@
 import { serve } from '@hono/node-server';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer, type Server } from 'node:net';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page, type Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import { wireNode } from '../src/entry/wire';
 import { createLogger } from '../src/log';
 import { ADMIN_TOKEN } from './helpers/app';
 import { freshDatabase } from './helpers/db';
+import { freePort } from './helpers/ports';
 
 // Code run in the page by page.evaluate(); this project's tsconfig has no DOM library.
 declare const window: any;
@@ -37,16 +37,6 @@ const HERE = { latitude: DEMO.here.lat, longitude: DEMO.here.lng, accuracy: 12 }
 /** The number drivers text SOS to, as with Twilio configured (TWILIO_FROM_NUMBER; the simulator has none). */
 const TEXT_SOS_TO = '+15550100999';
 
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s: Server = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => res(port));
-    });
-  });
-}
 
 describe.skipIf(!existsSync(CHROMIUM))('the driver app in a browser', () => {
   let base: string;

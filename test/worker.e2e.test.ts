@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import twilio from 'twilio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer, type AddressInfo } from 'node:net';
 import { startStandin, type Standin } from '../scripts/twilio-standin';
 import type { Sql } from '../src/db/client';
 import { ADMIN_TOKEN as ADMIN, type TestApp } from './helpers/app';
 import { freshDatabase } from './helpers/db';
 import { square, world, type Person } from './helpers/world';
+import { freePort } from './helpers/ports';
 
 const TW = { accountSid: 'AC' + 'e'.repeat(32), authToken: 'worker-auth-token', from: '+15550009999' };
 
@@ -27,14 +27,6 @@ let base: string;
 let output = '';
 let persist: string;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The same builders as the in-process tests, over real HTTP to the Worker. */
 function http(): TestApp {
