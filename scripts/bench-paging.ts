@@ -22,6 +22,12 @@
  * the stand-in. floor = p99(a) + p99(b) (the p99 of the per-sample sums a_i + b_i is printed too).
  * 1,000 samples each by default, as many as metric 1 has SOS: with 200, a p99 was the second
  * highest of 200 and the floor swung 14–23 ms between runs on a quiet machine.
+ * Concurrent floor: while metric 1's SOS stream runs, a floor probe every BENCH_FLOOR_PROBE_MS
+ * (10 ms) on the same pacing clock, halfway between two SOS at the default rate, open loop:
+ * POST /bare, then on its answer POST Messages.json to the stand-in (StatusCallback page
+ * `probe-<run>-<n>`, which no page of Mayday's matches). Probe latency = the stand-in's arrival of
+ * that POST minus the moment the probe was sent, the same end points as an SOS's, so both meet
+ * the same disk flushes and the same busy cores. Probes sent in the warm-up are not counted.
  *
  * 1. SOS sent → first Twilio request: BENCH_SOS_RATE SOS/s, open loop, for BENCH_SOS_SECONDS
  *    (after BENCH_SOS_WARMUP s not counted), each from a distinct driver with a new
@@ -32,6 +38,7 @@
  *    printed apart and not counted: until the pools have opened their connections, V8 has
  *    optimized the hot code and every database process has planned its statements, answers ran
  *    up to ~1.4 s for about 3 s after a start with pools of 16 + 12 (0.09–0.13 s at p99 with 6 + 3).
+ *    A second ratio, p99 ÷ p99 of the concurrent floor probes, goal ≤ 1; the p50s are printed too.
  * 2. Escalation lateness: BENCH_ARMED incidents of zone B inserted in SQL at step 0 (a delivered
  *    step-0 page each, check-ins off), then armed in one UPDATE: step-1 deadlines (esc_next_at)
  *    spread evenly over BENCH_ESC_WINDOW s, the first 3 s later. Lateness = first stand-in arrival
@@ -57,6 +64,8 @@
  * escalation are printed: they say how many cores the rate asked for needs.
  *
  * Env: BENCH_SOS_RATE (100), BENCH_SOS_SECONDS (10), BENCH_SOS_WARMUP (5 s: see metric 1), BENCH_FLOOR_SAMPLES (1000),
+ * BENCH_FLOOR_PROBE_MS (10: one concurrent floor probe per this many ms during metric 1; 0 leaves them out),
+ * BENCH_PHASES (1,2,3: which metrics to run, e.g. 1 for metric 1 and its floors only; 2 needs 1),
  * BENCH_ARMED (10000), BENCH_ESC_WINDOW (BENCH_ARMED ÷ BENCH_SOS_RATE s, 100), BENCH_FANOUT (1000), BENCH_CALLBACK_DELAY_MS (250:
  * the stand-in's delay before each status callback), BENCH_CALLBACKS (on|off), BENCH_LOG_LEVEL
  * (Mayday's LOG_LEVEL, default silent), BENCH_DUMP (a path prefix: raw data of metric 1 written to <prefix>.m1.json, of metric 3 to <prefix>.m3.json),
@@ -87,6 +96,15 @@ import { intEnv, now, onCleanup, say, sleep } from './lib/run';
 import { codeVersion, fmt, hardware, pad, pct, pctTable } from './lib/stats';
 import { basicAuth, StandinChild, twilioCreds } from './lib/twilio';
 
+/** BENCH_PHASES: the metrics to run, of 1, 2 and 3; metric 2 is divided by metric 1's p99, so 2 needs 1. */
+function phasesEnv(v: string): Set<1 | 2 | 3> {
+  const xs = v.split(/[\s,]+/).filter(Boolean);
+  if (!xs.length || xs.some((x) => !['1', '2', '3'].includes(x))) throw new Error(`BENCH_PHASES=${v}: a list of 1, 2 and 3, e.g. 1,3`);
+  const set = new Set(xs.map((x) => Number(x) as 1 | 2 | 3));
+  if (set.has(2) && !set.has(1)) throw new Error('BENCH_PHASES: metric 2 is divided by metric 1\'s p99; add 1');
+  return set;
+}
+
 const RATE = intEnv('BENCH_SOS_RATE', 100);
 const ARMED = intEnv('BENCH_ARMED', 10_000);
 const cfg = {
@@ -94,6 +112,8 @@ const cfg = {
   seconds: intEnv('BENCH_SOS_SECONDS', 10),
   warmup: intEnv('BENCH_SOS_WARMUP', 5, 0),
   floorSamples: intEnv('BENCH_FLOOR_SAMPLES', 1000),
+  probeMs: intEnv('BENCH_FLOOR_PROBE_MS', 10, 0),
+  phases: phasesEnv(process.env.BENCH_PHASES || '1,2,3'),
   armed: ARMED,
   window: intEnv('BENCH_ESC_WINDOW', Math.max(1, Math.ceil(ARMED / RATE))), // metric 1's rate
   fanout: intEnv('BENCH_FANOUT', 1000),
@@ -216,10 +236,12 @@ interface Phase {
   cpu?: ReturnType<typeof cpuDelta>;
   /** % of one core used by the database backends serving Mayday and the bare server (not other clients of the server). */
   pgOurs?: number;
+  /** Of pgOurs, the bare server's backends (busy during metric 1 with the concurrent floor probes). */
+  pgBare?: number;
   secs?: number;
   activity: ActivitySampler;
   startCpu?: CpuSample;
-  startBackends?: Map<number, number>;
+  startBackends?: Map<number, Backend>;
   /** Epoch ms: when the phase began and ended (for the disk probe). */
   from?: number;
   to?: number;
@@ -343,10 +365,16 @@ async function quiesce({ sql, standin }: Rig, quietMs: number) {
   }
 }
 
+interface Backend { cpu: number; bare: boolean }
 /** CPU seconds so far of each database backend serving Mayday and the bare server. */
-async function backends({ sql }: Rig): Promise<Map<number, number>> {
-  const rows = await sql<{ pid: number }[]>`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name IN ('mayday', 'mayday-intake', 'mayday-bench-bare')`;
-  return new Map(rows.map((r) => [r.pid, cpuSeconds(r.pid)]).filter((e): e is [number, number] => e[1] !== undefined));
+async function backends({ sql }: Rig): Promise<Map<number, Backend>> {
+  const rows = await sql<{ pid: number; app: string }[]>`SELECT pid, application_name AS app FROM pg_stat_activity WHERE datname = current_database() AND application_name IN ('mayday', 'mayday-intake', 'mayday-bench-bare')`;
+  const m = new Map<number, Backend>();
+  for (const r of rows) {
+    const cpu = cpuSeconds(r.pid);
+    if (cpu !== undefined) m.set(r.pid, { cpu, bare: r.app === 'mayday-bench-bare' });
+  }
+  return m;
 }
 const sampleCpu = (rig: Rig) => cpuSample([rig.mayday.proc.pid, rig.standin.child.proc.pid, rig.bare.proc.pid]);
 
@@ -363,8 +391,14 @@ async function end(rig: Rig, p: Phase) {
   p.cpu = cpuDelta(p.startCpu!, sampleCpu(rig));
   const secs = (p.secs = (performance.now() - p.startCpu!.at) / 1000);
   let used = 0;
-  for (const [pid, t] of await backends(rig)) used += t - (p.startBackends!.get(pid) ?? 0);
+  let bare = 0;
+  for (const [pid, b] of await backends(rig)) {
+    const d = b.cpu - (p.startBackends!.get(pid)?.cpu ?? 0);
+    used += d;
+    if (b.bare) bare += d;
+  }
   p.pgOurs = (used / secs) * 100;
+  p.pgBare = (bare / secs) * 100;
 }
 
 /** First arrival at the stand-in of each page accepted, on our clock (pulled so far, not yet in the map). */
@@ -441,6 +475,23 @@ async function fire(base: string, s: Sos, d: { token: string }, body: string) {
   }
 }
 
+/** A concurrent floor probe of metric 1: sent (POST /bare), bare answered, stand-in answered, on our clock. */
+interface Probe { j: number; marker: string; sentAt: number; bareAt?: number; doneAt?: number; error?: string }
+
+/** One floor probe: the bare insert, then on its answer the page-shaped POST to the stand-in, as the floor's (a) then (b). */
+async function probeOnce(rig: Rig, p: Probe, bareBody: string) {
+  try {
+    const ra = await send(`${rig.bare.base}/bare`, { agent: benchAgent, method: 'POST', headers: { 'content-type': 'application/json' }, body: bareBody });
+    p.bareAt = now();
+    if (ra.status !== 201) throw new Error(`bare answered ${ra.status}`);
+    const rb = await send(rig.standin.url + MESSAGES_PATH, { agent: benchAgent, method: 'POST', headers: standinHeaders, body: pageForm('+15559990001', `${rig.sink.url}/status?page=${p.marker}`) });
+    p.doneAt = now();
+    if (rb.status !== 201) throw new Error(`stand-in answered ${rb.status}`);
+  } catch (e) {
+    p.error = (e as Error).message;
+  }
+}
+
 type Metric1 = Awaited<ReturnType<typeof metric1>>;
 
 /** Metric 1: BENCH_SOS_RATE SOS a second, open loop, each from a driver of its own; SOS sent → first Twilio request. */
@@ -470,20 +521,38 @@ async function metric1(rig: Rig, world: World) {
       await sleep(100);
     }
   })();
+  // One clock paces both streams: SOS i at start + i·interval, floor probe j at start + (j + ½)·probeMs,
+  // so at the default rate each probe goes out halfway between two SOS, for as long as the SOS stream lasts.
+  const probes: Probe[] = [];
+  const probeRun = randomBytes(3).toString('hex');
+  const nProbes = cfg.probeMs > 0 ? Math.floor((total * interval) / cfg.probeMs) : 0;
+  const bareBody = sosBody({ center: CENTERS.A });
   const start = now() + 20;
-  for (let i = 0; i < total; i++) {
-    const wait = start + i * interval - now();
+  const warmEnd = start + warmN * interval; // the warm-up's end, for SOS and probes alike
+  for (let i = 0, j = 0; i < total || j < nProbes;) {
+    const tSos = i < total ? start + i * interval : Infinity;
+    const tProbe = j < nProbes ? start + (j + 0.5) * cfg.probeMs : Infinity;
+    const wait = Math.min(tSos, tProbe) - now();
     if (wait > 0.5) await sleep(wait);
-    const d = world.driver();
-    const s: Sos = { i, sentAt: now() };
-    soses.push(s);
-    inflight.push(fire(M, s, d, sosBody({ center: CENTERS.A })));
+    if (tSos <= tProbe) {
+      const d = world.driver();
+      const s: Sos = { i, sentAt: now() };
+      soses.push(s);
+      inflight.push(fire(M, s, d, sosBody({ center: CENTERS.A })));
+      i++;
+    } else {
+      const p: Probe = { j, marker: `probe-${probeRun}-${j}`, sentAt: now() };
+      probes.push(p);
+      inflight.push(probeOnce(rig, p, bareBody));
+      j++;
+    }
   }
   await Promise.all(inflight);
   probing = false;
   await prober;
   const loop = await loopDelay(M, rig.adminToken);
-  await standin.waitAccepted(acceptedBefore + 2 * soses.filter((s) => s.incidentId).length, 60_000, alive);
+  const probesSent = probes.filter((p) => p.doneAt !== undefined && !p.error).length;
+  await standin.waitAccepted(acceptedBefore + 2 * soses.filter((s) => s.incidentId).length + probesSent, 60_000, alive);
   await end(rig, phase);
   const ids = soses.filter((s) => s.incidentId).map((s) => s.incidentId!);
   await settle(rig, 'metric 1', ids, async () => {
@@ -509,6 +578,15 @@ async function metric1(rig: Rig, world: World) {
     else lat.push(at - s.sentAt);
   }
   const reached = (s: Sos) => firstByIncident.get(s.incidentId!)!;
+  // The probes' arrivals, by their own markers (Mayday's page ids are UUIDs: they never match).
+  const probeArrival = new Map<string, number>();
+  for (const r of standin.all) if (r.pageId?.startsWith(`probe-${probeRun}-`) && r.outcome === 'accepted' && !probeArrival.has(r.pageId)) probeArrival.set(r.pageId, r.at - rig.clock.offset);
+  for (const p of probes) {
+    if (p.error) failures.push(`metric 1: floor probe #${p.j} failed: ${p.error}`);
+    else if (!probeArrival.has(p.marker)) failures.push(`metric 1: floor probe #${p.j} was answered but never recorded by the stand-in`);
+  }
+  const probesCounted = probes.filter((p) => p.sentAt >= warmEnd && probeArrival.has(p.marker));
+  const probeLat = probesCounted.map((p) => probeArrival.get(p.marker)! - p.sentAt);
   // counted: the SOS after the warm-up that opened an incident; ids: the incidents of them all;
   // firstByIncident: incident → first arrival of any of its pages at the stand-in (our clock).
   const m = {
@@ -519,15 +597,22 @@ async function metric1(rig: Rig, world: World) {
     afterAnswer: counted.filter((s) => firstByIncident.has(s.incidentId!)).map((s) => reached(s) - s.answeredAt!),
     span: (counted[counted.length - 1]?.sentAt - counted[0]?.sentAt) / 1000,
     p99: pct(lat, 99),
+    // The concurrent floor: probe sent → its POST at the stand-in, and its parts (and the client's whole round trip, context).
+    probes, probesCounted, probeLat, probeP99: pct(probeLat, 99),
+    probeWarm: probes.filter((p) => p.sentAt < warmEnd && probeArrival.has(p.marker)).map((p) => probeArrival.get(p.marker)! - p.sentAt),
+    probeBare: probesCounted.map((p) => p.bareAt! - p.sentAt),
+    probeAfterBare: probesCounted.map((p) => probeArrival.get(p.marker)! - p.bareAt!),
+    probeRoundTrip: probesCounted.map((p) => p.doneAt! - p.sentAt),
+    probeSpans: probesCounted.map((p): [number, number] => [p.sentAt, probeArrival.get(p.marker)!]),
   };
   if (process.env.BENCH_DUMP) {
     const rows = await sql`SELECT p.id, p.incident_id, p.channel, p.status, p.tries, p.created_at, p.sent_at, i.opened_at
       FROM pages p JOIN incidents i ON i.id = p.incident_id WHERE p.incident_id = ANY(${ids}::uuid[])`;
     const f = `${process.env.BENCH_DUMP}.m1.json`;
-    writeFileSync(f, JSON.stringify({ soses, pages: rows.map((r) => ({ ...r, arrival: firstArrival.get(r.id) })) }));
+    writeFileSync(f, JSON.stringify({ soses, pages: rows.map((r) => ({ ...r, arrival: firstArrival.get(r.id) })), probes: probes.map((p) => ({ ...p, arrival: probeArrival.get(p.marker) })) }));
     say(`metric 1 raw data in ${f}`);
   }
-  say(`metric 1: p99 ${fmt(m.p99)} ms; resolving its ${ids.length} incidents before their check-ins start`);
+  say(`metric 1: p99 ${fmt(m.p99)} ms${probes.length ? `; concurrent floor probe p99 ${fmt(m.probeP99)} ms` : ''}; resolving its ${ids.length} incidents before their check-ins start`);
   return m;
 }
 
@@ -741,13 +826,29 @@ function reportMetric1(m: Metric1, disk: DiskProbe | undefined): string[] {
     L.push(`  SOS waiting through a disk flush of ≥ ${DISK_STALL_MS} ms (probe below): ${paged.length - clear.length} of ${paged.length}; the others alone: p50 ${fmt(pct(clear, 50))}, p99 ${fmt(pct(clear, 99))} ms (context only)`);
   }
   L.push(row(`warm-up (first ${cfg.warmup} s, not counted): the same`, m.warm));
+  if (m.probes.length) {
+    L.push(row(`floor probe every ${cfg.probeMs} ms: sent → stand-in`, m.probeLat));
+    L.push(row('  of which: POST /bare sent → 201 received', m.probeBare));
+    L.push(row('  of which: bare 201 → POST at the stand-in', m.probeAfterBare));
+    L.push(row('  round trip: sent → stand-in\'s 201', m.probeRoundTrip));
+    if (disk) {
+      const clear = m.probeSpans.filter(([from, to]) => disk.stalls(from, to, DISK_STALL_MS).length === 0).map(([from, to]) => to - from);
+      L.push(`  probes waiting through a disk flush of ≥ ${DISK_STALL_MS} ms: ${m.probeSpans.length - clear.length} of ${m.probeSpans.length}; the others alone: p50 ${fmt(pct(clear, 50))}, p99 ${fmt(pct(clear, 99))} ms (context only)`);
+    }
+    L.push(row('probe warm-up (not counted): the same', m.probeWarm));
+  }
   L.push(row('Mayday GET /healthz meanwhile, every 100 ms', m.healthz.filter((x) => !Number.isNaN(x))));
   L.push(m.loop
     ? `  Mayday's event-loop delay meanwhile (monitorEventLoopDelay; each sample includes its 10 ms interval): p50 ${fmt(m.loop.p50, 1)} ms, p99 ${fmt(m.loop.p99, 1)} ms, max ${fmt(m.loop.max, 1)} ms`
     : `  Mayday's event-loop delay meanwhile: not available (GET /metrics failed)`);
   const p = m.phase;
-  L.push(`  CPU per SOS (with its pages and their callbacks): Mayday ${fmt(perOp(p, p.cpu?.procs[0], m.total), 1)} ms, its database ${fmt(perOp(p, p.pgOurs, m.total), 1)} ms, ` +
-    `stand-in ${fmt(perOp(p, p.cpu?.procs[1], m.total), 1)} ms; at ${cfg.rate}/s that is ${fmt((perOp(p, p.cpu?.procs[0], m.total) + perOp(p, p.pgOurs, m.total) + perOp(p, p.cpu?.procs[1], m.total)) * cfg.rate / 1000, 2)} cores of ${os.cpus().length}`);
+  // Mayday's database: our backends less the bare server's (the probes' inserts).
+  const db = perOp(p, p.pgOurs === undefined ? undefined : p.pgOurs - (p.pgBare ?? 0), m.total);
+  L.push(`  CPU per SOS (with its pages and their callbacks): Mayday ${fmt(perOp(p, p.cpu?.procs[0], m.total), 1)} ms, its database ${fmt(db, 1)} ms, ` +
+    `stand-in ${fmt(perOp(p, p.cpu?.procs[1], m.total), 1)} ms${m.probes.length ? ' (with the probes\' requests)' : ''}; at ${cfg.rate}/s that is ${fmt((perOp(p, p.cpu?.procs[0], m.total) + db + perOp(p, p.cpu?.procs[1], m.total)) * cfg.rate / 1000, 2)} cores of ${os.cpus().length}`);
+  if (m.probes.length) {
+    L.push(`  CPU of the ${m.probes.length} floor probes meanwhile, per probe: bare server ${fmt(perOp(p, p.cpu?.procs[2], m.probes.length), 2)} ms, its database ${fmt(perOp(p, p.pgBare, m.probes.length), 2)} ms`);
+  }
   return L;
 }
 
@@ -778,16 +879,30 @@ function reportMetric3(m: Metric3): string[] {
   ];
 }
 
-function reportRatios(f: Floor, m1: Metric1, m2: Metric2, m3: Metric3): string[] {
-  const ratio1 = m1.p99 / f.p99;
-  const ratio2 = m2.p99 / m1.p99;
-  const ratio3 = m3.rate / m3.aloneRate;
-  return [
-    'ratios (goal):',
-    `  1. SOS → first page p99 ÷ floor:                 ${pad(fmt(ratio1, 2), 7)}  (≤ 3)    ${verdict(ratio1 <= 3)}    ${fmt(m1.p99)} ms ÷ ${fmt(f.p99, 2)} ms`,
-    `  2. escalation lateness p99 ÷ SOS → page p99:     ${pad(fmt(ratio2, 2), 7)}  (≤ 2)    ${verdict(ratio2 <= 2)}    ${fmt(m2.p99)} ms ÷ ${fmt(m1.p99)} ms`,
-    `  3. fan-out pages/s ÷ stand-in accepts/s:         ${pad(fmt(ratio3, 2), 7)}  (≥ 0.5)  ${verdict(ratio3 >= 0.5)}    ${fmt(m3.rate, 0)} ÷ ${fmt(m3.aloneRate, 0)}`,
-  ];
+function reportRatios(f?: Floor, m1?: Metric1, m2?: Metric2, m3?: Metric3): string[] {
+  const L = ['ratios (goal):'];
+  if (f && m1) {
+    const ratio1 = m1.p99 / f.p99;
+    L.push(`  1. SOS → first page p99 ÷ floor:                 ${pad(fmt(ratio1, 2), 7)}  (≤ 3)    ${verdict(ratio1 <= 3)}    ${fmt(m1.p99)} ms ÷ ${fmt(f.p99, 2)} ms`);
+    if (m1.probes.length) {
+      const fair = m1.p99 / m1.probeP99;
+      const p50 = pct(m1.lat, 50);
+      const probeP50 = pct(m1.probeLat, 50);
+      const aloneP50 = pct(f.a, 50) + pct(f.b, 50);
+      L.push(`     ÷ concurrent floor probe p99:                 ${pad(fmt(fair, 2), 7)}  (≤ 1)    ${verdict(fair <= 1)}    ${fmt(m1.p99)} ms ÷ ${fmt(m1.probeP99)} ms`);
+      L.push(`     p50s: SOS → first page ${fmt(p50)} ms; concurrent floor probe ${fmt(probeP50)} ms (÷ ${fmt(p50 / probeP50, 2)}); ` +
+        `floor alone p50(a) + p50(b) ${fmt(aloneP50, 2)} ms (÷ ${fmt(p50 / aloneP50, 2)})`);
+    }
+  }
+  if (m1 && m2) {
+    const ratio2 = m2.p99 / m1.p99;
+    L.push(`  2. escalation lateness p99 ÷ SOS → page p99:     ${pad(fmt(ratio2, 2), 7)}  (≤ 2)    ${verdict(ratio2 <= 2)}    ${fmt(m2.p99)} ms ÷ ${fmt(m1.p99)} ms`);
+  }
+  if (m3) {
+    const ratio3 = m3.rate / m3.aloneRate;
+    L.push(`  3. fan-out pages/s ÷ stand-in accepts/s:         ${pad(fmt(ratio3, 2), 7)}  (≥ 0.5)  ${verdict(ratio3 >= 0.5)}    ${fmt(m3.rate, 0)} ÷ ${fmt(m3.aloneRate, 0)}`);
+  }
+  return L;
 }
 
 /** CPU of each phase by process; warns of phases the rest of the machine or the host disturbed. */
@@ -823,11 +938,12 @@ async function main() {
   const rig = await startRig();
   const world = await pagingWorld(rig);
   const smokeId = await smoke(rig, world);
-  const f = await floor(rig);
-  const m1 = await metric1(rig, world);
-  await resolveAll(rig, world, [smokeId, ...m1.ids]);
-  const m2 = await metric2(rig, world, m1.firstArrival);
-  const m3 = await metric3(rig, world);
+  const run = cfg.phases;
+  const f = run.has(1) ? await floor(rig) : undefined;
+  const m1 = run.has(1) ? await metric1(rig, world) : undefined;
+  await resolveAll(rig, world, [smokeId, ...(m1?.ids ?? [])]);
+  const m2 = m1 && run.has(2) ? await metric2(rig, world, m1.firstArrival) : undefined;
+  const m3 = run.has(3) ? await metric3(rig, world) : undefined;
   const { st, byStatus } = await checkRun(rig);
 
   const L: string[] = [
@@ -838,11 +954,11 @@ async function main() {
     `code:     ${codeVersion()}`,
     `clocks:   stand-in minus bench ${fmt(rig.clock.offset, 2)} ms (corrected), best round trip ${fmt(rig.clock.rtt, 2)} ms`,
     '',
-    ...reportFloor(f),
-    '',
-    ...reportMetric1(m1, rig.disk),
-    ...reportMetric2(m2, rig.disk),
-    ...reportMetric3(m3),
+    ...(run.size < 3 ? [`phases:   metric ${[...run].sort().join(', ')} only (BENCH_PHASES)`, ''] : []),
+    ...(f ? [...reportFloor(f), ''] : []),
+    ...(m1 ? reportMetric1(m1, rig.disk) : []),
+    ...(m2 ? reportMetric2(m2, rig.disk) : []),
+    ...(m3 ? reportMetric3(m3) : []),
     '',
     ...reportRatios(f, m1, m2, m3),
     '',
