@@ -55,6 +55,50 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     expect(types).toEqual(['incident.opened', 'escalation.step', 'page.queued', 'page.queued', 'page.sent', 'page.sent']);
   });
 
+  it('the pages an SOS claims are born claimed: written once, never queued and then updated', async () => {
+    const s = await scene();
+    // A row written and then rewritten in one transaction leaves a dead version behind; a page
+    // born claimed has none. Any UPDATE of pages during the SOS call is recorded here.
+    await s.t.sql.unsafe(`
+      CREATE TABLE test_page_updates (id uuid, status text);
+      CREATE FUNCTION test_page_update() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO test_page_updates VALUES (OLD.id, OLD.status); RETURN NEW; END $$;
+      CREATE TRIGGER test_page_update BEFORE UPDATE ON pages FOR EACH ROW EXECUTE FUNCTION test_page_update();`);
+    const r = await openSos(s.t.sql, intakeOf(s), { leaseSeconds: 30, max: 10 });
+    expect(r.claimed.map((p) => p.channel).sort()).toEqual(['sms', 'voice']);
+    expect(await s.t.sql`SELECT * FROM test_page_updates`).toEqual([]);
+    const pages = await s.t.sql`SELECT status, tries, lease_until > now() AS leased FROM pages WHERE incident_id = ${r.incident.id}`;
+    expect(pages.map((p) => [p.status, p.tries, p.leased])).toEqual([['sending', 1, true], ['sending', 1, true]]);
+    // Their page.queued events are written all the same, before any send.
+    expect((await events(s, r.incident.id)).map((e) => e.type)).toEqual(['incident.opened', 'escalation.step', 'page.queued', 'page.queued']);
+    await s.t.sql.unsafe('DROP TRIGGER test_page_update ON pages');
+    s.t.deps.pager.sendClaimed(r.claimed);
+    await s.t.deps.pager.idle();
+    twilio.forget();
+  });
+
+  const QUEUED = "coalesce(p.status, '') = 'queued'";
+  it("an incident's claim reads its own pages by key, not the queue's index, however long the queue", async () => {
+    const s = await scene();
+    const [{ plan }] = await s.t.sql<{ plan: string }[]>`
+      SELECT string_agg(line, E'\n') AS plan FROM (SELECT * FROM pg_get_functiondef('claim_incident_pages(uuid,integer,integer)'::regprocedure) f(line)) x`;
+    expect(plan).toContain(QUEUED);
+    // As the function plans it (without sequential scans), with 2,000 other pages due in the queue.
+    const other = await openSos(s.t.sql, intakeOf(s));
+    await s.t.sql`
+      INSERT INTO pages (incident_id, recipient_id, phone, channel, step, round, attempt, purpose)
+      SELECT ${other.incident.id}, ${s.a.id}, '+15550009999', 'sms', 0, n, 1, 'page' FROM generate_series(1, 2000) n`;
+    await s.t.sql`ANALYZE pages`;
+    const explained = await s.t.sql.begin(async (tx) => {
+      await tx`SET LOCAL enable_seqscan = off`;
+      return tx.unsafe(`
+        EXPLAIN (FORMAT JSON) SELECT p.id FROM pages p
+        WHERE p.incident_id = gen_random_uuid() AND ${QUEUED} AND p.not_before <= now()
+        ORDER BY p.not_before, p.step, p.recipient_id, p.channel LIMIT 10 FOR UPDATE SKIP LOCKED`);
+    });
+    expect(JSON.stringify(explained)).not.toContain('pages_due_idx');
+  });
+
   it('SOS calls running at once each claim their own first pages: one does not take the sender\'s room from the others', async () => {
     const s = await scene({ maxInFlight: 30 });
     const drivers = [s.driver, await s.w.driver('Eli'), await s.w.driver('Fay')];

@@ -4,13 +4,17 @@
 -- never refused: should planning or queueing its pages fail, it is stored due at once and the
 -- engine's next tick escalates it. p_cleaned names the free-text fields (`note`) from which the
 -- caller replaced what PostgreSQL cannot store; incident.opened records them as `cleaned`.
-
+-- With p_claim_max > 0 the first p_claim_max pages (in the sender's order) are stored already
+-- claimed for the caller's sender (status 'sending', a lease of p_lease_seconds, as
+-- claim_incident_pages() would leave them) and answered in `pages`: a page born claimed is written
+-- once instead of inserted and then updated, and never enters the queue's index.
 CREATE OR REPLACE FUNCTION sos_open(p_driver uuid, p_client_request uuid, p_source text,
                                     p_kind text, p_severity text, p_zone uuid, p_zone_rule text,
                                     p_lat double precision, p_lng double precision,
                                     p_acc double precision, p_captured timestamp with time zone,
-                                    p_note text, p_actor text, p_cleaned text[] DEFAULT NULL)
-RETURNS TABLE(incident jsonb, created boolean)
+                                    p_note text, p_actor text, p_cleaned text[] DEFAULT NULL,
+                                    p_lease_seconds integer DEFAULT NULL, p_claim_max integer DEFAULT NULL)
+RETURNS TABLE(incident jsonb, created boolean, pages jsonb)
 LANGUAGE plpgsql
 SET plan_cache_mode TO 'force_generic_plan'
 SET enable_seqscan TO 'off'
@@ -40,6 +44,10 @@ DECLARE
   esc_step integer := -1;
   esc_next timestamptz := v_opened;
   both_channels constant text[] := ARRAY['sms', 'voice'];
+  v_claim integer := greatest(coalesce(p_claim_max, 0), 0);
+  v_lease constant timestamptz := now() + make_interval(secs => coalesce(p_lease_seconds, 0));
+  v_sender constant uuid := nullif(current_setting('mayday.sender', true), '')::uuid;
+  v_pages jsonb := '[]';
 BEGIN
   -- One driver's presses are taken one at a time, so two different emergencies opened at the
   -- same instant still see, and note, each other.
@@ -104,7 +112,7 @@ BEGIN
     SELECT i.id INTO v_id FROM incidents i WHERE i.driver_id = p_driver AND i.client_request_id = p_client_request;
     INSERT INTO incident_events (incident_id, type, actor, data)
     VALUES (v_id, 'incident.duplicate_request', p_actor, jsonb_build_object('clientRequestId', p_client_request));
-    RETURN QUERY SELECT to_jsonb(i), false FROM incidents i WHERE i.id = v_id;
+    RETURN QUERY SELECT to_jsonb(i), false, '[]'::jsonb FROM incidents i WHERE i.id = v_id;
     RETURN;
   END IF;
 
@@ -137,62 +145,84 @@ BEGIN
   -- open incidents, the newest few only (so a runaway app pressing SOS with fresh ids cannot
   -- make every press cost more than the last), newest first, this incident's note before the
   -- other's.
-  BEGIN
-    WITH plan AS (
-      SELECT s.ord, s.step, s.data, s.channels
-      FROM unnest(plan_step, plan_data, plan_channels) WITH ORDINALITY AS s(step, data, channels, ord)
-    ), ins AS (
-      INSERT INTO pages (incident_id, recipient_id, phone, channel, purpose, step, round, attempt, not_before)
-      SELECT v_id, u.id, u.phone, ch.c, 'page', plan.step, 0, 1, least(v_at, now())
-      FROM plan
-      CROSS JOIN LATERAL jsonb_array_elements_text(plan.data -> 'recipients') r(rid)
-      -- One primary-key lookup per recipient (LIMIT keeps the planner from turning this into a
-      -- hash join over every user, drivers included).
-      CROSS JOIN LATERAL (SELECT u.id, u.phone FROM users u WHERE u.id = r.rid::uuid AND u.phone IS NOT NULL LIMIT 1) u
-      CROSS JOIN LATERAL jsonb_array_elements_text(plan.channels) ch(c)
-      ON CONFLICT DO NOTHING
-      RETURNING id, recipient_id, channel, step, attempt, not_before
-    ), others AS (
-      SELECT o.id, o.opened_at FROM incidents o
-      WHERE o.driver_id = p_driver AND o.id <> v_id AND o.status <> 'resolved'
-      ORDER BY o.opened_at DESC LIMIT 3
-    ), ev AS (
-      SELECT v_id AS incident_id, 'incident.opened'::text AS type, p_actor AS actor, v_opened_data AS data,
-             0::bigint AS k, NULL::timestamptz AS other_at, NULL::uuid AS other_id, 0 AS sub, NULL::uuid AS r, NULL::text AS c
-      UNION ALL
-      SELECT v_id, 'escalation.step', 'system', plan.data, plan.ord, NULL, NULL, 0, NULL, NULL FROM plan
-      UNION ALL
-      SELECT v_id, 'page.queued', 'system', jsonb_build_object(
-               'pageId', ins.id, 'recipientId', ins.recipient_id, 'channel', ins.channel, 'purpose', 'page',
-               'step', ins.step, 'round', 0, 'attempt', ins.attempt, 'notBefore', ins.not_before, 'note', NULL),
-             (SELECT max(plan.ord) FROM plan WHERE plan.step = ins.step), NULL, NULL, 1, ins.recipient_id, ins.channel
-      FROM ins
-      UNION ALL
-      SELECT x.incident_id, 'incident.linked', 'system', x.data, 1000000, q.opened_at, q.id, x.ord, NULL, NULL
-      FROM others q CROSS JOIN LATERAL (VALUES
+  -- Should storing the pages claimed fail, they are stored queued instead, for the sender to claim.
+  LOOP
+    BEGIN
+      WITH plan AS (
+        SELECT s.ord, s.step, s.data, s.channels
+        FROM unnest(plan_step, plan_data, plan_channels) WITH ORDINALITY AS s(step, data, channels, ord)
+      ), want AS (
+        SELECT u.id AS recipient_id, u.phone, ch.c AS channel, plan.step,
+               row_number() OVER (ORDER BY plan.step, u.id, ch.c) AS n
+        FROM plan
+        CROSS JOIN LATERAL jsonb_array_elements_text(plan.data -> 'recipients') r(rid)
+        -- One primary-key lookup per recipient (LIMIT keeps the planner from turning this into a
+        -- hash join over every user, drivers included).
+        CROSS JOIN LATERAL (SELECT u.id, u.phone FROM users u WHERE u.id = r.rid::uuid AND u.phone IS NOT NULL LIMIT 1) u
+        CROSS JOIN LATERAL jsonb_array_elements_text(plan.channels) ch(c)
+      ), ins AS (
+        INSERT INTO pages (incident_id, recipient_id, phone, channel, purpose, step, round, attempt, not_before,
+                           status, tries, lease_until, lease_owner)
+        SELECT v_id, w.recipient_id, w.phone, w.channel, 'page', w.step, 0, 1, least(v_at, now()),
+               CASE WHEN w.n <= v_claim THEN 'sending' ELSE 'queued' END,
+               CASE WHEN w.n <= v_claim THEN 1 ELSE 0 END,
+               CASE WHEN w.n <= v_claim THEN v_lease END,
+               CASE WHEN w.n <= v_claim THEN v_sender END
+        FROM want w
+        ON CONFLICT DO NOTHING
+        RETURNING id, recipient_id, channel, step, attempt, not_before
+      ), others AS (
+        SELECT o.id, o.opened_at FROM incidents o
+        WHERE o.driver_id = p_driver AND o.id <> v_id AND o.status <> 'resolved'
+        ORDER BY o.opened_at DESC LIMIT 3
+      ), ev AS (
+        SELECT v_id AS incident_id, 'incident.opened'::text AS type, p_actor AS actor, v_opened_data AS data,
+               0::bigint AS k, NULL::timestamptz AS other_at, NULL::uuid AS other_id, 0 AS sub, NULL::uuid AS r, NULL::text AS c
+        UNION ALL
+        SELECT v_id, 'escalation.step', 'system', plan.data, plan.ord, NULL, NULL, 0, NULL, NULL FROM plan
+        UNION ALL
+        SELECT v_id, 'page.queued', 'system', jsonb_build_object(
+                 'pageId', ins.id, 'recipientId', ins.recipient_id, 'channel', ins.channel, 'purpose', 'page',
+                 'step', ins.step, 'round', 0, 'attempt', ins.attempt, 'notBefore', ins.not_before, 'note', NULL),
+               (SELECT max(plan.ord) FROM plan WHERE plan.step = ins.step), NULL, NULL, 1, ins.recipient_id, ins.channel
+        FROM ins
+        UNION ALL
+        SELECT x.incident_id, 'incident.linked', 'system', x.data, 1000000, q.opened_at, q.id, x.ord, NULL, NULL
+        FROM others q CROSS JOIN LATERAL (VALUES
+          (1, v_id, jsonb_build_object('otherIncidentId', q.id, 'reason', 'driver_has_open_incident')),
+          (2, q.id, jsonb_build_object('otherIncidentId', v_id, 'reason', 'driver_opened_another'))) x(ord, incident_id, data)
+      )
+      INSERT INTO incident_events (incident_id, type, actor, data)
+      SELECT ev.incident_id, ev.type, ev.actor, ev.data FROM ev
+      ORDER BY ev.k, ev.other_at DESC, ev.other_id, ev.sub, ev.r, ev.c;
+      EXIT;
+    EXCEPTION WHEN OTHERS THEN
+      IF v_claim > 0 THEN
+        RAISE WARNING 'claiming the first pages of new incident % failed (they stay queued): %', v_id, SQLERRM;
+        v_claim := 0;
+        CONTINUE;
+      END IF;
+      -- Escalation failed (or the links did): the incident is stored all the same, due at once,
+      -- and the engine starts its escalation on its next tick.
+      RAISE WARNING 'escalation of new incident % failed (the engine will retry): %', v_id, SQLERRM;
+      UPDATE incidents SET esc_step = -1, esc_next_at = v_opened WHERE id = v_id;
+      INSERT INTO incident_events (incident_id, type, actor, data) VALUES (v_id, 'incident.opened', p_actor, v_opened_data);
+      INSERT INTO incident_events (incident_id, type, actor, data)
+      SELECT x.incident_id, 'incident.linked', 'system', x.data
+      FROM (SELECT o.id, o.opened_at FROM incidents o
+            WHERE o.driver_id = p_driver AND o.id <> v_id AND o.status <> 'resolved'
+            ORDER BY o.opened_at DESC LIMIT 3) q
+      CROSS JOIN LATERAL (VALUES
         (1, v_id, jsonb_build_object('otherIncidentId', q.id, 'reason', 'driver_has_open_incident')),
         (2, q.id, jsonb_build_object('otherIncidentId', v_id, 'reason', 'driver_opened_another'))) x(ord, incident_id, data)
-    )
-    INSERT INTO incident_events (incident_id, type, actor, data)
-    SELECT ev.incident_id, ev.type, ev.actor, ev.data FROM ev
-    ORDER BY ev.k, ev.other_at DESC, ev.other_id, ev.sub, ev.r, ev.c;
-  EXCEPTION WHEN OTHERS THEN
-    -- Escalation failed (or the links did): the incident is stored all the same, due at once,
-    -- and the engine starts its escalation on its next tick.
-    RAISE WARNING 'escalation of new incident % failed (the engine will retry): %', v_id, SQLERRM;
-    UPDATE incidents SET esc_step = -1, esc_next_at = v_opened WHERE id = v_id;
-    INSERT INTO incident_events (incident_id, type, actor, data) VALUES (v_id, 'incident.opened', p_actor, v_opened_data);
-    INSERT INTO incident_events (incident_id, type, actor, data)
-    SELECT x.incident_id, 'incident.linked', 'system', x.data
-    FROM (SELECT o.id, o.opened_at FROM incidents o
-          WHERE o.driver_id = p_driver AND o.id <> v_id AND o.status <> 'resolved'
-          ORDER BY o.opened_at DESC LIMIT 3) q
-    CROSS JOIN LATERAL (VALUES
-      (1, v_id, jsonb_build_object('otherIncidentId', q.id, 'reason', 'driver_has_open_incident')),
-      (2, q.id, jsonb_build_object('otherIncidentId', v_id, 'reason', 'driver_opened_another'))) x(ord, incident_id, data)
-    ORDER BY q.opened_at DESC, q.id, x.ord;
-  END;
+      ORDER BY q.opened_at DESC, q.id, x.ord;
+      EXIT;
+    END;
+  END LOOP;
 
-  RETURN QUERY SELECT to_jsonb(v_inc), true;
+  IF v_claim > 0 THEN
+    v_pages := claimed_pages(v_id, NULL);
+  END IF;
+  RETURN QUERY SELECT to_jsonb(v_inc), true, v_pages;
 END
 $$;
