@@ -3,7 +3,7 @@ import { Coalescer } from '../src/paging/coalesce';
 
 /** Group commit for the sender's and the webhooks' small writes (src/paging/coalesce.ts). */
 describe('Coalescer', () => {
-  function recorder(opts: { maxItems: number; maxInFlight: number; lingerMs?: number } = { maxItems: 3, maxInFlight: 1 }, failBatch = false) {
+  function recorder(opts: { maxItems: number; maxInFlight: number; lingerMs?: number; defer?: { while: () => boolean; maxMs: number } } = { maxItems: 3, maxInFlight: 1 }, failBatch = false) {
     const batches: number[][] = [];
     const singles: number[] = [];
     let release: () => void = () => undefined;
@@ -118,5 +118,35 @@ describe('Coalescer', () => {
       expect(await later).toEqual(['b3', 'b4']);
       expect(performance.now() - t).toBeLessThan(200); // not another 300
     });
+  });
+
+  it('gives way while told to (SOS intake in flight): items wait, then go together when the pressure ends', async () => {
+    let busy = true;
+    const r = recorder({ maxItems: 10, maxInFlight: 1, defer: { while: () => busy, maxMs: 5_000 } });
+    const first = r.c.add(1);
+    await new Promise((res) => setTimeout(res, 60));
+    const second = r.c.add(2);
+    await new Promise((res) => setTimeout(res, 60));
+    expect(r.batches).toEqual([]);
+    expect(r.singles).toEqual([]);
+    busy = false;
+    expect(await Promise.all([first, second])).toEqual(['b1', 'b2']);
+    expect(r.batches).toEqual([[1, 2]]);
+  });
+
+  it('gives way at most defer.maxMs: under pressure that never ends, items still go', async () => {
+    const r = recorder({ maxItems: 10, maxInFlight: 1, defer: { while: () => true, maxMs: 100 } });
+    const t = performance.now();
+    expect(await r.c.add(7)).toBe('s7');
+    const waited = performance.now() - t;
+    expect(waited).toBeGreaterThanOrEqual(95);
+    expect(waited).toBeLessThan(1_000);
+  });
+
+  it('does not wait when nothing presses', async () => {
+    const r = recorder({ maxItems: 10, maxInFlight: 1, defer: { while: () => false, maxMs: 5_000 } });
+    const t = performance.now();
+    expect(await r.c.add(3)).toBe('s3');
+    expect(performance.now() - t).toBeLessThan(500);
   });
 });

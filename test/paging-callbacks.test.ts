@@ -73,3 +73,25 @@ describe('send records that come apart, within recordLingerMs', () => {
     else expect(transactions).toBeGreaterThan(1);
   });
 });
+
+describe('SOS intake first', () => {
+  it('while an SOS call is in flight, a status callback waits for it (at most yieldToIntakeMs), then is recorded', async () => {
+    const s = await scene({ policy: POLICY.supervisorsSms });
+    const inc = await sos(s);
+    await s.t.engine.tick();
+    const ma = twilio.expectSms(s.a.phone);
+    twilio.forget();
+    const pager = s.t.deps.pager;
+    const room = pager.reserveRoom(10, { sos: true }); // an SOS call under way
+    expect(pager.intakeBusy()).toBe(true);
+    let answered = false;
+    const callback = messageStatus(s.t, ma, 'delivered').then((r) => ((answered = true), r));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(answered).toBe(false);
+    expect(await events(s, inc.id, 'page.delivered')).toEqual([]);
+    pager.releaseRoom(room, { sos: true });
+    expect(pager.intakeBusy()).toBe(false);
+    expect((await callback).status).toBe(204);
+    expect((await events(s, inc.id, 'page.delivered')).map((e) => e.data.pageId)).toEqual([ma.pageId]);
+  });
+});

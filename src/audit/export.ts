@@ -51,6 +51,8 @@ export interface ExportOptions {
   keys?: PublicKey[];
   /** Cut the export when the client has not asked for more for this long (default exportSettings.idleMs). */
   idleMs?: number;
+  /** Awaited before each batch is read: an export gives way to SOS intake (Pager.intakeQuiet()). */
+  yieldTo?: () => Promise<void>;
 }
 
 export interface OpenExport {
@@ -125,6 +127,7 @@ export async function openExport(sql: Sql, o: ExportOptions): Promise<OpenExport
         let finished = false;
         do {
           if (!incidentsDone) {
+            await o.yieldTo?.();
             const batch = await exportBatch(tx, o.range, first ? null : cursor, batchSize, writer.needs);
             first = false;
             for (const x of batch.incidents) {

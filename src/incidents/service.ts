@@ -68,12 +68,12 @@ async function claiming<T extends { incident: { id: string }; created: boolean; 
   deps: Deps,
   open: (claim: { leaseSeconds: number; max: number }) => Promise<T>,
 ): Promise<T> {
-  const room = deps.pager.reserveRoom(SOS_CLAIM_MAX);
+  const room = deps.pager.reserveRoom(SOS_CLAIM_MAX, { sos: true });
   let opened: T;
   try {
     opened = await open({ leaseSeconds: deps.pager.options.leaseSeconds, max: room });
   } finally {
-    deps.pager.releaseRoom(room);
+    deps.pager.releaseRoom(room, { sos: true });
   }
   if (opened?.created) {
     const { incident, claimed } = opened;

@@ -7,10 +7,17 @@
  *
  * Should a batch fail as a whole, every item of it is tried again alone with `runOne` (the
  * batch was one transaction: nothing of it was kept), so one bad item cannot fail the others.
+ *
+ * With `defer`, new items wait while `defer.while()` holds, at most `defer.maxMs` after the oldest
+ * of them arrived, and then go together: the pager's records of sends and status callbacks give
+ * way so to SOS intake (Pager.intakeBusy()).
  */
 /** After the I/O already waiting has been handled: setImmediate on Node; a zero timeout where there is none (Workers). */
 const soon: (f: () => void) => void =
   typeof globalThis.setImmediate === 'function' ? (f) => void globalThis.setImmediate(f) : (f) => void setTimeout(f, 0);
+
+/** How often a deferred batch looks whether the pressure is over. */
+const DEFER_POLL_MS = 20;
 
 export class Coalescer<I, O> {
   private queue: { item: I; resolve: (o: O) => void; reject: (e: unknown) => void }[] = [];
@@ -20,7 +27,7 @@ export class Coalescer<I, O> {
   constructor(
     private run: (items: I[]) => Promise<O[]>,
     private runOne: (item: I) => Promise<O>,
-    private opts: { maxItems: number; maxInFlight: number; lingerMs?: number },
+    private opts: { maxItems: number; maxInFlight: number; lingerMs?: number; defer?: { while: () => boolean; maxMs: number } },
   ) {}
 
   add(item: I): Promise<O> {
@@ -52,7 +59,19 @@ export class Coalescer<I, O> {
     // Items added in the same turn of the event loop (a burst of callbacks) go together. With
     // `lingerMs`, so do items added within that many milliseconds of the oldest one waiting:
     // items that come steadily but apart, such as status callbacks at a few hundred a second.
-    const wait = this.queue.length >= this.opts.maxItems ? 0 : this.oldest + (this.opts.lingerMs ?? 0) - performance.now();
+    const now = performance.now();
+    let wait = this.queue.length >= this.opts.maxItems ? 0 : this.oldest + (this.opts.lingerMs ?? 0) - now;
+    const defer = this.opts.defer;
+    if (defer && now - this.oldest < defer.maxMs && defer.while()) {
+      // Look again shortly: the wait ends when the pressure does, or at maxMs.
+      wait = Math.max(wait, Math.min(DEFER_POLL_MS, this.oldest + defer.maxMs - now));
+      this.lingering = setTimeout(() => {
+        this.scheduled = false;
+        this.lingering = undefined;
+        this.schedule();
+      }, wait);
+      return;
+    }
     if (wait > 0) this.lingering = setTimeout(go, wait);
     else soon(go);
   }

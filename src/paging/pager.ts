@@ -62,6 +62,11 @@ export interface PagingOptions {
    * together (Workers, whose sender lives for one request, where nothing would come to share).
    */
   recordLingerMs: number;
+  /**
+   * While SOS calls are in flight, the records of sends and status callbacks wait for them this
+   * long at most, then go in batches: SOS intake has the database first (0: never wait).
+   */
+  yieldToIntakeMs: number;
 }
 
 export const DEFAULT_PAGING: PagingOptions = {
@@ -76,6 +81,7 @@ export const DEFAULT_PAGING: PagingOptions = {
   backoffCapMs: 400,
   maxInFlight: 1000,
   recordLingerMs: 10,
+  yieldToIntakeMs: 1_000,
 };
 
 const ESCALATION = new Set(['page', 'failover', 'retry']);
@@ -153,18 +159,19 @@ export class Pager {
     this.options = { ...DEFAULT_PAGING, ...deps.options };
     const { sql } = deps;
     const o = this.options;
+    const defer = o.yieldToIntakeMs > 0 ? { while: () => this.intakeBusy(), maxMs: o.yieldToIntakeMs } : undefined;
     this.sent = new Coalescer(
       async (items) => {
         await markSentMany(sql, items);
         return items.map(() => undefined);
       },
       (i) => markSent(sql, i.pageId, i.sid),
-      { maxItems: 50, maxInFlight: 2, lingerMs: o.recordLingerMs },
+      { maxItems: 50, maxInFlight: 2, lingerMs: o.recordLingerMs, defer },
     );
     this.statuses = new Coalescer(
       (items) => recordCallbackMany(sql, items, o.callRetrySeconds, o.maxAttempts),
       (i) => recordCallback(sql, i, o.callRetrySeconds, o.maxAttempts),
-      { maxItems: 50, maxInFlight: 3, lingerMs: o.recordLingerMs },
+      { maxItems: 50, maxInFlight: 3, lingerMs: o.recordLingerMs, defer },
     );
   }
 
@@ -260,15 +267,31 @@ export class Pager {
    * `max`, counted against maxInFlight as drain()'s claims are until releaseRoom(). 0 when the
    * sender is stopped or full.
    */
-  reserveRoom(max = CLAIM_BATCH): number {
+  reserveRoom(max = CLAIM_BATCH, o: { sos?: boolean } = {}): number {
+    if (o.sos) this.sosCalls++;
     if (this.stopped) return 0;
     const room = Math.max(0, Math.min(max, this.options.maxInFlight - this.inflight.size - this.reserved));
     this.reserved += room;
     return room;
   }
 
-  releaseRoom(room: number): void {
+  releaseRoom(room: number, o: { sos?: boolean } = {}): void {
+    if (o.sos) this.sosCalls--;
     this.reserved -= room;
+  }
+
+  /** SOS calls of this instance in flight (between reserveRoom and releaseRoom with `sos`). */
+  private sosCalls = 0;
+
+  /** Whether an SOS call of this instance is in flight: background writes give way to it. */
+  intakeBusy(): boolean {
+    return this.sosCalls > 0;
+  }
+
+  /** Resolves once no SOS call is in flight, or after `maxMs`: a long reader's turn comes after intake. */
+  async intakeQuiet(maxMs = this.options.yieldToIntakeMs): Promise<void> {
+    const until = performance.now() + maxMs;
+    while (this.intakeBusy() && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
   }
 
   /** Send claimed pages, each in its own promise: drain()'s, or an SOS's (within reserveRoom()'s room). */

@@ -60,7 +60,7 @@ app.openapi(
     const q = c.req.valid('query');
     const deps = c.get('deps');
     const range = { from: q.from, to: q.to };
-    const { stream, writer } = await openExport(deps.sql, { range, format: q.format, domain: new URL(deps.publicBaseUrl).hostname, log: c.get('log'), keys: (await deps.keyring)?.trusted });
+    const { stream, writer } = await openExport(deps.sql, { range, format: q.format, domain: new URL(deps.publicBaseUrl).hostname, log: c.get('log'), keys: (await deps.keyring)?.trusted, yieldTo: () => deps.pager.intakeQuiet() });
     // The audit of the audit: recorded once the export may run (not when refused), before any byte of it is read.
     try {
       await recordAudit(deps.sql, actorOf(p), 'export', { from: q.from.toISOString(), to: q.to.toISOString(), format: q.format, requestId: c.get('requestId') });
