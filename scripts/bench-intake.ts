@@ -30,12 +30,13 @@
  * (stopped and removed at the end).
  *
  * Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_WARMUP (s, default 2),
- * BENCH_DRIVERS (default 2000), BENCH_LOG_LEVEL (Mayday's LOG_LEVEL, default silent).
- * Why 2000 drivers: with 50, each driver pressed SOS about three times a second, so every SOS
- * was linked to the same driver's previous open ones (six more timeline events, and locks on
- * those incidents' timelines, per SOS) and one driver's presses queued behind each other on its
- * advisory lock: the load measured that artifact more than intake. 2000 drivers each press
- * about once in the run, as real drivers would. The first 5 drivers are made through the admin
+ * BENCH_DRIVERS (default 20000), BENCH_LOG_LEVEL (Mayday's LOG_LEVEL, default silent).
+ * Why 20,000 drivers: a driver who presses again while an earlier SOS is open gets both linked
+ * (six more timeline events, and locks on those incidents' timelines, per SOS), and one driver's
+ * presses queue behind each other on its advisory lock: with too few drivers the load measures
+ * that artifact more than intake (50 drivers: three presses a second each; 2,000 drivers at
+ * 730 SOS/s for 10 s: four presses each, 3.3 links per incident). 20,000 drivers each press
+ * at most about once in a run of up to 2,000 SOS/s, as real drivers would. The first 5 drivers are made through the admin
  * API (so that path is checked), the rest straight in SQL with one shared PIN hash pair (the
  * API hashes two PINs per driver with PBKDF2, ~100 ms each, on purpose).
  * The CPU column (Linux /proc) counts every process named postgres on the machine, other
@@ -59,7 +60,7 @@ const cfg = {
   duration: intEnv('BENCH_DURATION', 10),
   connections: intEnv('BENCH_CONNECTIONS', 50),
   warmup: intEnv('BENCH_WARMUP', 2, 0),
-  drivers: intEnv('BENCH_DRIVERS', 2000),
+  drivers: intEnv('BENCH_DRIVERS', 20000),
   maydayLogLevel: process.env.BENCH_LOG_LEVEL || 'silent',
 };
 
