@@ -33,19 +33,25 @@
  * first page; each second of the run (SOS sent, 201s, first pages, the p99s of the SOS sent in
  * that second, CPU of Mayday, PostgreSQL, the stand-in, this process, the machine and the steal);
  * CPU per process over the burst and over the drain after it (with the database backends of
- * Mayday's pools apart from every postgres process on the machine); the verdicts.
+ * Mayday's pools apart from every postgres process on the machine); the answers on connections
+ * the SOS opened apart from those on kept-alive ones; the connections waiting in Mayday's accept
+ * queue (/proc/net/tcp, every 200 ms); the machine's TCP listen-queue drops and SYN retransmits
+ * (a dropped connection's client tries again 1 s later, then 2 s, …); the verdicts.
  *
  * Env: BENCH_BURST_DRIVERS (5000), BENCH_BURST_SECONDS (10), BENCH_BURST_CONNECTIONS (1000),
  * BENCH_BURST_WARMUP (s, 3; 0: none), BENCH_BURST_WARMUP_RATE (SOS/s, 20), BENCH_BURST_WAIT (s
  * after the last answer for the last first page, 60), BENCH_BURST_TIMEOUT_MS (per SOS, 30000),
  * BENCH_CALLBACK_DELAY_MS (250: the stand-in's delay before each status callback),
  * BENCH_LOG_LEVEL (Mayday's LOG_LEVEL, default silent), BENCH_PROFILE (a directory: Mayday runs
- * with --cpu-prof and writes its profile there when it stops).
+ * with --cpu-prof and writes its profile there when it stops), BENCH_DUMP (a path prefix: each
+ * SOS's times written to <prefix>.burst.json).
  * A smoke run: BENCH_BURST_DRIVERS=500 BENCH_BURST_SECONDS=2 npm run bench:burst.
  * Exits non-zero when an SOS of the burst was not answered 201 (or on a crash); the goals are
  * reported, not enforced.
  */
-import { Agent } from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Agent, type ClientRequestArgs } from 'node:http';
+import type { Duplex } from 'node:stream';
 import os from 'node:os';
 import type { Sql } from '../src/db/client';
 import type { StandinRequest } from './twilio-standin';
@@ -117,6 +123,22 @@ async function startRig(): Promise<Rig> {
 
 // --- load -------------------------------------------------------------------------------------------
 
+/**
+ * A keep-alive agent that counts the connections it opens (it opens one synchronously within the
+ * request that needs it) and times each from connect() to its 'connect' event (the handshake done).
+ */
+class CountingAgent extends Agent {
+  opened = 0;
+  connectMs: number[] = [];
+  override createConnection(o: ClientRequestArgs, cb?: (err: Error | null, stream: Duplex) => void) {
+    this.opened++;
+    const t = now();
+    const socket = super.createConnection(o, cb);
+    socket?.once('connect', () => this.connectMs.push(now() - t));
+    return socket;
+  }
+}
+
 interface Sos {
   i: number;
   /** When it was due by the schedule, and when it was sent (our clock). */
@@ -128,13 +150,15 @@ interface Sos {
   error?: string;
   /** Requests in flight (this one included) when it was sent. */
   inflight: number;
+  /** It opened a new connection (else it went on a kept-alive one, at once or after waiting for one to be free). */
+  newConnection?: boolean;
 }
 
 /**
  * One SOS per driver of `drivers`, evenly over `seconds`, open loop: each is sent when due (or at
  * once when this process is behind), whatever the earlier ones' answers are doing.
  */
-async function press(rig: Rig, agent: Agent, drivers: { token: string }[], seconds: number): Promise<Sos[]> {
+async function press(rig: Rig, agent: CountingAgent, drivers: { token: string }[], seconds: number): Promise<Sos[]> {
   const interval = (seconds * 1000) / drivers.length;
   const soses: Sos[] = [];
   const pending: Promise<void>[] = [];
@@ -147,14 +171,22 @@ async function press(rig: Rig, agent: Agent, drivers: { token: string }[], secon
     const body = sosBody();
     const s: Sos = { i, due, sentAt: now(), inflight: ++inflight };
     soses.push(s);
-    pending.push(send(`${rig.mayday.base}/v1/sos`, {
+    const opened = agent.opened;
+    const sent = send(`${rig.mayday.base}/v1/sos`, {
       agent, method: 'POST', body, timeoutMs: cfg.timeoutMs,
       headers: { authorization: `Bearer ${drivers[i].token}`, 'content-type': 'application/json' },
-    }).then((r) => {
+    });
+    s.newConnection = agent.opened > opened;
+    pending.push(sent.then((r) => {
       s.answeredAt = now();
       s.status = r.status;
-      if (r.status === 201) s.incidentId = (JSON.parse(r.text) as { incident: { id: string } }).incident.id;
-      else s.error = r.text.slice(0, 300);
+      try {
+        if (r.status === 201) s.incidentId = (JSON.parse(r.text) as { incident: { id: string } }).incident.id;
+        else s.error = r.text.slice(0, 300);
+      } catch {
+        s.status = -201; // a 201 whose body names no incident
+        s.error = r.text.slice(0, 300);
+      }
     }, (e: NodeJS.ErrnoException) => {
       s.answeredAt = now();
       s.error = `${e.message}${e.code ? ` (${e.code})` : ''}`;
@@ -231,24 +263,76 @@ function backendsPct(a: Map<number, number>, b: Map<number, number>, secs: numbe
   return (used / secs) * 100;
 }
 
-interface Window { name: string; cpu: ReturnType<typeof cpuDelta>; ours: number; secs: number }
+/**
+ * cpuDelta between two samples taken earlier: its `self` is this process's usage from `a` to the
+ * moment of the call, so here it is taken from the two samples instead.
+ */
+function cpuBetween(a: CpuSample, b: CpuSample) {
+  const secs = (b.at - a.at) / 1000;
+  const self = ((b.self.user - a.self.user + b.self.system - a.self.system) / 1e6 / secs) * 100;
+  return { ...cpuDelta(a, b), self };
+}
+
+/** The machine's TCP counters that show connections refused or retried at the listen queue (Linux /proc/net/netstat; {} elsewhere). */
+function tcpCounters(): Record<string, number> {
+  try {
+    const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+    const names = lines[0].split(/\s+/).slice(1);
+    const values = lines[1].split(/\s+/).slice(1).map(Number);
+    const want = ['ListenOverflows', 'ListenDrops', 'TCPSynRetrans', 'TCPTimeouts'];
+    return Object.fromEntries(names.map((n, i) => [n, values[i]]).filter(([n]) => want.includes(n as string)));
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Connections waiting in the accept queue of the listening socket on `port` (Linux: rx_queue of
+ * its LISTEN line in /proc/net/tcp and tcp6): handshaken by the kernel, not yet taken by the
+ * process. Undefined where /proc/net is not readable.
+ */
+function acceptQueue(port: number): number | undefined {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  let n: number | undefined;
+  for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      for (const line of readFileSync(f, 'utf8').split('\n')) {
+        const c = line.trim().split(/\s+/);
+        if (c[3] === '0A' && c[1]?.endsWith(`:${hex}`)) n = (n ?? 0) + parseInt(c[4].split(':')[1], 16);
+      }
+    } catch {
+      /* not Linux */
+    }
+  }
+  return n;
+}
+
+interface Window { name: string; cpu: ReturnType<typeof cpuBetween>; ours: number; secs: number }
 
 /** A CPU sample of Mayday and the stand-in (and postgres, this process, the machine) each second while the burst runs and drains. */
 class EverySecond {
   readonly samples: CpuSample[] = [];
   private timer?: ReturnType<typeof setInterval>;
-  constructor(private pids: (number | undefined)[]) {}
+  /** Mayday's accept queue every 200 ms: [when, connections waiting]. */
+  readonly queue: [number, number][] = [];
+  private queueTimer?: ReturnType<typeof setInterval>;
+  constructor(private pids: (number | undefined)[], private port: number) {}
   start() {
     this.samples.push(cpuSample(this.pids));
     this.timer = setInterval(() => this.samples.push(cpuSample(this.pids)), 1000);
+    this.queueTimer = setInterval(() => {
+      const n = acceptQueue(this.port);
+      if (n !== undefined) this.queue.push([now(), n]);
+    }, 200);
   }
   stop() {
     clearInterval(this.timer);
+    clearInterval(this.queueTimer);
     this.samples.push(cpuSample(this.pids));
   }
   /** CPU of the second that began `k` seconds after the first sample (undefined past the last). */
   second(k: number) {
-    return k + 1 < this.samples.length ? cpuDelta(this.samples[k], this.samples[k + 1]) : undefined;
+    return k + 1 < this.samples.length ? cpuBetween(this.samples[k], this.samples[k + 1]) : undefined;
   }
 }
 
@@ -261,7 +345,7 @@ async function main() {
   const burstDrivers = rig.drivers.slice(0, cfg.drivers);
   const others = rig.drivers.slice(cfg.drivers);
   const firsts = new FirstPages(rig);
-  const agent = new Agent({ keepAlive: true, maxSockets: cfg.connections });
+  const agent = new CountingAgent({ keepAlive: true, maxSockets: cfg.connections });
 
   // One SOS end to end: a broken setup says so plainly, not as a burst of errors.
   const smoke = await api<{ incident: { id: string; zoneRule: string } }>(mayday.base, 'POST', '/v1/sos', others[0].token, JSON.parse(sosBody()), 201);
@@ -289,11 +373,14 @@ async function main() {
   // The burst.
   say(`burst: ${cfg.drivers} SOS over ${cfg.seconds} s (${fmt(cfg.drivers / cfg.seconds, 0)}/s), up to ${cfg.connections} connections`);
   const pids = [mayday.proc.pid, standin.child.proc.pid];
-  const perSecond = new EverySecond(pids);
+  const perSecond = new EverySecond(pids, mayday.port);
   const b0 = await backends(sql);
+  const tcp0 = tcpCounters();
   const c0 = cpuSample(pids);
   perSecond.start();
+  const connectsBefore = agent.connectMs.length;
   const soses = await press(rig, agent, burstDrivers, cfg.seconds);
+  const burstConnects = agent.connectMs.slice(connectsBefore);
   const c1 = cpuSample(pids);
   const b1 = await backends(sql);
   const lastAnswerAt = Math.max(...soses.map((s) => s.answeredAt!));
@@ -302,12 +389,13 @@ async function main() {
   say(`burst: ${ok.length} of ${soses.length} answered 201; waiting for the first pages (at most ${cfg.waitS} s)`);
   const missing = await firsts.waitFor(ids, lastAnswerAt + cfg.waitS * 1000);
   const c2 = cpuSample(pids);
+  const tcp2 = tcpCounters();
   const b2 = await backends(sql);
   perSecond.stop();
   agent.destroy();
   const windows: Window[] = [
-    { name: 'burst', cpu: cpuDelta(c0, c1), secs: (c1.at - c0.at) / 1000, ours: 0 },
-    { name: 'drain', cpu: cpuDelta(c1, c2), secs: (c2.at - c1.at) / 1000, ours: 0 },
+    { name: 'burst', cpu: cpuBetween(c0, c1), secs: (c1.at - c0.at) / 1000, ours: 0 },
+    { name: 'drain', cpu: cpuBetween(c1, c2), secs: (c2.at - c1.at) / 1000, ours: 0 },
   ];
   windows[0].ours = backendsPct(b0, b1, windows[0].secs);
   windows[1].ours = backendsPct(b1, b2, windows[1].secs);
@@ -354,10 +442,13 @@ async function main() {
   } else L.push('warm-up: none (a cold burst)');
   L.push(
     `sending: last SOS sent at ${rel(soses[soses.length - 1].sentAt)}; behind schedule p50 ${fmt(pct(late, 50), 2)} ms, p99 ${fmt(pct(late, 99), 2)} ms, max ${fmt(Math.max(...late), 1)} ms; ` +
-      `peak ${peakInflight} SOS in flight (${queuedForSocket} sent while all ${cfg.connections} connections were busy)`,
+      `peak ${peakInflight} SOS in flight; ${soses.filter((s) => s.newConnection).length} connections opened (${queuedForSocket} SOS sent while all ${cfg.connections} were busy)`,
     `answers: 201 ×${ok.length}, other ×${non201.length}${non201.length ? ` (${tally(non201.map((s) => s.status))})` : ''}, no answer ×${errors.length}`,
     head(),
     row('SOS sent → 201 received', answer),
+    row('  of which on a connection it opened', ok.filter((s) => s.newConnection).map((s) => s.answeredAt! - s.sentAt)),
+    row('  of which on a kept-alive connection', ok.filter((s) => !s.newConnection).map((s) => s.answeredAt! - s.sentAt)),
+    row('  (connect() → connected, each connection)', burstConnects),
     row('SOS sent → first page at the stand-in', toFirst.filter(Number.isFinite)),
     row('  201 received → first page', afterAnswer),
     `  (first-page p99 over all ${ok.length} incidents, the never paged as infinitely late: ${fmt(pct(toFirst, 99))} ms)`,
@@ -369,19 +460,24 @@ async function main() {
   // Each second from the first SOS's due time.
   const seconds = Math.ceil(((Number.isFinite(lastFirst) ? lastFirst : now()) - start) / 1000);
   const inSecond = (t: number | undefined, k: number) => t !== undefined && t >= start + k * 1000 && t < start + (k + 1) * 1000;
-  L.push(`each second from the first SOS: SOS sent, 201s received, first pages arrived, p99 of the SOS sent in it; CPU, % of one core (of ${os.cpus().length * 100})`);
-  L.push(`  ${'s'.padEnd(4)}${pad('sent', 6)}${pad('201s', 6)}${pad('paged', 7)}${pad('answer p99', 12)}${pad('page p99', 10)}  ${pad('mayday', 7)}${pad('pg all', 8)}${pad('stand-in', 9)}${pad('bench', 7)}${pad('machine', 9)}${pad('steal', 7)}`);
+  L.push(`each second from the first SOS: SOS sent, 201s received, first pages arrived, answer p50 and p99 and first-page p99 of the SOS sent in it, the most connections waiting in Mayday's accept queue (every 200 ms); CPU, % of one core (of ${os.cpus().length * 100})`);
+  L.push(`  ${'s'.padEnd(4)}${pad('sent', 6)}${pad('201s', 6)}${pad('paged', 7)}${pad('answer p50', 12)}${pad('p99', 7)}${pad('page p99', 10)}${pad('acc q', 7)}  ${pad('mayday', 7)}${pad('pg all', 8)}${pad('stand-in', 9)}${pad('bench', 7)}${pad('machine', 9)}${pad('steal', 7)}`);
   const cpuAt = (k: number) => {
     // The per-second samples began when the burst's first SOS was 20 ms from due; close enough to read as that second.
     const c = perSecond.second(k);
     return c ? `${pad(fmt(c.procs[0], 0), 7)}${pad(fmt(c.pg, 0), 8)}${pad(fmt(c.procs[1], 0), 9)}${pad(fmt(c.self, 0), 7)}${pad(fmt(c.machine, 0), 9)}${pad(fmt(c.steal, 0), 7)}` : '';
   };
+  const queueAt = (k: number) => {
+    const q = perSecond.queue.filter(([t]) => inSecond(t, k)).map(([, n]) => n);
+    return q.length ? String(Math.max(...q)) : '';
+  };
   for (let k = 0; k < Math.min(seconds, cfg.seconds + cfg.waitS + 5); k++) {
     const sent = soses.filter((s) => inSecond(s.sentAt, k));
     const sentOk = sent.filter((s) => s.incidentId);
     L.push(`  ${String(k).padEnd(4)}${pad(String(sent.length), 6)}${pad(String(ok.filter((s) => inSecond(s.answeredAt, k)).length), 6)}` +
-      `${pad(String(ok.filter((s) => inSecond(first(s), k)).length), 7)}${pad(sent.length ? fmt(pct(sent.map((s) => s.answeredAt! - s.sentAt), 99), 0) : '', 12)}` +
-      `${pad(sentOk.length ? fmt(pct(sentOk.map((s) => (first(s) ?? Infinity) - s.sentAt), 99), 0) : '', 10)}  ${cpuAt(k)}`);
+      `${pad(String(ok.filter((s) => inSecond(first(s), k)).length), 7)}${pad(sent.length ? fmt(pct(sent.map((s) => s.answeredAt! - s.sentAt), 50), 0) : '', 12)}` +
+      `${pad(sent.length ? fmt(pct(sent.map((s) => s.answeredAt! - s.sentAt), 99), 0) : '', 7)}` +
+      `${pad(sentOk.length ? fmt(pct(sentOk.map((s) => (first(s) ?? Infinity) - s.sentAt), 99), 0) : '', 10)}${pad(queueAt(k), 7)}  ${cpuAt(k)}`);
   }
   L.push('');
 
@@ -400,6 +496,11 @@ async function main() {
   }
   L.push("  (burst: first SOS sent → last answer; drain: last answer → last first page seen. its db: the backends of Mayday's two pools; pg all: every");
   L.push('   process named postgres on the machine, other clients of a shared server included; others: machine minus the rest and the steal)');
+  const tcp = Object.keys(tcp2).map((k) => `${k} ${tcp2[k] - (tcp0[k] ?? 0)}`).join(', ');
+  const qPeak = perSecond.queue.length ? Math.max(...perSecond.queue.map(([, n]) => n)) : undefined;
+  L.push(`tcp: Mayday's accept queue (connections handshaken, not yet taken by Mayday; the stand-in's callbacks' too) at most ${qPeak ?? 'not measured'}; ` +
+    `the whole machine over the burst and drain (other programs' connections included): ${tcp || 'not available'}`);
+  L.push('  (ListenOverflows/ListenDrops: connections a full listen queue dropped, whose SYN the client sends again after 1 s, 2 s more, …)');
   L.push('');
 
   const p99 = pct(toFirst, 99);
@@ -413,6 +514,11 @@ async function main() {
   L.push(`pages by purpose/status: ${byStatus.map((r) => `${r.purpose}/${r.status}×${r.n}`).join(', ')}`);
   for (const w of warnings) L.push(`warning: ${w}`);
   process.stdout.write(L.join('\n') + '\n');
+  if (process.env.BENCH_DUMP) {
+    const f = `${process.env.BENCH_DUMP}.burst.json`;
+    writeFileSync(f, JSON.stringify({ offset: rig.clock.offset, soses: soses.map((s) => ({ ...s, firstPageAt: s.incidentId ? first(s) : undefined })) }));
+    say(`raw data (per SOS: due, sent, answered, first page at the stand-in, on this process's clock) in ${f}`);
+  }
 
   printFailures(failures, { limit: 20, hint: cfg.maydayLogLevel === 'silent' ? "(rerun with BENCH_LOG_LEVEL=warn to see Mayday's own log)" : undefined });
   say(`done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
