@@ -9,8 +9,8 @@
  * batch was one transaction: nothing of it was kept), so one bad item cannot fail the others.
  *
  * With `defer`, new items wait while `defer.while()` holds, at most `defer.maxMs` after the oldest
- * of them arrived, and then go together: the pager's records of sends and status callbacks give
- * way so to SOS intake (Pager.intakeBusy()).
+ * of them arrived, and then go together: the pager's records of sends give way so to SOS intake
+ * (Pager.intakeBusy()).
  */
 /** After the I/O already waiting has been handled: setImmediate on Node; a zero timeout where there is none (Workers). */
 const soon: (f: () => void) => void =

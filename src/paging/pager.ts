@@ -63,8 +63,10 @@ export interface PagingOptions {
    */
   recordLingerMs: number;
   /**
-   * While SOS calls are in flight, the records of sends and status callbacks wait for them this
-   * long at most, then go in batches: SOS intake has the database first (0: never wait).
+   * While SOS calls are in flight, the records of sends wait for them this long at most, then go
+   * in batches: SOS intake has the database first (0: never wait). Status callbacks are not held:
+   * each holds Twilio's HTTP request, and under a burst held requests made Twilio (the stand-in)
+   * open more connections than Node, which accepts one per turn of its loop, could take.
    */
   yieldToIntakeMs: number;
 }
@@ -171,7 +173,7 @@ export class Pager {
     this.statuses = new Coalescer(
       (items) => recordCallbackMany(sql, items, o.callRetrySeconds, o.maxAttempts),
       (i) => recordCallback(sql, i, o.callRetrySeconds, o.maxAttempts),
-      { maxItems: 50, maxInFlight: 3, lingerMs: o.recordLingerMs, defer },
+      { maxItems: 50, maxInFlight: 3, lingerMs: o.recordLingerMs },
     );
   }
 
