@@ -38,11 +38,19 @@
  * queue (/proc/net/tcp, every 200 ms); the machine's TCP listen-queue drops and SYN retransmits
  * (a dropped connection's client tries again 1 s later, then 2 s, …); the verdicts.
  *
+ * Front: by default the SOS and the stand-in's callbacks connect to Mayday itself. Node 20 accepts
+ * one connection per turn of its event loop, and under the burst a turn handles hundreds of
+ * sockets, so Mayday took a few dozen new connections a second and the rest waited in its accept
+ * queue (overflowing at 4,096: SYNs dropped and retried after 1, 3, 7 s). BENCH_BURST_PROXY=nginx
+ * puts nginx in front (Debian's nginx-light, lib/proxy.ts), as a deployment ends TLS at a proxy:
+ * it takes the connections at once, but opens as many to Mayday as requests are in flight (its
+ * kept-alive pool bounds only the idle ones), so under this burst it moved the queue, not removed it.
+ *
  * Env: BENCH_BURST_DRIVERS (5000), BENCH_BURST_SECONDS (10), BENCH_BURST_CONNECTIONS (1000),
  * BENCH_BURST_WARMUP (s, 3; 0: none), BENCH_BURST_WARMUP_RATE (SOS/s, 20), BENCH_BURST_WAIT (s
  * after the last answer for the last first page, 60), BENCH_BURST_TIMEOUT_MS (per SOS, 30000),
  * BENCH_CALLBACK_DELAY_MS (250: the stand-in's delay before each status callback),
- * BENCH_LOG_LEVEL (Mayday's LOG_LEVEL, default silent), BENCH_PROFILE (a directory: Mayday runs
+ * BENCH_BURST_PROXY (none, or nginx), BENCH_LOG_LEVEL (Mayday's LOG_LEVEL, default silent), BENCH_PROFILE (a directory: Mayday runs
  * with --cpu-prof and writes its profile there when it stops), BENCH_DUMP (a path prefix: each
  * SOS's times written to <prefix>.burst.json).
  * A smoke run: BENCH_BURST_DRIVERS=500 BENCH_BURST_SECONDS=2 npm run bench:burst.
@@ -63,6 +71,7 @@ import { assertRunning, freePort, newAdminToken, startMayday, waitReady, type Ch
 import { intEnv, now, say, sleep } from './lib/run';
 import { fmt, pad, pct, pctTable, provenance, tally } from './lib/stats';
 import { StandinChild, twilioCreds } from './lib/twilio';
+import { nginxAvailable, startNginx, type Proxy } from './lib/proxy';
 
 const cfg = {
   drivers: intEnv('BENCH_BURST_DRIVERS', 5000),
@@ -74,7 +83,11 @@ const cfg = {
   timeoutMs: intEnv('BENCH_BURST_TIMEOUT_MS', 30_000),
   callbackDelayMs: intEnv('BENCH_CALLBACK_DELAY_MS', 250, 0),
   maydayLogLevel: process.env.BENCH_LOG_LEVEL || 'silent',
+  /** What the phones and Twilio's callbacks connect to: `nginx` in front of Mayday (as deployed), or `none` (Mayday directly). */
+  proxy: process.env.BENCH_BURST_PROXY ?? 'none',
 };
+if (cfg.proxy !== 'nginx' && cfg.proxy !== 'none') throw new Error(`BENCH_BURST_PROXY must be nginx or none, not ${cfg.proxy}`);
+if (cfg.proxy === 'nginx' && !nginxAvailable()) throw new Error('BENCH_BURST_PROXY=nginx: nginx is not installed (apt-get install -y nginx-light)');
 const GOAL_FIRST_PAGE_P99_MS = 1000;
 const GOAL_TAIL_MS = 2000;
 
@@ -86,6 +99,9 @@ interface Rig {
   pgVersion: string;
   dbLabel: string;
   mayday: Child;
+  /** Where the SOS and the callbacks go: the proxy's address, or Mayday's. */
+  front: string;
+  proxy?: Proxy;
   standin: StandinChild;
   adminToken: string;
   /** The stand-in's clock minus ours. */
@@ -102,10 +118,14 @@ async function startRig(): Promise<Rig> {
   const creds = twilioCreds();
   const standin = await StandinChild.start(creds, ['--callback-delay-ms', String(cfg.callbackDelayMs)]);
   const adminToken = newAdminToken();
+  const proxyPort = cfg.proxy === 'nginx' ? await freePort() : undefined;
   const mayday = startMayday('mayday', await freePort(), {
     databaseUrl: db.url, adminToken, logLevel: cfg.maydayLogLevel, twilio: { creds, url: standin.url }, profileDir: process.env.BENCH_PROFILE,
+    publicBaseUrl: proxyPort ? `http://127.0.0.1:${proxyPort}` : undefined,
   });
   await Promise.all([waitReady(mayday, '/readyz'), waitReady(standin.child, '/_standin/stats')]);
+  const proxy = proxyPort ? await startNginx(proxyPort, mayday.port) : undefined;
+  if (proxy) say(`nginx in front of Mayday at ${proxy.url} (pids ${proxy.pids().join(', ')}): the SOS and the stand-in's callbacks go through it`);
   const clock = await standin.clockOffset();
   say(`mayday ${mayday.base} (pid ${mayday.proc.pid}), stand-in ${standin.url} (pid ${standin.child.proc.pid}); stand-in clock offset ${clock.offset.toFixed(2)} ms (rtt ${clock.rtt.toFixed(2)} ms)`);
 
@@ -118,7 +138,7 @@ async function startRig(): Promise<Rig> {
   // The burst's drivers first, then the smoke SOS's and the warm-up's: no driver presses in both.
   const drivers = await insertDrivers(sql, { count: cfg.drivers + 1 + cfg.warmup * cfg.warmupRate, name: 'Bench driver', phonePrefix: '+1557' });
   say(`world: one zone, its on-call supervisor (SMS and voice at 0 s), ${drivers.length} drivers`);
-  return { sql, pgVersion, dbLabel: db.label, mayday, standin, adminToken, clock, supervisorToken: sup.token, drivers };
+  return { sql, pgVersion, dbLabel: db.label, mayday, front: proxy?.url ?? mayday.base, proxy, standin, adminToken, clock, supervisorToken: sup.token, drivers };
 }
 
 // --- load -------------------------------------------------------------------------------------------
@@ -172,7 +192,7 @@ async function press(rig: Rig, agent: CountingAgent, drivers: { token: string }[
     const s: Sos = { i, due, sentAt: now(), inflight: ++inflight };
     soses.push(s);
     const opened = agent.opened;
-    const sent = send(`${rig.mayday.base}/v1/sos`, {
+    const sent = send(`${rig.front}/v1/sos`, {
       agent, method: 'POST', body, timeoutMs: cfg.timeoutMs,
       headers: { authorization: `Bearer ${drivers[i].token}`, 'content-type': 'application/json' },
     });
@@ -373,6 +393,8 @@ async function main() {
   // The burst.
   say(`burst: ${cfg.drivers} SOS over ${cfg.seconds} s (${fmt(cfg.drivers / cfg.seconds, 0)}/s), up to ${cfg.connections} connections`);
   const pids = [mayday.proc.pid, standin.child.proc.pid];
+  const proxyPids = rig.proxy?.pids() ?? [];
+  const proxyCpu0 = proxyPids.map(cpuSeconds);
   const perSecond = new EverySecond(pids, mayday.port);
   const b0 = await backends(sql);
   const tcp0 = tcpCounters();
@@ -382,6 +404,7 @@ async function main() {
   const soses = await press(rig, agent, burstDrivers, cfg.seconds);
   const burstConnects = agent.connectMs.slice(connectsBefore);
   const c1 = cpuSample(pids);
+  const proxyCpu1 = proxyPids.map(cpuSeconds);
   const b1 = await backends(sql);
   const lastAnswerAt = Math.max(...soses.map((s) => s.answeredAt!));
   const ok = soses.filter((s) => s.status === 201 && s.incidentId);
@@ -429,7 +452,7 @@ async function main() {
   const { row, head } = pctTable({ labelWidth: 40, indent: '  ', max: true });
   const L: string[] = [
     '',
-    `Mayday burst benchmark: ${cfg.drivers} distinct drivers press SOS once each, evenly over ${cfg.seconds} s (${fmt(cfg.drivers / cfg.seconds, 0)}/s, open loop),`,
+    `Mayday burst benchmark: ${cfg.drivers} distinct drivers press SOS once each, evenly over ${cfg.seconds} s (${fmt(cfg.drivers / cfg.seconds, 0)}/s, open loop), ${rig.proxy ? 'through nginx' : 'straight to Mayday'},`,
     `  over at most ${cfg.connections} keep-alive connections; pages to the Twilio stand-in on loopback (status callbacks ${cfg.callbackDelayMs} ms apart)`,
     ...provenance(rig.pgVersion, rig.dbLabel, `load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`),
     `clocks:   stand-in minus bench ${fmt(rig.clock.offset, 2)} ms (corrected), best round trip ${fmt(rig.clock.rtt, 2)} ms`,
@@ -501,6 +524,10 @@ async function main() {
   L.push(`tcp: Mayday's accept queue (connections handshaken, not yet taken by Mayday; the stand-in's callbacks' too) at most ${qPeak ?? 'not measured'}; ` +
     `the whole machine over the burst and drain (other programs' connections included): ${tcp || 'not available'}`);
   L.push('  (ListenOverflows/ListenDrops: connections a full listen queue dropped, whose SYN the client sends again after 1 s, 2 s more, …)');
+  if (rig.proxy) {
+    const used = proxyPids.reduce((a, _, i) => a + ((proxyCpu1[i] ?? 0) - (proxyCpu0[i] ?? 0)), 0);
+    L.push(`front: nginx (one worker, a kept-alive pool to Mayday): ${fmt((100 * used) / windows[0].secs, 0)}% of a core over the burst (in "others" above); the accept queue above is Mayday's behind it`);
+  } else L.push('front: none, phones and callbacks connect to Mayday itself (BENCH_BURST_PROXY=none)');
   L.push('');
 
   const p99 = pct(toFirst, 99);

@@ -141,6 +141,8 @@ export interface MaydayOptions {
   twilio?: { creds: { sid: string; token: string; from: string }; url: string };
   /** A directory: Mayday runs with --cpu-prof and writes its CPU profile there when it stops (BENCH_PROFILE). */
   profileDir?: string;
+  /** PUBLIC_BASE_URL when it is not Mayday's own address (a proxy in front: lib/proxy.ts). */
+  publicBaseUrl?: string;
 }
 
 /** Mayday's environment: JSON logs, no demo data, and the Twilio settings when it pages. */
@@ -153,7 +155,7 @@ export function maydayEnv(port: number, o: MaydayOptions & { dataDir: string }):
     LOG_FORMAT: 'json',
     DEMO: 'false',
     ...(o.twilio ? {
-      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      PUBLIC_BASE_URL: o.publicBaseUrl ?? `http://127.0.0.1:${port}`,
       TWILIO_ACCOUNT_SID: o.twilio.creds.sid,
       TWILIO_AUTH_TOKEN: o.twilio.creds.token,
       TWILIO_FROM_NUMBER: o.twilio.creds.from,
