@@ -110,10 +110,13 @@ export async function dbCost(sql: Sql, src: DbStatsSource, a: DbStatsSample, b: 
   let mine: { bytes: number; records: number } | undefined;
   if (src.walinspect && a.lsn && b.lsn) {
     // A record names the relations it changes as "rel <tablespace>/<database oid>/<relfilenode>".
+    // A checkpoint may have recycled the run's first segments already (a run writing more WAL
+    // than max_wal_size): then the figure is missing, not the run.
     [mine] = await sql<{ bytes: number; records: number }[]>`
       SELECT coalesce(sum(record_length), 0)::float8 AS bytes, count(*)::float8 AS records
       FROM pg_get_wal_records_info(${a.lsn}::pg_lsn, ${b.lsn}::pg_lsn)
-      WHERE block_ref LIKE '%rel %/' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '/%'`;
+      WHERE block_ref LIKE '%rel %/' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '/%'`
+      .catch((e: Error) => (/already been removed/.test(e.message) ? [undefined] : Promise.reject(e)));
   }
   return {
     dbWalBytes: per(0, mine?.bytes),
@@ -142,7 +145,7 @@ export async function walBreakdown(sql: Sql, src: DbStatsSource, a: DbStatsSampl
       WHERE block_ref LIKE '%rel %/' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '/%')
     SELECT coalesce(pg_filenode_relation(0, filenode)::text, filenode::text) AS rel, kind,
            sum(record_length)::float8 AS bytes, sum(fpi_length)::float8 AS fpi, count(*)::float8 AS records
-    FROM r GROUP BY 1, 2`;
+    FROM r GROUP BY 1, 2`.catch((e: Error) => (/already been removed/.test(e.message) ? [] : Promise.reject(e)));
   const top = (key: 'rel' | 'kind') => {
     const m = new Map<string, { bytes: number; fpi: number; records: number }>();
     for (const r of rows) {
