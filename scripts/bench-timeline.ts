@@ -11,13 +11,15 @@
  * first in a pair swaps each time), the read incidents in turn. Phases, each after a warm-up:
  *   1. small vs small: both at BENCH_SMALL_EVENTS (a control: the ratio should be about 1);
  *   then "big" grows to BENCH_EVENTS (default 1,000,000) events with more filler, is ANALYZEd,
- *   and its Mayday is given time to write the checkpoint that covers the new heads (as it would
- *   have, minute by minute, in service);
+ *   and its Mayday is given time to write the checkpoints that sign the new heads and then mark
+ *   them covered (as it would have, minute by minute, in service);
  *   2. and 3. small vs big, twice.
  * Prints n, p50, p90, p99, max per server and phase, and p99 big / p99 small for phases 2 and 3
  * (goal <= 1.5), beside big-after / big-before (the same server, phase 2 against phase 1).
  * Then EXPLAIN (ANALYZE, BUFFERS) of the read's main query (listEvents in src/timeline/store.ts)
- * on both, and the time of the minute's checkpoint query (which heads moved) at both sizes.
+ * on both, and of the minute's checkpoint query (the heads not yet covered) at both sizes, with
+ * no head moved (first, again, after VACUUM timeline_heads) and with 100 moved (in a transaction
+ * rolled back), beside the same question asked of every head (the query before sql/023).
  *
  * Seeding is SQL, set-based: per chunk of 10,000 incidents, one statement inserts the incidents,
  * builds every timeline with a recursive CTE that chains the hashes with the database's own
@@ -36,7 +38,7 @@
  */
 import { Agent } from 'node:http';
 import os from 'node:os';
-import type { Sql } from '../src/db/client';
+import type { Sql, TxSql } from '../src/db/client';
 import { api, send } from './lib/api';
 import { openPool, scratchDatabases, serverVersion } from './lib/db';
 import { printFailures, runBench } from './lib/main';
@@ -138,20 +140,32 @@ async function fillTo(side: Side, total: number): Promise<void> {
   say(`${side.name}: ${more} filler incidents (${more * FILLER_EVENTS} events) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-/** Heads no checkpoint covers yet: what the minute's checkpoint query finds (src/timeline/store.ts writeCheckpoint). */
-const UNCOVERED = `SELECT h.incident_id, h.seq, h.hash FROM timeline_heads h
+/**
+ * The minute's checkpoint query (src/timeline/store.ts writeCheckpoint): the heads not marked
+ * covered, through their partial index, each probed for a checkpoint that signed it already.
+ */
+const UNCOVERED = `SELECT h.incident_id, h.seq, h.hash,
+    (SELECT c.hash FROM timeline_checkpoint_heads c WHERE c.incident_id = h.incident_id AND c.seq = h.seq) AS signed
+  FROM timeline_heads h WHERE NOT h.covered`;
+/** The same question asked of every head (the checkpoint's query before sql/023), for comparison. */
+const EVERY_HEAD = `SELECT h.incident_id, h.seq, h.hash FROM timeline_heads h
   WHERE NOT EXISTS (SELECT 1 FROM timeline_checkpoint_heads c WHERE c.incident_id = h.incident_id AND c.seq = h.seq)
   ORDER BY h.incident_id`;
+/** Heads moved (one event appended each, uncommitted) for the checkpoint query's measurement with work to do. */
+const MOVED_HEADS = 100;
 
-/** Until Mayday's checkpoint covers every head (at most 75 s: it writes one a minute); the seconds waited. */
+/**
+ * Until every head is marked covered (at most 135 s): Mayday's checkpoint, one a minute, signs a
+ * head that moved, and the next one marks it. The seconds waited.
+ */
 async function awaitCheckpoint(side: Side): Promise<number> {
   const t0 = performance.now();
-  while (performance.now() - t0 < 75_000) {
-    const [{ n }] = await side.sql.unsafe<{ n: number }[]>(`SELECT count(*)::int AS n FROM (${UNCOVERED}) u`);
+  while (performance.now() - t0 < 135_000) {
+    const [{ n }] = await side.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM timeline_heads WHERE NOT covered`;
     if (n === 0) return (performance.now() - t0) / 1000;
     await sleep(500);
   }
-  say(`${side.name}: heads still not checkpointed after 75 s; measuring anyway`);
+  say(`${side.name}: heads still not marked covered after 135 s; measuring anyway`);
   return NaN;
 }
 
@@ -190,12 +204,53 @@ async function explainRead(side: Side): Promise<string[]> {
   return rows.map((r) => `    ${r['QUERY PLAN']}`);
 }
 
-/** Execution time (ms) of the minute's checkpoint query, as EXPLAIN ANALYZE reports it. */
-async function checkpointQueryMs(side: Side): Promise<string> {
-  const rows = await side.sql.unsafe<{ 'QUERY PLAN': string }[]>(`EXPLAIN (ANALYZE, BUFFERS) ${UNCOVERED}`);
-  const exec = rows.map((r) => r['QUERY PLAN']).find((l) => l.startsWith('Execution Time'));
-  const top = rows[0]?.['QUERY PLAN'].trim().split('  (')[0];
-  return `${exec ?? '?'} (${top})`;
+/**
+ * The checkpoint's query, EXPLAIN (ANALYZE, BUFFERS), as writeCheckpoint runs it (sequential and
+ * bitmap scans off): with no head moved, and with MOVED_HEADS filler heads moved by one event each in this
+ * transaction (rolled back, so Mayday's own checkpoint never sees them); then the query over every
+ * head, for comparison. One line each: execution time, buffers, top plan node, rows found.
+ */
+async function checkpointQueries(side: Side): Promise<string[]> {
+  const summary = (rows: { 'QUERY PLAN': string }[]) => {
+    const lines = rows.map((r) => r['QUERY PLAN']);
+    const exec = lines.find((l) => l.startsWith('Execution Time'))?.replace('Execution Time: ', '') ?? '?';
+    const buffers = lines.find((l) => l.trim().startsWith('Buffers:'))?.trim() ?? 'Buffers: none';
+    const rowsFound = /actual time=[\d.]+\.\.[\d.]+ rows=(\d+)/.exec(lines[0])?.[1] ?? '?';
+    return `${exec}, ${rowsFound} rows, ${buffers} (${lines[0].trim().split('  (')[0]})`;
+  };
+  const out: string[] = [];
+  const explainUncovered = (sql: TxSql) => sql.unsafe<{ 'QUERY PLAN': string }[]>(`EXPLAIN (ANALYZE, BUFFERS) ${UNCOVERED}`);
+  const unmoved = async () =>
+    summary(
+      await side.sql.begin(async (tx) => {
+        await tx`SET LOCAL enable_seqscan = off`;
+        await tx`SET LOCAL enable_bitmapscan = off`;
+        return explainUncovered(tx);
+      }),
+    );
+  // The partial index keeps the entries of heads marked since the last VACUUM (hinted dead after
+  // the first scan that meets them): first read, again, and after VACUUM (what autovacuum does).
+  out.push(`    the minute's checkpoint query, nothing moved: ${await unmoved()}`);
+  out.push(`      again: ${await unmoved()}`);
+  await side.sql.unsafe('VACUUM timeline_heads');
+  out.push(`      after VACUUM timeline_heads: ${await unmoved()}`);
+  const rollback = new Error('rolled back on purpose');
+  await side.sql
+    .begin(async (tx) => {
+      await tx`SET LOCAL enable_seqscan = off`;
+      await tx`SET LOCAL enable_bitmapscan = off`;
+      await tx`
+        INSERT INTO incident_events (incident_id, type, actor, data)
+        SELECT h.incident_id, 'incident.details', 'system', '{"note": "bench"}'::jsonb
+        FROM timeline_heads h WHERE h.incident_id <> ALL(${side.reads}::uuid[]) ORDER BY h.incident_id LIMIT ${MOVED_HEADS}`;
+      out.push(`    the minute's checkpoint query, ${MOVED_HEADS} heads moved: ${summary(await explainUncovered(tx))}`);
+      throw rollback;
+    })
+    .catch((e) => {
+      if (e !== rollback) throw e;
+    });
+  out.push(`    the same question of every head (the query before sql/023): ${summary(await side.sql.unsafe(`EXPLAIN (ANALYZE, BUFFERS) ${EVERY_HEAD}`))}`);
+  return out;
 }
 
 async function setUp(name: string, url: string): Promise<Side> {
@@ -234,10 +289,10 @@ async function main() {
   const explain = async (when: string) => {
     for (const s of sides) {
       explains.push(`  ${s.name}, ${when}:`, ...(await explainRead(s)));
-      explains.push(`    the minute's checkpoint query (heads no checkpoint covers): ${await checkpointQueryMs(s)}`);
+      explains.push(...(await checkpointQueries(s)));
     }
   };
-  for (const s of sides) say(`${s.name}: checkpoint covered its heads after ${fmt(await awaitCheckpoint(s))} s`);
+  for (const s of sides) say(`${s.name}: checkpoints signed and marked its heads after ${fmt(await awaitCheckpoint(s))} s`);
   await note('phase 1');
   await explain('phase 1');
 
@@ -252,7 +307,7 @@ async function main() {
   say(`big: growing to ${cfg.events} events`);
   await fillTo(big, cfg.events);
   await big.sql`CHECKPOINT`; // the fill's dirty pages written now, not during the reads
-  say(`big: checkpoint covered its heads after ${fmt(await awaitCheckpoint(big))} s`);
+  say(`big: checkpoints signed and marked its heads after ${fmt(await awaitCheckpoint(big))} s`);
   await note('phases 2 and 3');
   await explain('phases 2 and 3');
   await phase('2 small vs big');
