@@ -81,7 +81,7 @@ describe('SOS intake first', () => {
     const room = pager.reserveRoom(10, { sos: true }); // another SOS call under way
     expect(pager.intakeBusy()).toBe(true);
     const inc = await sos(s); // its first pages are claimed in its call and sent at once, no tick
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 100));
     twilio.expectSms(s.a.phone);
     twilio.forget();
     expect(await events(s, inc.id, 'page.sent')).toEqual([]); // their records wait

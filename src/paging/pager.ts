@@ -83,7 +83,7 @@ export const DEFAULT_PAGING: PagingOptions = {
   backoffCapMs: 400,
   maxInFlight: 1000,
   recordLingerMs: 10,
-  yieldToIntakeMs: 1_000,
+  yieldToIntakeMs: 250,
 };
 
 const ESCALATION = new Set(['page', 'failover', 'retry']);
