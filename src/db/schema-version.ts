@@ -7,8 +7,8 @@
  */
 import type { Sql } from './client';
 
-export const SCHEMA_VERSION = 21;
-export const DEFINITIONS_CHECKSUM = '2a31b3d20d2194c8984f44c19462c0e1eaa4ddc6b7ff37f59195420248415dfa';
+export const SCHEMA_VERSION = 23;
+export const DEFINITIONS_CHECKSUM = '8e6762471fa0c3280cdc6e1ac3e426902682ce909b93c249725c3a69684d7113';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */
