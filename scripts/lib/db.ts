@@ -78,11 +78,16 @@ export async function scratchDatabases(suffixes: readonly string[], prefix = 'ma
   return { urls: await createDatabases(adminUrl, names), label };
 }
 
-/** A pool of this script's own (closed at the end), migrated to the current schema first if `migrated`. */
+/**
+ * A pool of this script's own (closed at the end), migrated to the current schema first if
+ * `migrated`: this checkout's, or with MAYDAY_CHECKOUT=<dir> that checkout's (startMayday runs its
+ * Mayday too), so that a before/after comparison measures the older SQL as well as the older code.
+ */
 export async function openPool(url: string, o: { max?: number; app?: string; what?: string; migrated?: boolean } = {}): Promise<Sql> {
   const sql = connect(url, { max: o.max ?? 2, applicationName: o.app ?? 'mayday-bench' });
   onCleanup(o.what ?? 'close the scratch pool', () => sql.end({ timeout: 2 }));
-  if (o.migrated) await migrate(sql, loadMigrations());
+  const checkout = process.env.MAYDAY_CHECKOUT;
+  if (o.migrated) await migrate(sql, checkout ? loadMigrations(join(checkout, 'sql')) : loadMigrations());
   return sql;
 }
 

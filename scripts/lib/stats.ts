@@ -29,13 +29,15 @@ export function hardware(): string {
 
 /** The commit measured, and whether src/ or sql/ differ from it (someone's work in progress). */
 export function codeVersion(): string {
+  const dir = process.env.MAYDAY_CHECKOUT ?? REPO;
+  const where = process.env.MAYDAY_CHECKOUT ? `Mayday and its SQL from MAYDAY_CHECKOUT=${dir} at ` : '';
   try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const head = git('rev-parse', '--short', 'HEAD').trim();
     const dirty = git('status', '--porcelain', '--', 'src', 'sql').split('\n').filter(Boolean).map((l) => l.slice(3));
-    if (!dirty.length) return `${head} (src/ and sql/ as committed)`;
+    if (!dirty.length) return `${where}${head} (src/ and sql/ as committed)`;
     const shown = dirty.slice(0, 4).join(', ') + (dirty.length > 4 ? `, and ${dirty.length - 4} more` : '');
-    return `${head} + uncommitted changes in src/ or sql/: ${shown}`;
+    return `${where}${head} + uncommitted changes in src/ or sql/: ${shown}`;
   } catch {
     return 'not a git checkout';
   }
