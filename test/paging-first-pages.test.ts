@@ -77,6 +77,31 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     twilio.forget();
   });
 
+  it('when answering the pages it claimed fails, the SOS is stored and its pages go back to the queue for the sender', async () => {
+    const s = await scene();
+    await s.t.sql.unsafe(`CREATE OR REPLACE FUNCTION claimed_pages(p_incident uuid, p_ids uuid[]) RETURNS jsonb
+      LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test: no answer'; END $$`);
+    const r = await openSos(s.t.sql, intakeOf(s), { leaseSeconds: 30, max: 10 });
+    expect(r.created).toBe(true);
+    expect(r.claimed).toEqual([]);
+    const pages = await s.t.sql`SELECT status, tries, lease_until FROM pages WHERE incident_id = ${r.incident.id}`;
+    expect(pages.map((p) => [p.status, p.tries, p.lease_until])).toEqual([['queued', 0, null], ['queued', 0, null]]);
+  });
+
+  it('a sender id that is not a uuid does not refuse an SOS: its pages are stored queued', async () => {
+    const s = await scene();
+    const o = intakeOf(s);
+    const [row] = await s.t.sql.begin(async (tx) => {
+      await tx`SELECT set_config('mayday.sender', 'not-a-uuid', true)`;
+      return tx`SELECT created, pages FROM sos_open(${o.driverId}, gen_random_uuid(), 'app', 'robbery', 'critical', ${o.zoneId}, ${o.zoneRule},
+                ${o.lat}, ${o.lng}, ${o.accuracyM}, now(), NULL, ${o.actor}, NULL, 30, 10)`;
+    });
+    expect(row.created).toBe(true);
+    expect(row.pages).toEqual([]);
+    const pages = await s.t.sql`SELECT p.status FROM pages p JOIN incidents i ON i.id = p.incident_id WHERE i.driver_id = ${o.driverId}`;
+    expect(pages.map((p) => p.status)).toEqual(['queued', 'queued']);
+  });
+
   const QUEUED = "coalesce(p.status, '') = 'queued'";
   it("an incident's claim reads its own pages by key, not the queue's index, however long the queue", async () => {
     const s = await scene();

@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 23;
-export const DEFINITIONS_CHECKSUM = '8e6762471fa0c3280cdc6e1ac3e426902682ce909b93c249725c3a69684d7113';
+export const DEFINITIONS_CHECKSUM = '5e2a7f69536f945ecba9d0ea958b6b97a432f6545cfb35e71fd3bc5a0266382b';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

@@ -46,7 +46,7 @@ DECLARE
   both_channels constant text[] := ARRAY['sms', 'voice'];
   v_claim integer := greatest(coalesce(p_claim_max, 0), 0);
   v_lease constant timestamptz := now() + make_interval(secs => coalesce(p_lease_seconds, 0));
-  v_sender constant uuid := nullif(current_setting('mayday.sender', true), '')::uuid;
+  v_sender uuid;
   v_pages jsonb := '[]';
 BEGIN
   -- One driver's presses are taken one at a time, so two different emergencies opened at the
@@ -148,6 +148,9 @@ BEGIN
   -- Should storing the pages claimed fail, they are stored queued instead, for the sender to claim.
   LOOP
     BEGIN
+      IF v_claim > 0 THEN
+        v_sender := nullif(current_setting('mayday.sender', true), '')::uuid;
+      END IF;
       WITH plan AS (
         SELECT s.ord, s.step, s.data, s.channels
         FROM unnest(plan_step, plan_data, plan_channels) WITH ORDINALITY AS s(step, data, channels, ord)
@@ -221,7 +224,15 @@ BEGIN
   END LOOP;
 
   IF v_claim > 0 THEN
-    v_pages := claimed_pages(v_id, NULL);
+    BEGIN
+      v_pages := claimed_pages(v_id, NULL);
+    EXCEPTION WHEN OTHERS THEN
+      -- Not answered, so not sent by the caller: back to the queue, for the sender to claim.
+      RAISE WARNING 'answering the claimed pages of new incident % failed (they go back to the queue): %', v_id, SQLERRM;
+      UPDATE pages SET status = 'queued', tries = 0, lease_until = NULL, lease_owner = NULL
+      WHERE incident_id = v_id AND status = 'sending';
+      v_pages := '[]';
+    END;
   END IF;
   RETURN QUERY SELECT to_jsonb(v_inc), true, v_pages;
 END

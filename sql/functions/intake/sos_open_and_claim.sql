@@ -1,7 +1,7 @@
 -- sos_open() with the new incident's first pages claimed for the caller's sender (up to
 -- p_claim_max, stored already claimed), so that the SOS and its first pages commit once; o_pages
--- answers them. Should storing the pages fail, the SOS is stored all the same, due at once for the
--- engine, and o_pages is empty.
+-- answers them. Should storing them claimed fail, they are stored queued for the sender (o_pages
+-- empty); should that fail too, the SOS is stored all the same, due at once for the engine.
 
 CREATE OR REPLACE PROCEDURE sos_open_and_claim(IN p_driver uuid, IN p_client_request uuid,
                                                IN p_source text, IN p_kind text, IN p_severity text,

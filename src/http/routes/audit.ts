@@ -60,7 +60,7 @@ app.openapi(
     const q = c.req.valid('query');
     const deps = c.get('deps');
     const range = { from: q.from, to: q.to };
-    const { stream, writer } = await openExport(deps.sql, { range, format: q.format, domain: new URL(deps.publicBaseUrl).hostname, log: c.get('log'), keys: (await deps.keyring)?.trusted, yieldTo: () => deps.pager.intakeQuiet() });
+    const { stream, writer } = await openExport(deps.sql, { range, format: q.format, domain: new URL(deps.publicBaseUrl).hostname, log: c.get('log'), keys: (await deps.keyring)?.trusted, yieldTo: exportYield(deps) });
     // The audit of the audit: recorded once the export may run (not when refused), before any byte of it is read.
     try {
       await recordAudit(deps.sql, actorOf(p), 'export', { from: q.from.toISOString(), to: q.to.toISOString(), format: q.format, requestId: c.get('requestId') });
@@ -182,4 +182,19 @@ app.openapi(
   },
 );
 
+/**
+ * An export gives way to SOS intake before each batch it reads (Pager.intakeQuiet), but at most
+ * 10 s over the whole export: it holds a snapshot, which keeps vacuum from the tables an SOS writes.
+ */
+function exportYield(deps: { pager: { intakeQuiet(maxMs?: number): Promise<void> } }): () => Promise<void> {
+  let left = 10_000;
+  return async () => {
+    if (left <= 0) return;
+    const t = performance.now();
+    await deps.pager.intakeQuiet(Math.min(left, 250));
+    left -= performance.now() - t;
+  };
+}
+
 export default app;
+
