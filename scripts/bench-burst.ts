@@ -445,6 +445,16 @@ async function main() {
   for (const dup of st.duplicates) failures.push(`page ${dup.pageId} was accepted ${dup.accepted} times by the stand-in`);
   if (st.callbacks.failed) warnings.push(`${st.callbacks.failed} status callbacks failed (${Object.entries(st.callbacks.why).map(([k, n]) => `${k}×${n}`).join(', ')}; last: ${st.callbacks.lastError})`);
   const byStatus = await sql<{ purpose: string; status: string; n: number }[]>`SELECT purpose, status, count(*)::int AS n FROM pages GROUP BY purpose, status ORDER BY n DESC`;
+  // Where a late first page waited: from its page's row being written (the SOS's commit) to the
+  // record that Twilio took it (up to yieldToIntakeMs more behind an SOS in flight), and its tries.
+  const [pageTimes] = await sql<{ n: number; p50: number; p99: number; max: number; retried: number; over5s: number }[]>`
+    SELECT count(*)::int AS n,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM p.sent_at - p.created_at) * 1000)::float8 AS p50,
+           percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM p.sent_at - p.created_at) * 1000)::float8 AS p99,
+           max(extract(epoch FROM p.sent_at - p.created_at) * 1000)::float8 AS max,
+           count(*) FILTER (WHERE p.tries > 1)::int AS retried,
+           count(*) FILTER (WHERE p.sent_at - p.created_at > interval '5 s')::int AS over5s
+    FROM pages p WHERE p.incident_id = ANY (${ids}::uuid[]) AND p.sent_at IS NOT NULL`;
 
   // The report.
   const start = soses[0].due;
@@ -539,6 +549,8 @@ async function main() {
   L.push('');
   L.push(`stand-in: ${st.received} requests, ${st.accepted} accepted, ${st.callbacks.sent} callbacks taken by Mayday (${st.callbacks.failed} failed), ${st.duplicates.length} pages accepted more than once`);
   L.push(`pages by purpose/status: ${byStatus.map((r) => `${r.purpose}/${r.status}×${r.n}`).join(', ')}`);
+  L.push(`the burst's pages, row written (its SOS's commit) → send recorded: p50 ${fmt(pageTimes.p50)} ms, p99 ${fmt(pageTimes.p99)} ms, max ${fmt(pageTimes.max)} ms; ` +
+    `${pageTimes.over5s} of ${pageTimes.n} over 5 s; ${pageTimes.retried} needed more than one try`);
   for (const w of warnings) L.push(`warning: ${w}`);
   process.stdout.write(L.join('\n') + '\n');
   if (process.env.BENCH_DUMP) {
