@@ -102,6 +102,23 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     expect(pages.map((p) => p.status)).toEqual(['queued', 'queued']);
   });
 
+  it('pages Twilio took, whose records still wait, leave their room to the next SOS', async () => {
+    const s = await scene({ maxInFlight: 2 });
+    const pager = s.t.deps.pager;
+    const other = pager.reserveRoom(0, { sos: true }); // an SOS call under way: records of sends wait
+    await sos(s);
+    await new Promise((r) => setTimeout(r, 50)); // its SMS and call went out; their records wait
+    twilio.expectSms(s.a.phone);
+    twilio.expectCall(s.a.phone);
+    const room = vi.spyOn(pager, 'reserveRoom');
+    const eli = await s.w.driver('Eli');
+    expect((await s.w.sos(eli)).status).toBe(201);
+    expect(room.mock.results[0].value).toBe(2); // the room is not taken by pages already sent
+    pager.releaseRoom(other, { sos: true });
+    await pager.idle();
+    twilio.forget();
+  });
+
   const QUEUED = "coalesce(p.status, '') = 'queued'";
   it("an incident's claim reads its own pages by key, not the queue's index, however long the queue", async () => {
     const s = await scene();

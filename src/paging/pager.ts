@@ -244,7 +244,7 @@ export class Pager {
     let total = 0;
     for (;;) {
       // Room is reserved before the claim: two drains at once (the tick's and a wake-up's) share it.
-      const room = this.options.maxInFlight - this.inflight.size - this.reserved;
+      const room = this.options.maxInFlight - this.unsent() - this.reserved;
       if (room <= 0) {
         this.full = true;
         return total;
@@ -272,7 +272,7 @@ export class Pager {
   reserveRoom(max = CLAIM_BATCH, o: { sos?: boolean } = {}): number {
     if (o.sos) this.sosCalls++;
     if (this.stopped) return 0;
-    const room = Math.max(0, Math.min(max, this.options.maxInFlight - this.inflight.size - this.reserved));
+    const room = Math.max(0, Math.min(max, this.options.maxInFlight - this.unsent() - this.reserved));
     this.reserved += room;
     return room;
   }
@@ -343,12 +343,27 @@ export class Pager {
     this.inflight.add(p);
     void p.finally(() => {
       this.inflight.delete(p);
-      // Claims come in batches, not one page per finished send: wake once half the room is free.
-      if (this.full && this.inflight.size <= this.options.maxInFlight / 2) {
-        this.full = false;
-        this.wake();
-      }
+      this.roomFreed();
     });
+  }
+
+  /**
+   * Sends of this instance that Twilio has not answered yet: what maxInFlight bounds. A page
+   * Twilio took is sent; while its record waits (behind an SOS call, or in a batch) it keeps its
+   * lease (holding) but not a place in the room, which would otherwise fill with sent pages and
+   * leave new SOS nothing to claim.
+   */
+  private unsent(): number {
+    return this.inflight.size - this.awaitingRecord;
+  }
+  private awaitingRecord = 0;
+
+  /** Claims come in batches, not one page per finished send: wake once half the room is free. */
+  private roomFreed() {
+    if (this.full && this.unsent() <= this.options.maxInFlight / 2) {
+      this.full = false;
+      this.wake();
+    }
   }
 
   /** A send still unanswered after hedgeMs: queue its next attempt (page.resent, reason timeout) and send it now. */
@@ -396,9 +411,12 @@ export class Pager {
       if (result.ok) {
         const recorded = this.sent.add({ pageId: p.id, sid: result.sid });
         this.recording.set(p.id, recorded.catch(() => undefined));
+        this.awaitingRecord++;
+        this.roomFreed();
         try {
           await recorded;
         } finally {
+          this.awaitingRecord--;
           this.recording.delete(p.id);
         }
         plog.info({ sid: result.sid, ms }, 'page sent');
