@@ -483,6 +483,8 @@ async function main() {
     row('  of which on a kept-alive connection', ok.filter((s) => !s.newConnection).map((s) => s.answeredAt! - s.sentAt)),
     row('  (connect() → connected, each connection)', burstConnects),
     row('SOS sent → first page at the stand-in', toFirst.filter(Number.isFinite)),
+    row('  of which on a connection it opened', ok.filter((s) => s.newConnection && first(s) !== undefined).map((s) => first(s)! - s.sentAt)),
+    row('  of which on a kept-alive connection', ok.filter((s) => !s.newConnection && first(s) !== undefined).map((s) => first(s)! - s.sentAt)),
     row('  201 received → first page', afterAnswer),
     `  (first-page p99 over all ${ok.length} incidents, the never paged as infinitely late: ${fmt(pct(toFirst, 99))} ms)`,
     `last 201 at ${rel(last201)}, last first page at ${Number.isFinite(lastFirst) ? rel(lastFirst) : 'never'}: last first page − last 201 = ${fmt(tail)} ms`,
