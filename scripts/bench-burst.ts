@@ -41,16 +41,18 @@
  * Front: by default the SOS and the stand-in's callbacks connect to Mayday itself. Node 20 accepts
  * one connection per turn of its event loop, and under the burst a turn handles hundreds of
  * sockets, so Mayday took a few dozen new connections a second and the rest waited in its accept
- * queue (overflowing at 4,096: SYNs dropped and retried after 1, 3, 7 s). BENCH_BURST_PROXY=nginx
- * puts nginx in front (Debian's nginx-light, lib/proxy.ts), as a deployment ends TLS at a proxy:
- * it takes the connections at once, but opens as many to Mayday as requests are in flight (its
- * kept-alive pool bounds only the idle ones), so under this burst it moved the queue, not removed it.
+ * queue (overflowing at 4,096: SYNs dropped and retried after 1, 3, 7 s). A deployment ends TLS
+ * at a proxy; two can be put in front here (lib/proxy.ts), and their CPU is printed apart:
+ * BENCH_BURST_PROXY=haproxy (Debian's haproxy) opens at most BENCH_BURST_PROXY_MAXCONN (64)
+ * connections to Mayday and queues the rest, as a load balancer with a per-target connection
+ * limit does; BENCH_BURST_PROXY=nginx (nginx-light) takes the connections at once but opens as
+ * many to Mayday as requests are in flight (its kept-alive pool bounds only the idle ones).
  *
  * Env: BENCH_BURST_DRIVERS (5000), BENCH_BURST_SECONDS (10), BENCH_BURST_CONNECTIONS (1000),
  * BENCH_BURST_WARMUP (s, 3; 0: none), BENCH_BURST_WARMUP_RATE (SOS/s, 20), BENCH_BURST_WAIT (s
  * after the last answer for the last first page, 60), BENCH_BURST_TIMEOUT_MS (per SOS, 30000),
  * BENCH_CALLBACK_DELAY_MS (250: the stand-in's delay before each status callback),
- * BENCH_BURST_PROXY (none, or nginx), BENCH_LOG_LEVEL (Mayday's LOG_LEVEL, default silent), BENCH_PROFILE (a directory: Mayday runs
+ * BENCH_BURST_PROXY (none, haproxy or nginx), BENCH_BURST_PROXY_MAXCONN (64), BENCH_LOG_LEVEL (Mayday's LOG_LEVEL, default silent), BENCH_PROFILE (a directory: Mayday runs
  * with --cpu-prof and writes its profile there when it stops), BENCH_DUMP (a path prefix: each
  * SOS's times written to <prefix>.burst.json).
  * A smoke run: BENCH_BURST_DRIVERS=500 BENCH_BURST_SECONDS=2 npm run bench:burst.
@@ -71,7 +73,7 @@ import { assertRunning, freePort, newAdminToken, startMayday, waitReady, type Ch
 import { intEnv, now, say, sleep } from './lib/run';
 import { fmt, pad, pct, pctTable, provenance, tally } from './lib/stats';
 import { StandinChild, twilioCreds } from './lib/twilio';
-import { nginxAvailable, startNginx, type Proxy } from './lib/proxy';
+import { haproxyAvailable, nginxAvailable, startHaproxy, startNginx, type Proxy } from './lib/proxy';
 
 const cfg = {
   drivers: intEnv('BENCH_BURST_DRIVERS', 5000),
@@ -85,8 +87,11 @@ const cfg = {
   maydayLogLevel: process.env.BENCH_LOG_LEVEL || 'silent',
   /** What the phones and Twilio's callbacks connect to: `nginx` in front of Mayday (as deployed), or `none` (Mayday directly). */
   proxy: process.env.BENCH_BURST_PROXY ?? 'none',
+  /** HAProxy's connections to Mayday at most (BENCH_BURST_PROXY=haproxy). */
+  proxyMaxconn: intEnv('BENCH_BURST_PROXY_MAXCONN', 64),
 };
-if (cfg.proxy !== 'nginx' && cfg.proxy !== 'none') throw new Error(`BENCH_BURST_PROXY must be nginx or none, not ${cfg.proxy}`);
+if (!['nginx', 'haproxy', 'none'].includes(cfg.proxy)) throw new Error(`BENCH_BURST_PROXY must be haproxy, nginx or none, not ${cfg.proxy}`);
+if (cfg.proxy === 'haproxy' && !haproxyAvailable()) throw new Error('BENCH_BURST_PROXY=haproxy: HAProxy is not installed (apt-get install -y haproxy)');
 if (cfg.proxy === 'nginx' && !nginxAvailable()) throw new Error('BENCH_BURST_PROXY=nginx: nginx is not installed (apt-get install -y nginx-light)');
 const GOAL_FIRST_PAGE_P99_MS = 1000;
 const GOAL_TAIL_MS = 2000;
@@ -118,14 +123,15 @@ async function startRig(): Promise<Rig> {
   const creds = twilioCreds();
   const standin = await StandinChild.start(creds, ['--callback-delay-ms', String(cfg.callbackDelayMs)]);
   const adminToken = newAdminToken();
-  const proxyPort = cfg.proxy === 'nginx' ? await freePort() : undefined;
+  const proxyPort = cfg.proxy === 'none' ? undefined : await freePort();
   const mayday = startMayday('mayday', await freePort(), {
     databaseUrl: db.url, adminToken, logLevel: cfg.maydayLogLevel, twilio: { creds, url: standin.url }, profileDir: process.env.BENCH_PROFILE,
     publicBaseUrl: proxyPort ? `http://127.0.0.1:${proxyPort}` : undefined,
   });
   await Promise.all([waitReady(mayday, '/readyz'), waitReady(standin.child, '/_standin/stats')]);
-  const proxy = proxyPort ? await startNginx(proxyPort, mayday.port) : undefined;
-  if (proxy) say(`nginx in front of Mayday at ${proxy.url} (pids ${proxy.pids().join(', ')}): the SOS and the stand-in's callbacks go through it`);
+  const proxy = !proxyPort ? undefined
+    : cfg.proxy === 'nginx' ? await startNginx(proxyPort, mayday.port) : await startHaproxy(proxyPort, mayday.port, { maxconn: cfg.proxyMaxconn });
+  if (proxy) say(`${cfg.proxy} in front of Mayday at ${proxy.url} (pids ${proxy.pids().join(', ')}): the SOS and the stand-in's callbacks go through it`);
   const clock = await standin.clockOffset();
   say(`mayday ${mayday.base} (pid ${mayday.proc.pid}), stand-in ${standin.url} (pid ${standin.child.proc.pid}); stand-in clock offset ${clock.offset.toFixed(2)} ms (rtt ${clock.rtt.toFixed(2)} ms)`);
 
@@ -462,7 +468,7 @@ async function main() {
   const { row, head } = pctTable({ labelWidth: 40, indent: '  ', max: true });
   const L: string[] = [
     '',
-    `Mayday burst benchmark: ${cfg.drivers} distinct drivers press SOS once each, evenly over ${cfg.seconds} s (${fmt(cfg.drivers / cfg.seconds, 0)}/s, open loop), ${rig.proxy ? 'through nginx' : 'straight to Mayday'},`,
+    `Mayday burst benchmark: ${cfg.drivers} distinct drivers press SOS once each, evenly over ${cfg.seconds} s (${fmt(cfg.drivers / cfg.seconds, 0)}/s, open loop), ${rig.proxy ? `through ${cfg.proxy}` : 'straight to Mayday'},`,
     `  over at most ${cfg.connections} keep-alive connections; pages to the Twilio stand-in on loopback (status callbacks ${cfg.callbackDelayMs} ms apart)`,
     ...provenance(rig.pgVersion, rig.dbLabel, `load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`),
     `clocks:   stand-in minus bench ${fmt(rig.clock.offset, 2)} ms (corrected), best round trip ${fmt(rig.clock.rtt, 2)} ms`,
@@ -538,7 +544,7 @@ async function main() {
   L.push('  (ListenOverflows/ListenDrops: connections a full listen queue dropped, whose SYN the client sends again after 1 s, 2 s more, …)');
   if (rig.proxy) {
     const used = proxyPids.reduce((a, _, i) => a + ((proxyCpu1[i] ?? 0) - (proxyCpu0[i] ?? 0)), 0);
-    L.push(`front: nginx (one worker, a kept-alive pool to Mayday): ${fmt((100 * used) / windows[0].secs, 0)}% of a core over the burst (in "others" above); the accept queue above is Mayday's behind it`);
+    L.push(`front: ${cfg.proxy === 'nginx' ? 'nginx (one worker, a kept-alive pool to Mayday)' : `HAProxy (one thread, at most ${cfg.proxyMaxconn} connections to Mayday, the rest queued)`}: ${fmt((100 * used) / windows[0].secs, 0)}% of a core over the burst (in "others" above); the accept queue above is Mayday's behind it`);
   } else L.push('front: none, phones and callbacks connect to Mayday itself (BENCH_BURST_PROXY=none)');
   L.push('');
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { onCleanup } from './run';
 
 export const NGINX = '/usr/sbin/nginx';
+export const HAPROXY = '/usr/sbin/haproxy';
 
 export interface Proxy {
   url: string;
@@ -27,6 +28,73 @@ export interface Proxy {
 
 export function nginxAvailable(): boolean {
   return existsSync(NGINX);
+}
+
+export function haproxyAvailable(): boolean {
+  return existsSync(HAPROXY);
+}
+
+/**
+ * HAProxy on 127.0.0.1:`port` in front of 127.0.0.1:`upstreamPort`, with at most `maxconn`
+ * connections to Mayday: requests beyond them wait in HAProxy's queue (as a load balancer with a
+ * per-target connection limit does) and reuse its kept-alive connections, so Mayday never has
+ * more than `maxconn` connections to accept.
+ */
+export async function startHaproxy(port: number, upstreamPort: number, o: { maxconn?: number } = {}): Promise<Proxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'mayday-bench-haproxy-'));
+  const conf = join(dir, 'haproxy.cfg');
+  writeFileSync(conf, `
+global
+  maxconn 8000
+  nbthread 1
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 65s
+  timeout server 60s
+  timeout queue 60s
+  timeout http-keep-alive 65s
+  option http-keep-alive
+  http-reuse always
+frontend front
+  bind 127.0.0.1:${port}
+  maxconn 8000
+  default_backend mayday
+backend mayday
+  server mayday 127.0.0.1:${upstreamPort} maxconn ${o.maxconn ?? 64}
+`);
+  const proc = spawn(HAPROXY, ['-db', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (b) => (out += b));
+  proc.stderr!.on('data', (b) => (out += b));
+  const url = `http://127.0.0.1:${port}`;
+  onCleanup('stop haproxy if it started', () => void (proc.exitCode === null && proc.kill('SIGKILL')));
+  for (let i = 0; ; i++) {
+    if (proc.exitCode !== null) throw new Error(`haproxy exited: ${out}`);
+    try {
+      await fetch(`${url}/healthz`);
+      break;
+    } catch {
+      if (i > 100) throw new Error(`haproxy did not answer on ${url}: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  const proxy: Proxy = {
+    url,
+    port,
+    proc,
+    pids: () => [proc.pid!],
+    async stop() {
+      if (proc.exitCode === null) {
+        proc.kill('SIGTERM');
+        await new Promise((r) => setTimeout(r, 200));
+        if (proc.exitCode === null) proc.kill('SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  onCleanup('stop haproxy', () => proxy.stop());
+  return proxy;
 }
 
 /** nginx on 127.0.0.1:`port`, forwarding everything to 127.0.0.1:`upstreamPort` over a kept-alive pool. */
