@@ -63,38 +63,7 @@ frontend front
 backend mayday
   server mayday 127.0.0.1:${upstreamPort} maxconn ${o.maxconn ?? 64}
 `);
-  const proc = spawn(HAPROXY, ['-db', '-f', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (b) => (out += b));
-  proc.stderr!.on('data', (b) => (out += b));
-  const url = `http://127.0.0.1:${port}`;
-  onCleanup('stop haproxy if it started', () => void (proc.exitCode === null && proc.kill('SIGKILL')));
-  for (let i = 0; ; i++) {
-    if (proc.exitCode !== null) throw new Error(`haproxy exited: ${out}`);
-    try {
-      await fetch(`${url}/healthz`);
-      break;
-    } catch {
-      if (i > 100) throw new Error(`haproxy did not answer on ${url}: ${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  const proxy: Proxy = {
-    url,
-    port,
-    proc,
-    pids: () => [proc.pid!],
-    async stop() {
-      if (proc.exitCode === null) {
-        proc.kill('SIGTERM');
-        await new Promise((r) => setTimeout(r, 200));
-        if (proc.exitCode === null) proc.kill('SIGKILL');
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-  onCleanup('stop haproxy', () => proxy.stop());
-  return proxy;
+  return runProxy('haproxy', HAPROXY, ['-db', '-f', conf], port, dir, (proc) => () => [proc.pid!], 'SIGTERM');
 }
 
 /** nginx on 127.0.0.1:`port`, forwarding everything to 127.0.0.1:`upstreamPort` over a kept-alive pool. */
@@ -136,23 +105,7 @@ http {
   }
 }
 `);
-  const proc = spawn(NGINX, ['-p', dir, '-c', conf, '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (b) => (out += b));
-  proc.stderr!.on('data', (b) => (out += b));
-  const url = `http://127.0.0.1:${port}`;
-  onCleanup('stop nginx if it started', () => void (proc.exitCode === null && proc.kill('SIGKILL')));
-  for (let i = 0; ; i++) {
-    if (proc.exitCode !== null) throw new Error(`nginx exited: ${out}`);
-    try {
-      await fetch(`${url}/healthz`);
-      break;
-    } catch {
-      if (i > 100) throw new Error(`nginx did not answer on ${url}: ${out}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  const pids = () => {
+  const pids = () => () => {
     const master = Number(readFileSync(join(dir, 'nginx.pid'), 'utf8').trim());
     let workers: number[] = [];
     try {
@@ -162,20 +115,41 @@ http {
     }
     return [master, ...workers];
   };
+  return runProxy('nginx', NGINX, ['-p', dir, '-c', conf, '-g', 'daemon off;'], port, dir, pids, 'SIGQUIT');
+}
+
+/** Start `bin` with `args`, wait until it answers HTTP on `port`, and stop it (and remove `dir`) at cleanup. */
+async function runProxy(name: string, bin: string, args: string[], port: number, dir: string, pids: (proc: ChildProcess) => () => number[], quit: NodeJS.Signals): Promise<Proxy> {
+  const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (b) => (out += b));
+  proc.stderr!.on('data', (b) => (out += b));
+  const url = `http://127.0.0.1:${port}`;
+  onCleanup(`stop ${name} if it started`, () => void (proc.exitCode === null && proc.kill('SIGKILL')));
+  for (let i = 0; ; i++) {
+    if (proc.exitCode !== null) throw new Error(`${name} exited: ${out}`);
+    try {
+      await fetch(`${url}/healthz`);
+      break;
+    } catch {
+      if (i > 100) throw new Error(`${name} did not answer on ${url}: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
   const proxy: Proxy = {
     url,
     port,
     proc,
-    pids,
+    pids: pids(proc),
     async stop() {
       if (proc.exitCode === null) {
-        proc.kill('SIGQUIT');
+        proc.kill(quit);
         await new Promise((r) => setTimeout(r, 200));
         if (proc.exitCode === null) proc.kill('SIGKILL');
       }
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  onCleanup('stop nginx', () => proxy.stop());
+  onCleanup(`stop ${name}`, () => proxy.stop());
   return proxy;
 }
