@@ -267,7 +267,8 @@ export class Pager {
    * Room for pages claimed elsewhere for this sender (an SOS's first pages, claimed by the SOS's
    * own call: openSos(); a step's, claimed by the escalation: escalate_due_and_claim()): up to
    * `max`, counted against maxInFlight as drain()'s claims are until releaseRoom(). 0 when the
-   * sender is stopped or full.
+   * sender is stopped or full. With `sos`, an SOS call is in flight until the matching
+   * releaseRoom (intakeBusy()).
    */
   reserveRoom(max = CLAIM_BATCH, o: { sos?: boolean } = {}): number {
     if (o.sos) this.sosCalls++;

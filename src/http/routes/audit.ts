@@ -197,4 +197,3 @@ function exportYield(deps: { pager: { intakeQuiet(maxMs?: number): Promise<void>
 }
 
 export default app;
-
