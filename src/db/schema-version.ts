@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 23;
-export const DEFINITIONS_CHECKSUM = '5e2a7f69536f945ecba9d0ea958b6b97a432f6545cfb35e71fd3bc5a0266382b';
+export const DEFINITIONS_CHECKSUM = '3796ca9136d6ad1a66f688ebaf1b04b76e2e2073fc6f4f2eee726e2e35acdec7';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

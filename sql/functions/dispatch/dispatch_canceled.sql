@@ -13,12 +13,10 @@ AS $$
 DECLARE
   d dispatches%ROWTYPE;
 BEGIN
-  SELECT * INTO d FROM dispatches WHERE id = p_dispatch;
-  IF NOT FOUND THEN
+  d := dispatch_lock(p_dispatch);
+  IF d.id IS NULL THEN
     RETURN 'missing';
   END IF;
-  PERFORM 1 FROM incidents WHERE id = d.incident_id FOR NO KEY UPDATE;
-  SELECT * INTO d FROM dispatches WHERE id = p_dispatch FOR UPDATE;
   IF NOT p_ok AND EXISTS (SELECT 1 FROM incidents WHERE id = d.incident_id AND duress_at IS NOT NULL) THEN
     RETURN d.status;
   END IF;

@@ -9,12 +9,10 @@ AS $$
 DECLARE
   d dispatches%ROWTYPE;
 BEGIN
-  SELECT * INTO d FROM dispatches WHERE id = p_dispatch;
-  IF NOT FOUND THEN
+  d := dispatch_lock(p_dispatch);
+  IF d.id IS NULL THEN
     RETURN 'missing';
   END IF;
-  PERFORM 1 FROM incidents WHERE id = d.incident_id FOR NO KEY UPDATE;
-  SELECT * INTO d FROM dispatches WHERE id = p_dispatch FOR UPDATE;
   IF d.status <> 'requested' THEN
     RETURN d.status;
   END IF;
