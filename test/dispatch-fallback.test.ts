@@ -6,6 +6,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, testApp, type TestApp } from './helpers/app';
 import { square, world, type Person } from './helpers/world';
+import { smsTo, until } from './helpers/wait';
 
 let t: TestApp;
 let w: ReturnType<typeof world>;
@@ -27,20 +28,6 @@ beforeAll(async () => {
   await w.rotation(zone.id, [a.id]);
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 3_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-const smsTo = async (phone: string) =>
-  ((await t.get(`/v1/simulator/phones/${encodeURIComponent(phone)}/messages`, ADMIN_TOKEN)).body.messages as { kind: string; body: string }[])
-    .filter((m) => m.kind === 'sms')
-    .map((m) => m.body);
 const failedData = async (id: string) =>
   (await t.sql<{ data: any }[]>`SELECT data FROM incident_events WHERE incident_id = ${id} AND type = 'dispatch.failed'`).map((r) => r.data);
 
@@ -54,8 +41,8 @@ describe('a failed dispatch with no safety lead', () => {
     const [data] = await failedData(inc.id);
     expect(data).toMatchObject({ reason: 'creation', fallback: true });
     expect([...data.paged].sort()).toEqual([a.id, b.id].sort());
-    for (const p of [a, b]) await until(`${p.name} paged`, async () => (await smsTo(p.phone)).some((m) => m.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
-    expect((await smsTo(other.phone)).filter((m) => m.includes(`#${inc.code}`))).toEqual([]);
+    for (const p of [a, b]) await until(`${p.name} paged`, async () => (await smsTo(t, p.phone)).some((m) => m.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
+    expect((await smsTo(t, other.phone)).filter((m) => m.includes(`#${inc.code}`))).toEqual([]);
   });
 
   it('with nobody at all to page, the failure is logged at error level', async () => {

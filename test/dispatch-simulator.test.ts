@@ -11,6 +11,7 @@ import { ADMIN_TOKEN, testApp, type TestApp } from './helpers/app';
 import { signIn, text } from './helpers/console';
 import { expectError } from './helpers/expect';
 import { square, world, type Person } from './helpers/world';
+import { smsTo, until } from './helpers/wait';
 
 let t: TestApp;
 let w: ReturnType<typeof world>;
@@ -26,20 +27,6 @@ beforeAll(async () => {
   await w.rotation(zone.id, [a.id]);
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, f: () => Promise<T | undefined | false>, ms = 3_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-const smsTo = async (phone: string) =>
-  ((await t.get(`/v1/simulator/phones/${encodeURIComponent(phone)}/messages`, ADMIN_TOKEN)).body.messages as { kind: string; body: string }[])
-    .filter((m) => m.kind === 'sms')
-    .map((m) => m.body);
 const dispatchOf = async (id: string) => (await t.get(`/v1/incidents/${id}/dispatch`, ADMIN_TOKEN)).body.dispatch;
 const play = (id: string, action: string) => t.post(`/v1/simulator/dispatch/incidents/${id}`, { action }, ADMIN_TOKEN);
 
@@ -68,7 +55,7 @@ describe('the dispatch-center simulator', () => {
 
     expect((await play(inc.id, 'psap_contacted')).status).toBe(200);
     expect((await dispatchOf(inc.id)).status).toBe('psap_contacted');
-    await until('the supervisor texted', async () => (await smsTo(a.phone)).some((b) => b.includes(`#${inc.code}: the dispatcher has contacted 911`)));
+    await until('the supervisor texted', async () => (await smsTo(t, a.phone)).some((b) => b.includes(`#${inc.code}: the dispatcher has contacted 911`)));
     expect((await play(inc.id, 'closed')).status).toBe(200);
     expect((await dispatchOf(inc.id)).status).toBe('closed');
     expectError(await play(inc.id, 'closed'), 409, 'conflict');
@@ -86,7 +73,7 @@ describe('the dispatch-center simulator', () => {
     expect((await play(inc.id, 'refused')).body).toEqual({ action: 'refused', alarmId: null });
     const res = await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['medical'] }, a.token);
     expect(res.body.dispatch.status).toBe('failed');
-    await until('the safety lead paged', async () => (await smsTo(lead.phone)).some((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
+    await until('the safety lead paged', async () => (await smsTo(t, lead.phone)).some((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
   });
 
   it('"refused" applies to the named incident’s next request only: another incident’s request meanwhile is taken', async () => {
@@ -112,7 +99,7 @@ describe('the dispatch-center simulator', () => {
     expect((await dispatchOf(inc.id)).status).toBe('failed');
     const [failed] = await t.sql<{ data: any }[]>`SELECT data FROM incident_events WHERE incident_id = ${inc.id} AND type = 'dispatch.failed'`;
     expect(failed.data).toMatchObject({ reason: 'interrupted', ambiguous: true, paged: [lead.id] });
-    await until('the safety lead paged', async () => (await smsTo(lead.phone)).some((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
+    await until('the safety lead paged', async () => (await smsTo(t, lead.phone)).some((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
     const again = await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token);
     expect(again.status).toBe(201);
     expect(again.body.dispatch.status).toBe('active');
@@ -130,7 +117,7 @@ describe('the dispatch-center simulator', () => {
     expect(again.body.dispatch.status).toBe('active');
     const [failed] = await t.sql<{ data: any }[]>`SELECT data FROM incident_events WHERE incident_id = ${inc.id} AND type = 'dispatch.failed'`;
     expect(failed.data).toMatchObject({ reason: 'interrupted', ambiguous: true, paged: [lead.id] });
-    await until('the safety lead paged', async () => (await smsTo(lead.phone)).some((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
+    await until('the safety lead paged', async () => (await smsTo(t, lead.phone)).some((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
   });
 
   it('is the admin’s: others get 403; unknown actions 422', async () => {

@@ -11,6 +11,7 @@ import { ADMIN_TOKEN, testApp, type TestApp } from './helpers/app';
 import { signIn, text } from './helpers/console';
 import { expectError } from './helpers/expect';
 import { square, world, type Person } from './helpers/world';
+import { sleep, smsTo, until } from './helpers/wait';
 
 const TOKEN = 'noonlight-test-server-token';
 const SECRET = 'noonlight-test-webhook-secret';
@@ -25,16 +26,6 @@ let c: Person; // a supervisor of the zone, never paged
 let other: Person; // a supervisor of another zone
 let lead: Person;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, ms = 3_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 beforeAll(async () => {
   let fetch: (req: Request) => Response | Promise<Response> = () => new Response('not yet', { status: 503 });
@@ -74,10 +65,6 @@ async function acknowledgedSos(name = 'Dana', location = { lat: 36.37, lng: -94.
 const dispatchOf = async (incidentId: string) => (await t.get(`/v1/incidents/${incidentId}/dispatch`, ADMIN_TOKEN)).body.dispatch;
 const eventTypes = async (incidentId: string) =>
   (await t.sql<{ type: string }[]>`SELECT type FROM incident_events WHERE incident_id = ${incidentId} AND type LIKE 'dispatch.%' ORDER BY seq`).map((r) => r.type);
-const smsTo = async (phone: string) =>
-  ((await t.get(`/v1/simulator/phones/${encodeURIComponent(phone)}/messages`, ADMIN_TOKEN)).body.messages as { kind: string; body: string; createdAt: string }[])
-    .filter((m) => m.kind === 'sms')
-    .map((m) => m.body);
 const sign = (body: string, secret = SECRET) => createHmac('sha256', secret).update(body).digest('base64');
 
 describe('requesting dispatch', () => {
@@ -126,7 +113,7 @@ describe('requesting dispatch', () => {
     expect((await dispatchOf(inc.id)).status).toBe('psap_contacted');
     expect((await dispatchOf(inc.id)).psapContactedAt).toEqual(expect.any(String));
     expect(await app()).toMatchObject({ status: 'psap_contacted', psapContactedAt: (await dispatchOf(inc.id)).psapContactedAt });
-    await until('the supervisor texted', async () => (await smsTo(a.phone)).some((b) => b.includes(`#${inc.code}: the dispatcher has contacted 911`)));
+    await until('the supervisor texted', async () => (await smsTo(t, a.phone)).some((b) => b.includes(`#${inc.code}: the dispatcher has contacted 911`)));
 
     await standin.emit(alarm.id, 'closed');
     expect((await dispatchOf(inc.id)).status).toBe('closed');
@@ -183,7 +170,7 @@ describe('failure is loud', () => {
     const res = await t.post(`/v1/incidents/${inc.id}/dispatch`, { services: ['police'] }, a.token);
     expect(res.status).toBe(201);
     expect(res.body.dispatch.status).toBe('failed');
-    const sms = await until('the safety lead paged', async () => (await smsTo(lead.phone)).find((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
+    const sms = await until('the safety lead paged', async () => (await smsTo(t, lead.phone)).find((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
     expect(Date.now() - asked).toBeLessThanOrEqual(1_000);
     expect(sms).toContain('CALL 911 YOURSELF');
     expect(sms).toContain('https://maps.google.com/?q=36.37100,-94.20100');
@@ -203,7 +190,7 @@ describe('failure is loud', () => {
     expect(res.body.dispatch.status).toBe('failed');
     const [failed] = await t.sql<{ data: any }[]>`SELECT data FROM incident_events WHERE incident_id = ${inc.id} AND type = 'dispatch.failed'`;
     expect(failed.data).toMatchObject({ kind: 'unknown', ambiguous: true });
-    await until('the safety lead paged', async () => (await smsTo(lead.phone)).some((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
+    await until('the safety lead paged', async () => (await smsTo(t, lead.phone)).some((b) => b.includes(`#${inc.code}: DISPATCH FAILED`)), 1_000);
   });
 });
 
@@ -289,7 +276,7 @@ describe('cancel and duress', () => {
     await until('dispatch.canceled', async () => (await dispatchOf(inc.id)).status === 'canceled');
     expect(standin.alarms.get(alarmId)!.status).toBe('CANCELED');
     expectError(await t.post(`/v1/incidents/${inc.id}/cancel`, { pin: '9999' }, driver.token), 409, 'already_cancelled');
-    await until('the safety lead told', async () => (await smsTo(lead.phone)).some((b) => b.includes(`#${inc.code}: dispatch for Late was CANCELLED, then the DURESS PIN`)), 1_000);
+    await until('the safety lead told', async () => (await smsTo(t, lead.phone)).some((b) => b.includes(`#${inc.code}: dispatch for Late was CANCELLED, then the DURESS PIN`)), 1_000);
     const [ev] = await t.sql<{ data: any }[]>`SELECT data FROM incident_events WHERE incident_id = ${inc.id} AND type = 'dispatch.failed'`;
     expect(ev.data).toMatchObject({ reason: 'canceled_then_duress', alarmId, paged: [lead.id] });
     const con = await signIn(t, lead.token);
@@ -341,7 +328,7 @@ describe('a center that hangs', () => {
     const r = await t.engine.tick(new Date(Date.now() + 3_601_000));
     expect(Date.now() - started).toBeLessThan(800); // the forward's attempt has 1 s
     expect(r.escalated).toBeGreaterThanOrEqual(1);
-    await until('the safety lead paged for the escalation', async () => (await smsTo(lead.phone)).some((b) => b.includes(`#${due.code}`)), 1_000);
+    await until('the safety lead paged for the escalation', async () => (await smsTo(t, lead.phone)).some((b) => b.includes(`#${due.code}`)), 1_000);
     expect(Date.now() - started).toBeLessThan(1_000);
     const forwards = () => standin.requests.filter((x) => x.route === 'location' && x.alarmId === alarmId);
     await until('the forward hung', () => forwards().some((x) => x.outcome === 'hang'));
@@ -382,7 +369,7 @@ describe('webhooks', () => {
     const deliveries = await standin.emit(alarmId, 'psap_contacted', { duplicate: true });
     expect(deliveries.map((d) => d.answer)).toEqual([200, 200]);
     expect(await eventTypes(inc.id)).toEqual(['dispatch.requested', 'dispatch.created', 'dispatch.psap_contacted']);
-    await until('one text to the supervisor', async () => (await smsTo(a.phone)).filter((b) => b.includes(`#${inc.code}: the dispatcher has contacted 911`)).length === 1);
+    await until('one text to the supervisor', async () => (await smsTo(t, a.phone)).filter((b) => b.includes(`#${inc.code}: the dispatcher has contacted 911`)).length === 1);
 
     const { inc: late } = await acknowledgedSos('Ike');
     await t.post(`/v1/incidents/${late.id}/dispatch`, { services: ['police'] }, a.token);
@@ -394,7 +381,7 @@ describe('webhooks', () => {
     expect(Date.parse(d.psapContactedAt)).toBeLessThan(Date.parse(d.closedAt));
     expect(await eventTypes(late.id)).toEqual(['dispatch.requested', 'dispatch.created', 'dispatch.closed', 'dispatch.psap_contacted']);
     await sleep(200);
-    expect((await smsTo(a.phone)).filter((b) => b.includes(`#${late.code}: the dispatcher`))).toEqual([]);
+    expect((await smsTo(t, a.phone)).filter((b) => b.includes(`#${late.code}: the dispatcher`))).toEqual([]);
   });
 
   it('garbage that is signed is a 4xx with the one error body; an unknown alarm is taken and ignored', async () => {

@@ -17,6 +17,7 @@ import { ADMIN_TOKEN as ADMIN, type TestApp } from './helpers/app';
 import { freshDatabase } from './helpers/db';
 import { square, world, type Person } from './helpers/world';
 import { freePort } from './helpers/ports';
+import { until as waitUntil } from './helpers/wait';
 
 const TW = { accountSid: 'AC' + 'e'.repeat(32), authToken: 'worker-auth-token', from: '+15550009999' };
 
@@ -47,15 +48,8 @@ function http(): TestApp {
   } as unknown as TestApp;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n--- wrangler dev said:\n${output.slice(-4000)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, fn: () => Promise<T | undefined | false>, ms = 15_000) =>
+  waitUntil(what, fn, ms, { pollMs: 50, more: () => `--- wrangler dev said:\n${output.slice(-4000)}` });
 
 beforeAll(async () => {
   const db = await freshDatabase();
