@@ -11,6 +11,7 @@ import { verifyRange } from '../src/audit/store';
 import { testApp, type TestApp } from './helpers/app';
 import { expectError } from './helpers/expect';
 import { square, world, type Person } from './helpers/world';
+import { until } from './helpers/wait';
 
 /** What drivers and responders really type: separators, quotes, line breaks, markup, emoji, other scripts, a formula. */
 const AWKWARD = 'He took the bag, "all of it", and ran\r\nnorth; then:\n=HYPERLINK("x") <b>&amp;</b> — 🚨 Straße 東京 ﷺ';
@@ -181,14 +182,17 @@ describe('export: resources', () => {
     ];
     for (const r of open) expect(r.status).toBe(200);
     const logged = async () => (await t.sql`SELECT count(*)::int AS n FROM audit_log WHERE action = 'export'`)[0].n;
-    const before = await logged();
-    expectError(await exportOf('csv'), 429, 'rate_limited');
-    expect(await logged()).toBe(before);
-    for (let i = 0; i < 100 && (await idleInTransaction()) < 2; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await idleInTransaction()).toBe(2); // each holds its snapshot while its client is away
-    for (const r of open) await r.body!.cancel();
-    for (let i = 0; i < 100 && (await idleInTransaction()) > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await idleInTransaction()).toBe(0);
+    try {
+      const before = await logged();
+      expectError(await exportOf('csv'), 429, 'rate_limited');
+      expect(await logged()).toBe(before);
+      // Each holds its snapshot while its client is away (its first batch may take a while on a busy machine).
+      await until('two exports idle in their transactions', async () => (await idleInTransaction()) === 2, 15_000);
+    } finally {
+      // Even when an assertion above fails: a held slot would refuse every later export in this file.
+      for (const r of open) await r.body!.cancel();
+    }
+    await until('both transactions ended', async () => (await idleInTransaction()) === 0, 15_000);
     const whole = await exportOf('ndjson', auditor.token, { from: '2019-06-01', to: '2019-07-01' });
     expect((whole.body as string).trimEnd().split('\n').filter((l) => l.startsWith('{"incident"'))).toHaveLength(600);
   });
@@ -316,8 +320,7 @@ describe('export: a client that stops reading', () => {
     expectError(await exportOf('ndjson', auditor.token, { from: '2018-02-01', to: '2018-02-02' }), 429, 'rate_limited');
     // Each holds its snapshot while its client does not read; the response's read-ahead may
     // still finish one of these small exports meanwhile, so at least one is left holding it.
-    for (let i = 0; i < 100 && (await idleInTransaction()) < 2; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await idleInTransaction()).toBeGreaterThanOrEqual(1);
+    await until('an export idle in its transaction', async () => (await idleInTransaction()) >= 1, 2_500);
     // Within the timeout (and a little), both are cut and everything they held is given back.
     for (let i = 0; i < 300 && (await idleInTransaction()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await idleInTransaction()).toBe(0);
