@@ -47,8 +47,8 @@ interface Scene {
  * Spanish-speaking safety lead. The first tick looks at the zone: the shift under way when the
  * rotation was set is not asked about.
  */
-async function scene(): Promise<Scene> {
-  const t = await testApp({ twilio: TWILIO });
+async function scene(o: { twilioTimeoutMs?: number } = {}): Promise<Scene> {
+  const t = await testApp({ twilio: { ...TWILIO, timeoutMs: o.twilioTimeoutMs ?? TWILIO.timeoutMs } });
   const w = world(t);
   const zone = await w.zone('Downtown', square(36.37, -94.2), { readinessGraceSeconds: 300 });
   const a = await responder(t, [zone.id], 'Ava');
@@ -141,6 +141,33 @@ describe('a shift begins: the responder coming on call is asked to confirm', () 
     const [check] = await checks(s.t);
     expect(check.asked_via).toBe('voice');
     twilio.expectCall(s.a.phone, new RegExp(`You are on call for Downtown until ${utc(ms(s.start, SHIFT))}\\. To confirm, text OK ${check.code}`));
+  });
+
+  it('a text whose outcome is unknown (Twilio timed out) is sent again within 1 s', async () => {
+    const s = await scene({ twilioTimeoutMs: 300 });
+    twilio.fail('sms', 'hang', s.a.phone);
+    await s.t.engine.tick(s.start);
+    const asked = twilio.requests.filter((r) => r.to === s.a.phone);
+    expect(asked.map((r) => r.kind)).toEqual(['sms', 'sms']);
+    // The second attempt starts within a second of the first's timeout (300 ms).
+    expect(asked[1].at - asked[0].at).toBeLessThan(300 + 1_000);
+    const [check] = await checks(s.t);
+    expect(check.asked_via).toBe('sms');
+    twilio.expectSms(s.a.phone, new RegExp(`Reply OK ${check.code}$`));
+    expect(s.t.logs.lines.some((l) => l.includes('readiness text or call not seen taken'))).toBe(true);
+  });
+
+  it('text and call never seen taken (every attempt timed out): the check is due at once and the safety lead is paged', async () => {
+    const s = await scene({ twilioTimeoutMs: 200 });
+    for (let i = 0; i < 3; i++) twilio.fail('sms', 'hang', s.a.phone);
+    for (let i = 0; i < 3; i++) twilio.fail('call', 'hang', s.a.phone);
+    await s.t.engine.tick(s.start);
+    expect(twilio.requests.filter((r) => r.to === s.a.phone).map((r) => r.kind)).toEqual(['sms', 'sms', 'sms', 'call', 'call', 'call']);
+    const [check] = await checks(s.t);
+    expect(check.asked_via).toBe('none');
+    // Due at once: the same tick pages the safety lead.
+    twilio.expectSms(s.lead.phone, /no tiene guardia confirmada/);
+    expect(check.missed_at).toEqual(s.start);
   });
 
   it('a text Twilio reports failed or undelivered: the responder is called instead, once', async () => {

@@ -43,38 +43,66 @@ export function missedText(lang: Language, r: Pick<DueReadiness, 'zone_name' | '
   return fitted((n) => t(lang, 'phone.readiness.missed', { zone: n(r.zone_name), name: n(r.responder_name), asked, code: r.code }));
 }
 
-/** Call one person with `voice`: 'voice' when Twilio took the call (or may have), else 'none'. */
-async function call(deps: ReadinessDeps, checkId: string, to: Recipient & { phone: string }, voice: string): Promise<'voice' | 'none'> {
+/** Attempts at one channel of a readiness text or call, or of a missed-check page, while Twilio's answer is unknown or "not taken" (a 500, a timeout, a 429). */
+const PAGE_ATTEMPTS = 3;
+/** The wait before the next attempt: well within the second the contract allows. */
+const PAGE_RESEND_MS = 200;
+/**
+ * No new attempt on a channel starts this long after the page's first (a timeout takes Twilio's
+ * 10 s): a slow text gives way to the call, and the page ends within its 30 s lease.
+ */
+const PAGE_BUDGET_MS = 8_000;
+
+/**
+ * Send once, and again every PAGE_RESEND_MS while `again` says so of Twilio's answer, up to
+ * PAGE_ATTEMPTS and within PAGE_BUDGET_MS of `started`. Answers the last answer.
+ */
+async function sendAgain(deps: ReadinessDeps, checkId: string, to: string, channel: 'sms' | 'voice', send: () => Promise<SendResult>, again: (r: SendResult & { ok: false }) => boolean, started = performance.now()): Promise<SendResult> {
+  for (let i = 1; ; i++) {
+    const r = await send().catch((e: Error): SendResult => ({ ok: false, kind: 'unknown', message: e.message }));
+    if (r.ok) return r;
+    deps.log.warn({ checkId, to: maskPhone(to), channel, attempt: i, kind: r.kind, status: r.status, code: r.code }, 'readiness text or call not seen taken');
+    if (!again(r) || i >= PAGE_ATTEMPTS || performance.now() - started > PAGE_BUDGET_MS) return r;
+    await new Promise((ok) => setTimeout(ok, PAGE_RESEND_MS));
+  }
+}
+
+/** A timeout: Twilio may or may not have taken it. Sent again within the second, so that a check never rests on an answer nobody saw. */
+const whileUnknown = (r: SendResult & { ok: false }) => r.kind === 'unknown';
+/** Anything but a permanent refusal: the page about a missed check tries its channel again. */
+const notRefused = (r: SendResult & { ok: false }) => r.kind !== 'permanent';
+
+/** Call one person with `voice`, again while `again` says so: 'voice' when Twilio took the call, else 'none'. */
+async function call(deps: ReadinessDeps, checkId: string, to: Recipient & { phone: string }, voice: string, again = whileUnknown, started = performance.now()): Promise<'voice' | 'none'> {
   const base = deps.publicBaseUrl;
-  const r = await deps.telephony
-    .placeCall({
-      pageId: checkId,
-      to: to.phone,
-      twiml: deps.twiml.say(voice, SPEECH_LOCALE[to.language] ?? SPEECH_LOCALE.en),
-      script: voice,
-      // No page has this id: the status webhooks acknowledge these callbacks and change nothing.
-      statusCallback: `${base}/webhooks/twilio/voice/status?readiness=${checkId}`,
-      amdCallback: `${base}/webhooks/twilio/voice/amd?readiness=${checkId}`,
-    })
-    .catch((e: Error) => ({ ok: false as const, kind: 'unknown' as const, message: e.message }));
-  if (r.ok || r.kind === 'unknown') return 'voice';
-  deps.log.error({ checkId, to: maskPhone(to.phone), kind: r.kind, status: r.status, code: r.code }, 'readiness call refused');
+  const r = await sendAgain(deps, checkId, to.phone, 'voice', () => deps.telephony.placeCall({
+    pageId: checkId,
+    to: to.phone,
+    twiml: deps.twiml.say(voice, SPEECH_LOCALE[to.language] ?? SPEECH_LOCALE.en),
+    script: voice,
+    // No page has this id: the status webhooks acknowledge these callbacks and change nothing.
+    statusCallback: `${base}/webhooks/twilio/voice/status?readiness=${checkId}`,
+    amdCallback: `${base}/webhooks/twilio/voice/amd?readiness=${checkId}`,
+  }), again, started);
+  if (r.ok) return 'voice';
+  deps.log.error({ checkId, to: maskPhone(to.phone), kind: r.kind, status: r.status, code: r.code }, 'readiness call not taken');
   return 'none';
 }
 
 /**
- * Text one person; when Twilio refuses the text outright (an invalid number, 429 or 5xx before it
- * was taken), call them with `voice`. An unknown outcome (a timeout) may have been taken: no call.
- * With `reportFailure`, Twilio's status callback says whether the text failed later
- * (onReadinessTextFailed()). Answers the channel that took it, or 'none'.
+ * Text one person, again within the second while Twilio's answer is unknown; when the text is
+ * refused (an invalid number, 429 or 5xx before it was taken) or no attempt was seen taken, call
+ * them with `voice`. With `reportFailure`, Twilio's status callback says whether the text failed
+ * later (onReadinessTextFailed()). Answers the channel that took it, or 'none'.
  */
 async function reach(deps: ReadinessDeps, checkId: string, to: Recipient, sms: string, voice: string, reportFailure = false): Promise<'sms' | 'voice' | 'none'> {
   if (!to.phone) return 'none';
+  const phone = to.phone;
   const statusCallback = reportFailure ? `${deps.publicBaseUrl}/webhooks/twilio/status?readiness=${checkId}` : undefined;
-  const text = await deps.telephony.sendSms({ to: to.phone, body: sms, statusCallback }).catch((e: Error) => ({ ok: false as const, kind: 'unknown' as const, message: e.message }));
-  if (text.ok || text.kind === 'unknown') return 'sms';
-  deps.log.warn({ checkId, to: maskPhone(to.phone), kind: text.kind, status: text.status, code: text.code }, 'readiness text refused; calling instead');
-  return call(deps, checkId, { ...to, phone: to.phone }, voice);
+  const text = await sendAgain(deps, checkId, phone, 'sms', () => deps.telephony.sendSms({ to: phone, body: sms, statusCallback }), whileUnknown);
+  if (text.ok) return 'sms';
+  deps.log.warn({ checkId, to: maskPhone(phone), kind: text.kind, status: text.status, code: text.code }, 'readiness text not taken; calling instead');
+  return call(deps, checkId, { ...to, phone }, voice);
 }
 
 /**
@@ -91,31 +119,6 @@ export async function onReadinessTextFailed(deps: ReadinessDeps, checkId: string
   deps.log.info({ checkId, code: c.code, via }, 'readiness text failed; called instead');
 }
 
-/** Attempts at one channel of a missed-check page while Twilio's answer is unknown or "not taken" (a 500, a timeout, a 429). */
-const PAGE_ATTEMPTS = 3;
-/** The wait before the next attempt: well within the second the contract allows. */
-const PAGE_RESEND_MS = 200;
-/**
- * No new attempt on a channel starts this long after the page's first (a timeout takes Twilio's
- * 10 s): a slow text gives way to the call, and the page ends within its 30 s lease.
- */
-const PAGE_BUDGET_MS = 8_000;
-
-/**
- * One channel, sent again at once while its outcome is unknown or not taken, up to PAGE_ATTEMPTS:
- * 'sent', 'refused' (permanent: no attempt will do), or 'unsure' (no attempt was seen taken).
- */
-async function attempt(deps: ReadinessDeps, checkId: string, to: string, channel: 'sms' | 'voice', send: () => Promise<SendResult>, started: number): Promise<'sent' | 'refused' | 'unsure'> {
-  for (let i = 1; ; i++) {
-    const r = await send().catch((e: Error): SendResult => ({ ok: false, kind: 'unknown', message: e.message }));
-    if (r.ok) return 'sent';
-    deps.log.warn({ checkId, to: maskPhone(to), channel, attempt: i, kind: r.kind, status: r.status, code: r.code }, 'readiness missed page not taken');
-    if (r.kind === 'permanent') return 'refused';
-    if (i >= PAGE_ATTEMPTS || performance.now() - started > PAGE_BUDGET_MS) return 'unsure';
-    await new Promise((ok) => setTimeout(ok, PAGE_RESEND_MS));
-  }
-}
-
 /**
  * Page one person about a missed check: by SMS, sent again while Twilio's answer is unknown; when
  * the text is refused or never seen taken, by voice the same way. Answers the channel Twilio took
@@ -125,17 +128,9 @@ async function page(deps: ReadinessDeps, checkId: string, to: Recipient, sms: st
   if (!to.phone) return 'none';
   const phone = to.phone;
   const started = performance.now();
-  if ((await attempt(deps, checkId, phone, 'sms', () => deps.telephony.sendSms({ to: phone, body: sms }), started)) === 'sent') return 'sms';
-  const base = deps.publicBaseUrl;
-  const called = await attempt(deps, checkId, phone, 'voice', () => deps.telephony.placeCall({
-    pageId: checkId,
-    to: phone,
-    twiml: deps.twiml.say(voice, SPEECH_LOCALE[to.language] ?? SPEECH_LOCALE.en),
-    script: voice,
-    statusCallback: `${base}/webhooks/twilio/voice/status?readiness=${checkId}`,
-    amdCallback: `${base}/webhooks/twilio/voice/amd?readiness=${checkId}`,
-  }), started);
-  return called === 'sent' ? 'voice' : 'none';
+  const text = await sendAgain(deps, checkId, phone, 'sms', () => deps.telephony.sendSms({ to: phone, body: sms }), notRefused, started);
+  if (text.ok) return 'sms';
+  return call(deps, checkId, { ...to, phone }, voice, notRefused, started);
 }
 
 async function handle(deps: ReadinessDeps, at: Date | null, r: DueReadiness): Promise<void> {

@@ -43,7 +43,8 @@ let seq = 0;
 
 export function mockTwilio() {
   const accepted: Sent[] = [];
-  const requests: { kind: 'sms' | 'call'; to: string; pageId: string }[] = [];
+  /** Every request, with when it arrived (performance.now()). */
+  const requests: { kind: 'sms' | 'call'; to: string; pageId: string; at: number }[] = [];
   let unseen: Sent[] = [];
   const faults: { kind: 'sms' | 'call' | 'any'; to?: string; fault: Fault }[] = [];
   const ignored = new Set<string>();
@@ -67,7 +68,7 @@ export function mockTwilio() {
   const answer = async (kind: 'sms' | 'call', request: Request) => {
     const params = Object.fromEntries(new URLSearchParams(await request.text()));
     const pageId = new URL(params.StatusCallback ?? 'http://x/').searchParams.get('page') ?? '';
-    requests.push({ kind, to: params.To, pageId });
+    requests.push({ kind, to: params.To, pageId, at: performance.now() });
     const i = faults.findIndex((f) => (f.kind === 'any' || f.kind === kind) && (!f.to || f.to === params.To));
     if (i >= 0) {
       const [{ fault }] = faults.splice(i, 1);
