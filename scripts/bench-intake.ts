@@ -30,7 +30,12 @@
  * (stopped and removed at the end).
  *
  * Env: BENCH_DURATION (s, default 10), BENCH_CONNECTIONS (default 50), BENCH_WARMUP (s, default 2),
- * BENCH_DRIVERS (default 20000), BENCH_LOG_LEVEL (Mayday's LOG_LEVEL, default silent).
+ * BENCH_DRIVERS (default 20000), BENCH_LOG_LEVEL (Mayday's LOG_LEVEL, default silent),
+ * BENCH_PAGES: where the pages go. `standin` (default) is as deployed: Twilio is outside, here the
+ * Twilio stand-in (scripts/twilio-standin.ts) in a child process of its own on loopback, which
+ * answers each page and sends its status callbacks back 100 ms later, signed. `simulator` is
+ * Mayday's built-in phone simulator (no Twilio credentials): it writes its messages to Mayday's
+ * own database (sim_messages), which a deployment does not, so its WAL and CPU count there.
  * Why 20,000 drivers: a driver who presses again while an earlier SOS is open gets both linked
  * (six more timeline events, and locks on those incidents' timelines, per SOS), and one driver's
  * presses queue behind each other on its advisory lock: with too few drivers the load measures
@@ -53,6 +58,7 @@ import { createBareTable, createDurableTables, insertDrivers, openPool, scratchD
 import { printFailures, runBench } from './lib/main';
 import { dbCost, dbStatsSample, dbStatsSource, walBreakdown, type DbCost, type DbStatsSource } from './lib/pgstats';
 import { freePort, newAdminToken, startChild, startMayday, waitReady, type Child } from './lib/processes';
+import { StandinChild, twilioCreds } from './lib/twilio';
 import { intEnv, say, sleep } from './lib/run';
 import { fmt, pad, provenance } from './lib/stats';
 
@@ -62,7 +68,9 @@ const cfg = {
   warmup: intEnv('BENCH_WARMUP', 2, 0),
   drivers: intEnv('BENCH_DRIVERS', 20000),
   maydayLogLevel: process.env.BENCH_LOG_LEVEL || 'silent',
+  pages: (process.env.BENCH_PAGES || 'standin') as 'standin' | 'simulator',
 };
+if (cfg.pages !== 'standin' && cfg.pages !== 'simulator') throw new Error(`BENCH_PAGES: standin or simulator (got ${cfg.pages})`);
 
 interface Run {
   label: string;
@@ -76,15 +84,19 @@ interface Run {
   walWhere?: string[];
 }
 
-/** Until no page of Mayday's is due and unsent (at most `ms`): the paging of the SOS just taken. */
-async function drainPages(sql: Sql, ms = 30_000): Promise<void> {
+/**
+ * Until no page of Mayday's is due and unsent, and the stand-in (if any) has sent every status
+ * callback it owes (at most `ms`): the paging of the SOS just taken, its callbacks included.
+ */
+async function drainPages(sql: Sql, standin: StandinChild | undefined, ms = 30_000): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     const [{ n }] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pages WHERE status IN ('queued', 'sending') AND not_before <= now()`;
-    if (n === 0) return;
+    const owed = standin ? (await standin.stats(false)).pendingCallbacks : 0;
+    if (n === 0 && owed === 0) return;
     await sleep(200);
   }
-  say(`pages still due after ${ms / 1000} s: the window closes anyway`);
+  say(`pages still due or callbacks still owed after ${ms / 1000} s: the window closes anyway`);
 }
 
 async function load(label: string, target: Child, path: string, tokens: string[], duration: number): Promise<Run> {
@@ -178,15 +190,19 @@ async function main() {
 
   // Mayday, for real, in its own process.
   const adminToken = newAdminToken();
-  const mayday = startMayday('mayday', await freePort(), { databaseUrl: db.url, adminToken, logLevel: cfg.maydayLogLevel, profileDir: process.env.BENCH_PROFILE });
+  const creds = twilioCreds();
+  const standin = cfg.pages === 'standin' ? await StandinChild.start(creds, ['--callback-delay-ms', '100']) : undefined;
+  const mayday = startMayday('mayday', await freePort(), {
+    databaseUrl: db.url, adminToken, logLevel: cfg.maydayLogLevel, profileDir: process.env.BENCH_PROFILE, twilio: standin ? { creds, url: standin.url } : undefined,
+  });
   const bare = startChild('bare-server', 'scripts/bare-server.ts', await freePort(), { DATABASE_URL: db.url });
-  await Promise.all([waitReady(mayday, '/readyz'), waitReady(bare, '/healthz')]);
-  say(`mayday on ${mayday.base} (pid ${mayday.proc.pid}), bare on ${bare.base} (pid ${bare.proc.pid})`);
+  await Promise.all([waitReady(mayday, '/readyz'), waitReady(bare, '/healthz'), ...(standin ? [waitReady(standin.child, '/_standin/stats')] : [])]);
+  say(`mayday on ${mayday.base} (pid ${mayday.proc.pid}), bare on ${bare.base} (pid ${bare.proc.pid}), pages to ${standin ? `the Twilio stand-in ${standin.url} (pid ${standin.child.proc.pid})` : 'the phone simulator'}`);
 
   // The world, through the admin API as an operator would make it.
   // A zone as it is in service: a rotation of two supervisors and a safety lead, so every SOS
   // queues its first pages (SMS and call to the on-call) in its own transaction, and the pages
-  // go out (to the phone simulator) while the load runs.
+  // go out (BENCH_PAGES) while the load runs.
   const zone = await api<{ id: string }>(mayday.base, 'POST', '/v1/zones', adminToken, { name: 'Bench zone', boundary: ZONE_BOUNDARY }, 201);
   const sups: string[] = [];
   for (const [i, role] of (['supervisor', 'supervisor', 'safety_lead'] as const).entries()) {
@@ -225,7 +241,7 @@ async function main() {
   if (smoke.incident.zoneRule !== 'inside') throw new Error(`the benchmark location is not inside the zone: ${JSON.stringify(smoke.incident)}`);
   await api(bare.base, 'POST', '/bare', tokens[0], JSON.parse(sosBody()), 201);
   await api(bare.base, 'POST', '/durable', tokens[0], JSON.parse(sosBody()), 201);
-  await drainPages(sql);
+  await drainPages(sql, standin);
 
   // Load: bare, durable, SOS, durable, bare (symmetric around the SOS run); each after a warm-up
   // of its own. The database's costs are counted for the backends of the server under load.
@@ -242,12 +258,12 @@ async function main() {
     if (cfg.warmup > 0) {
       say(`${label}: warm-up ${cfg.warmup} s`);
       warmups.push(await load(`${label} warm-up`, target, path, tokens, cfg.warmup));
-      if (target === mayday) await drainPages(sql);
+      if (target === mayday) await drainPages(sql, standin);
     }
     say(`${label}: ${cfg.duration} s, ${cfg.connections} connections`);
     const before = await dbStatsSample(sql, statsSrc, apps);
     const run = await load(label, target, path, tokens, cfg.duration);
-    if (target === mayday) await drainPages(sql);
+    if (target === mayday) await drainPages(sql, standin);
     const after = await dbStatsSample(sql, statsSrc, apps);
     run.db = await dbCost(sql, statsSrc, before, after, run.result['2xx']);
     if (target === mayday) run.walWhere = await walBreakdown(sql, statsSrc, before, after, run.result['2xx']);
@@ -277,7 +293,7 @@ async function main() {
   const durRatio = sos.result.requests.average / durRps;
   const lines: string[] = [];
   lines.push('');
-  lines.push(`Mayday intake benchmark: autocannon -c ${cfg.connections} -d ${cfg.duration} (warm-up ${cfg.warmup} s each), ${tokens.length} drivers round-robin`);
+  lines.push(`Mayday intake benchmark: autocannon -c ${cfg.connections} -d ${cfg.duration} (warm-up ${cfg.warmup} s each), ${tokens.length} drivers round-robin, pages to the ${cfg.pages === 'standin' ? 'Twilio stand-in' : 'phone simulator'}`);
   lines.push(...provenance(pgVersion, db.label, `${os.platform()} ${os.release()}`));
   lines.push('');
   lines.push(`${'run'.padEnd(16)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('2xx', 9)}${pad('non-2xx', 9)}${pad('errors', 8)}   cpu, % of one core: server / all postgres processes / autocannon / whole machine`);
