@@ -7,6 +7,7 @@ import { wireNode } from '../src/entry/wire';
 import { createLogger } from '../src/log';
 import { at, pagingTests, POLICY, sos } from './helpers/paging';
 import { TWILIO } from './helpers/twilio';
+import { sleep, until } from './helpers/wait';
 
 const { twilio, scene } = pagingTests();
 
@@ -24,6 +25,29 @@ describe('the sender holds at most maxInFlight pages claimed', () => {
     } finally {
       twilio.answerAfter(0);
     }
+  });
+});
+
+describe('pages left queued while the sender was full are not starved by later SOS', () => {
+  it('room held by SOS calls in flight: the queued pages go first, and out at once when the calls end, without a tick', async () => {
+    const s = await scene({ policy: POLICY.supervisorsBoth, maxInFlight: 5 });
+    const pager = s.t.deps.pager;
+    // Two SOS calls still waiting for the database hold four of the five places.
+    const held = [pager.reserveRoom(2, { sos: true }), pager.reserveRoom(2, { sos: true })];
+    expect(held).toEqual([2, 2]);
+    // This SOS claims one of its six pages; the sender, woken for the other five, finds no room.
+    const inc = await sos(s);
+    const status = async () => (await s.t.sql<{ status: string }[]>`SELECT status FROM pages WHERE incident_id = ${inc.id} ORDER BY status`).map((p) => p.status);
+    await until('its claimed page sent', async () => (await status()).join() === 'queued,queued,queued,queued,queued,sent');
+    await sleep(300);
+    expect((await status()).join()).toBe('queued,queued,queued,queued,queued,sent');
+    // Its place is free again, but the queued pages wait for room: a new SOS call does not take it.
+    expect(pager.reserveRoom(2, { sos: true })).toBe(0);
+    pager.releaseRoom(0, { sos: true });
+    // The calls in flight end: the queued pages go out, with no tick of the engine.
+    for (const r of held) pager.releaseRoom(r, { sos: true });
+    await until('the queued pages sent', async () => (await status()).every((x) => x === 'sent'), 5_000);
+    for (const who of [s.a, s.b, s.c]) (twilio.expectSms(who.phone), twilio.expectCall(who.phone));
   });
 });
 

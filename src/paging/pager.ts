@@ -244,7 +244,7 @@ export class Pager {
     let total = 0;
     for (;;) {
       // Room is reserved before the claim: two drains at once (the tick's and a wake-up's) share it.
-      const room = this.options.maxInFlight - this.unsent() - this.reserved;
+      const room = this.room();
       if (room <= 0) {
         this.full = true;
         return total;
@@ -272,8 +272,9 @@ export class Pager {
    */
   reserveRoom(max = CLAIM_BATCH, o: { sos?: boolean } = {}): number {
     if (o.sos) this.sosCalls++;
-    if (this.stopped) return 0;
-    const room = Math.max(0, Math.min(max, this.options.maxInFlight - this.unsent() - this.reserved));
+    // While queued pages wait for room (full), they go first: a new claim would starve them.
+    if (this.stopped || this.full) return 0;
+    const room = Math.max(0, Math.min(max, this.room()));
     this.reserved += room;
     return room;
   }
@@ -281,6 +282,8 @@ export class Pager {
   releaseRoom(room: number, o: { sos?: boolean } = {}): void {
     if (o.sos) this.sosCalls--;
     this.reserved -= room;
+    // Room held by calls that ended may be what queued pages wait for (nothing in flight to wake them).
+    this.roomFreed();
   }
 
   /** SOS calls of this instance in flight (between reserveRoom and releaseRoom with `sos`). */
@@ -359,9 +362,17 @@ export class Pager {
   }
   private awaitingRecord = 0;
 
-  /** Claims come in batches, not one page per finished send: wake once half the room is free. */
+  /** Places neither taken by a send Twilio has not answered nor reserved by a claim under way. */
+  private room(): number {
+    return this.options.maxInFlight - this.unsent() - this.reserved;
+  }
+
+  /**
+   * Claims come in batches, not one page per finished send: once half the room is free (sends
+   * finished, reservations released), wake the sender for the pages left queued when it was full.
+   */
   private roomFreed() {
-    if (this.full && this.unsent() <= this.options.maxInFlight / 2) {
+    if (this.full && this.room() >= this.options.maxInFlight / 2) {
       this.full = false;
       this.wake();
     }
