@@ -259,7 +259,11 @@ export class Pager {
       }
       this.sendClaimed(pages);
       total += pages.length;
-      if (pages.length < batch) return total;
+      if (pages.length < batch) {
+        // Nothing due is left waiting: new claims need not give way any more.
+        this.full = false;
+        return total;
+      }
     }
   }
 
