@@ -157,15 +157,25 @@ describe('a shift begins: the responder coming on call is asked to confirm', () 
     expect(s.t.logs.lines.some((l) => l.includes('readiness text or call not seen taken'))).toBe(true);
   });
 
-  it('text and call never seen taken (every attempt timed out): the check is due at once and the safety lead is paged', async () => {
+  it('text and call never seen taken (every attempt timed out): the call may have rung, so the grace runs and a later OK confirms', async () => {
     const s = await scene({ twilioTimeoutMs: 200 });
     for (let i = 0; i < 3; i++) twilio.fail('sms', 'hang', s.a.phone);
     for (let i = 0; i < 3; i++) twilio.fail('call', 'hang', s.a.phone);
     await s.t.engine.tick(s.start);
     expect(twilio.requests.filter((r) => r.to === s.a.phone).map((r) => r.kind)).toEqual(['sms', 'sms', 'sms', 'call', 'call', 'call']);
     const [check] = await checks(s.t);
+    expect(check.asked_via).toBe('voice');
+    expect((await s.t.engine.tick(ms(s.start, 300_000 - 1))).readiness).toBe(0);
+    expect(replyOf((await smsFrom(s.t, s.a.phone, `OK ${check.code}`)).text)).toMatch(/^Mayday: thank you, you are confirmed on call for Downtown/);
+  });
+
+  it('text and call both refused: nobody was asked, so the safety lead is paged at once', async () => {
+    const s = await scene();
+    twilio.fail('sms', { status: 400, code: 21211, message: 'invalid number' }, s.a.phone);
+    twilio.fail('call', { status: 400, code: 21211, message: 'invalid number' }, s.a.phone);
+    await s.t.engine.tick(s.start);
+    const [check] = await checks(s.t);
     expect(check.asked_via).toBe('none');
-    // Due at once: the same tick pages the safety lead.
     twilio.expectSms(s.lead.phone, /no tiene guardia confirmada/);
     expect(check.missed_at).toEqual(s.start);
   });

@@ -43,13 +43,16 @@ export function missedText(lang: Language, r: Pick<DueReadiness, 'zone_name' | '
   return fitted((n) => t(lang, 'phone.readiness.missed', { zone: n(r.zone_name), name: n(r.responder_name), asked, code: r.code }));
 }
 
-/** Attempts at one channel of a readiness text or call, or of a missed-check page, while Twilio's answer is unknown or "not taken" (a 500, a timeout, a 429). */
+/**
+ * Attempts at one channel: of a readiness check while Twilio's answer is unknown (a 500, a reset,
+ * a timeout); of a missed-check page while it is unknown or "not taken" (a 429, a 503).
+ */
 const PAGE_ATTEMPTS = 3;
 /** The wait before the next attempt: well within the second the contract allows. */
 const PAGE_RESEND_MS = 200;
 /**
- * No new attempt on a channel starts this long after the page's first (a timeout takes Twilio's
- * 10 s): a slow text gives way to the call, and the page ends within its 30 s lease.
+ * No new attempt starts this long after the first attempt of the text (a timeout takes Twilio's
+ * 10 s): a slow text gives way to the call, and text and call end within the check's 30 s lease.
  */
 const PAGE_BUDGET_MS = 8_000;
 
@@ -72,37 +75,51 @@ const whileUnknown = (r: SendResult & { ok: false }) => r.kind === 'unknown';
 /** Anything but a permanent refusal: the page about a missed check tries its channel again. */
 const notRefused = (r: SendResult & { ok: false }) => r.kind !== 'permanent';
 
-/** Call one person with `voice`, again while `again` says so: 'voice' when Twilio took the call, else 'none'. */
-async function call(deps: ReadinessDeps, checkId: string, to: Recipient & { phone: string }, voice: string, again = whileUnknown, started = performance.now()): Promise<'voice' | 'none'> {
+/** Call one person with `voice`, again while `again` says so of Twilio's answer. Answers the last answer. */
+function call(deps: ReadinessDeps, checkId: string, phone: string, language: Language, voice: string, again: (r: SendResult & { ok: false }) => boolean, started = performance.now()): Promise<SendResult> {
   const base = deps.publicBaseUrl;
-  const r = await sendAgain(deps, checkId, to.phone, 'voice', () => deps.telephony.placeCall({
+  return sendAgain(deps, checkId, phone, 'voice', () => deps.telephony.placeCall({
     pageId: checkId,
-    to: to.phone,
-    twiml: deps.twiml.say(voice, SPEECH_LOCALE[to.language] ?? SPEECH_LOCALE.en),
+    to: phone,
+    twiml: deps.twiml.say(voice, SPEECH_LOCALE[language] ?? SPEECH_LOCALE.en),
     script: voice,
     // No page has this id: the status webhooks acknowledge these callbacks and change nothing.
     statusCallback: `${base}/webhooks/twilio/voice/status?readiness=${checkId}`,
     amdCallback: `${base}/webhooks/twilio/voice/amd?readiness=${checkId}`,
   }), again, started);
+}
+
+/**
+ * The channel a readiness check went out on: a call Twilio took, or may have (its answer stayed
+ * unknown: the grace then runs as for a call seen taken, and a later OK still confirms), is
+ * 'voice'; a call refused or not taken is 'none', and the check is due at once.
+ */
+function askedBy(deps: ReadinessDeps, checkId: string, phone: string, r: SendResult): 'voice' | 'none' {
   if (r.ok) return 'voice';
-  deps.log.error({ checkId, to: maskPhone(to.phone), kind: r.kind, status: r.status, code: r.code }, 'readiness call not taken');
+  if (r.kind === 'unknown') {
+    deps.log.warn({ checkId, to: maskPhone(phone), status: r.status, code: r.code }, 'readiness call: Twilio\'s answer stayed unknown; it may have rung');
+    return 'voice';
+  }
+  deps.log.error({ checkId, to: maskPhone(phone), kind: r.kind, status: r.status, code: r.code }, 'readiness call not taken');
   return 'none';
 }
 
 /**
  * Text one person, again within the second while Twilio's answer is unknown; when the text is
- * refused (an invalid number, 429 or 5xx before it was taken) or no attempt was seen taken, call
- * them with `voice`. With `reportFailure`, Twilio's status callback says whether the text failed
- * later (onReadinessTextFailed()). Answers the channel that took it, or 'none'.
+ * refused (an invalid number; a 429 or 503: not taken) or no attempt was seen taken, call them
+ * with `voice`, text and call within one budget. With `reportFailure`, Twilio's status callback
+ * says whether the text failed later (onReadinessTextFailed()). Answers the channel that took it
+ * (or may have), or 'none'.
  */
 async function reach(deps: ReadinessDeps, checkId: string, to: Recipient, sms: string, voice: string, reportFailure = false): Promise<'sms' | 'voice' | 'none'> {
   if (!to.phone) return 'none';
   const phone = to.phone;
   const statusCallback = reportFailure ? `${deps.publicBaseUrl}/webhooks/twilio/status?readiness=${checkId}` : undefined;
-  const text = await sendAgain(deps, checkId, phone, 'sms', () => deps.telephony.sendSms({ to: phone, body: sms, statusCallback }), whileUnknown);
+  const started = performance.now();
+  const text = await sendAgain(deps, checkId, phone, 'sms', () => deps.telephony.sendSms({ to: phone, body: sms, statusCallback }), whileUnknown, started);
   if (text.ok) return 'sms';
-  deps.log.warn({ checkId, to: maskPhone(phone), kind: text.kind, status: text.status, code: text.code }, 'readiness text not taken; calling instead');
-  return call(deps, checkId, { ...to, phone }, voice);
+  deps.log.warn({ checkId, to: maskPhone(phone), kind: text.kind, status: text.status, code: text.code }, 'readiness text not seen taken; calling instead');
+  return askedBy(deps, checkId, phone, await call(deps, checkId, phone, to.language, voice, whileUnknown, started));
 }
 
 /**
@@ -114,7 +131,7 @@ export async function onReadinessTextFailed(deps: ReadinessDeps, checkId: string
   const c = await takeFailedText(deps.sql, checkId);
   if (!c?.phone) return;
   const until = c.shift_end ? utcText(c.shift_end) : t(c.language, 'phone.readiness.untilFurtherNotice');
-  const via = await call(deps, checkId, { id: c.responder_id, phone: c.phone, language: c.language }, t(c.language, 'phone.readiness.voice', { zone: c.zone_name, until, code: c.code }));
+  const via = askedBy(deps, checkId, c.phone, await call(deps, checkId, c.phone, c.language, t(c.language, 'phone.readiness.voice', { zone: c.zone_name, until, code: c.code }), whileUnknown));
   if (via === 'none') await recordAsked(deps.sql, checkId, null, 'none');
   deps.log.info({ checkId, code: c.code, via }, 'readiness text failed; called instead');
 }
@@ -130,7 +147,7 @@ async function page(deps: ReadinessDeps, checkId: string, to: Recipient, sms: st
   const started = performance.now();
   const text = await sendAgain(deps, checkId, phone, 'sms', () => deps.telephony.sendSms({ to: phone, body: sms }), notRefused, started);
   if (text.ok) return 'sms';
-  return call(deps, checkId, { ...to, phone }, voice, notRefused, started);
+  return (await call(deps, checkId, phone, to.language, voice, notRefused, started)).ok ? 'voice' : 'none';
 }
 
 async function handle(deps: ReadinessDeps, at: Date | null, r: DueReadiness): Promise<void> {
