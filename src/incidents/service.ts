@@ -72,12 +72,13 @@ async function claiming<T extends { incident: { id: string }; created: boolean; 
   let opened: T;
   try {
     opened = await open({ leaseSeconds: deps.pager.options.leaseSeconds, max: room });
+    // Sending before the room is released: the claimed pages take their places first.
+    if (opened?.created) deps.pager.sendClaimed(opened.claimed);
   } finally {
     deps.pager.releaseRoom(room, { sos: true });
   }
   if (opened?.created) {
     const { incident, claimed } = opened;
-    deps.pager.sendClaimed(claimed);
     // The sender looks for pages still queued: those beyond the room it had, and all of them when
     // the call claimed none (its claim failed and the SOS was stored all the same, or there were none).
     deps.pager.queued({ incidentId: incident.id }, { claimed: claimed.length > 0 && claimed.length < room });

@@ -144,6 +144,8 @@ export class Pager {
   private stopped = false;
   /** A drain stopped claiming at maxInFlight: sends finishing wake the sender (see track()). */
   private full = false;
+  /** How many times a drain found no room: a drain clears `full` only if none did during its claim. */
+  private fullMarks = 0;
   private reserved = 0;
   /** Pages this sender has claimed and not yet settled: their leases are renewed (heartbeat()). */
   private holding = new Set<string>();
@@ -247,9 +249,11 @@ export class Pager {
       const room = this.room();
       if (room <= 0) {
         this.full = true;
+        this.fullMarks++;
         return total;
       }
       const batch = Math.min(CLAIM_BATCH, room);
+      const fullMark = this.fullMarks;
       this.reserved += batch;
       let pages: ClaimedPage[];
       try {
@@ -260,8 +264,9 @@ export class Pager {
       this.sendClaimed(pages);
       total += pages.length;
       if (pages.length < batch) {
-        // Nothing due is left waiting: new claims need not give way any more.
-        this.full = false;
+        // Nothing due was left waiting: new claims need not give way any more (unless another
+        // drain found no room meanwhile, for pages committed after this claim).
+        if (this.fullMarks === fullMark) this.full = false;
         return total;
       }
     }
