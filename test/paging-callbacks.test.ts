@@ -78,14 +78,14 @@ describe('SOS intake first', () => {
   it('while an SOS call is in flight, the records of sends wait for it (at most yieldToIntakeMs); the pages themselves do not', async () => {
     const s = await scene({ policy: POLICY.supervisorsSms });
     const pager = s.t.deps.pager;
-    pager.intakeBegan(); // another SOS call under way
+    const room = pager.reserveRoom(10, { sos: true }); // another SOS call under way
     expect(pager.intakeBusy()).toBe(true);
     const inc = await sos(s); // its first pages are claimed in its call and sent at once, no tick
     await new Promise((r) => setTimeout(r, 100));
     twilio.expectSms(s.a.phone);
     twilio.forget();
     expect(await events(s, inc.id, 'page.sent')).toEqual([]); // their records wait
-    pager.intakeEnded();
+    pager.releaseRoom(room, { sos: true });
     expect(pager.intakeBusy()).toBe(false);
     await pager.idle();
     expect((await events(s, inc.id, 'page.sent')).length).toBeGreaterThan(0);

@@ -64,7 +64,7 @@ describe('an SOS reaches the on-call supervisor at once', () => {
       CREATE FUNCTION test_page_update() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN INSERT INTO test_page_updates VALUES (OLD.id, OLD.status); RETURN NEW; END $$;
       CREATE TRIGGER test_page_update BEFORE UPDATE ON pages FOR EACH ROW EXECUTE FUNCTION test_page_update();`);
-    const r = await openSos(s.t.sql, intakeOf(s), () => ({ leaseSeconds: 30, max: 10 }));
+    const r = await openSos(s.t.sql, intakeOf(s), { leaseSeconds: 30, max: 10 });
     expect(r.claimed.map((p) => p.channel).sort()).toEqual(['sms', 'voice']);
     expect(await s.t.sql`SELECT * FROM test_page_updates`).toEqual([]);
     const pages = await s.t.sql`SELECT status, tries, lease_until > now() AS leased FROM pages WHERE incident_id = ${r.incident.id}`;
@@ -81,7 +81,7 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     const s = await scene();
     await s.t.sql.unsafe(`CREATE OR REPLACE FUNCTION claimed_pages(p_incident uuid, p_ids uuid[]) RETURNS jsonb
       LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test: no answer'; END $$`);
-    const r = await openSos(s.t.sql, intakeOf(s), () => ({ leaseSeconds: 30, max: 10 }));
+    const r = await openSos(s.t.sql, intakeOf(s), { leaseSeconds: 30, max: 10 });
     expect(r.created).toBe(true);
     expect(r.claimed).toEqual([]);
     const pages = await s.t.sql`SELECT status, tries, lease_until FROM pages WHERE incident_id = ${r.incident.id}`;
@@ -105,7 +105,7 @@ describe('an SOS reaches the on-call supervisor at once', () => {
   it('pages Twilio took, whose records still wait, leave their room to the next SOS', async () => {
     const s = await scene({ maxInFlight: 2 });
     const pager = s.t.deps.pager;
-    pager.intakeBegan(); // an SOS call under way: records of sends wait
+    const other = pager.reserveRoom(0, { sos: true }); // an SOS call under way: records of sends wait
     await sos(s);
     await new Promise((r) => setTimeout(r, 50)); // its SMS and call went out; their records wait
     twilio.expectSms(s.a.phone);
@@ -114,27 +114,9 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     const eli = await s.w.driver('Eli');
     expect((await s.w.sos(eli)).status).toBe(201);
     expect(room.mock.results[0].value).toBe(2); // the room is not taken by pages already sent
-    pager.intakeEnded();
+    pager.releaseRoom(other, { sos: true });
     await pager.idle();
     twilio.forget();
-  });
-
-  it('an SOS call waiting for a connection holds no room in the sender: it reserves once connected', async () => {
-    const s = await scene({ intakePool: true });
-    const pager = s.t.deps.pager;
-    const pool = s.t.deps.intakeSql!;
-    const held = [await pool.reserve(), await pool.reserve()]; // the intake pool's two connections
-    const room = vi.spyOn(pager, 'reserveRoom');
-    const pending = sos(s);
-    await new Promise((r) => setTimeout(r, 200));
-    expect(room).not.toHaveBeenCalled(); // waiting for the pool: no room taken from the sender
-    expect(pager.intakeBusy()).toBe(true); // but an SOS call in flight all the same
-    for (const c of held) c.release();
-    const inc = await pending;
-    expect(room.mock.results.map((r) => r.value)).toEqual([10]);
-    await pager.idle();
-    twilio.expectSms(s.a.phone, new RegExp(`ACK ${inc.code}\\b`));
-    twilio.expectCall(s.a.phone);
   });
 
   const QUEUED = "coalesce(p.status, '') = 'queued'";
@@ -202,7 +184,7 @@ describe('an SOS reaches the on-call supervisor at once', () => {
   it('the SOS call claims its first pages exactly as the sender\'s own claim would, in the SOS\'s own transaction, and no more than it may', async () => {
     const s = await scene({ policy: POLICY.supervisorsBoth });
     const o = intakeOf(s);
-    const r = await openSos(s.t.sql, o, () => ({ leaseSeconds: 20, max: 4 }));
+    const r = await openSos(s.t.sql, o, { leaseSeconds: 20, max: 4 });
     expect(r.claimed).toHaveLength(4); // of six: three supervisors by SMS and voice
     const [{ queued }] = await s.t.sql`SELECT count(*)::int AS queued FROM pages WHERE incident_id = ${r.incident.id} AND status = 'queued' AND tries = 0`;
     expect(queued).toBe(2);
@@ -243,7 +225,7 @@ describe('an SOS reaches the on-call supervisor at once', () => {
     const s = await scene();
     const o = intakeOf(s);
     // Claimed with the SOS, lease already over, and never sent: the instance is gone.
-    const r = await openSos(s.t.sql, o, () => ({ leaseSeconds: 0, max: 10 }));
+    const r = await openSos(s.t.sql, o, { leaseSeconds: 0, max: 10 });
     expect(r.claimed).toHaveLength(2);
     await s.t.engine.tick();
     expect((await events(s, r.incident.id, 'page.unknown')).map((e) => e.data.pageId).sort()).toEqual(r.claimed.map((p) => p.id).sort());

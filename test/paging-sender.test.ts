@@ -29,11 +29,11 @@ describe('the sender holds at most maxInFlight pages claimed', () => {
 });
 
 describe('pages left queued while the sender was full are not starved by later SOS', () => {
-  it('room held by claims under way: the queued pages go first, and out at once when the claims end, without a tick', async () => {
+  it('room held by SOS calls in flight: the queued pages go first, and out at once when the calls end, without a tick', async () => {
     const s = await scene({ policy: POLICY.supervisorsBoth, maxInFlight: 5 });
     const pager = s.t.deps.pager;
-    // Two claims under way (SOS calls on their connections, an escalation) hold four of the five places.
-    const held = [pager.reserveRoom(2), pager.reserveRoom(2)];
+    // Two SOS calls still waiting for the database hold four of the five places.
+    const held = [pager.reserveRoom(2, { sos: true }), pager.reserveRoom(2, { sos: true })];
     expect(held).toEqual([2, 2]);
     // This SOS claims one of its six pages; the sender, woken for the other five, finds no room.
     const inc = await sos(s);
@@ -41,10 +41,11 @@ describe('pages left queued while the sender was full are not starved by later S
     await until('its claimed page sent', async () => (await status()).join() === 'queued,queued,queued,queued,queued,sent');
     await sleep(300);
     expect((await status()).join()).toBe('queued,queued,queued,queued,queued,sent');
-    // Its place is free again, but the queued pages wait for room: a new claim does not take it.
-    expect(pager.reserveRoom(2)).toBe(0);
-    // The claims end: the queued pages go out, with no tick of the engine.
-    for (const r of held) pager.releaseRoom(r);
+    // Its place is free again, but the queued pages wait for room: a new SOS call does not take it.
+    expect(pager.reserveRoom(2, { sos: true })).toBe(0);
+    pager.releaseRoom(0, { sos: true });
+    // The calls in flight end: the queued pages go out, with no tick of the engine.
+    for (const r of held) pager.releaseRoom(r, { sos: true });
     await until('the queued pages sent', async () => (await status()).every((x) => x === 'sent'), 5_000);
     for (const who of [s.a, s.b, s.c]) (twilio.expectSms(who.phone), twilio.expectCall(who.phone));
   });

@@ -63,28 +63,19 @@ export async function openSos(
  */
 const SOS_CLAIM_MAX = 10;
 
-/**
- * Run `open` as an SOS call of this instance (intake first: Pager.intakeBegan), with room reserved
- * in the sender for the pages it claims once its call has a connection; send them, and announce
- * the rest.
- */
+/** Run `open` with room reserved in the sender for the pages it claims; send them, and announce the rest. */
 async function claiming<T extends { incident: { id: string }; created: boolean; claimed: ClaimedPage[] } | undefined>(
   deps: Deps,
-  open: (claim: () => { leaseSeconds: number; max: number }) => Promise<T>,
+  open: (claim: { leaseSeconds: number; max: number }) => Promise<T>,
 ): Promise<T> {
-  let room = 0;
+  const room = deps.pager.reserveRoom(SOS_CLAIM_MAX, { sos: true });
   let opened: T;
-  deps.pager.intakeBegan();
   try {
-    opened = await open(() => {
-      room = deps.pager.reserveRoom(SOS_CLAIM_MAX);
-      return { leaseSeconds: deps.pager.options.leaseSeconds, max: room };
-    });
+    opened = await open({ leaseSeconds: deps.pager.options.leaseSeconds, max: room });
     // Sending before the room is released: the claimed pages take their places first.
     if (opened?.created) deps.pager.sendClaimed(opened.claimed);
   } finally {
-    deps.pager.releaseRoom(room);
-    deps.pager.intakeEnded();
+    deps.pager.releaseRoom(room, { sos: true });
   }
   if (opened?.created) {
     const { incident, claimed } = opened;

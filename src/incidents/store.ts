@@ -127,41 +127,26 @@ const EARLIEST_FIX = Date.UTC(2000, 0, 1);
 
 type Opened = { incident: Incident; created: boolean; claimed: ClaimedPage[] };
 type Claim = { leaseSeconds: number; max: number };
-/**
- * Asked for the claim once the call has its connection: room reserved in the sender while a call
- * still waits for the pool would be room nobody can use (under a burst, hundreds of calls wait).
- */
-type ClaimWhenConnected = () => Claim;
-
-/** Run `call` on one connection of the pool, with the claim asked for once that connection is had. */
-async function whenConnected<T>(sql: Sql, claim: ClaimWhenConnected, call: (conn: Sql, c: Claim) => Promise<T>): Promise<T> {
-  const conn = await sql.reserve();
-  try {
-    return await call(conn, claim());
-  } finally {
-    conn.release();
-  }
-}
 
 /**
  * Store an SOS in one round trip (sos_open()): the incident, its opening event and its first
- * pages. With `claim` (asked for once the call has its connection), up to `max` of those pages
- * are also claimed for this instance's sender under a lease of `leaseSeconds`, in the same transaction (sos_open_and_claim(); a
+ * pages. With `claim`, up to `claim.max` of those pages are also claimed for this instance's
+ * sender under a lease of `claim.leaseSeconds`, in the same transaction (sos_open_and_claim(); a
  * claim that fails leaves them queued and the SOS stored); without, they stay queued for any
  * sender. For the holder of a bearer token not yet looked up (`{ tokenHash }`), the token's user is
  * found in the same call (sos_open_by_token()) and the SOS is stored only for a driver: `user` is
  * undefined for an unknown or revoked token, `opened` unless `user` is a driver.
  */
-export async function openSos(sql: Sql, o: OpenSos, claim?: ClaimWhenConnected): Promise<Opened>;
+export async function openSos(sql: Sql, o: OpenSos, claim?: Claim): Promise<Opened>;
 export async function openSos(
   sql: Sql,
   o: Omit<OpenSos, 'driverId' | 'actor'> & { tokenHash: string },
-  claim: ClaimWhenConnected,
+  claim: Claim,
 ): Promise<{ user?: Principal; opened?: Opened }>;
 export async function openSos(
   sql: Sql,
   o: OpenSos | (Omit<OpenSos, 'driverId' | 'actor'> & { tokenHash: string }),
-  claim?: ClaimWhenConnected,
+  claim?: Claim,
 ): Promise<Opened | { user?: Principal; opened?: Opened }> {
   // What the note held that PostgreSQL cannot store is replaced, and incident.opened says so.
   const note = o.note === null ? null : storableText(o.note);
@@ -169,19 +154,18 @@ export async function openSos(
   const cleaned = note?.cleaned ? ['note'] : null;
   if ('tokenHash' in o) {
     type Row = { o_user: Principal | null } & { [K in keyof ClaimRow]: ClaimRow[K] | null };
-    const [row] = await whenConnected(sql, claim!, (conn, c) => conn<Row[]>`
-      CALL sos_open_by_token(${o.tokenHash}, ${placedArgs(conn, o)}, ${c.leaseSeconds}::int, ${c.max}::int, NULL, NULL, NULL, NULL, ${cleaned}::text[])`);
+    const [row] = await sql<Row[]>`
+      CALL sos_open_by_token(${o.tokenHash}, ${placedArgs(sql, o)}, ${claim!.leaseSeconds}::int, ${claim!.max}::int, NULL, NULL, NULL, NULL, ${cleaned}::text[])`;
     if (!row.o_user) return {};
     if (!row.o_incident) return { user: row.o_user };
     return { user: row.o_user, opened: { incident: answered(row.o_incident, row.o_created === true), created: row.o_created === true, claimed: claimedFromJson(row.o_pages ?? []) } };
   }
-  const args = (q: Sql) => q`${o.driverId}, ${placedArgs(q, o)}, ${o.actor}`;
+  const args = sql`${o.driverId}, ${placedArgs(sql, o)}, ${o.actor}`;
   if (!claim) {
-    const [row] = await sql<{ incident: IncidentRow; created: boolean }[]>`SELECT incident, created FROM sos_open(${args(sql)}, ${cleaned}::text[])`;
+    const [row] = await sql<{ incident: IncidentRow; created: boolean }[]>`SELECT incident, created FROM sos_open(${args}, ${cleaned}::text[])`;
     return { incident: answered(row.incident, row.created), created: row.created, claimed: [] };
   }
-  const [row] = await whenConnected(sql, claim, (conn, c) => conn<ClaimRow[]>`
-    CALL sos_open_and_claim(${args(conn)}, ${c.leaseSeconds}::int, ${c.max}::int, NULL, NULL, NULL, ${cleaned}::text[])`);
+  const [row] = await sql<ClaimRow[]>`CALL sos_open_and_claim(${args}, ${claim.leaseSeconds}::int, ${claim.max}::int, NULL, NULL, NULL, ${cleaned}::text[])`;
   return { incident: answered(row.o_incident, row.o_created), created: row.o_created, claimed: claimedFromJson(row.o_pages) };
 }
 

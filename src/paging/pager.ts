@@ -276,31 +276,26 @@ export class Pager {
    * Room for pages claimed elsewhere for this sender (an SOS's first pages, claimed by the SOS's
    * own call: openSos(); a step's, claimed by the escalation: escalate_due_and_claim()): up to
    * `max`, counted against maxInFlight as drain()'s claims are until releaseRoom(). 0 when the
-   * sender is stopped, or full: pages left queued for want of room go first.
+   * sender is stopped or full. With `sos`, an SOS call is in flight until the matching
+   * releaseRoom (intakeBusy()).
    */
-  reserveRoom(max = CLAIM_BATCH): number {
+  reserveRoom(max = CLAIM_BATCH, o: { sos?: boolean } = {}): number {
+    if (o.sos) this.sosCalls++;
+    // While queued pages wait for room (full), they go first: a new claim would starve them.
     if (this.stopped || this.full) return 0;
     const room = Math.max(0, Math.min(max, this.room()));
     this.reserved += room;
     return room;
   }
 
-  releaseRoom(room: number): void {
+  releaseRoom(room: number, o: { sos?: boolean } = {}): void {
+    if (o.sos) this.sosCalls--;
     this.reserved -= room;
     // Room held by calls that ended may be what queued pages wait for (nothing in flight to wake them).
     this.roomFreed();
   }
 
-  /** An SOS call of this instance begins (until intakeEnded()): background writes give way to it (intakeBusy()). */
-  intakeBegan(): void {
-    this.sosCalls++;
-  }
-
-  intakeEnded(): void {
-    this.sosCalls--;
-  }
-
-  /** SOS calls of this instance in flight (between intakeBegan and intakeEnded). */
+  /** SOS calls of this instance in flight (between reserveRoom and releaseRoom with `sos`). */
   private sosCalls = 0;
 
   /** Whether an SOS call of this instance is in flight: background writes give way to it. */

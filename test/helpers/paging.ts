@@ -37,8 +37,6 @@ export interface SceneOptions {
   paging?: Partial<PagingOptions>;
   /** The engine's longest wait once started (default 1 s). */
   sweepMs?: number;
-  /** SOS intake on a pool of its own (two connections), as on Node. */
-  intakePool?: boolean;
 }
 
 /**
@@ -62,7 +60,6 @@ async function scene(twilio: MockTwilio, opts: SceneOptions): Promise<Scene> {
       ...opts.paging,
     },
     sweepMs: opts.sweepMs,
-    intakePool: opts.intakePool,
   });
   const w = world(t);
   // Check-ins are tested in test/lifecycle.test.ts: here the driver's check-in texts are not
