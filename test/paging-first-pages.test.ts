@@ -142,7 +142,8 @@ describe('an SOS reaches the on-call supervisor at once', () => {
   });
 
   it('SOS calls running at once each claim their own first pages: one does not take the sender\'s room from the others', async () => {
-    const s = await scene({ maxInFlight: 30 });
+    // Room for three SOS calls' reservations of ten (SOS calls together hold at most half).
+    const s = await scene({ maxInFlight: 60 });
     const drivers = [s.driver, await s.w.driver('Eli'), await s.w.driver('Fay')];
     for (const d of drivers.slice(1)) twilio.ignore(d.phone);
     const claims = await whileTwilioHolds(s, async () => {

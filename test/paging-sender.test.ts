@@ -29,11 +29,11 @@ describe('the sender holds at most maxInFlight pages claimed', () => {
 });
 
 describe('pages left queued while the sender was full are not starved by later SOS', () => {
-  it('room held by SOS calls in flight: the queued pages go first, and out at once when the calls end, without a tick', async () => {
+  it('room held by claims under way: the queued pages go first, and out at once when the claims end, without a tick', async () => {
     const s = await scene({ policy: POLICY.supervisorsBoth, maxInFlight: 5 });
     const pager = s.t.deps.pager;
-    // Two SOS calls still waiting for the database hold four of the five places.
-    const held = [pager.reserveRoom(2, { sos: true }), pager.reserveRoom(2, { sos: true })];
+    // Two claims under way (an escalation's, an SOS call's) hold four of the five places.
+    const held = [pager.reserveRoom(2), pager.reserveRoom(2, { sos: true })];
     expect(held).toEqual([2, 2]);
     // This SOS claims one of its six pages; the sender, woken for the other five, finds no room.
     const inc = await sos(s);
@@ -44,10 +44,27 @@ describe('pages left queued while the sender was full are not starved by later S
     // Its place is free again, but the queued pages wait for room: a new SOS call does not take it.
     expect(pager.reserveRoom(2, { sos: true })).toBe(0);
     pager.releaseRoom(0, { sos: true });
-    // The calls in flight end: the queued pages go out, with no tick of the engine.
-    for (const r of held) pager.releaseRoom(r, { sos: true });
+    // The claims end: the queued pages go out, with no tick of the engine.
+    pager.releaseRoom(held[0]);
+    pager.releaseRoom(held[1], { sos: true });
     await until('the queued pages sent', async () => (await status()).every((x) => x === 'sent'), 5_000);
     for (const who of [s.a, s.b, s.c]) (twilio.expectSms(who.phone), twilio.expectCall(who.phone));
+  });
+});
+
+describe('SOS calls waiting for the database hold at most half the room', () => {
+  it('the other half is the sender\'s: an SOS that got no room has its pages sent while the others still wait', async () => {
+    const s = await scene({ policy: POLICY.supervisorsBoth, maxInFlight: 20 });
+    const pager = s.t.deps.pager;
+    // SOS calls under way (waiting for a connection) reserve; together they get half the room.
+    const held = [pager.reserveRoom(10, { sos: true }), pager.reserveRoom(10, { sos: true })];
+    expect(held).toEqual([10, 0]);
+    // So this SOS claims nothing, and its six pages go out through the sender at once, no tick.
+    const inc = await sos(s);
+    const status = async () => (await s.t.sql<{ status: string }[]>`SELECT status FROM pages WHERE incident_id = ${inc.id}`).map((p) => p.status);
+    await until('its pages sent by the sender', async () => (await status()).every((x) => x === 'sent'), 5_000);
+    for (const who of [s.a, s.b, s.c]) (twilio.expectSms(who.phone), twilio.expectCall(who.phone));
+    for (const r of held) pager.releaseRoom(r, { sos: true });
   });
 });
 

@@ -147,6 +147,8 @@ export class Pager {
   /** How many times a drain found no room: a drain clears `full` only if none did during its claim. */
   private fullMarks = 0;
   private reserved = 0;
+  /** The part of `reserved` held by SOS calls (at most half of maxInFlight). */
+  private sosReserved = 0;
   /** Pages this sender has claimed and not yet settled: their leases are renewed (heartbeat()). */
   private holding = new Set<string>();
   private beating?: ReturnType<typeof setInterval>;
@@ -283,13 +285,21 @@ export class Pager {
     if (o.sos) this.sosCalls++;
     // While queued pages wait for room (full), they go first: a new claim would starve them.
     if (this.stopped || this.full) return 0;
-    const room = Math.max(0, Math.min(max, this.room()));
+    // SOS calls reserve before they have a connection, so under a burst hundreds hold room they
+    // cannot use yet: together they get at most half (the first one what it asks), and the sender
+    // keeps the rest for the pages of those that got none.
+    const share = o.sos && this.sosReserved > 0 ? Math.floor(this.options.maxInFlight / 2) - this.sosReserved : Infinity;
+    const room = Math.max(0, Math.min(max, this.room(), share));
     this.reserved += room;
+    if (o.sos) this.sosReserved += room;
     return room;
   }
 
   releaseRoom(room: number, o: { sos?: boolean } = {}): void {
-    if (o.sos) this.sosCalls--;
+    if (o.sos) {
+      this.sosCalls--;
+      this.sosReserved -= room;
+    }
     this.reserved -= room;
     // Room held by calls that ended may be what queued pages wait for (nothing in flight to wake them).
     this.roomFreed();
