@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -107,6 +108,29 @@ describe('npm start', () => {
     expect(v).toBeGreaterThanOrEqual(4);
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
+  }, 120_000);
+
+  it('SIGTERM: a kept-alive connection whose request was under way is closed once answered, and Mayday exits 0 at once (not after the 65 s keep-alive)', async () => {
+    const { url } = await freshDatabase({ migrated: false });
+    const run = start({ DATABASE_URL: url, DATA_DIR: join(dataDir, 'unused'), ADMIN_TOKEN: 'an-admin-token-of-sixteen+' }, await freePort());
+    runs.push(run);
+    await ready(run);
+    // A request under way when the signal comes: its headers are not finished yet.
+    const socket = connect(run.port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    let answer = '';
+    socket.on('data', (b) => (answer += b));
+    const closed = new Promise((r) => socket.once('close', r));
+    socket.write('GET /healthz HTTP/1.1\r\nHost: mayday\r\n');
+    await new Promise((r) => setTimeout(r, 200));
+    const signalled = Date.now();
+    run.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    socket.write('Connection: keep-alive\r\n\r\n'); // finished: it is answered, and then idle
+    await closed;
+    expect(answer).toMatch(/^HTTP\/1\.1 200/);
+    expect(await run.exited).toBe(0);
+    expect(Date.now() - signalled).toBeLessThan(5_000);
   }, 120_000);
 
   it('opens the database pools DATABASE_POOL_SIZE and DATABASE_INTAKE_POOL_SIZE say, each connection once warmed', async () => {

@@ -75,7 +75,7 @@ export async function stopChild(c: Child): Promise<void> {
   const until = Date.now() + 15_000;
   while (!c.exited && Date.now() < until) await sleep(50);
   if (!c.exited) {
-    say(`${c.name} did not stop within 15 s of SIGTERM; killing it`);
+    say(`${c.name} did not stop within 15 s of SIGTERM; killing it. The end of its output:\n${c.tail().split('\n').slice(-8).join('\n')}`);
     signal(-pid, 'SIGKILL');
     while (!c.exited && Date.now() < until + 5_000) await sleep(50);
   }
