@@ -203,7 +203,15 @@ async function main() {
   // A zone as it is in service: a rotation of two supervisors and a safety lead, so every SOS
   // queues its first pages (SMS and call to the on-call) in its own transaction, and the pages
   // go out (BENCH_PAGES) while the load runs.
+  // Its next escalation step an hour away (nobody acknowledges here): a run's window holds what
+  // each SOS costs when it is pressed (intake, its first pages and their callbacks), not a second
+  // step that a long window (callbacks catching up after the run) would count for early SOS. The
+  // first check-in still comes 30 s after each SOS; the events line below says how many did.
   const zone = await api<{ id: string }>(mayday.base, 'POST', '/v1/zones', adminToken, { name: 'Bench zone', boundary: ZONE_BOUNDARY }, 201);
+  await api(mayday.base, 'PUT', `/v1/zones/${zone.id}/escalation-policy`, adminToken, {
+    steps: [{ afterSeconds: 0, notify: ['oncall'], channels: ['sms', 'voice'] }, { afterSeconds: 3_600, notify: ['zone_supervisors', 'safety_leads'], channels: ['sms', 'voice'] }],
+    repeatEverySeconds: 3_600,
+  }, 200);
   const sups: string[] = [];
   for (const [i, role] of (['supervisor', 'supervisor', 'safety_lead'] as const).entries()) {
     const r = await api<{ id: string }>(mayday.base, 'POST', '/v1/responders', adminToken, {
