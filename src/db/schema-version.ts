@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 23;
-export const DEFINITIONS_CHECKSUM = '3285a1589e7449f9f588ca39ac12715cece8673d415b82292e4ec06a0734fdc8';
+export const DEFINITIONS_CHECKSUM = '3796ca9136d6ad1a66f688ebaf1b04b76e2e2073fc6f4f2eee726e2e35acdec7';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */
