@@ -5,6 +5,7 @@ import { openSos } from '../src/incidents/store';
 import { claimPages } from '../src/paging/store';
 import { claimsOf, events, intakeOf, pagingTests, POLICY, refuseClaimsWhereMade, sos, sosAtOnce, whileTwilioHolds } from './helpers/paging';
 import { TWILIO } from './helpers/twilio';
+import { until } from './helpers/wait';
 
 const { twilio, scene } = pagingTests();
 
@@ -177,6 +178,22 @@ describe('an SOS reaches the on-call supervisor at once', () => {
       await s.t.deps.pager.idle();
       twilio.expectSms(s.a.phone, /HELP/);
       twilio.expectCall(s.a.phone);
+    } finally {
+      await listener.unlisten();
+    }
+  });
+
+  it('a stopped sender (shutting down) tells the others at once of pages an SOS left queued, and of those it was about to announce', async () => {
+    const s = await scene();
+    const heard: number[] = [];
+    const listener = await s.t.sql.listen('mayday_pages', () => heard.push(Date.now()));
+    try {
+      const pager = s.t.deps.pager;
+      pager.queued(); // an announcement due in 25 ms...
+      pager.stop(); // ...is sent now, not dropped
+      await until('the first notice', () => heard.length >= 1, 2_000);
+      pager.queued(); // an SOS that committed after the stop: its pages are for the others
+      await until('the second notice', () => heard.length >= 2, 2_000);
     } finally {
       await listener.unlisten();
     }

@@ -140,20 +140,9 @@ async function main() {
       process.exit(1);
     }, 20_000);
     force.unref();
-    await new Promise<void>((res) => {
-      const http = server as { closeIdleConnections?: () => void; closeAllConnections?: () => void };
-      // close() ends the connections idle now; one whose request is under way would, once
-      // answered, stay open for the keep-alive (65 s, for proxies): end each as it goes idle,
-      // and whatever is left after 10 s.
-      const idle = setInterval(() => http.closeIdleConnections?.(), 100);
-      const all = setTimeout(() => http.closeAllConnections?.(), 10_000);
-      server.close(() => {
-        clearInterval(idle);
-        clearTimeout(all);
-        res();
-      });
-      http.closeIdleConnections?.();
-    });
+    // Every request under way is answered (a kept-alive connection then closes); streams and
+    // stuck clients are cut after 10 s (src/entry/node-server.ts).
+    await server.shutdown(10_000);
     clearInterval(zoneRefresh);
     await engine.stop(); // sends under way record their outcome; queued pages wait for the next start
     await stopTokenListener().catch(() => undefined);

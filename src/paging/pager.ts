@@ -214,12 +214,17 @@ export class Pager {
     if (ref) this.deps.onScheduled?.(ref, 0);
     if (o.claimed) return;
     this.wake();
-    if (this.announcing || this.stopped) return;
-    this.announcing = setTimeout(() => {
-      this.announcing = undefined;
-      announcePages(this.deps.sql).catch((e) => this.deps.log.debug({ err: e }, 'page notify failed'));
-    }, 25);
+    // Stopped (shutting down): this sender will not send them, so the others are told at once.
+    if (this.stopped) return this.announce();
+    if (this.announcing) return;
+    this.announcing = setTimeout(() => this.announce(), 25);
     this.announcing.unref?.();
+  }
+
+  private announce(): void {
+    if (this.announcing) clearTimeout(this.announcing);
+    this.announcing = undefined;
+    announcePages(this.deps.sql).catch((e) => this.deps.log.debug({ err: e }, 'page notify failed'));
   }
 
   /** Send what is due now (this instance only). Calls while a drain runs coalesce into one more pass. */
@@ -357,7 +362,8 @@ export class Pager {
 
   stop() {
     this.stopped = true;
-    if (this.announcing) clearTimeout(this.announcing);
+    // Pages queued just before: the other instances are told now rather than never.
+    if (this.announcing) this.announce();
     if (this.beating) clearInterval(this.beating);
     this.beating = undefined;
   }
