@@ -147,7 +147,7 @@ export class Pager {
   /** How many times a drain found no room: a drain clears `full` only if none did during its claim. */
   private fullMarks = 0;
   private reserved = 0;
-  /** The part of `reserved` held by SOS calls (at most half of maxInFlight). */
+  /** The part of `reserved` held by SOS calls (at most half of maxInFlight, or the one reservation that asked more). */
   private sosReserved = 0;
   /** Pages this sender has claimed and not yet settled: their leases are renewed (heartbeat()). */
   private holding = new Set<string>();
@@ -291,7 +291,7 @@ export class Pager {
     // While queued pages wait for room (full), they go first: a new claim would starve them.
     if (this.stopped || this.full) return 0;
     // SOS calls reserve before they have a connection, so under a burst hundreds hold room they
-    // cannot use yet: together they get at most half (the first one what it asks), and the sender
+    // cannot use yet: together they get at most half (one alone may take what it asks, room permitting), and the sender
     // keeps the rest for the pages of those that got none.
     const share = o.sos && this.sosReserved > 0 ? Math.floor(this.options.maxInFlight / 2) - this.sosReserved : Infinity;
     const room = Math.max(0, Math.min(max, this.room(), share));
