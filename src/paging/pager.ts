@@ -291,8 +291,8 @@ export class Pager {
     // While queued pages wait for room (full), they go first: a new claim would starve them.
     if (this.stopped || this.full) return 0;
     // SOS calls reserve before they have a connection, so under a burst hundreds hold room they
-    // cannot use yet: together they get at most half (one alone may take what it asks, room permitting), and the sender
-    // keeps the rest for the pages of those that got none.
+    // cannot use yet: together they get at most half (one alone may take what it asks, room
+    // permitting), and the sender keeps the rest for the pages of those that got none.
     const share = o.sos && this.sosReserved > 0 ? Math.floor(this.options.maxInFlight / 2) - this.sosReserved : Infinity;
     const room = Math.max(0, Math.min(max, this.room(), share));
     this.reserved += room;
