@@ -85,9 +85,18 @@ describe('SOS intake first', () => {
     twilio.expectSms(s.a.phone);
     twilio.forget();
     expect(await events(s, inc.id, 'page.sent')).toEqual([]); // their records wait
+    const taken = Date.now(); // Twilio took it before this
     pager.releaseRoom(room, { sos: true });
     expect(pager.intakeBusy()).toBe(false);
     await pager.idle();
-    expect((await events(s, inc.id, 'page.sent')).length).toBeGreaterThan(0);
+    const sent = await s.t.sql<{ at: Date; data: { takenAt: string } }[]>`SELECT at, data FROM incident_events WHERE incident_id = ${inc.id} AND type = 'page.sent'`;
+    expect(sent.length).toBeGreaterThan(0);
+    // The record is late; the time it gives for the send is not: Twilio's answer's, taken before it waited.
+    for (const e of sent) {
+      expect(Date.parse(e.data.takenAt)).toBeLessThan(taken);
+      expect(e.at.getTime() - Date.parse(e.data.takenAt)).toBeGreaterThanOrEqual(80);
+    }
+    const [page] = await s.t.sql<{ sent_at: Date }[]>`SELECT sent_at FROM pages WHERE incident_id = ${inc.id} AND channel = 'sms'`;
+    expect(page.sent_at.getTime()).toBeLessThan(taken);
   });
 });

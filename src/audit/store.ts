@@ -400,7 +400,8 @@ const measures = (r: MeasureRow) => ({
  * Per zone and kind (and over everything): continuous percentiles (p50, p90, p99) of seconds
  * from opening to the first page sent to a responder, the first delivery, the acknowledgement
  * and the resolution, to the first request for emergency dispatch and to the dispatcher's first
- * call to the 911 centre (Noonlight's event time), all taken from the timeline's events; plus the incidents that breached
+ * call to the 911 centre (Noonlight's event time), all taken from the timeline's events (a page
+ * is sent when Twilio took it: page.sent's `takenAt`, when it has one); plus the incidents that breached
  * `targetSeconds` (see ReportQuery). One query; nothing per incident comes back but breaches.
  */
 export async function responseTimes(sql: Sql, range: Range, targetSeconds: number) {
@@ -410,7 +411,7 @@ export async function responseTimes(sql: Sql, range: Range, targetSeconds: numbe
       FROM incidents i WHERE i.opened_at >= ${range.from} AND i.opened_at < ${range.to}
     ), ev AS (
       SELECT e.incident_id,
-             min(e.at) FILTER (WHERE e.type = 'page.sent') AS first_sent,
+             min(coalesce((e.data ->> 'takenAt')::timestamptz, e.at)) FILTER (WHERE e.type = 'page.sent') AS first_sent,
              min(e.at) FILTER (WHERE e.type = 'page.delivered') AS first_delivered,
              min(e.at) FILTER (WHERE e.type = 'incident.acknowledged') AS acked,
              min(e.at) FILTER (WHERE e.type = 'incident.resolved') AS resolved,

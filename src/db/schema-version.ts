@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 23;
-export const DEFINITIONS_CHECKSUM = '3796ca9136d6ad1a66f688ebaf1b04b76e2e2073fc6f4f2eee726e2e35acdec7';
+export const DEFINITIONS_CHECKSUM = '68c34d75fa3f53aed45083b3a7fc5b01079b841a545fcf8a6a4906829cf5cebc';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

@@ -6,7 +6,7 @@ import { lazyChild, maskPhone } from '../log';
 import { pageCall, pageScript, smsFor } from './messages';
 import { Coalescer } from './coalesce';
 import {
-  announcePages, cancelPage, claimPages, expireLeases, hedgePage, markFailed, markSent, markSentMany, markUnknown, recordCallback, recordCallbackMany, renewLeases, requeue,
+  announcePages, cancelPage, claimPages, expireLeases, hedgePage, markFailed, markSent, markSentMany, markUnknown, recordCallback, recordCallbackMany, renewLeases, requeue, type SentPage,
   type ClaimedPage, type ResendReason, type StatusReport,
 } from './store';
 
@@ -158,7 +158,7 @@ export class Pager {
    * transaction for a burst instead of one each; see Coalescer and page_sent_many()). Alone, each
    * is recorded at once as before.
    */
-  private sent: Coalescer<{ pageId: string; sid: string }, void>;
+  private sent: Coalescer<SentPage, void>;
   private statuses: Coalescer<StatusReport, string>;
 
   constructor(private deps: PagerDeps) {
@@ -171,7 +171,7 @@ export class Pager {
         await markSentMany(sql, items);
         return items.map(() => undefined);
       },
-      (i) => markSent(sql, i.pageId, i.sid),
+      (i) => markSent(sql, i),
       { maxItems: 50, maxInFlight: 2, lingerMs: o.recordLingerMs, defer },
     );
     this.statuses = new Coalescer(
@@ -446,7 +446,7 @@ export class Pager {
       const ms = Math.round(performance.now() - started);
       this.deps.metrics?.pageOutcome(p.channel, result.ok ? 'sent' : result.kind);
       if (result.ok) {
-        const recorded = this.sent.add({ pageId: p.id, sid: result.sid });
+        const recorded = this.sent.add({ pageId: p.id, sid: result.sid, takenAt: new Date() });
         this.recording.set(p.id, recorded.catch(() => undefined));
         this.awaitingRecord++;
         this.roomFreed();

@@ -76,13 +76,16 @@ export async function claimPages(sql: Sql, asOf: Date | null, limit: number, lea
     LEFT JOIN zones z ON z.id = i.zone_id`;
 }
 
-export async function markSent(sql: Sql, pageId: string, sid: string) {
-  await sql`SELECT page_sent(${pageId}, ${sid})`;
+/** A send Twilio took, and when its answer came (the page's sent_at, whenever the record is written). */
+export type SentPage = { pageId: string; sid: string; takenAt: Date };
+
+export async function markSent(sql: Sql, p: SentPage) {
+  await sql`SELECT page_sent(${p.pageId}, ${p.sid}, ${p.takenAt})`;
 }
 
 /** Several sends at once, in one transaction (see page_sent_many()). */
-export async function markSentMany(sql: Sql, items: { pageId: string; sid: string }[]) {
-  await sql`SELECT page_sent_many(${items.map((i) => i.pageId)}::uuid[], ${items.map((i) => i.sid)}::text[])`;
+export async function markSentMany(sql: Sql, items: SentPage[]) {
+  await sql`SELECT page_sent_many(${items.map((i) => i.pageId)}::uuid[], ${items.map((i) => i.sid)}::text[], ${items.map((i) => i.takenAt.toISOString())}::timestamptz[])`;
 }
 
 export async function requeue(sql: Sql, pageId: string, delayMs: number, error: string) {

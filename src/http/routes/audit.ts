@@ -116,7 +116,7 @@ app.openapi(
   createRoute({
     operationId: 'getResponseTimes', method: 'get', path: '/v1/reports/response-times', tags, security: bearer, request: { query: ReportQuery },
     summary: 'Response-time percentiles by zone and kind, and the incidents that breached the target',
-    description: 'For the incidents opened in the range, grouped by zone and kind (and `overall`): count, p50, p90 and p99 (continuous) of seconds from opening to the first page sent to a responder, the first delivery, the acknowledgement and the resolution, all from the timelines\' events, computed in the database. Recorded in the audit log.',
+    description: 'For the incidents opened in the range, grouped by zone and kind (and `overall`): count, p50, p90 and p99 (continuous) of seconds from opening to the first page sent to a responder (when Twilio took it: the takenAt of page.sent), the first delivery, the acknowledgement and the resolution, all from the timelines\' events, computed in the database. Recorded in the audit log.',
     responses: { 200: json(ResponseTimesSchema, 'The report'), ...errors },
     middleware: [allow(...READERS)] as const,
   }),
