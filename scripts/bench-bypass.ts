@@ -38,7 +38,8 @@
  * per side), BENCH_CONNECTIONS (keep-alive connections per side, default 10), BENCH_ROUNDS
  * (default 4), BENCH_WARMUP (s per round, default 3), BENCH_DRIVERS (default 50), BENCH_BACKLOG
  * (default 100000), BENCH_PROMOTIONS (per round, default 100), BENCH_LOG_LEVEL (Mayday's
- * LOG_LEVEL, default silent).
+ * LOG_LEVEL, default silent), BENCH_PROFILE (a directory: Mayday runs with --cpu-prof and writes
+ * its profile there when it stops).
  * Exits non-zero on any request error or non-201 answer. The goal is reported, not enforced.
  */
 import http from 'node:http';

@@ -36,6 +36,7 @@
  * answers each page and sends its status callbacks back 100 ms later, signed. `simulator` is
  * Mayday's built-in phone simulator (no Twilio credentials): it writes its messages to Mayday's
  * own database (sim_messages), which a deployment does not, so its WAL and CPU count there.
+ * BENCH_PROFILE: a directory; Mayday runs with --cpu-prof and writes its profile there when it stops.
  * Why 20,000 drivers: a driver who presses again while an earlier SOS is open gets both linked
  * (six more timeline events, and locks on those incidents' timelines, per SOS), and one driver's
  * presses queue behind each other on its advisory lock: with too few drivers the load measures

@@ -10,7 +10,7 @@ export interface ServerTimeouts {
   /** Until the request's headers are all in. Ours are small; a client slower than this is a slowloris. */
   headersTimeout: number;
   /**
-   * Until the whole request (headers and body) is in. The largest body Mayday takes is 64 KiB,
+   * Until the whole request (headers and body) is in. The largest body Mayday takes is 256 KiB,
    * seconds even on a poor mobile link. It ends when the request is received, not the response:
    * the console's event streams (GET, no body) and long exports are not cut by it.
    */

@@ -46,7 +46,7 @@ function printBanner(config: Config, admin: { token: string; generated: boolean 
   if (admin.generated) out.push(`admin token (kept in ${join(config.dataDir, 'admin-token')}): ${admin.token}`);
   if (demo) {
     out.push('', 'Demo data seeded. These tokens are shown this once:');
-    for (const t of demo.tokens) out.push(`  ${t.role.padEnd(11)} ${t.name.padEnd(11)} ${t.phone}  ${t.token}`);
+    for (const t of demo.tokens) out.push(`  ${t.role.padEnd(11)} ${t.name.padEnd(11)} ${t.phone}  ${t.token}  id ${t.id}`);
     out.push(`  driver PINs: cancel ${DEMO.driver.cancelPin}, duress ${DEMO.driver.duressPin}; a spot inside the zone: lat ${DEMO.here.lat}, lng ${DEMO.here.lng}`);
     out.push('  In the console (/console), sign in with the admin token to play every part on the simulated phones; a supervisor plays only their own.');
   }
