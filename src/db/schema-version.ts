@@ -7,8 +7,8 @@
  */
 import type { Sql } from './client';
 
-export const SCHEMA_VERSION = 23;
-export const DEFINITIONS_CHECKSUM = '68c34d75fa3f53aed45083b3a7fc5b01079b841a545fcf8a6a4906829cf5cebc';
+export const SCHEMA_VERSION = 24;
+export const DEFINITIONS_CHECKSUM = '61d48b0083c7971658d23aa324fe7bf266ad1dea832b61d13399ddb3b42f4102';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */
