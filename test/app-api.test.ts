@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, testApp, type TestApp } from './helpers/app';
 import { expectError } from './helpers/expect';
-import { mockTwilio, TWILIO } from './helpers/twilio';
+import { mockTwilio, smsFrom, TWILIO } from './helpers/twilio';
 import { square, world, type Person } from './helpers/world';
 
 /**
@@ -300,6 +300,26 @@ describe('cancelling locked after five wrong PINs', () => {
     expect(vb).toEqual({ ...va, incident: { ...va.incident, id: b.id, code: b.code, openedAt: b.openedAt }, pagedAt: vb.pagedAt, location: vb.location });
     expect((await t.get('/v1/app/me', dina.token)).body.openIncidentIds).toEqual([b.id]);
     expect((await t.get('/v1/app/me', cleo.token)).body.openIncidentIds).toEqual([a.id]);
+    // The check-ins go on for both: a locked cancel stops nothing, so the duress PIN stops nothing the phone would notice.
+    const [{ at }] = await t.sql<{ at: Date }[]>`SELECT max(checkin_next_at) AS at FROM incidents WHERE id IN (${a.id}, ${b.id})`;
+    expect(at).not.toBeNull();
+    await t.engine.tick(new Date(at.getTime() + 1_000));
+    for (const id of [a.id, b.id]) expect((await events(id)).filter((e) => e.type === 'checkin.requested'), id).toHaveLength(1);
+    // Both answer it from the app: the same answer, and the same view after.
+    const [ca, cb] = [await t.post(`/v1/incidents/${a.id}/check-ins`, { status: 'safe' }, cleo.token), await t.post(`/v1/incidents/${b.id}/check-ins`, { status: 'safe' }, dina.token)];
+    expect([ca.status, cb.status]).toEqual([201, 201]);
+    expect(neutral({ ...cb.body, checkIn: { ...cb.body.checkIn, receivedAt: 'T' } }, b, dina)).toBe(neutral({ ...ca.body, checkIn: { ...ca.body.checkIn, receivedAt: 'T' } }, a, cleo));
+    const [wa, wb] = [(await view(a.id, cleo.token)).body, (await view(b.id, dina.token)).body];
+    expect(wb).toEqual({ ...wa, incident: { ...wa.incident, id: b.id, code: b.code, openedAt: b.openedAt }, pagedAt: wb.pagedAt, location: wb.location });
+    // The responders know which answer not to trust.
+    const received = async (id: string) => (await events(id)).filter((e) => e.type === 'checkin.received').map((e) => e.data.underDuress ?? false);
+    expect([await received(a.id), await received(b.id)]).toEqual([[false], [true]]);
+    // A text answers too, alike, on the same incident (not a new one).
+    const [sa, sb] = [await smsFrom(t, cleo.phone, 'SAFE'), await smsFrom(t, dina.phone, 'SAFE')];
+    expect(sb.text.replace(`#${b.code}`, '#N')).toBe(sa.text.replace(`#${a.code}`, '#N'));
+    expect(sa.text).toContain(`#${a.code}: noted, you are safe`);
+    expect([await received(a.id), await received(b.id)]).toEqual([[false, false], [true, true]]);
+    expect((await t.get('/v1/app/me', dina.token)).body.openIncidentIds).toEqual([b.id]);
     twilio.forget();
   });
 });

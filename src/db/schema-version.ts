@@ -7,8 +7,8 @@
  */
 import type { Sql } from './client';
 
-export const SCHEMA_VERSION = 24;
-export const DEFINITIONS_CHECKSUM = '61d48b0083c7971658d23aa324fe7bf266ad1dea832b61d13399ddb3b42f4102';
+export const SCHEMA_VERSION = 25;
+export const DEFINITIONS_CHECKSUM = '779afd3e4355f240ed2d19464e741a767d0e8419952e0c6dda68161f874ff035';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

@@ -40,11 +40,14 @@ export async function codeOfRequest(sql: Sql, driverId: string, clientRequestId:
   return opened?.code;
 }
 
-/** The driver's newest incident that check-ins still answer (open or acknowledged, no duress). */
+/**
+ * The driver's newest incident that check-ins still answer: open or acknowledged, and no duress PIN
+ * unless cancelling was locked (then the check-ins go on, as after the cancel PIN).
+ */
 export async function checkinIncident(sql: Sql, driverId: string) {
   const [open] = await sql<{ id: string; code: number }[]>`
     SELECT id, code FROM incidents
-    WHERE driver_id = ${driverId} AND status IN ('open', 'acknowledged') AND duress_at IS NULL
+    WHERE driver_id = ${driverId} AND status IN ('open', 'acknowledged') AND (duress_at IS NULL OR cancel_locked_at IS NOT NULL)
     ORDER BY opened_at DESC LIMIT 1`;
   return open;
 }

@@ -1,5 +1,7 @@
 -- The engine's check-in work: asks the driver when a check-in is due; records a missed one and
 -- escalates again (the acknowledging responder and the next step, with the last known location).
+-- None after a duress PIN, as after the cancel PIN; but when cancelling was locked, the cancel PIN
+-- stops nothing, so the check-ins go on after either (a reply then is not taken as safe).
 
 CREATE OR REPLACE FUNCTION checkins_due(p_at timestamp with time zone, p_limit integer)
 RETURNS TABLE(incident_id uuid, requested boolean, missed boolean)
@@ -15,7 +17,7 @@ DECLARE
 BEGIN
   FOR inc IN
     SELECT i.* FROM incidents i
-    WHERE i.status IN ('open', 'acknowledged') AND i.duress_at IS NULL
+    WHERE i.status IN ('open', 'acknowledged') AND (i.duress_at IS NULL OR i.cancel_locked_at IS NOT NULL)
       AND (i.checkin_next_at <= p_at OR i.checkin_due_at <= p_at)
     ORDER BY least(i.checkin_next_at, i.checkin_due_at)
     LIMIT p_limit

@@ -1,8 +1,9 @@
 -- When the engine next has something to do: for one incident, or for every incident when
 -- p_incident is null. That is the earliest of: its next escalation step, while nobody has
 -- acknowledged; its next check-in request or check-in deadline, until it is resolved and never
--- after a duress PIN; a page waiting to be sent (a retry after backoff, voicemail or an unknown
--- outcome); a sender's lease running out; and, for all only, on-call readiness: a zone's next shift
+-- after a duress PIN (unless cancelling was locked: then the check-ins go on, as after the cancel
+-- PIN); a page waiting to be sent (a retry after backoff, voicemail or an unknown outcome); a
+-- sender's lease running out; and, for all only, on-call readiness: a zone's next shift
 -- start, and a readiness check's next step (ask, or page the safety leads after its grace). A
 -- page just queued and due at once is being sent by whoever queued it, so it counts only 5 s
 -- after it was queued. The engine's tick(asOf) is what
@@ -24,10 +25,10 @@ BEGIN
     (SELECT min(esc_next_at) FROM incidents
       WHERE status = 'open' AND esc_next_at IS NOT NULL AND (p_incident IS NULL OR id = p_incident)),
     (SELECT min(checkin_next_at) FROM incidents
-      WHERE checkin_next_at IS NOT NULL AND status IN ('open', 'acknowledged') AND duress_at IS NULL
+      WHERE checkin_next_at IS NOT NULL AND status IN ('open', 'acknowledged') AND (duress_at IS NULL OR cancel_locked_at IS NOT NULL)
         AND (p_incident IS NULL OR id = p_incident)),
     (SELECT min(checkin_due_at) FROM incidents
-      WHERE checkin_due_at IS NOT NULL AND status IN ('open', 'acknowledged') AND duress_at IS NULL
+      WHERE checkin_due_at IS NOT NULL AND status IN ('open', 'acknowledged') AND (duress_at IS NULL OR cancel_locked_at IS NOT NULL)
         AND (p_incident IS NULL OR id = p_incident)),
     (SELECT min(next_at) FROM readiness_zones WHERE next_at IS NOT NULL AND p_incident IS NULL),
     (SELECT min(due_at) FROM readiness_checks WHERE due_at IS NOT NULL AND p_incident IS NULL),

@@ -19,13 +19,18 @@ BEGIN
   IF p_outcome = 'duress' AND inc.duress_at IS NULL THEN
     -- What the driver keeps seeing: the incident as a real cancel would have left it.
     -- After a real cancel the incident is live again (escalation resumes), whatever the driver sees.
-    UPDATE incidents SET duress_at = now(), checkin_next_at = NULL, checkin_due_at = NULL,
+    -- Cancelling locked, the cancel PIN changes nothing, so neither do the check-ins here.
+    UPDATE incidents SET duress_at = now(),
+           checkin_next_at = CASE WHEN inc.cancel_locked_at IS NULL THEN NULL ELSE inc.checkin_next_at END,
+           checkin_due_at = CASE WHEN inc.cancel_locked_at IS NULL THEN NULL ELSE inc.checkin_due_at END,
            driver_view = to_jsonb(inc) || jsonb_build_object('status', 'cancel_requested', 'checkin_next_at', NULL, 'checkin_due_at', NULL),
            status = CASE WHEN inc.status = 'cancel_requested' THEN 'open' ELSE inc.status END,
            esc_next_at = CASE WHEN inc.status = 'cancel_requested' THEN now() ELSE inc.esc_next_at END
     WHERE id = p_incident;
-    -- As after a real cancel, nothing more goes to the driver's phone (it may not be theirs now).
-    UPDATE pages SET status = 'canceled' WHERE incident_id = p_incident AND status = 'queued' AND purpose = 'checkin';
+    -- As after a real cancel, nothing more goes to the driver's phone (it may not be theirs now);
+    -- but for a locked cancel, which stops nothing.
+    UPDATE pages SET status = 'canceled'
+    WHERE incident_id = p_incident AND status = 'queued' AND purpose = 'checkin' AND inc.cancel_locked_at IS NULL;
     INSERT INTO incident_events (incident_id, type, actor, data)
     VALUES (p_incident, 'duress.triggered', p_actor, jsonb_build_object(
       'statusBefore', inc.status, 'cancelLocked', inc.cancel_locked_at IS NOT NULL));
