@@ -7,8 +7,8 @@
  */
 import type { Sql } from './client';
 
-export const SCHEMA_VERSION = 25;
-export const DEFINITIONS_CHECKSUM = '779afd3e4355f240ed2d19464e741a767d0e8419952e0c6dda68161f874ff035';
+export const SCHEMA_VERSION = 26;
+export const DEFINITIONS_CHECKSUM = '6a0425f52fd7333f30eaf30863612c80ed4f4ad3b4e4f97d8f9bafdad3b2e9af';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */
