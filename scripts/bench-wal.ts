@@ -1,0 +1,146 @@
+/**
+ * `npm run bench:wal`: the WAL one SOS writes, counted record by record rather than timed, so a
+ * change to the schema or the SQL functions shows its effect without the noise of a loaded run
+ * (issue 21's goal of at most 6 kB an SOS; bench:intake measures the same under load).
+ *
+ * One SOS's life in its first seconds, one at a time on one connection, as Mayday's code calls the
+ * database: sos_open() with the first pages claimed for the sender (the SOS call), page_sent_many()
+ * for its two pages (the sends' record), and page_callback_many() with one status callback each
+ * (the SMS delivered, the call in progress). The demo's zone: one on-call supervisor, paged by SMS
+ * and voice at once; every SOS from a driver of its own (no links between incidents).
+ * The reference, in the same run: the durable minimum of bench:intake (bare-server's POST /durable,
+ * one statement inserting an incident, its opening event and its two pages, no chain).
+ * BENCH_BASELINE=<dir>, another checkout (say `git worktree add /tmp/before <commit>` with
+ * node_modules linked), adds that code's own schema and functions on a scratch database of its
+ * own, measured the same way: a before/after in one run. Its SQL functions must take the
+ * arguments this script passes.
+ *
+ * After BENCH_WAL_WARMUP (default 200) SOS, BENCH_WAL_SOS (default 500) are counted between two
+ * WAL positions with pg_walinspect (PostgreSQL >= 15; a superuser's connection): bytes and records
+ * per SOS, full-page images apart (they depend on when the last checkpoint was: a CHECKPOINT
+ * precedes each count), and where they went, by relation and record type.
+ * Database: DATABASE_URL's server (scratch databases, dropped at the end), else an embedded
+ * PostgreSQL in a temporary directory.
+ */
+import { join } from 'node:path';
+import type { Sql } from '../src/db/client';
+import { migrate } from '../src/db/migrate';
+import { loadMigrations } from '../src/db/migrations-fs';
+import { createDurableTables, insertDrivers, openPool, scratchDatabases, serverVersion } from './lib/db';
+import { runBench } from './lib/main';
+import { intEnv, REPO, say } from './lib/run';
+
+const cfg = {
+  warmup: intEnv('BENCH_WAL_WARMUP', 200, 0),
+  count: intEnv('BENCH_WAL_SOS', 500),
+  baseline: process.env.BENCH_BASELINE || undefined,
+};
+
+interface Counted { bytes: number; fpi: number; records: number; rows: { rel: string; type: string; n: number; b: number }[] }
+
+/** The WAL written by `n` calls of `fn`, per call, after a CHECKPOINT. */
+async function countWal(sql: Sql, n: number, fn: () => Promise<void>): Promise<Counted> {
+  await sql`CHECKPOINT`;
+  const [{ a }] = await sql<{ a: string }[]>`SELECT pg_current_wal_insert_lsn()::text AS a`;
+  for (let i = 0; i < n; i++) await fn();
+  const [{ b }] = await sql<{ b: string }[]>`SELECT pg_current_wal_insert_lsn()::text AS b`;
+  const rows = await sql<{ rel: string; type: string; n: number; b: number; fpi: number }[]>`
+    SELECT coalesce(c.relname, '(no relation)') AS rel, r.resource_manager || '/' || r.record_type AS type,
+           count(*)::int AS n, sum(r.record_length - r.fpi_length)::int AS b, sum(r.fpi_length)::int AS fpi
+    FROM pg_get_wal_records_info(${a}::pg_lsn, ${b}::pg_lsn) r
+    LEFT JOIN pg_class c ON c.relfilenode = nullif(substring(r.block_ref from 'rel \\d+/\\d+/(\\d+)'), '')::oid
+    WHERE r.block_ref IS NULL OR r.block_ref ~ ('rel \\d+/' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '/')
+    GROUP BY 1, 2`;
+  const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((s, r) => s + f(r), 0) / n;
+  return { bytes: sum((r) => r.b), fpi: sum((r) => r.fpi), records: sum((r) => r.n), rows: rows.map((r) => ({ rel: r.rel, type: r.type, n: r.n / n, b: r.b / n })) };
+}
+
+/** A scratch database migrated by `checkout`'s sql/, seeded with the demo and enough drivers; its SOS lifecycle. */
+async function mayday(url: string, checkout: string): Promise<{ sql: Sql; lifecycle: () => Promise<void> }> {
+  const sql = await openPool(url, { max: 1, what: `close ${checkout}'s pool` });
+  await migrate(sql, loadMigrations(join(checkout, 'sql')));
+  await sql`CREATE EXTENSION IF NOT EXISTS pg_walinspect`;
+  const { seedDemo, DEMO } = await import(join(checkout, 'src/demo/seed.ts'));
+  const demo = await seedDemo(sql);
+  const drivers = await insertDrivers(sql, { count: cfg.warmup + cfg.count + 10, name: 'Driver', phonePrefix: '+1556' });
+  const sender = '00000000-0000-4000-8000-000000000001';
+  let k = 0;
+  const lifecycle = async () => {
+    const driver = drivers[k++].id;
+    const pages = await sql.begin(async (tx) => {
+      await tx`SELECT set_config('mayday.sender', ${sender}, true)`;
+      const [r] = await tx<{ pages: { id: string }[] }[]>`
+        SELECT pages FROM sos_open(${driver}::uuid, gen_random_uuid(), 'app', 'robbery', 'critical', ${demo.zoneId}::uuid, 'inside',
+                                   ${DEMO.here.lat}, ${DEMO.here.lng}, 10, now(), NULL, ${'driver:' + driver}, NULL, 30, 10)`;
+      return r.pages;
+    });
+    if (pages.length !== 2) throw new Error(`an SOS claimed ${pages.length} pages, not 2 (the demo's on-call supervisor by SMS and voice)`);
+    const ids = pages.map((p) => p.id);
+    await sql`SELECT page_sent_many(${ids}::uuid[], ${ids.map((id) => `SM${id.replaceAll('-', '')}`)}::text[], NULL)`;
+    const sent = await sql<{ id: string; sid: string; channel: string }[]>`SELECT id, sid, channel FROM pages WHERE id = ANY(${ids}::uuid[]) ORDER BY id`;
+    await sql`SELECT page_callback_many(${sent.map((s) => s.id)}::uuid[], ${sent.map((s) => s.sid)}::text[],
+                                        ${sent.map((s) => (s.channel === 'sms' ? 'delivered' : 'in-progress'))}::text[],
+                                        ${sent.map(() => null)}::text[], ${sent.map(() => null)}::text[], 60, 3)`;
+  };
+  return { sql, lifecycle };
+}
+
+/** The durable minimum's statement (scripts/bare-server.ts, POST /durable) on its own tables. */
+async function durable(sql: Sql): Promise<() => Promise<void>> {
+  await createDurableTables(sql);
+  const oncall = { id: '00000000-0000-4000-8000-000000000002', phone: '+15550000001' };
+  const driver = '00000000-0000-4000-8000-000000000003';
+  return async () => {
+    const opened = { kind: 'robbery', severity: 'critical', source: 'app', zoneRule: 'inside', clientRequestId: crypto.randomUUID(), location: { accuracyM: 10 } };
+    await sql`
+      WITH i AS (
+        INSERT INTO bench_incidents (driver_id, client_request_id, kind, severity, zone_rule, lat, lng, accuracy_m, location_at)
+        VALUES (${driver}, ${opened.clientRequestId}, 'robbery', 'critical', 'inside', 36.37, -94.2, 10, now())
+        RETURNING id, opened_at),
+      e AS (
+        INSERT INTO bench_incident_events (incident_id, seq, type, at, actor, data, prev_hash, hash)
+        SELECT id, 1, 'incident.opened', opened_at, ${'driver:' + driver}, ${sql.json(opened)}, '', '' FROM i),
+      p AS (
+        INSERT INTO bench_pages (incident_id, recipient_id, phone, channel, step)
+        SELECT i.id, ${oncall.id}, ${oncall.phone}, ch, 0 FROM i, unnest(ARRAY['sms', 'voice']) ch)
+      SELECT id FROM i`;
+  };
+}
+
+const kB = (b: number) => (b / 1024).toFixed(2);
+
+async function main() {
+  const sides = [{ name: 'this checkout', dir: REPO }, ...(cfg.baseline ? [{ name: `baseline ${cfg.baseline}`, dir: cfg.baseline }] : [])];
+  const { urls, label } = await scratchDatabases(sides.map((_, i) => (i === 0 ? 'this' : 'base')));
+  say(`${label}`);
+  const results: { name: string; c: Counted }[] = [];
+  for (const [i, side] of sides.entries()) {
+    const m = await mayday(urls[i], side.dir);
+    if (i === 0) {
+      const d = await durable(m.sql);
+      for (let j = 0; j < cfg.warmup; j++) await d();
+      results.push({ name: 'durable minimum', c: await countWal(m.sql, cfg.count, d) });
+      say(`durable minimum counted`);
+    }
+    for (let j = 0; j < cfg.warmup; j++) await m.lifecycle();
+    results.push({ name: side.name, c: await countWal(m.sql, cfg.count, m.lifecycle) });
+    say(`${side.name} counted`);
+    if (i === 0) process.stdout.write(`PostgreSQL ${await serverVersion(m.sql)}\n`);
+  }
+  const [ref, ours, base] = [results[0].c, results[1].c, results[2]?.c];
+  process.stdout.write(`WAL of one SOS in its first seconds (SOS call, send record, one callback a page), ${cfg.count} counted after ${cfg.warmup}:\n`);
+  for (const r of results) {
+    process.stdout.write(`  ${r.name.padEnd(40)} ${kB(r.c.bytes).padStart(6)} kB  ${r.c.records.toFixed(1).padStart(6)} records  (+${kB(r.c.fpi)} kB of full-page images)\n`);
+  }
+  process.stdout.write(`this checkout / durable minimum: ${(ours.bytes / ref.bytes).toFixed(2)}` +
+    (base ? `;  this checkout / baseline: ${(ours.bytes / base.bytes).toFixed(3)} (${((ours.bytes - base.bytes) / 1024).toFixed(2)} kB)` : '') +
+    `;  goal <= 6 kB an SOS: ${ours.bytes <= 6 * 1024 ? 'met' : 'NOT met'}\n`);
+  for (const r of results.slice(1)) {
+    process.stdout.write(`where ${r.name}'s went, per SOS:\n`);
+    for (const row of [...r.c.rows].sort((a, b) => b.b - a.b).slice(0, 14)) {
+      process.stdout.write(`  ${row.rel.slice(0, 48).padEnd(48)} ${row.type.padEnd(22)} ${row.n.toFixed(1).padStart(5)} ${row.b.toFixed(0).padStart(6)} B\n`);
+    }
+  }
+}
+
+runBench(main, 'pg_walinspect needs PostgreSQL 15 or later and a superuser connection');
