@@ -9,8 +9,9 @@
 -- Callbacks only ever move a page between states after sending, where it stays NULL.
 --
 -- Adding a stored generated column rewrites `pages` and its indexes under an exclusive lock
--- (about a second per 100,000 pages here): SOS intake on other instances waits for it. Past 5 s
--- waiting for the lock itself the migration fails rather than hold SOS behind a long reader.
+-- (0.9 s per 100,000 pages on the 2-core machine of docs/benchmarks.md, indexes included): SOS
+-- intake on other instances waits for it. Past 5 s waiting for the lock itself the migration
+-- fails rather than hold SOS behind a long reader.
 SET LOCAL lock_timeout = '5s';
 -- Room on each heap page for a row's next versions, so that a HOT update finds it there (set
 -- first, so the rewrite below leaves it on the existing pages too).
