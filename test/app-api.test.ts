@@ -276,7 +276,8 @@ describe('cancelling locked after five wrong PINs', () => {
     const pins = { cancelPin: '2468', duressPin: '1357' };
     const [cleo, dina] = [await w.driver('Cleo', pins), await w.driver('Dina', pins)];
     const press = { cleo: randomUUID(), dina: randomUUID() };
-    const [a, b] = [await sos(cleo, { clientRequestId: press.cleo }), await sos(dina, { clientRequestId: press.dina })];
+    // Harassment: medium, so that asking for help shows (below).
+    const [a, b] = [await sos(cleo, { clientRequestId: press.cleo, kind: 'harassment' }), await sos(dina, { clientRequestId: press.dina, kind: 'harassment' })];
     for (const [inc, d] of [[a, cleo], [b, dina]] as const) {
       for (let i = 0; i < 5; i++) expect((await t.post(`/v1/incidents/${inc.id}/cancel`, { pin: '0000' }, d.token)).status).toBe(403);
     }
@@ -320,6 +321,16 @@ describe('cancelling locked after five wrong PINs', () => {
     expect(sa.text).toContain(`#${a.code}: noted, you are safe`);
     expect([await received(a.id), await received(b.id)]).toEqual([[false, false], [true, true]]);
     expect((await t.get('/v1/app/me', dina.token)).body.openIncidentIds).toEqual([b.id]);
+    // Asking for help raises what the phone shows, alike (the duress made the real severity critical).
+    const [ha, hb] = [await t.post(`/v1/incidents/${a.id}/check-ins`, { status: 'need_help' }, cleo.token), await t.post(`/v1/incidents/${b.id}/check-ins`, { status: 'need_help' }, dina.token)];
+    expect([ha.status, hb.status]).toEqual([201, 201]);
+    expect((await t.get(`/v1/incidents/${a.id}`, cleo.token)).body.incident.severity).toBe('high');
+    await reads('locked, then either PIN, then asking for help', a, cleo, b, dina);
+    // A PIN entered again answers "locked" for both, as before.
+    for (const [inc, d, pin] of [[a, cleo, '2468'], [b, dina, '2468'], [b, dina, '1357']] as const) {
+      const again = await t.post(`/v1/incidents/${inc.id}/cancel`, { pin }, d.token);
+      expect([again.status, again.body.error.code], pin).toEqual([403, 'cancel_locked']);
+    }
     twilio.forget();
   });
 });

@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 26;
-export const DEFINITIONS_CHECKSUM = '6a0425f52fd7333f30eaf30863612c80ed4f4ad3b4e4f97d8f9bafdad3b2e9af';
+export const DEFINITIONS_CHECKSUM = '095f08e6d98de0717fbf23ec6f36d8cf2229329c55aee766d50821ae1d051fd0';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

@@ -1,8 +1,9 @@
 -- The driver answered a check-in (app or SMS). need_help raises severity and pages the current step
--- again at once; under duress nothing the driver's phone says is taken as "safe" (the event says
--- underDuress). When cancelling was locked, the check-ins go on after the duress PIN as after the
--- cancel PIN, and the next is scheduled as for any answer, so that the phone sees the same thing;
--- the duress PIN has already paged everyone. p_cleaned names the free-text fields (`note`) the
+-- again at once. After a duress PIN the event says underDuress, for the responders not to trust
+-- it; nothing else changes for them (the duress PIN paged everyone, made the incident critical and
+-- escalation goes on). When cancelling was locked, the check-ins go on after the duress PIN as after
+-- the cancel PIN and an answer schedules the next one, so that the phone sees the same thing; a
+-- check-in answered so is therefore never missed. p_cleaned names the free-text fields (`note`) the
 -- caller cleaned of what PostgreSQL cannot store (recorded).
 
 CREATE OR REPLACE FUNCTION checkin_receive(p_incident uuid, p_status text, p_via text, p_note text,
@@ -29,6 +30,14 @@ BEGIN
   END IF;
   IF p_status = 'need_help' THEN
     PERFORM raise_severity(p_incident, CASE inc.severity WHEN 'medium' THEN 'high' ELSE 'critical' END, 'driver asked for help', p_actor);
+    -- After a duress PIN the driver's own view shows the severity the real PIN would have left,
+    -- raised by this answer as the real one would be (the duress already made the real one critical).
+    IF inc.driver_view IS NOT NULL THEN
+      UPDATE incidents SET driver_view = driver_view || jsonb_build_object('severity',
+             CASE driver_view ->> 'severity' WHEN 'medium' THEN 'high' ELSE 'critical' END)
+      WHERE id = p_incident
+        AND severity_rank(CASE driver_view ->> 'severity' WHEN 'medium' THEN 'high' ELSE 'critical' END) > severity_rank(driver_view ->> 'severity');
+    END IF;
     PERFORM repage(p_incident, inc.esc_step, 'need_help', now());
   END IF;
   RETURN inc.status;

@@ -53,7 +53,9 @@ BEGIN
                 WHEN inc.status = 'cancel_requested' THEN 'already' ELSE 'cancelled' END;
   END IF;
 
-  IF inc.status = 'cancel_requested' OR inc.duress_at IS NOT NULL THEN
+  -- After the duress PIN the incident answers as the real cancel left it: 'already', or 'locked'
+  -- when cancelling was locked (the cancel PIN changed nothing then either).
+  IF inc.status = 'cancel_requested' OR (inc.duress_at IS NOT NULL AND inc.cancel_locked_at IS NULL) THEN
     RETURN 'already';
   END IF;
   IF inc.cancel_locked_at IS NOT NULL THEN
