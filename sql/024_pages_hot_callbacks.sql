@@ -13,6 +13,11 @@
 -- intake on other instances waits for it. Past 5 s waiting for the lock itself the migration
 -- fails rather than hold SOS behind a long reader.
 SET LOCAL lock_timeout = '5s';
+-- sql/024 to 026 lock three tables every SOS writes, and hold them until all commit together.
+-- They are taken here, in the order an SOS and the engine's batches take them (incidents, pages,
+-- then timeline_heads), so that one already under way finishes first rather than deadlocking
+-- with the migration (which would abort one of the two).
+LOCK TABLE incidents, pages, timeline_heads IN ACCESS EXCLUSIVE MODE;
 -- Room on each heap page for a row's next versions, so that a HOT update finds it there (set
 -- first, so the rewrite below leaves it on the existing pages too).
 ALTER TABLE pages SET (fillfactor = 85);
