@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Authenticator } from '../src/auth/authenticator';
 import { connect } from '../src/db/client';
+import { OUTBOX_DEPTH_SQL, outboxDepth } from '../src/metrics/store';
 import { testApp } from './helpers/app';
 import { world } from './helpers/world';
 
@@ -82,6 +83,28 @@ describe('GET /metrics', () => {
     expect(text).toContain('mayday_pages_total');
     expect((await t.app.request('/metrics', { headers: { authorization: `Bearer ${d.token}` } })).status).toBe(403);
     expect((await t.app.request('/metrics')).status).toBe(401);
+  });
+
+  it('the outbox depth counts queued and sending pages through their two indexes, not by reading every page', async () => {
+    const t = await testApp();
+    const w = world(t);
+    const zone = await w.zone();
+    await w.rotation(zone.id, [(await w.responder('supervisor', [zone.id])).id]);
+    const d = await w.driver();
+    await w.sos(d);
+    const [{ id }] = await t.sql<{ id: string }[]>`SELECT id FROM pages LIMIT 1`;
+    await t.sql`UPDATE pages SET status = 'queued', lease_until = NULL WHERE id = ${id}`;
+    await t.sql`UPDATE pages SET status = 'sending', lease_until = now() + interval '30 seconds' WHERE id <> ${id}`;
+    const [{ n }] = await t.sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pages`;
+    expect(await outboxDepth(t.sql)).toEqual([{ status: 'queued', n: 1 }, { status: 'sending', n: n - 1 }]);
+    const plan = await t.sql.begin(async (tx) => {
+      await tx`SET LOCAL enable_seqscan = off`;
+      await tx`SET LOCAL enable_bitmapscan = off`;
+      return JSON.stringify(await tx.unsafe(`EXPLAIN (FORMAT JSON) ${OUTBOX_DEPTH_SQL}`));
+    });
+    expect(plan).toContain('pages_due_idx');
+    expect(plan).toContain('pages_lease_idx');
+    expect(plan).not.toContain('Seq Scan');
   });
 });
 

@@ -1,7 +1,16 @@
 import type { Sql } from '../db/client';
 
-/** How many pages wait in the outbox, by status (only the statuses that have any). */
+/**
+ * How many pages wait in the outbox, by status (only the statuses that have any): each counted
+ * through its partial index (queue_state, sql/024), so a scrape does not read every page ever sent.
+ */
+export const OUTBOX_DEPTH_SQL = `
+  SELECT * FROM (
+    SELECT 'queued' AS status, count(*)::int AS n FROM pages WHERE queue_state = 'queued'
+    UNION ALL
+    SELECT 'sending', count(*)::int FROM pages WHERE queue_state = 'sending') x
+  WHERE n > 0`;
+
 export async function outboxDepth(sql: Sql): Promise<{ status: 'queued' | 'sending'; n: number }[]> {
-  return await sql<{ status: 'queued' | 'sending'; n: number }[]>`
-        SELECT queue_state AS status, count(*)::int AS n FROM pages WHERE queue_state IS NOT NULL GROUP BY queue_state`;
+  return await sql.unsafe<{ status: 'queued' | 'sending'; n: number }[]>(OUTBOX_DEPTH_SQL);
 }
