@@ -18,7 +18,10 @@
  * After BENCH_WAL_WARMUP (default 200) SOS, BENCH_WAL_SOS (default 500) are counted between two
  * WAL positions with pg_walinspect (PostgreSQL >= 15; a superuser's connection): bytes and records
  * per SOS, full-page images apart (they depend on when the last checkpoint was: a CHECKPOINT
- * precedes each count), and where they went, by relation and record type.
+ * precedes each count), and where they went, by relation and record type. Beside them, the
+ * database CPU per SOS of the one backend (its /proc entry, when the server runs on this machine:
+ * goal 2's other figure, without the load) and each PL/pgSQL function's own time per SOS
+ * (track_functions, wall time: on one idle connection that is nearly all CPU).
  * Database: DATABASE_URL's server (scratch databases, dropped at the end), else an embedded
  * PostgreSQL in a temporary directory.
  */
@@ -28,6 +31,7 @@ import { migrate } from '../src/db/migrate';
 import { loadMigrations } from '../src/db/migrations-fs';
 import { createDurableTables, insertDrivers, openPool, scratchDatabases, serverVersion } from './lib/db';
 import { runBench } from './lib/main';
+import { cpuSeconds } from './lib/cpu';
 import { intEnv, REPO, say } from './lib/run';
 
 const cfg = {
@@ -55,6 +59,49 @@ async function countWal(sql: Sql, n: number, fn: () => Promise<void>): Promise<C
   return { bytes: sum((r) => r.b), fpi: sum((r) => r.fpi), records: sum((r) => r.n), rows: rows.map((r) => ({ rel: r.rel, type: r.type, n: r.n / n, b: r.b / n })) };
 }
 
+/** The database's per-function counters of this connection's database, flushed first. */
+async function functionTimes(sql: Sql): Promise<Map<string, { calls: number; self: number }>> {
+  await sql`SELECT pg_stat_force_next_flush()`;
+  await sql`SELECT 1`; // a transaction ends: the forced flush happens
+  await sql`SELECT pg_stat_clear_snapshot()`;
+  const rows = await sql<{ name: string; calls: number; self: number }[]>`
+    SELECT funcname AS name, calls::int AS calls, self_time::float8 AS self FROM pg_stat_user_functions`;
+  return new Map(rows.map((r) => [r.name, { calls: r.calls, self: r.self }]));
+}
+
+interface Timed {
+  /** The backend's CPU per call (ms), when its /proc entry is readable (a server on this machine). */
+  cpuMs?: number;
+  /** PL/pgSQL functions' own time per call (ms), the most first (track_functions). */
+  functions: { name: string; calls: number; selfMs: number }[];
+}
+
+/**
+ * Each side's backend CPU and functions' times per call over `n` rounds, the sides taking turns
+ * call by call (who goes first alternates), so that all meet the same moments of the machine:
+ * measured one after the other, the same code read 15 % apart.
+ */
+async function timeTogether(sides: { sql: Sql; fn: () => Promise<void> }[], n: number): Promise<Timed[]> {
+  const marks = await Promise.all(sides.map(async ({ sql }) => {
+    await sql`SET track_functions = 'pl'`;
+    const [{ pid }] = await sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+    return { pid, f: await functionTimes(sql), cpu: cpuSeconds(pid) };
+  }));
+  for (let i = 0; i < n; i++) {
+    const order = i % 2 === 0 ? sides : [...sides].reverse();
+    for (const side of order) await side.fn();
+  }
+  return Promise.all(sides.map(async ({ sql }, k) => {
+    const cpu = cpuSeconds(marks[k].pid);
+    const fb = await functionTimes(sql);
+    const fa = marks[k].f;
+    const functions = [...fb].map(([name, v]) => ({ name, calls: (v.calls - (fa.get(name)?.calls ?? 0)) / n, selfMs: (v.self - (fa.get(name)?.self ?? 0)) / n }))
+      .filter((f) => f.calls > 0).sort((x, y) => y.selfMs - x.selfMs);
+    const before = marks[k].cpu;
+    return { cpuMs: before === undefined || cpu === undefined ? undefined : ((cpu - before) * 1000) / n, functions };
+  }));
+}
+
 /** A scratch database migrated by `checkout`'s sql/, seeded with the demo and enough drivers; its SOS lifecycle. */
 async function mayday(url: string, checkout: string): Promise<{ sql: Sql; lifecycle: () => Promise<void> }> {
   const sql = await openPool(url, { max: 1, what: `close ${checkout}'s pool` });
@@ -62,7 +109,7 @@ async function mayday(url: string, checkout: string): Promise<{ sql: Sql; lifecy
   await sql`CREATE EXTENSION IF NOT EXISTS pg_walinspect`;
   const { seedDemo, DEMO } = await import(join(checkout, 'src/demo/seed.ts'));
   const demo = await seedDemo(sql);
-  const drivers = await insertDrivers(sql, { count: cfg.warmup + cfg.count + 10, name: 'Driver', phonePrefix: '+1556' });
+  const drivers = await insertDrivers(sql, { count: cfg.warmup + 2 * cfg.count + 10, name: 'Driver', phonePrefix: '+1556' });
   const sender = '00000000-0000-4000-8000-000000000001';
   let k = 0;
   const lifecycle = async () => {
@@ -113,32 +160,37 @@ async function main() {
   const sides = [{ name: 'this checkout', dir: REPO }, ...(cfg.baseline ? [{ name: `baseline ${cfg.baseline}`, dir: cfg.baseline }] : [])];
   const { urls, label } = await scratchDatabases(sides.map((_, i) => (i === 0 ? 'this' : 'base')));
   say(`${label}`);
-  const results: { name: string; c: Counted }[] = [];
-  for (const [i, side] of sides.entries()) {
-    const m = await mayday(urls[i], side.dir);
-    if (i === 0) {
-      const d = await durable(m.sql);
-      for (let j = 0; j < cfg.warmup; j++) await d();
-      results.push({ name: 'durable minimum', c: await countWal(m.sql, cfg.count, d) });
-      say(`durable minimum counted`);
-    }
-    for (let j = 0; j < cfg.warmup; j++) await m.lifecycle();
-    results.push({ name: side.name, c: await countWal(m.sql, cfg.count, m.lifecycle) });
-    say(`${side.name} counted`);
-    if (i === 0) process.stdout.write(`PostgreSQL ${await serverVersion(m.sql)}\n`);
+  const ms: { sql: Sql; lifecycle: () => Promise<void> }[] = [];
+  for (const [i, side] of sides.entries()) ms.push(await mayday(urls[i], side.dir));
+  const ref = await openPool(urls[0], { max: 1, what: 'close the durable minimum\'s pool' });
+  const all = [{ name: 'durable minimum', sql: ref, fn: await durable(ref) }, ...sides.map((s, i) => ({ name: s.name, sql: ms[i].sql, fn: ms[i].lifecycle }))];
+  for (const s of all) for (let j = 0; j < cfg.warmup; j++) await s.fn();
+  const counted: Counted[] = [];
+  for (const s of all) counted.push(await countWal(s.sql, cfg.count, s.fn));
+  say('WAL counted; now the CPU, the sides taking turns');
+  const timed = await timeTogether(all, cfg.count);
+  process.stdout.write(`PostgreSQL ${await serverVersion(ref)}\n`);
+  process.stdout.write(`One SOS in its first seconds (SOS call, send record, one callback a page), ${cfg.count} counted after ${cfg.warmup}:\n`);
+  for (const [k, s] of all.entries()) {
+    const c = counted[k];
+    const cpu = timed[k].cpuMs === undefined ? '' : `  database CPU ${timed[k].cpuMs!.toFixed(2)} ms`;
+    process.stdout.write(`  ${s.name.padEnd(40)} ${kB(c.bytes).padStart(6)} kB WAL ${c.records.toFixed(1).padStart(6)} records (+${kB(c.fpi)} kB of full-page images)${cpu}\n`);
   }
-  const [ref, ours, base] = [results[0].c, results[1].c, results[2]?.c];
-  process.stdout.write(`WAL of one SOS in its first seconds (SOS call, send record, one callback a page), ${cfg.count} counted after ${cfg.warmup}:\n`);
-  for (const r of results) {
-    process.stdout.write(`  ${r.name.padEnd(40)} ${kB(r.c.bytes).padStart(6)} kB  ${r.c.records.toFixed(1).padStart(6)} records  (+${kB(r.c.fpi)} kB of full-page images)\n`);
-  }
-  process.stdout.write(`this checkout / durable minimum: ${(ours.bytes / ref.bytes).toFixed(2)}` +
-    (base ? `;  this checkout / baseline: ${(ours.bytes / base.bytes).toFixed(3)} (${((ours.bytes - base.bytes) / 1024).toFixed(2)} kB)` : '') +
-    `;  goal <= 6 kB an SOS: ${ours.bytes <= 6 * 1024 ? 'met' : 'NOT met'}\n`);
-  for (const r of results.slice(1)) {
-    process.stdout.write(`where ${r.name}'s went, per SOS:\n`);
-    for (const row of [...r.c.rows].sort((a, b) => b.b - a.b).slice(0, 14)) {
+  const [d, ours, base] = counted;
+  const cpuRatio = (a?: number, b?: number) => (a !== undefined && b !== undefined ? `, CPU ${(a / b).toFixed(2)}` : '');
+  process.stdout.write(`this checkout / durable minimum: WAL ${(ours.bytes / d.bytes).toFixed(2)}${cpuRatio(timed[1].cpuMs, timed[0].cpuMs)}` +
+    (base ? `;  this checkout / baseline: WAL ${(ours.bytes / base.bytes).toFixed(3)} (${((ours.bytes - base.bytes) / 1024).toFixed(2)} kB)${cpuRatio(timed[1].cpuMs, timed[2].cpuMs)}` : '') +
+    `\ngoals (issue 21, without the load): <= 6 kB WAL an SOS: ${ours.bytes <= 6 * 1024 ? 'met' : 'NOT met'}` +
+    (timed[1].cpuMs === undefined ? '' : `;  <= 1 ms database CPU: ${timed[1].cpuMs <= 1 ? 'met' : 'NOT met'}`) + '\n');
+  for (const [k, s] of all.entries()) {
+    if (k === 0) continue;
+    process.stdout.write(`where ${s.name}'s WAL went, per SOS:\n`);
+    for (const row of [...counted[k].rows].sort((a, b) => b.b - a.b).slice(0, 14)) {
       process.stdout.write(`  ${row.rel.slice(0, 48).padEnd(48)} ${row.type.padEnd(22)} ${row.n.toFixed(1).padStart(5)} ${row.b.toFixed(0).padStart(6)} B\n`);
+    }
+    process.stdout.write(`  its PL/pgSQL functions' own time per SOS (track_functions; wall time, on an idle connection nearly all CPU):\n`);
+    for (const f of timed[k].functions.slice(0, 10)) {
+      process.stdout.write(`    ${f.name.padEnd(32)} ${f.calls.toFixed(1).padStart(5)} calls ${f.selfMs.toFixed(3).padStart(7)} ms\n`);
     }
   }
 }
