@@ -8,7 +8,7 @@
 import type { Sql } from './client';
 
 export const SCHEMA_VERSION = 26;
-export const DEFINITIONS_CHECKSUM = '095f08e6d98de0717fbf23ec6f36d8cf2229329c55aee766d50821ae1d051fd0';
+export const DEFINITIONS_CHECKSUM = 'd3285faae82e5e02b6eaaca0c698f14fcfa847d48aa4392a5348b883842c6888';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

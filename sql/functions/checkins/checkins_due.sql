@@ -1,7 +1,7 @@
 -- The engine's check-in work: asks the driver when a check-in is due; records a missed one and
 -- escalates again (the acknowledging responder and the next step, with the last known location).
 -- None after a duress PIN, as after the cancel PIN; but when cancelling was locked, the cancel PIN
--- stops nothing, so the check-ins go on after either (a reply then is not taken as safe).
+-- stops nothing, so the check-ins go on after either (a reply then is recorded underDuress).
 
 CREATE OR REPLACE FUNCTION checkins_due(p_at timestamp with time zone, p_limit integer)
 RETURNS TABLE(incident_id uuid, requested boolean, missed boolean)
