@@ -131,7 +131,7 @@ describe('the minute checkpoint', () => {
 });
 
 describe('timeline_heads.covered', () => {
-  it('is cleared by every move (a move that leaves it set is refused) and set only for a head a checkpoint covers', async () => {
+  it('is cleared by every move and set only for a head a checkpoint covers', async () => {
     const id = (await w.sos(driver, { note: 'guarded flag' })).body.incident.id as string;
     await expect(t.sql`UPDATE timeline_heads SET covered = true WHERE incident_id = ${id}`).rejects.toThrow(/no checkpoint covers this head/);
     await expect(t.sql`INSERT INTO timeline_heads (incident_id, seq, prev_hash, hash, covered) VALUES (gen_random_uuid(), 1, ${'0'.repeat(64)}, ${'b'.repeat(64)}, true)`).rejects.toThrow(/not yet checkpointed/);
@@ -141,10 +141,9 @@ describe('timeline_heads.covered', () => {
     // Clearing it without a move, or changing the hash with it, is refused.
     await expect(t.sql`UPDATE timeline_heads SET covered = false WHERE incident_id = ${id}`).rejects.toThrow(/marked covered by a checkpoint/);
     await expect(t.sql`UPDATE timeline_heads SET hash = ${'c'.repeat(64)} WHERE incident_id = ${id}`).rejects.toThrow(/marked covered by a checkpoint/);
-    // A move that says covered = true is refused; one that clears it is a move, missed until checkpointed.
+    // A move that says covered = true is still a move: the head is uncovered after it.
     const h = await head(id);
-    await expect(t.sql`UPDATE timeline_heads SET seq = seq + 1, prev_hash = hash, hash = ${'d'.repeat(64)} WHERE incident_id = ${id}`).rejects.toThrow(/no longer covered by a checkpoint/);
-    await t.sql`UPDATE timeline_heads SET seq = seq + 1, prev_hash = hash, hash = ${'d'.repeat(64)}, covered = false WHERE incident_id = ${id}`;
+    await t.sql`UPDATE timeline_heads SET seq = seq + 1, prev_hash = hash, hash = ${'d'.repeat(64)}, covered = true WHERE incident_id = ${id}`;
     expect(await head(id)).toMatchObject({ seq: h.seq + 1, covered: false });
     expect((await missed()).map((m) => m.incident_id)).toContain(id);
   });

@@ -100,30 +100,3 @@ describe('SOS intake first', () => {
     expect(page.sent_at.getTime()).toBeLessThan(taken);
   });
 });
-
-describe('a status callback on a sent page', () => {
-  it('marked delivered, is a HOT update: no page index names status (sql/024), so it adds no index entry', async () => {
-    const s = await scene({ policy: POLICY.supervisorsSms });
-    await sos(s);
-    await s.t.engine.tick(); // and the sends' records
-    const ma = twilio.expectSms(s.a.phone);
-    twilio.expectSms(s.b.phone);
-    twilio.expectSms(s.c.phone);
-    const [page] = await s.t.sql<{ id: string; sid: string; status: string }[]>`SELECT id, sid, status FROM pages WHERE id = ${ma.pageId}`;
-    expect(page.status).toBe('sent');
-    // The backend's counts of this table (they include earlier transactions not yet reported, so
-    // the callback's own are the difference).
-    const counted = await s.t.sql.begin(async (tx) => {
-      const counts = async () => (await tx<{ updated: number; hot: number }[]>`
-        SELECT pg_stat_get_xact_tuples_updated('pages'::regclass)::int AS updated,
-               pg_stat_get_xact_tuples_hot_updated('pages'::regclass)::int AS hot`)[0];
-      const before = await counts();
-      const [answer] = await tx<{ r: string }[]>`SELECT page_callback(${page.id}::uuid, ${page.sid}, 'delivered', NULL, NULL, 60, 3) AS r`;
-      const after = await counts();
-      return { answer: answer.r, updated: after.updated - before.updated, hot: after.hot - before.hot };
-    });
-    expect(counted).toEqual({ answer: 'delivered', updated: 1, hot: 1 });
-    const [after] = await s.t.sql`SELECT status, queue_state FROM pages WHERE id = ${page.id}`;
-    expect(after).toEqual({ status: 'delivered', queue_state: null });
-  });
-});

@@ -37,7 +37,7 @@ export async function waitAckOrExhaustion(sql: Sql, ms: number, alive: () => voi
 export async function closeAll(sql: Sql, base: () => string, lead: Person): Promise<{ resolved: number; open: number; stuck: string[] }> {
   const stuck = await retrying('stuck pages', () => sql<{ id: string; status: string; purpose: string; channel: string; attempt: number }[]>`
     SELECT id, status, purpose, channel, attempt FROM pages
-    WHERE (queue_state = 'queued' AND not_before < now() - interval '5 seconds') OR (queue_state = 'sending' AND lease_until < now() - interval '2 seconds')`);
+    WHERE (status = 'queued' AND not_before < now() - interval '5 seconds') OR (status = 'sending' AND lease_until < now() - interval '2 seconds')`);
   const rows = await sql<{ id: string; status: string }[]>`SELECT id, status FROM incidents WHERE status <> 'resolved'`;
   let resolved = 0;
   for (const { id } of rows) {

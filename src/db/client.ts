@@ -49,5 +49,5 @@ export async function warmPool(sql: Sql): Promise<void> {
   await Promise.all(Array.from({ length: sql.options.max }, () => sql`
     SELECT 1 FROM incidents i, pages p, incident_events e, timeline_heads h, users u, tokens t, zones z, incident_locations l
     WHERE i.id = p.incident_id AND e.incident_id = i.id AND h.incident_id = i.id AND u.id = i.driver_id AND t.user_id = u.id
-      AND z.id = i.zone_id AND l.incident_id = i.id AND i.status = 'open' AND p.queue_state = 'queued' LIMIT 0`));
+      AND z.id = i.zone_id AND l.incident_id = i.id AND i.status = 'open' AND p.status = 'queued' LIMIT 0`));
 }

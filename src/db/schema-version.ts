@@ -7,8 +7,8 @@
  */
 import type { Sql } from './client';
 
-export const SCHEMA_VERSION = 26;
-export const DEFINITIONS_CHECKSUM = 'd3285faae82e5e02b6eaaca0c698f14fcfa847d48aa4392a5348b883842c6888';
+export const SCHEMA_VERSION = 24;
+export const DEFINITIONS_CHECKSUM = 'ba3b066740674723864e44faf7300b9f3eee60125a2aca2fa2eca43a7776e431';
 
 export interface SchemaState {
   /** The newest numbered migration applied, 0 when none. */

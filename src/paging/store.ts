@@ -54,7 +54,7 @@ export async function claimPages(sql: Sql, asOf: Date | null, limit: number, lea
   return sql<ClaimedPage[]>`
     WITH c AS (
       SELECT id FROM pages
-      WHERE queue_state = 'queued' AND not_before <= coalesce(${asOf}::timestamptz, now())
+      WHERE status = 'queued' AND not_before <= coalesce(${asOf}::timestamptz, now())
       ORDER BY not_before
       LIMIT ${limit}
       FOR UPDATE SKIP LOCKED

@@ -33,17 +33,17 @@ BEGIN
     (SELECT min(next_at) FROM readiness_zones WHERE next_at IS NOT NULL AND p_incident IS NULL),
     (SELECT min(due_at) FROM readiness_checks WHERE due_at IS NOT NULL AND p_incident IS NULL),
     (SELECT min(lease_until) FROM pages
-      WHERE queue_state = 'sending' AND (p_incident IS NULL OR incident_id = p_incident)),
+      WHERE status = 'sending' AND (p_incident IS NULL OR incident_id = p_incident)),
     -- The first queued page not in its grace, in the order the sender claims them.
     (SELECT not_before FROM pages
-      WHERE queue_state = 'queued' AND (p_incident IS NULL OR incident_id = p_incident)
+      WHERE status = 'queued' AND (p_incident IS NULL OR incident_id = p_incident)
         AND NOT (tries = 0 AND not_before <= created_at + interval '1 second'
                  AND created_at > now() - interval '5 seconds')
       ORDER BY not_before LIMIT 1),
     -- Pages in their grace: due 5 s after they were queued. Their not_before is at most 1 s
     -- after now, which bounds the scan to the pages that are due.
     (SELECT min(created_at) + interval '5 seconds' FROM pages
-      WHERE queue_state = 'queued' AND (p_incident IS NULL OR incident_id = p_incident)
+      WHERE status = 'queued' AND (p_incident IS NULL OR incident_id = p_incident)
         AND not_before <= now() + interval '1 second'
         AND tries = 0 AND not_before <= created_at + interval '1 second'
         AND created_at > now() - interval '5 seconds'));

@@ -13,10 +13,10 @@ DECLARE
   v_pages jsonb;
   v_ids uuid[];
 BEGIN
-  -- The status test names `status` (in an expression), not `queue_state`, so that the queue's
-  -- partial index (pages_due_idx) cannot serve it and the planner takes the incident's own pages
-  -- by their key: through that index it read every page due, dead entries included (a bitmap
-  -- scan never marks them), so under a burst each claim cost more than the last until vacuum ran.
+  -- The status test is on an expression so that the queue's partial index (pages_due_idx) cannot
+  -- serve it and the planner takes the incident's own pages by their key: through that index it
+  -- read every page due, dead entries included (a bitmap scan never marks them), so under a burst
+  -- each claim cost more than the last until vacuum ran.
   WITH c AS (
     SELECT p.id FROM pages p
     WHERE p.incident_id = p_incident AND coalesce(p.status, '') = 'queued' AND p.not_before <= now()

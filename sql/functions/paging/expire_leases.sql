@@ -16,7 +16,7 @@ BEGIN
     WHERE l.locktype = 'advisory' AND l.classid = 19801 AND l.objsubid = 2 AND l.granted
   ), due AS (
     SELECT p.id FROM pages p
-    WHERE p.queue_state = 'sending'
+    WHERE p.status = 'sending'
       AND (p.lease_until < now()
            OR (p.lease_owner IS NOT NULL AND sender_lock_key(p.lease_owner)::oid NOT IN (SELECT objid FROM live)))
     ORDER BY p.lease_until

@@ -1,7 +1,6 @@
 -- Before each insert into incident_events: stamps the event's time and links it into its incident's
 -- hash chain through timeline_heads, whose row lock serialises writers so that a chain cannot fork.
--- An incident's first event creates its head. A move is no longer covered by any checkpoint
--- (timeline_heads_guard() refuses one that says otherwise).
+-- An incident's first event creates its head.
 
 CREATE OR REPLACE FUNCTION incident_events_chain()
 RETURNS trigger
@@ -15,7 +14,6 @@ BEGIN
   UPDATE timeline_heads h
   SET seq = h.seq + 1,
       prev_hash = h.hash,
-      covered = false,
       hash = timeline_hash(h.hash, NEW.incident_id, h.seq + 1, NEW.type, NEW.at, NEW.actor, NEW.data)
   WHERE h.incident_id = NEW.incident_id
   RETURNING h.seq, h.prev_hash, h.hash INTO NEW.seq, NEW.prev_hash, NEW.hash;
