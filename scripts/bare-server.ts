@@ -17,6 +17,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { randomUUID } from 'node:crypto';
 import { connect } from '../src/db/client';
+import { insertDurableSos } from './lib/durable';
 
 /** Mayday's pool size: see src/entry/node.ts. */
 export const POOL_MAX = 20;
@@ -59,20 +60,10 @@ app.post('/durable', async (c) => {
     return c.json({ error: { code: 'bad_request', message: 'clientRequestId, kind and location are required' } }, 400);
   }
   const severity = SEVERE.has(b.kind) ? 'critical' : 'high';
-  const opened = { kind: b.kind, severity, source: 'app', zoneRule: 'inside', clientRequestId: b.clientRequestId, location: { accuracyM: loc.accuracyM ?? null } };
-  const [row] = await sql<{ id: string }[]>`
-    WITH i AS (
-      INSERT INTO bench_incidents (driver_id, client_request_id, kind, severity, zone_rule, lat, lng, accuracy_m, location_at)
-      VALUES (${driver}, ${b.clientRequestId}, ${b.kind}, ${severity}, 'inside', ${loc.lat}, ${loc.lng}, ${loc.accuracyM ?? null}, now())
-      RETURNING id, opened_at),
-    e AS (
-      INSERT INTO bench_incident_events (incident_id, seq, type, at, actor, data, prev_hash, hash)
-      SELECT id, 1, 'incident.opened', opened_at, ${'driver:' + driver}, ${sql.json(opened)}, '', '' FROM i),
-    p AS (
-      INSERT INTO bench_pages (incident_id, recipient_id, phone, channel, step)
-      SELECT i.id, ${oncall.id}, ${oncall.phone}, ch, 0 FROM i, unnest(ARRAY['sms', 'voice']) ch)
-    SELECT id FROM i`;
-  return c.json({ id: row.id }, 201);
+  const id = await insertDurableSos(sql, {
+    driver, oncall, clientRequestId: b.clientRequestId, kind: b.kind, severity, lat: loc.lat, lng: loc.lng, accuracyM: loc.accuracyM ?? null,
+  });
+  return c.json({ id }, 201);
 });
 app.onError((err, c) => {
   process.stderr.write(`bare-server: ${err.message}\n`);

@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import type { Sql } from '../src/db/client';
 import { migrate } from '../src/db/migrate';
 import { loadMigrations } from '../src/db/migrations-fs';
+import { insertDurableSos } from './lib/durable';
 import { createDurableTables, insertDrivers, openPool, scratchDatabases, serverVersion } from './lib/db';
 import { runBench } from './lib/main';
 import { cpuSeconds } from './lib/cpu';
@@ -138,19 +139,7 @@ async function durable(sql: Sql): Promise<() => Promise<void>> {
   const oncall = { id: '00000000-0000-4000-8000-000000000002', phone: '+15550000001' };
   const driver = '00000000-0000-4000-8000-000000000003';
   return async () => {
-    const opened = { kind: 'robbery', severity: 'critical', source: 'app', zoneRule: 'inside', clientRequestId: crypto.randomUUID(), location: { accuracyM: 10 } };
-    await sql`
-      WITH i AS (
-        INSERT INTO bench_incidents (driver_id, client_request_id, kind, severity, zone_rule, lat, lng, accuracy_m, location_at)
-        VALUES (${driver}, ${opened.clientRequestId}, 'robbery', 'critical', 'inside', 36.37, -94.2, 10, now())
-        RETURNING id, opened_at),
-      e AS (
-        INSERT INTO bench_incident_events (incident_id, seq, type, at, actor, data, prev_hash, hash)
-        SELECT id, 1, 'incident.opened', opened_at, ${'driver:' + driver}, ${sql.json(opened)}, '', '' FROM i),
-      p AS (
-        INSERT INTO bench_pages (incident_id, recipient_id, phone, channel, step)
-        SELECT i.id, ${oncall.id}, ${oncall.phone}, ch, 0 FROM i, unnest(ARRAY['sms', 'voice']) ch)
-      SELECT id FROM i`;
+    await insertDurableSos(sql, { driver, oncall, clientRequestId: crypto.randomUUID(), kind: 'robbery', severity: 'critical', lat: 36.37, lng: -94.2, accuracyM: 10 });
   };
 }
 
