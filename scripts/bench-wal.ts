@@ -15,6 +15,9 @@
  * own, measured the same way: a before/after in one run. Its SQL functions must take the
  * arguments this script passes.
  *
+ * BENCH_WAL_BATCH=<k> (default 1): k SOS, then the send records of their pages in one
+ * page_sent_many() and their callbacks in one page_callback_many(), as Mayday's sender batches
+ * them under load (the durable minimum still one statement an SOS).
  * After BENCH_WAL_WARMUP (default 200) SOS, BENCH_WAL_SOS (default 500) are counted between two
  * WAL positions with pg_walinspect (PostgreSQL >= 15; a superuser's connection): bytes and records
  * per SOS, full-page images apart (they depend on when the last checkpoint was: a CHECKPOINT
@@ -39,12 +42,13 @@ const cfg = {
   warmup: intEnv('BENCH_WAL_WARMUP', 200, 0),
   count: intEnv('BENCH_WAL_SOS', 500),
   baseline: process.env.BENCH_BASELINE || undefined,
+  batch: intEnv('BENCH_WAL_BATCH', 1),
 };
 
 interface Counted { bytes: number; fpi: number; records: number; rows: { rel: string; type: string; n: number; b: number }[] }
 
-/** The WAL written by `n` calls of `fn`, per call, after a CHECKPOINT. */
-async function countWal(sql: Sql, n: number, fn: () => Promise<void>): Promise<Counted> {
+/** The WAL written by `n` calls of `fn`, per SOS (`each` a call), after a CHECKPOINT. */
+async function countWal(sql: Sql, n: number, fn: () => Promise<void>, each: number): Promise<Counted> {
   await sql`CHECKPOINT`;
   const [{ a }] = await sql<{ a: string }[]>`SELECT pg_current_wal_insert_lsn()::text AS a`;
   for (let i = 0; i < n; i++) await fn();
@@ -56,8 +60,9 @@ async function countWal(sql: Sql, n: number, fn: () => Promise<void>): Promise<C
     LEFT JOIN pg_class c ON c.relfilenode = nullif(substring(r.block_ref from 'rel \\d+/\\d+/(\\d+)'), '')::oid
     WHERE r.block_ref IS NULL OR r.block_ref ~ ('rel \\d+/' || (SELECT oid FROM pg_database WHERE datname = current_database()) || '/')
     GROUP BY 1, 2`;
-  const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((s, r) => s + f(r), 0) / n;
-  return { bytes: sum((r) => r.b), fpi: sum((r) => r.fpi), records: sum((r) => r.n), rows: rows.map((r) => ({ rel: r.rel, type: r.type, n: r.n / n, b: r.b / n })) };
+  const sos = n * each;
+  const sum = (f: (r: (typeof rows)[number]) => number) => rows.reduce((s, r) => s + f(r), 0) / sos;
+  return { bytes: sum((r) => r.b), fpi: sum((r) => r.fpi), records: sum((r) => r.n), rows: rows.map((r) => ({ rel: r.rel, type: r.type, n: r.n / sos, b: r.b / sos })) };
 }
 
 /** The database's per-function counters of this connection's database, flushed first. */
@@ -82,7 +87,7 @@ interface Timed {
  * call by call (who goes first alternates), so that all meet the same moments of the machine:
  * measured one after the other, the same code read 15 % apart.
  */
-async function timeTogether(sides: { sql: Sql; fn: () => Promise<void> }[], n: number): Promise<Timed[]> {
+async function timeTogether(sides: { sql: Sql; fn: () => Promise<void> }[], n: number, each: number): Promise<Timed[]> {
   const marks = await Promise.all(sides.map(async ({ sql }) => {
     await sql`SET track_functions = 'pl'`;
     const [{ pid }] = await sql<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
@@ -96,10 +101,11 @@ async function timeTogether(sides: { sql: Sql; fn: () => Promise<void> }[], n: n
     const cpu = cpuSeconds(marks[k].pid);
     const fb = await functionTimes(sql);
     const fa = marks[k].f;
-    const functions = [...fb].map(([name, v]) => ({ name, calls: (v.calls - (fa.get(name)?.calls ?? 0)) / n, selfMs: (v.self - (fa.get(name)?.self ?? 0)) / n }))
+    const sos = n * each;
+    const functions = [...fb].map(([name, v]) => ({ name, calls: (v.calls - (fa.get(name)?.calls ?? 0)) / sos, selfMs: (v.self - (fa.get(name)?.self ?? 0)) / sos }))
       .filter((f) => f.calls > 0).sort((x, y) => y.selfMs - x.selfMs);
     const before = marks[k].cpu;
-    return { cpuMs: before === undefined || cpu === undefined ? undefined : ((cpu - before) * 1000) / n, functions };
+    return { cpuMs: before === undefined || cpu === undefined ? undefined : ((cpu - before) * 1000) / sos, functions };
   }));
 }
 
@@ -110,25 +116,30 @@ async function mayday(url: string, checkout: string): Promise<{ sql: Sql; lifecy
   await sql`CREATE EXTENSION IF NOT EXISTS pg_walinspect`;
   const { seedDemo, DEMO } = await import(join(checkout, 'src/demo/seed.ts'));
   const demo = await seedDemo(sql);
-  const drivers = await insertDrivers(sql, { count: cfg.warmup + 2 * cfg.count + 10, name: 'Driver', phonePrefix: '+1556' });
+  const drivers = await insertDrivers(sql, { count: (rounds(cfg.warmup) + 2 * rounds(cfg.count)) * cfg.batch + 10, name: 'Driver', phonePrefix: '+1556' });
   const sender = '00000000-0000-4000-8000-000000000001';
   let k = 0;
+  // cfg.batch SOS, then their sends' record in one batch and their callbacks in another.
   const lifecycle = async () => {
-    const driver = drivers[k++].id;
-    const pages = await sql.begin(async (tx) => {
-      await tx`SELECT set_config('mayday.sender', ${sender}, true)`;
-      const [r] = await tx<{ pages: { id: string }[] }[]>`
-        SELECT pages FROM sos_open(${driver}::uuid, gen_random_uuid(), 'app', 'robbery', 'critical', ${demo.zoneId}::uuid, 'inside',
-                                   ${DEMO.here.lat}, ${DEMO.here.lng}, 10, now(), NULL, ${'driver:' + driver}, NULL, 30, 10)`;
-      return r.pages;
-    });
-    if (pages.length !== 2) throw new Error(`an SOS claimed ${pages.length} pages, not 2 (the demo's on-call supervisor by SMS and voice)`);
+    const pages: { id: string; channel: string }[] = [];
+    for (let j = 0; j < cfg.batch; j++) {
+      const driver = drivers[k++].id;
+      const claimed = await sql.begin(async (tx) => {
+        await tx`SELECT set_config('mayday.sender', ${sender}, true)`;
+        const [r] = await tx<{ pages: { id: string; channel: string }[] }[]>`
+          SELECT pages FROM sos_open(${driver}::uuid, gen_random_uuid(), 'app', 'robbery', 'critical', ${demo.zoneId}::uuid, 'inside',
+                                     ${DEMO.here.lat}, ${DEMO.here.lng}, 10, now(), NULL, ${'driver:' + driver}, NULL, 30, 10)`;
+        return r.pages;
+      });
+      if (claimed.length !== 2) throw new Error(`an SOS claimed ${claimed.length} pages, not 2 (the demo's on-call supervisor by SMS and voice)`);
+      pages.push(...claimed);
+    }
     const ids = pages.map((p) => p.id);
-    await sql`SELECT page_sent_many(${ids}::uuid[], ${ids.map((id) => `SM${id.replaceAll('-', '')}`)}::text[], NULL)`;
-    const sent = await sql<{ id: string; sid: string; channel: string }[]>`SELECT id, sid, channel FROM pages WHERE id = ANY(${ids}::uuid[]) ORDER BY id`;
-    await sql`SELECT page_callback_many(${sent.map((s) => s.id)}::uuid[], ${sent.map((s) => s.sid)}::text[],
-                                        ${sent.map((s) => (s.channel === 'sms' ? 'delivered' : 'in-progress'))}::text[],
-                                        ${sent.map(() => null)}::text[], ${sent.map(() => null)}::text[], 60, 3)`;
+    const sids = ids.map((id) => `SM${id.replaceAll('-', '')}`);
+    await sql`SELECT page_sent_many(${ids}::uuid[], ${sids}::text[], NULL)`;
+    await sql`SELECT page_callback_many(${ids}::uuid[], ${sids}::text[],
+                                        ${pages.map((p) => (p.channel === 'sms' ? 'delivered' : 'in-progress'))}::text[],
+                                        ${ids.map(() => null)}::text[], ${ids.map(() => null)}::text[], 60, 3)`;
   };
   return { sql, lifecycle };
 }
@@ -139,11 +150,15 @@ async function durable(sql: Sql): Promise<() => Promise<void>> {
   const oncall = { id: '00000000-0000-4000-8000-000000000002', phone: '+15550000001' };
   const driver = '00000000-0000-4000-8000-000000000003';
   return async () => {
-    await insertDurableSos(sql, { driver, oncall, clientRequestId: crypto.randomUUID(), kind: 'robbery', severity: 'critical', lat: 36.37, lng: -94.2, accuracyM: 10 });
+    for (let j = 0; j < cfg.batch; j++) {
+      await insertDurableSos(sql, { driver, oncall, clientRequestId: crypto.randomUUID(), kind: 'robbery', severity: 'critical', lat: 36.37, lng: -94.2, accuracyM: 10 });
+    }
   };
 }
 
 const kB = (b: number) => (b / 1024).toFixed(2);
+/** Calls of a side's `fn` (cfg.batch SOS each) for `sos` SOS. */
+const rounds = (sos: number) => Math.ceil(sos / cfg.batch);
 
 async function main() {
   const sides = [{ name: 'this checkout', dir: REPO }, ...(cfg.baseline ? [{ name: `baseline ${cfg.baseline}`, dir: cfg.baseline }] : [])];
@@ -153,13 +168,14 @@ async function main() {
   for (const [i, side] of sides.entries()) ms.push(await mayday(urls[i], side.dir));
   const ref = await openPool(urls[0], { max: 1, what: 'close the durable minimum\'s pool' });
   const all = [{ name: 'durable minimum', sql: ref, fn: await durable(ref) }, ...sides.map((s, i) => ({ name: s.name, sql: ms[i].sql, fn: ms[i].lifecycle }))];
-  for (const s of all) for (let j = 0; j < cfg.warmup; j++) await s.fn();
+  for (const s of all) for (let j = 0; j < rounds(cfg.warmup); j++) await s.fn();
   const counted: Counted[] = [];
-  for (const s of all) counted.push(await countWal(s.sql, cfg.count, s.fn));
+  for (const s of all) counted.push(await countWal(s.sql, rounds(cfg.count), s.fn, cfg.batch));
   say('WAL counted; now the CPU, the sides taking turns');
-  const timed = await timeTogether(all, cfg.count);
+  const timed = await timeTogether(all, rounds(cfg.count), cfg.batch);
   process.stdout.write(`PostgreSQL ${await serverVersion(ref)}\n`);
-  process.stdout.write(`One SOS in its first seconds (SOS call, send record, one callback a page), ${cfg.count} counted after ${cfg.warmup}:\n`);
+  process.stdout.write(`One SOS in its first seconds (SOS call, send record, one callback a page), ${rounds(cfg.count) * cfg.batch} counted after ${rounds(cfg.warmup) * cfg.batch}` +
+    `${cfg.batch > 1 ? `, the send records and callbacks of ${cfg.batch} SOS in one batch each` : ''}:\n`);
   for (const [k, s] of all.entries()) {
     const c = counted[k];
     const cpu = timed[k].cpuMs === undefined ? '' : `  database CPU ${timed[k].cpuMs!.toFixed(2)} ms`;
