@@ -6,18 +6,27 @@
  *   POST /durable  an SOS body -> 201 {"id": <uuid>}: the durable minimum, one statement (one commit)
  *                  inserting an incident row, its incident.opened event and its first two pages (SMS
  *                  and call) into tables shaped like Mayday's (lib/db.ts createDurableTables), no chain
+ *   POST /paged    an SOS body -> 201 {"id": <uuid>}: the least an SOS with its paging needs, as Mayday
+ *                  does it but without the hash chain, the escalation or anything else: the durable
+ *                  minimum's statement, answered at once; then its two pages sent to Twilio (SMS and
+ *                  call, at once, on kept-alive connections) and their sids recorded in one UPDATE
+ *   POST /paged/status?page=<id>  Twilio's status callback: its signature checked (the twilio
+ *                  library, as Mayday checks it), the status recorded in one UPDATE -> 204
  *   GET  /healthz              -> 200
  *
  * Env: DATABASE_URL (required; the tables bench_bare and bench_incidents, bench_incident_events,
- * bench_pages must exist), PORT (required).
+ * bench_pages must exist), PORT (required); for /paged, TWILIO_API_URL (the stand-in),
+ * TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN.
  * Started as a child process by bench-intake.ts and bench-paging.ts; stops on SIGTERM/SIGINT or when its
  * parent goes away (stdin closes).
  */
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import twilio from 'twilio';
 import { connect } from '../src/db/client';
-import { insertDurableSos } from './lib/durable';
+import { insertDurableSos, insertDurableSosPages } from './lib/durable';
 
 /** Mayday's pool size: see src/entry/node.ts. */
 export const POOL_MAX = 20;
@@ -65,6 +74,74 @@ app.post('/durable', async (c) => {
   });
   return c.json({ id }, 201);
 });
+// The paged floor: Twilio as Mayday reaches it (form posts, Basic auth, one kept-alive pool).
+const tw = { url: process.env.TWILIO_API_URL, sid: process.env.TWILIO_ACCOUNT_SID ?? '', token: process.env.TWILIO_AUTH_TOKEN ?? '' };
+const twAgent = new http.Agent({ keepAlive: true, maxSockets: 50 });
+const ownBase = `http://127.0.0.1:${port}`;
+
+function twilioPost(resource: 'Messages' | 'Calls', params: Record<string, string>): Promise<string | undefined> {
+  const body = new URLSearchParams({ From: '+15550100000', ...params }).toString();
+  return new Promise((resolve) => {
+    const req = http.request(`${tw.url}/2010-04-01/Accounts/${tw.sid}/${resource}.json`, {
+      method: 'POST', agent: twAgent, timeout: 10_000,
+      headers: { authorization: 'Basic ' + Buffer.from(`${tw.sid}:${tw.token}`).toString('base64'), 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => {
+        try {
+          resolve(res.statusCode === 201 ? (JSON.parse(text) as { sid?: string }).sid : undefined);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy()).on('error', () => resolve(undefined));
+    req.end(body);
+  });
+}
+
+async function sendPages(pages: { sms: string; voice: string }, to: string): Promise<void> {
+  const cb = (id: string) => `${ownBase}/paged/status?page=${id}`;
+  const [sms, call] = await Promise.all([
+    twilioPost('Messages', { To: to, Body: 'SOS: a driver needs help. Reply ACK 1234.', StatusCallback: cb(pages.sms) }),
+    twilioPost('Calls', { To: to, Twiml: '<Response><Say>A driver needs help.</Say></Response>', StatusCallback: cb(pages.voice),
+      StatusCallbackEvent: 'initiated ringing answered completed' }),
+  ]);
+  const sent = [[pages.sms, sms], [pages.voice, call]].filter((x): x is [string, string] => x[1] !== undefined);
+  if (sent.length) {
+    await sql`UPDATE bench_pages p SET sid = v.sid, status = 'sent', sent_at = now()
+              FROM unnest(${sent.map((x) => x[0])}::uuid[], ${sent.map((x) => x[1])}::text[]) AS v(id, sid) WHERE p.id = v.id`;
+  }
+}
+
+app.post('/paged', async (c) => {
+  let b: { clientRequestId?: string; kind?: string; location?: { lat?: number; lng?: number; accuracyM?: number } };
+  try {
+    b = await c.req.json();
+  } catch {
+    return c.json({ error: { code: 'bad_request', message: 'body is not JSON' } }, 400);
+  }
+  const loc = b.location ?? {};
+  if (!b.clientRequestId || !b.kind || typeof loc.lat !== 'number' || typeof loc.lng !== 'number' || !tw.url) {
+    return c.json({ error: { code: 'bad_request', message: 'clientRequestId, kind and location are required (and TWILIO_API_URL)' } }, 400);
+  }
+  const severity = SEVERE.has(b.kind) ? 'critical' : 'high';
+  const r = await insertDurableSosPages(sql, {
+    driver, oncall, clientRequestId: b.clientRequestId, kind: b.kind, severity, lat: loc.lat, lng: loc.lng, accuracyM: loc.accuracyM ?? null,
+  });
+  sendPages(r, oncall.phone).catch((e: Error) => process.stderr.write(`bare-server: paging failed: ${e.message}\n`));
+  return c.json({ id: r.id }, 201);
+});
+
+app.post('/paged/status', async (c) => {
+  const form = Object.fromEntries(new URLSearchParams(await c.req.text()));
+  const url = `${ownBase}/paged/status?page=${c.req.query('page') ?? ''}`;
+  if (!twilio.validateRequest(tw.token, c.req.header('x-twilio-signature') ?? '', url, form)) return c.body(null, 403);
+  const status = form.MessageStatus ?? form.CallStatus;
+  await sql`UPDATE bench_pages SET twilio_status = ${status ?? null} WHERE id = ${c.req.query('page') ?? null}::uuid`;
+  return c.body(null, 204);
+});
+
 app.onError((err, c) => {
   process.stderr.write(`bare-server: ${err.message}\n`);
   return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);

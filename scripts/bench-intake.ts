@@ -11,12 +11,18 @@
  *   - the durable minimum, the reference of the goal (the same bare server, POST /durable): one
  *     statement, one commit, inserting an incident row, its opening event and its two first pages
  *     into tables of its own shaped like Mayday's (no triggers, so no hash chain; lib/db.ts).
+ *   - with the stand-in (BENCH_PAGES=standin), the paged floor (the same bare server, POST /paged):
+ *     the durable minimum's statement answered at once, then its two pages sent to the stand-in,
+ *     their sids recorded in one UPDATE and each status callback (signature checked) in one
+ *     UPDATE: the least an SOS with its paging costs, without the chain or the escalation. Below
+ *     0.5 of the durable minimum, goal 1 is out of any implementation's reach on this machine.
  * Children run as `node --import tsx <entry>` (one process each, no npx/tsx wrapper), each in its
  * own process group, and are stopped with SIGTERM (SIGKILL after 15 s).
- * Runs one after another, each after a short warm-up: bare, durable, SOS, durable, bare, so that
+ * Runs one after another, each after a short warm-up: bare, durable, (paged,) SOS, (paged,) durable, bare, so that
  * each reference is measured as far before the SOS run as after it and its mean cancels a steady
  * drift. Prints throughput, p50, p99 and the ratios intake/durable throughput (goal >= 0.5) and
- * intake/bare, and p99 likewise.
+ * intake/bare, and p99 likewise; the whole machine's CPU per answer, the SOS's split between
+ * Mayday, the stand-in, PostgreSQL and autocannon, and the most goal 1 allows on these cores.
  * What the database spent per request, for every run (lib/pgstats.ts): WAL bytes and records
  * (pg_stat_wal: the whole server's, so on a shared server other databases' writes count too),
  * CPU ms of the scratch database's backends serving the loaded server (/proc), and statement
@@ -105,7 +111,7 @@ async function load(label: string, target: Child, path: string, tokens: string[]
   const perSecond: number[] = [];
   const reqErrors = new Map<string, number>();
   const bodies: string[] = [];
-  const before = cpuSample([target.proc.pid], { pgReaped: false });
+  const before = cpuSample([target.proc.pid, standinPid], { pgReaped: false });
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const inst = autocannon(
       {
@@ -137,9 +143,41 @@ async function load(label: string, target: Child, path: string, tokens: string[]
       reqErrors.set(k, (reqErrors.get(k) ?? 0) + 1);
     });
   });
-  const cpu = cpuDelta(before, cpuSample([target.proc.pid], { pgReaped: false }));
+  const cpu = cpuDelta(before, cpuSample([target.proc.pid, standinPid], { pgReaped: false }));
   if (target.exited) throw new Error(`${target.name} exited (${target.exitInfo}) during "${label}"; its output ends:\n${target.tail()}`);
   return { label, result, perSecond, reqErrors, bodies, cpu };
+}
+
+/** The Twilio stand-in's pid (BENCH_PAGES=standin): its CPU is sampled beside the loaded server's. */
+let standinPid: number | undefined;
+
+/** Milliseconds of CPU per 2xx answer, from a percent of one core over a run. */
+const msPerAnswer = (pct: number | undefined, r: Run) => (pct === undefined ? undefined : (pct / 100) * (1000 / r.result.requests.average));
+
+/**
+ * The whole machine's CPU per answer, and the SOS run's split: the machine's cores bound intake at
+ * cores ÷ (CPU per SOS), so goal 1 (half the durable minimum's rate) needs at most
+ * cores ÷ (0.5 × durable rate) of it per SOS, whoever spends it (the stand-in and the load
+ * generator share the cores here, as they would not in service).
+ */
+function budgetLines(sos: Run, d1: Run, d2: Run, durRps: number, paged?: Run): string[] {
+  const cores = os.cpus().length;
+  const f = (x: number | undefined) => fmt(x, 2);
+  const m = (r: Run) => msPerAnswer(r.cpu.machine, r);
+  const durMs = ((m(d1) ?? NaN) + (m(d2) ?? NaN)) / 2;
+  const split = (r: Run, server: string) => {
+    const parts = { server: msPerAnswer(r.cpu.procs[0], r), standin: msPerAnswer(r.cpu.procs[1], r), pg: msPerAnswer(r.cpu.pg, r), load: msPerAnswer(r.cpu.self, r) };
+    const rest = m(r) === undefined ? undefined : m(r)! - Object.values(parts).reduce<number>((a, b) => a + (b ?? 0), 0);
+    return `${server} ${f(parts.server)}, stand-in ${f(parts.standin)}, PostgreSQL ${f(parts.pg)}, autocannon ${f(parts.load)}, the rest (kernel, other processes) ${f(rest)} ms`;
+  };
+  const whole = m(sos);
+  return [
+    `whole machine's CPU per 2xx answer: durable ${f(durMs)} ms, SOS ${f(whole)} ms (${f(whole !== undefined ? whole / durMs : undefined)} x)` +
+      (paged ? `, paged floor (#1) ${f(m(paged))} ms` : ''),
+    `  the SOS's: ${split(sos, 'Mayday')}`,
+    ...(paged ? [`  the paged floor's (#1, before Mayday's check-ins run beside the load): ${split(paged, 'bare server')}`] : []),
+    `  goal 1 on ${cores} cores needs at most ${f((cores * 1000) / (0.5 * durRps))} ms per SOS of the whole machine, the stand-in's and autocannon's included`,
+  ];
 }
 
 const codes = (r: autocannon.Result) =>
@@ -193,10 +231,13 @@ async function main() {
   const adminToken = newAdminToken();
   const creds = twilioCreds();
   const standin = cfg.pages === 'standin' ? await StandinChild.start(creds, ['--callback-delay-ms', '100']) : undefined;
+  standinPid = standin?.child.proc.pid;
   const mayday = startMayday('mayday', await freePort(), {
     databaseUrl: db.url, adminToken, logLevel: cfg.maydayLogLevel, profileDir: process.env.BENCH_PROFILE, twilio: standin ? { creds, url: standin.url } : undefined,
   });
-  const bare = startChild('bare-server', 'scripts/bare-server.ts', await freePort(), { DATABASE_URL: db.url });
+  const bare = startChild('bare-server', 'scripts/bare-server.ts', await freePort(), {
+    DATABASE_URL: db.url, ...(standin ? { TWILIO_API_URL: standin.url, TWILIO_ACCOUNT_SID: creds.sid, TWILIO_AUTH_TOKEN: creds.token } : {}),
+  });
   await Promise.all([waitReady(mayday, '/readyz'), waitReady(bare, '/healthz'), ...(standin ? [waitReady(standin.child, '/_standin/stats')] : [])]);
   say(`mayday on ${mayday.base} (pid ${mayday.proc.pid}), bare on ${bare.base} (pid ${bare.proc.pid}), pages to ${standin ? `the Twilio stand-in ${standin.url} (pid ${standin.child.proc.pid})` : 'the phone simulator'}`);
 
@@ -250,6 +291,7 @@ async function main() {
   if (smoke.incident.zoneRule !== 'inside') throw new Error(`the benchmark location is not inside the zone: ${JSON.stringify(smoke.incident)}`);
   await api(bare.base, 'POST', '/bare', tokens[0], JSON.parse(sosBody()), 201);
   await api(bare.base, 'POST', '/durable', tokens[0], JSON.parse(sosBody()), 201);
+  if (standin) await api(bare.base, 'POST', '/paged', tokens[0], JSON.parse(sosBody()), 201);
   await drainPages(sql, standin);
 
   // Load: bare, durable, SOS, durable, bare (symmetric around the SOS run); each after a warm-up
@@ -259,7 +301,9 @@ async function main() {
   const plan: [string, Child, string, string][] = [
     ['bare #1', bare, '/bare', 'mayday-bench-bare'],
     ['durable #1', bare, '/durable', 'mayday-bench-bare'],
+    ...(standin ? [['paged #1', bare, '/paged', 'mayday-bench-bare'] as [string, Child, string, string]] : []),
     ['SOS intake', mayday, '/v1/sos', '!mayday-bench%'],
+    ...(standin ? [['paged #2', bare, '/paged', 'mayday-bench-bare'] as [string, Child, string, string]] : []),
     ['durable #2', bare, '/durable', 'mayday-bench-bare'],
     ['bare #2', bare, '/bare', 'mayday-bench-bare'],
   ];
@@ -267,19 +311,21 @@ async function main() {
     if (cfg.warmup > 0) {
       say(`${label}: warm-up ${cfg.warmup} s`);
       warmups.push(await load(`${label} warm-up`, target, path, tokens, cfg.warmup));
-      if (target === mayday) await drainPages(sql, standin);
+      if (target === mayday || path === '/paged') await drainPages(sql, standin);
     }
     say(`${label}: ${cfg.duration} s, ${cfg.connections} connections`);
     const before = await dbStatsSample(sql, statsSrc, apps);
     const run = await load(label, target, path, tokens, cfg.duration);
-    if (target === mayday) await drainPages(sql, standin);
+    if (target === mayday || path === '/paged') await drainPages(sql, standin);
     const after = await dbStatsSample(sql, statsSrc, apps);
     run.db = await dbCost(sql, statsSrc, before, after, run.result['2xx']);
     if (target === mayday) run.walWhere = await walBreakdown(sql, statsSrc, before, after, run.result['2xx']);
     runs.push(run);
     await sleep(500);
   }
-  const [bare1, durable1, sos, durable2, bare2] = runs;
+  const byLabel = (l: string) => runs.find((r) => r.label === l);
+  const [bare1, durable1, sos, durable2, bare2] = ['bare #1', 'durable #1', 'SOS intake', 'durable #2', 'bare #2'].map((l) => byLabel(l)!);
+  const [paged1, paged2] = [byLabel('paged #1'), byLabel('paged #2')];
   const sosWarm = warmups.find((w) => w.label.startsWith('SOS'));
 
   // Did every SOS answered 201 really open an incident of its own?
@@ -290,6 +336,10 @@ async function main() {
            (SELECT coalesce(max(seq), 0) FROM timeline_heads)::int AS max_events`;
   const byType = await sql<{ type: string; n: number }[]>`
     SELECT type, count(*)::int AS n FROM incident_events GROUP BY type ORDER BY n DESC, type`;
+  // The paged floor's pages (the durable runs' pages are never sent): each sent, and a callback of each recorded.
+  const pagedAnswers = standin ? 1 + [...warmups, ...runs].filter((r) => r.label.startsWith('paged')).reduce((n, r) => n + (r.result.statusCodeStats['201']?.count ?? 0), 0) : 0;
+  const [floor] = await sql<{ sent: number; called: number }[]>`
+    SELECT count(sid)::int AS sent, count(twilio_status)::int AS called FROM bench_pages`;
 
   // Report.
   const mean = (a: Run, b: Run, f: (r: autocannon.Result) => number) => (f(a.result) + f(b.result)) / 2;
@@ -305,19 +355,28 @@ async function main() {
   lines.push(`Mayday intake benchmark: autocannon -c ${cfg.connections} -d ${cfg.duration} (warm-up ${cfg.warmup} s each), ${tokens.length} drivers round-robin, pages to the ${cfg.pages === 'standin' ? 'Twilio stand-in' : 'phone simulator'}`);
   lines.push(...provenance(pgVersion, db.label, `${os.platform()} ${os.release()}`));
   lines.push('');
-  lines.push(`${'run'.padEnd(16)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('2xx', 9)}${pad('non-2xx', 9)}${pad('errors', 8)}   cpu, % of one core: server / all postgres processes / autocannon / whole machine`);
+  lines.push(`${'run'.padEnd(16)}${pad('req/s', 9)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('2xx', 9)}${pad('non-2xx', 9)}${pad('errors', 8)}   cpu, % of one core: server / stand-in / all postgres processes / autocannon / whole machine`);
   const row = (label: string, rps: number, p50: number, p99: number, r?: Run) =>
     lines.push(
       `${label.padEnd(16)}${pad(fmt(rps, 0), 9)}${pad(fmt(p50, 1), 9)}${pad(fmt(p99, 1), 9)}${pad(r ? String(r.result['2xx']) : '', 9)}${pad(r ? String(r.result.non2xx) : '', 9)}${pad(r ? String(r.result.errors) : '', 8)}` +
-        (r ? `   ${fmt(r.cpu.procs[0], 0)} / ${fmt(r.cpu.pg, 0)} / ${fmt(r.cpu.self, 0)} / ${fmt(r.cpu.machine, 0)}` : ''),
+        (r ? `   ${fmt(r.cpu.procs[0], 0)} / ${fmt(r.cpu.procs[1], 0)} / ${fmt(r.cpu.pg, 0)} / ${fmt(r.cpu.self, 0)} / ${fmt(r.cpu.machine, 0)}` : ''),
     );
   for (const r of runs) row(r.label, r.result.requests.average, r.result.latency.p50, r.result.latency.p99, r);
   row('bare (mean)', bareRps, mean(bare1, bare2, (r) => r.latency.p50), bareP99);
   row('durable (mean)', durRps, mean(durable1, durable2, (r) => r.latency.p50), durP99);
+  if (paged1 && paged2) row('paged (mean)', mean(paged1, paged2, (r) => r.requests.average), mean(paged1, paged2, (r) => r.latency.p50), mean(paged1, paged2, (r) => r.latency.p99));
   lines.push('');
   lines.push(`intake / durable throughput: ${durRatio.toFixed(2)}  (goal >= 0.5: ${durRatio >= 0.5 ? 'met' : 'NOT met'})`);
   lines.push(`intake / bare throughput:    ${rpsRatio.toFixed(2)}  (context)`);
   lines.push(`intake / durable p99:        ${(sos.result.latency.p99 / durP99).toFixed(2)};  intake / bare p99: ${p99Ratio.toFixed(2)}`);
+  if (paged1 && paged2) {
+    const pagedRps = mean(paged1, paged2, (r) => r.requests.average);
+    lines.push(`paged floor / durable:       ${(pagedRps / durRps).toFixed(2)}  (the least an SOS with its paging costs, no chain: ` +
+      `below 0.5, goal 1 is out of reach of any implementation on this machine)`);
+    lines.push(`intake / paged floor:        ${(sos.result.requests.average / pagedRps).toFixed(2)}  (paged floor: ${floor.sent} pages sent, ${floor.called} with a callback recorded)`);
+  }
+  lines.push('');
+  lines.push(...budgetLines(sos, durable1, durable2, durRps, paged1));
   lines.push('');
   lines.push(...costLines(runs, statsSrc));
   if (sos.walWhere?.length) lines.push(`where the SOS run's WAL went (pg_walinspect, the scratch database's records):`, ...sos.walWhere);
@@ -343,6 +402,10 @@ async function main() {
     if (other2xx.length) failures.push(`${r!.label}: 2xx answers other than 201 (${other2xx.map(([c, { count }]) => `${c}×${count}`).join(' ')}): a request did not open a new incident`);
   }
   if (counts.incidents < created) failures.push(`only ${counts.incidents} incidents in the database for ${created} answers 201`);
+  // Requests in flight when a run stopped are paged without being counted (up to 50 a run).
+  if (standin && (floor.sent < 2 * pagedAnswers || floor.called < floor.sent)) {
+    failures.push(`paged floor: ${floor.sent} pages sent and ${floor.called} with a callback recorded, for ${pagedAnswers} SOS answered 201 (two pages each)`);
+  }
   printFailures(failures, { hint: cfg.maydayLogLevel === 'silent' ? "(rerun with BENCH_LOG_LEVEL=warn to see Mayday's own log of 5xx)" : undefined });
   if (failures.length) {
     await sleep(300);
