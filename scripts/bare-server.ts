@@ -105,7 +105,7 @@ async function sendPages(pages: { sms: string; voice: string }, to: string): Pro
   const [sms, call] = await Promise.all([
     twilioPost('Messages', { To: to, Body: 'SOS: a driver needs help. Reply ACK 1234.', StatusCallback: cb(pages.sms) }),
     twilioPost('Calls', { To: to, Twiml: '<Response><Say>A driver needs help.</Say></Response>', StatusCallback: cb(pages.voice),
-      StatusCallbackEvent: 'initiated ringing answered completed' }),
+      StatusCallbackEvent: 'answered completed' }),
   ]);
   const sent = [[pages.sms, sms], [pages.voice, call]].filter((x): x is [string, string] => x[1] !== undefined);
   if (sent.length) {
