@@ -6,12 +6,14 @@
  *   POST /durable  an SOS body -> 201 {"id": <uuid>}: the durable minimum, one statement (one commit)
  *                  inserting an incident row, its incident.opened event and its first two pages (SMS
  *                  and call) into tables shaped like Mayday's (lib/db.ts createDurableTables), no chain
- *   POST /paged    an SOS body -> 201 {"id": <uuid>}: the least an SOS with its paging needs, as Mayday
- *                  does it but without the hash chain, the escalation or anything else: the durable
- *                  minimum's statement, answered at once; then its two pages sent to Twilio (SMS and
- *                  call, at once, on kept-alive connections) and their sids recorded in one UPDATE
+ *   POST /paged    an SOS body -> 201 {"id": <uuid>}: an SOS with its paging as Mayday does it, but
+ *                  without the hash chain, the escalation or anything else: the durable minimum's
+ *                  statement, answered at once; then its two pages sent to Twilio (SMS and call, at
+ *                  once, on kept-alive connections) and their sids recorded
  *   POST /paged/status?page=<id>  Twilio's status callback: its signature checked (the twilio
- *                  library, as Mayday checks it), the status recorded in one UPDATE -> 204
+ *                  library, as Mayday checks it), the status recorded, then -> 204
+ *                  Sids and statuses are recorded as Mayday's sender records them: what arrives
+ *                  together (within 10 ms, up to 50) in one UPDATE (Mayday's Coalescer).
  *   GET  /healthz              -> 200
  *
  * Env: DATABASE_URL (required; the tables bench_bare and bench_incidents, bench_incident_events,
@@ -20,12 +22,13 @@
  * Started as a child process by bench-intake.ts and bench-paging.ts; stops on SIGTERM/SIGINT or when its
  * parent goes away (stdin closes).
  */
-import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import twilio from 'twilio';
 import { connect } from '../src/db/client';
+import { createServer } from '../src/entry/node-server';
+import { Coalescer } from '../src/paging/coalesce';
 import { insertDurableSos, insertDurableSosPages } from './lib/durable';
 
 /** Mayday's pool size: see src/entry/node.ts. */
@@ -100,18 +103,36 @@ function twilioPost(resource: 'Messages' | 'Calls', params: Record<string, strin
   });
 }
 
+/** Records (page id, value) pairs in `column`, what arrives together in one UPDATE. */
+const recorder = (column: 'sid' | 'twilio_status') => {
+  const write = async (items: { id: string; value: string | null }[]) => {
+    const ids = items.map((i) => i.id);
+    const values = items.map((i) => i.value);
+    if (column === 'sid') {
+      await sql`UPDATE bench_pages p SET sid = v.value, status = 'sent', sent_at = now()
+                FROM unnest(${ids}::uuid[], ${values}::text[]) AS v(id, value) WHERE p.id = v.id`;
+    } else {
+      await sql`UPDATE bench_pages p SET twilio_status = v.value
+                FROM unnest(${ids}::uuid[], ${values}::text[]) AS v(id, value) WHERE p.id = v.id`;
+    }
+    return items.map(() => undefined);
+  };
+  return new Coalescer<{ id: string; value: string | null }, void>(write, async (i) => void (await write([i])), { maxItems: 50, maxInFlight: 3, lingerMs: 10 });
+};
+const sids = recorder('sid');
+const statuses = recorder('twilio_status');
+
 async function sendPages(pages: { sms: string; voice: string }, to: string): Promise<void> {
   const cb = (id: string) => `${ownBase}/paged/status?page=${id}`;
-  const [sms, call] = await Promise.all([
-    twilioPost('Messages', { To: to, Body: 'SOS: a driver needs help. Reply ACK 1234.', StatusCallback: cb(pages.sms) }),
-    twilioPost('Calls', { To: to, Twiml: '<Response><Say>A driver needs help.</Say></Response>', StatusCallback: cb(pages.voice),
-      StatusCallbackEvent: 'answered completed' }),
+  const send = async (id: string, sid: Promise<string | undefined>) => {
+    const value = await sid;
+    if (value !== undefined) await sids.add({ id, value });
+  };
+  await Promise.all([
+    send(pages.sms, twilioPost('Messages', { To: to, Body: 'SOS: a driver needs help. Reply ACK 1234.', StatusCallback: cb(pages.sms) })),
+    send(pages.voice, twilioPost('Calls', { To: to, Twiml: '<Response><Say>A driver needs help.</Say></Response>', StatusCallback: cb(pages.voice),
+      StatusCallbackEvent: 'answered completed' })),
   ]);
-  const sent = [[pages.sms, sms], [pages.voice, call]].filter((x): x is [string, string] => x[1] !== undefined);
-  if (sent.length) {
-    await sql`UPDATE bench_pages p SET sid = v.sid, status = 'sent', sent_at = now()
-              FROM unnest(${sent.map((x) => x[0])}::uuid[], ${sent.map((x) => x[1])}::text[]) AS v(id, sid) WHERE p.id = v.id`;
-  }
 }
 
 app.post('/paged', async (c) => {
@@ -137,8 +158,9 @@ app.post('/paged/status', async (c) => {
   const form = Object.fromEntries(new URLSearchParams(await c.req.text()));
   const url = `${ownBase}/paged/status?page=${c.req.query('page') ?? ''}`;
   if (!twilio.validateRequest(tw.token, c.req.header('x-twilio-signature') ?? '', url, form)) return c.body(null, 403);
-  const status = form.MessageStatus ?? form.CallStatus;
-  await sql`UPDATE bench_pages SET twilio_status = ${status ?? null} WHERE id = ${c.req.query('page') ?? null}::uuid`;
+  const page = c.req.query('page');
+  if (!page || !/^[0-9a-f-]{36}$/.test(page)) return c.body(null, 400);
+  await statuses.add({ id: page, value: form.MessageStatus ?? form.CallStatus ?? null });
   return c.body(null, 204);
 });
 
@@ -147,7 +169,10 @@ app.onError((err, c) => {
   return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
 });
 
-const server = serve({ fetch: app.fetch, port, hostname: '127.0.0.1' }, () => process.stdout.write(`bare-server listening on ${port}\n`));
+// Mayday's own HTTP server (its timeouts: kept-alive connections live 65 s, not Node's 5 s, under
+// which the stand-in's callbacks met connections being closed).
+const server = createServer(app.fetch);
+server.listen(port, '127.0.0.1', () => process.stdout.write(`bare-server listening on ${port}\n`));
 
 let stopping = false;
 async function stop() {
@@ -155,10 +180,7 @@ async function stop() {
   stopping = true;
   const force = setTimeout(() => process.exit(1), 10_000);
   force.unref();
-  await new Promise<void>((res) => {
-    server.close(() => res());
-    (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-  });
+  await server.shutdown(2_000);
   await sql.end({ timeout: 2 });
   process.exit(0);
 }

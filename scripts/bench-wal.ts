@@ -135,7 +135,7 @@ async function mayday(url: string, checkout: string): Promise<{ sql: Sql; lifecy
       pages.push(...claimed);
     }
     const ids = pages.map((p) => p.id);
-    const sids = ids.map((id) => `SM${id.replaceAll('-', '')}`);
+    const sids = pages.map((p) => `${p.channel === 'sms' ? 'SM' : 'CA'}${p.id.replaceAll('-', '')}`);
     await sql`SELECT page_sent_many(${ids}::uuid[], ${sids}::text[], NULL)`;
     await sql`SELECT page_callback_many(${ids}::uuid[], ${sids}::text[],
                                         ${pages.map((p) => (p.channel === 'sms' ? 'delivered' : 'in-progress'))}::text[],

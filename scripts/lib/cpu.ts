@@ -77,7 +77,7 @@ export function cpuDelta(a: CpuSample, b: CpuSample) {
   const perCore = (x?: number, y?: number) => (x === undefined || y === undefined ? undefined : ((y - x) / CLK_TCK / secs) * 100);
   const c = process.cpuUsage(a.self);
   const share = (k: 'busy' | 'steal') => (a.machine && b.machine ? ((b.machine[k] - a.machine[k]) / (b.machine.total - a.machine.total)) * 100 * os.cpus().length : undefined);
-  return { procs: a.procs.map((x, i) => perCore(x, b.procs[i])), pg: perCore(a.pg, b.pg), self: ((c.user + c.system) / 1e6 / secs) * 100, machine: share('busy'), steal: share('steal') };
+  return { procs: a.procs.map((x, i) => perCore(x, b.procs[i])), pg: perCore(a.pg, b.pg), self: ((c.user + c.system) / 1e6 / secs) * 100, machine: share('busy'), steal: share('steal'), secs };
 }
 
 /** Resident memory of a process, KiB (VmRSS in /proc/<pid>/status). */
