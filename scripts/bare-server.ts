@@ -22,14 +22,14 @@
  * Started as a child process by bench-intake.ts and bench-paging.ts; stops on SIGTERM/SIGINT or when its
  * parent goes away (stdin closes).
  */
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import twilio from 'twilio';
 import { connect } from '../src/db/client';
 import { createServer } from '../src/entry/node-server';
 import { Coalescer } from '../src/paging/coalesce';
-import { insertDurableSos, insertDurableSosPages } from './lib/durable';
+import { insertDurableSos, insertDurableSosPages, type DurableSos } from './lib/durable';
 
 /** Mayday's pool size: see src/entry/node.ts. */
 export const POOL_MAX = 20;
@@ -60,7 +60,8 @@ const driver = randomUUID();
 const oncall = { id: randomUUID(), phone: '+15550000001' };
 const SEVERE = new Set(['robbery', 'shooting', 'assault']);
 
-app.post('/durable', async (c) => {
+/** An SOS body as the durable minimum stores it, or the 400 to answer. */
+async function durableSos(c: Context): Promise<DurableSos | Response> {
   let b: { clientRequestId?: string; kind?: string; location?: { lat?: number; lng?: number; accuracyM?: number } };
   try {
     b = await c.req.json();
@@ -72,11 +73,15 @@ app.post('/durable', async (c) => {
     return c.json({ error: { code: 'bad_request', message: 'clientRequestId, kind and location are required' } }, 400);
   }
   const severity = SEVERE.has(b.kind) ? 'critical' : 'high';
-  const id = await insertDurableSos(sql, {
-    driver, oncall, clientRequestId: b.clientRequestId, kind: b.kind, severity, lat: loc.lat, lng: loc.lng, accuracyM: loc.accuracyM ?? null,
-  });
-  return c.json({ id }, 201);
+  return { driver, oncall, clientRequestId: b.clientRequestId, kind: b.kind, severity, lat: loc.lat, lng: loc.lng, accuracyM: loc.accuracyM ?? null };
+}
+
+app.post('/durable', async (c) => {
+  const sos = await durableSos(c);
+  if (sos instanceof Response) return sos;
+  return c.json({ id: await insertDurableSos(sql, sos) }, 201);
 });
+
 // The paged floor: Twilio as Mayday reaches it (form posts, Basic auth, one kept-alive pool).
 const tw = { url: process.env.TWILIO_API_URL, sid: process.env.TWILIO_ACCOUNT_SID ?? '', token: process.env.TWILIO_AUTH_TOKEN ?? '' };
 const twAgent = new http.Agent({ keepAlive: true, maxSockets: 50 });
@@ -136,20 +141,10 @@ async function sendPages(pages: { sms: string; voice: string }, to: string): Pro
 }
 
 app.post('/paged', async (c) => {
-  let b: { clientRequestId?: string; kind?: string; location?: { lat?: number; lng?: number; accuracyM?: number } };
-  try {
-    b = await c.req.json();
-  } catch {
-    return c.json({ error: { code: 'bad_request', message: 'body is not JSON' } }, 400);
-  }
-  const loc = b.location ?? {};
-  if (!b.clientRequestId || !b.kind || typeof loc.lat !== 'number' || typeof loc.lng !== 'number' || !tw.url) {
-    return c.json({ error: { code: 'bad_request', message: 'clientRequestId, kind and location are required (and TWILIO_API_URL)' } }, 400);
-  }
-  const severity = SEVERE.has(b.kind) ? 'critical' : 'high';
-  const r = await insertDurableSosPages(sql, {
-    driver, oncall, clientRequestId: b.clientRequestId, kind: b.kind, severity, lat: loc.lat, lng: loc.lng, accuracyM: loc.accuracyM ?? null,
-  });
+  if (!tw.url) return c.json({ error: { code: 'bad_request', message: 'TWILIO_API_URL is not set' } }, 400);
+  const sos = await durableSos(c);
+  if (sos instanceof Response) return sos;
+  const r = await insertDurableSosPages(sql, sos);
   sendPages(r, oncall.phone).catch((e: Error) => process.stderr.write(`bare-server: paging failed: ${e.message}\n`));
   return c.json({ id: r.id }, 201);
 });
