@@ -329,7 +329,7 @@ describe('export: a client that stops reading', () => {
     // After the timeout both are cut and everything they held is given back: within 8 s on a quiet
     // machine; a fresh-clone CI on a slow day once took longer, so the bound is 20 s. Counted by
     // the transactions still open since both began, not by those idle: two exports still
-    // streaming can both be mid-fetch at one instant (none idle), as a CI run once saw.
+    // streaming can both be mid-fetch at one instant, neither idle.
     for (let i = 0; i < 750 && (await openSinceThen()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(await openSinceThen()).toBe(0);
     expect(Date.now() - started).toBeLessThan(20_000);
