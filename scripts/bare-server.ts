@@ -10,8 +10,10 @@
  *                  without the hash chain, the escalation or anything else: the durable minimum's
  *                  statement, answered at once; then its two pages sent to Twilio (SMS and call, at
  *                  once, on kept-alive connections) and their sids recorded
- *   POST /paged/status?page=<id>  Twilio's status callback: its signature checked (the twilio
- *                  library, as Mayday checks it), the status recorded, then -> 204
+ *   POST /paged/status?page=<id>  Twilio's status callback: its signature checked, the status
+ *                  recorded, then -> 204
+ *                  Twilio is reached, and its signatures checked, by Mayday's own adapter
+ *                  (src/adapters/twilio over node:http), as Mayday does it.
  *                  Sids and statuses are recorded as Mayday's sender records them: what arrives
  *                  together (within 10 ms, up to 50) in one UPDATE (Mayday's Coalescer).
  *   GET  /healthz              -> 200
@@ -24,11 +26,12 @@
  */
 import { Hono, type Context } from 'hono';
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
-import twilio from 'twilio';
+import { nodeHttpTransport } from '../src/adapters/twilio/node-transport';
+import { twilioTelephony } from '../src/adapters/twilio/twilio';
 import { connect } from '../src/db/client';
 import { createServer } from '../src/entry/node-server';
 import { Coalescer } from '../src/paging/coalesce';
+import type { SendResult, Telephony } from '../src/paging/telephony';
 import { insertDurableSos, insertDurableSosPages, type DurableSos } from './lib/durable';
 
 /** Mayday's pool size: see src/entry/node.ts. */
@@ -82,31 +85,12 @@ app.post('/durable', async (c) => {
   return c.json({ id: await insertDurableSos(sql, sos) }, 201);
 });
 
-// The paged floor: Twilio as Mayday reaches it (form posts, Basic auth, one kept-alive pool).
-const tw = { url: process.env.TWILIO_API_URL, sid: process.env.TWILIO_ACCOUNT_SID ?? '', token: process.env.TWILIO_AUTH_TOKEN ?? '' };
-const twAgent = new http.Agent({ keepAlive: true, maxSockets: 50 });
+// The paged floor reaches Twilio with Mayday's own client (its adapter over node:http).
+const twilioUrl = process.env.TWILIO_API_URL;
+const telephony = twilioUrl
+  ? twilioTelephony({ accountSid: process.env.TWILIO_ACCOUNT_SID ?? '', authToken: process.env.TWILIO_AUTH_TOKEN ?? '', fromNumber: '+15550100000', apiBaseUrl: twilioUrl, transport: nodeHttpTransport() })
+  : undefined;
 const ownBase = `http://127.0.0.1:${port}`;
-
-function twilioPost(resource: 'Messages' | 'Calls', params: Record<string, string>): Promise<string | undefined> {
-  const body = new URLSearchParams({ From: '+15550100000', ...params }).toString();
-  return new Promise((resolve) => {
-    const req = http.request(`${tw.url}/2010-04-01/Accounts/${tw.sid}/${resource}.json`, {
-      method: 'POST', agent: twAgent, timeout: 10_000,
-      headers: { authorization: 'Basic ' + Buffer.from(`${tw.sid}:${tw.token}`).toString('base64'), 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => {
-        try {
-          resolve(res.statusCode === 201 ? (JSON.parse(text) as { sid?: string }).sid : undefined);
-        } catch {
-          resolve(undefined);
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy()).on('error', () => resolve(undefined));
-    req.end(body);
-  });
-}
 
 /** Records (page id, value) pairs in `column`, what arrives together in one UPDATE. */
 const recorder = (column: 'sid' | 'twilio_status') => {
@@ -127,32 +111,32 @@ const recorder = (column: 'sid' | 'twilio_status') => {
 const sids = recorder('sid');
 const statuses = recorder('twilio_status');
 
-async function sendPages(pages: { sms: string; voice: string }, to: string): Promise<void> {
+async function sendPages(t: Telephony, pages: { sms: string; voice: string }, to: string): Promise<void> {
   const cb = (id: string) => `${ownBase}/paged/status?page=${id}`;
-  const send = async (id: string, sid: Promise<string | undefined>) => {
-    const value = await sid;
-    if (value !== undefined) await sids.add({ id, value });
+  const send = async (id: string, sent: Promise<SendResult>) => {
+    const r = await sent;
+    if (r.ok) await sids.add({ id, value: r.sid });
   };
   await Promise.all([
-    send(pages.sms, twilioPost('Messages', { To: to, Body: 'SOS: a driver needs help. Reply ACK 1234.', StatusCallback: cb(pages.sms) })),
-    send(pages.voice, twilioPost('Calls', { To: to, Twiml: '<Response><Say>A driver needs help.</Say></Response>', StatusCallback: cb(pages.voice),
-      StatusCallbackEvent: 'answered completed' })),
+    send(pages.sms, t.sendSms({ pageId: pages.sms, to, body: 'SOS: a driver needs help. Reply ACK 1234.', statusCallback: cb(pages.sms) })),
+    send(pages.voice, t.placeCall({ pageId: pages.voice, to, twiml: '<Response><Say>A driver needs help.</Say></Response>', script: 'A driver needs help.',
+      statusCallback: cb(pages.voice), amdCallback: cb(pages.voice) })),
   ]);
 }
 
 app.post('/paged', async (c) => {
-  if (!tw.url) return c.json({ error: { code: 'bad_request', message: 'TWILIO_API_URL is not set' } }, 400);
+  if (!telephony) return c.json({ error: { code: 'bad_request', message: 'TWILIO_API_URL is not set' } }, 400);
   const sos = await durableSos(c);
   if (sos instanceof Response) return sos;
   const r = await insertDurableSosPages(sql, sos);
-  sendPages(r, oncall.phone).catch((e: Error) => process.stderr.write(`bare-server: paging failed: ${e.message}\n`));
+  sendPages(telephony, r, oncall.phone).catch((e: Error) => process.stderr.write(`bare-server: paging failed: ${e.message}\n`));
   return c.json({ id: r.id }, 201);
 });
 
 app.post('/paged/status', async (c) => {
   const form = Object.fromEntries(new URLSearchParams(await c.req.text()));
   const url = `${ownBase}/paged/status?page=${c.req.query('page') ?? ''}`;
-  if (!twilio.validateRequest(tw.token, c.req.header('x-twilio-signature') ?? '', url, form)) return c.body(null, 403);
+  if (!telephony?.validateSignature(url, form, c.req.header('x-twilio-signature') ?? '')) return c.body(null, 403);
   const page = c.req.query('page');
   if (!page || !/^[0-9a-f-]{36}$/.test(page)) return c.body(null, 400);
   await statuses.add({ id: page, value: form.MessageStatus ?? form.CallStatus ?? null });
