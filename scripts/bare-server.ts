@@ -92,24 +92,18 @@ const telephony = twilioUrl
   : undefined;
 const ownBase = `http://127.0.0.1:${port}`;
 
-/** Records (page id, value) pairs in `column`, what arrives together in one UPDATE. */
-const recorder = (column: 'sid' | 'twilio_status') => {
+/** Records (page id, value) pairs with `update`, what arrives together in one statement. */
+const recorder = (update: (ids: string[], values: (string | null)[]) => Promise<unknown>) => {
   const write = async (items: { id: string; value: string | null }[]) => {
-    const ids = items.map((i) => i.id);
-    const values = items.map((i) => i.value);
-    if (column === 'sid') {
-      await sql`UPDATE bench_pages p SET sid = v.value, status = 'sent', sent_at = now()
-                FROM unnest(${ids}::uuid[], ${values}::text[]) AS v(id, value) WHERE p.id = v.id`;
-    } else {
-      await sql`UPDATE bench_pages p SET twilio_status = v.value
-                FROM unnest(${ids}::uuid[], ${values}::text[]) AS v(id, value) WHERE p.id = v.id`;
-    }
+    await update(items.map((i) => i.id), items.map((i) => i.value));
     return items.map(() => undefined);
   };
   return new Coalescer<{ id: string; value: string | null }, void>(write, async (i) => void (await write([i])), { maxItems: 50, maxInFlight: 3, lingerMs: 10 });
 };
-const sids = recorder('sid');
-const statuses = recorder('twilio_status');
+const sids = recorder((ids, values) => sql`UPDATE bench_pages p SET sid = v.value, status = 'sent', sent_at = now()
+  FROM unnest(${ids}::uuid[], ${values}::text[]) AS v(id, value) WHERE p.id = v.id`);
+const statuses = recorder((ids, values) => sql`UPDATE bench_pages p SET twilio_status = v.value
+  FROM unnest(${ids}::uuid[], ${values}::text[]) AS v(id, value) WHERE p.id = v.id`);
 
 async function sendPages(t: Telephony, pages: { sms: string; voice: string }, to: string): Promise<void> {
   const cb = (id: string) => `${ownBase}/paged/status?page=${id}`;
