@@ -2,8 +2,10 @@
 // other channel at once), Twilio's 429, 503 and 500, a timeout (an unknown outcome and a new
 // attempt), and status callbacks that come late, twice or out of order.
 import { describe, expect, it } from 'vitest';
+import { Engine } from '../src/escalation/engine';
 import { at, events, pagingTests, POLICY, sos, status, unknownThenNewAttempt } from './helpers/paging';
 import { amd, callStatus, messageStatus, postSigned, press, TWILIO } from './helpers/twilio';
+import { sleep, until } from './helpers/wait';
 
 const { twilio, scene } = pagingTests();
 
@@ -95,6 +97,27 @@ describe('failures', () => {
     expect(twilio.requests.filter((r) => r.to === s.a.phone)).toHaveLength(2);
     expect(await events(s, inc.id, 'page.sent')).toHaveLength(1);
     expect(await events(s, inc.id, 'page.failed')).toHaveLength(0);
+  });
+
+  it('a retry that came due goes out at the start of a tick on the clock, not after its other phases', async () => {
+    const s = await scene({ policy: POLICY.oncallSms });
+    twilio.fail('sms', { status: 429, code: 20429, message: 'Too Many Requests' }, s.a.phone);
+    await sos(s);
+    await s.t.engine.tick(); // refused: queued again after a backoff of at most 200 ms
+    await sleep(400);
+    // A tick whose readiness phase (before the drain) does not end until told to.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const engine = new Engine({ sql: s.t.sql, log: s.t.deps.log, pager: s.t.deps.pager, readiness: async () => (await held, 0) });
+    const ticking = engine.tick();
+    try {
+      await until('the retry at Twilio while the tick is still in its readiness phase',
+        async () => twilio.requests.filter((r) => r.to === s.a.phone).length === 2, 3_000);
+    } finally {
+      release();
+      await ticking;
+    }
+    twilio.expectSms(s.a.phone);
   });
 
   it('a 503 is retried the same way', async () => {
