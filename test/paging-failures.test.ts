@@ -99,7 +99,7 @@ describe('failures', () => {
     expect(await events(s, inc.id, 'page.failed')).toHaveLength(0);
   });
 
-  it('a retry that came due goes out at the start of a tick on the clock, not after its other phases', async () => {
+  it('a retry that came due goes out during a tick on the clock, not after its check-ins and readiness', async () => {
     const s = await scene({ policy: POLICY.oncallSms });
     twilio.fail('sms', { status: 429, code: 20429, message: 'Too Many Requests' }, s.a.phone);
     await sos(s);

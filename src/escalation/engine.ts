@@ -123,10 +123,6 @@ export class Engine {
   private async pass(at: Date | null, waitForSends: boolean) {
     const started = performance.now();
     const { sql, pager } = this.deps;
-    // Pages already due (a retry whose backoff ran out, which is what most nudges are for) start
-    // now, beside the phases below, rather than after them: under load those phases took a few
-    // hundred milliseconds, each a silence for a page refused more than once.
-    if (at === null) pager.wake();
     // First the pages of a sender that died (this process before a restart, or another
     // instance): they are sent again at once, before a backlog of escalations takes its second.
     // Our own lock lost with its connection (the database restarted) is taken again first, so
@@ -157,6 +153,11 @@ export class Engine {
       if (performance.now() - started > 1_000) break;
     }
     const escalatedAt = performance.now();
+    // Pages already due (a retry whose backoff ran out, which is what most nudges are for) start
+    // now, beside the phases below, rather than after them: under load those phases took a few
+    // hundred milliseconds, each a silence for a page refused more than once. Not before the
+    // escalations: sends recorded meanwhile lock their incidents, which escalate_due() skips.
+    if (at === null) pager.wake();
     // Check-ins in batches, while the tick is under a second: what is left is still due, and the
     // next tick (at once) takes it after any escalation that came due meanwhile.
     let checkins = 0;
