@@ -4,7 +4,8 @@
  * (issue 21's goal of at most 6 kB an SOS; bench:intake measures the same under load).
  *
  * One SOS's life in its first seconds, one at a time on one connection, as Mayday's code calls the
- * database: sos_open() with the first pages claimed for the sender (the SOS call), page_sent_many()
+ * database: sos_open_and_claim() in one statement, the first pages claimed for the sender named on the
+ * connection (the SOS call, as src/incidents/store.ts makes it), page_sent_many()
  * for its two pages (the sends' record), and page_callback_many() with one status callback each
  * (the SMS delivered, the call in progress). The demo's zone: one on-call supervisor, paged by SMS
  * and voice at once; every SOS from a driver of its own (no links between incidents).
@@ -111,26 +112,24 @@ async function timeTogether(sides: { sql: Sql; fn: () => Promise<void> }[], n: n
 
 /** A scratch database migrated by `checkout`'s sql/, seeded with the demo and enough drivers; its SOS lifecycle. */
 async function mayday(url: string, checkout: string): Promise<{ sql: Sql; lifecycle: () => Promise<void> }> {
-  const sql = await openPool(url, { max: 1, what: `close ${checkout}'s pool` });
+  // The sender's id on the connection, as Mayday's pool sets it (src/db/client.ts).
+  const sender = '00000000-0000-4000-8000-000000000001';
+  const sql = await openPool(url, { max: 1, what: `close ${checkout}'s pool`, sender });
   await migrate(sql, loadMigrations(join(checkout, 'sql')));
   await sql`CREATE EXTENSION IF NOT EXISTS pg_walinspect`;
   const { seedDemo, DEMO } = await import(join(checkout, 'src/demo/seed.ts'));
   const demo = await seedDemo(sql);
   const drivers = await insertDrivers(sql, { count: (rounds(cfg.warmup) + 2 * rounds(cfg.count)) * cfg.batch + 10, name: 'Driver', phonePrefix: '+1556' });
-  const sender = '00000000-0000-4000-8000-000000000001';
   let k = 0;
   // cfg.batch SOS, then their sends' record in one batch and their callbacks in another.
   const lifecycle = async () => {
     const pages: { id: string; channel: string }[] = [];
     for (let j = 0; j < cfg.batch; j++) {
       const driver = drivers[k++].id;
-      const claimed = await sql.begin(async (tx) => {
-        await tx`SELECT set_config('mayday.sender', ${sender}, true)`;
-        const [r] = await tx<{ pages: { id: string; channel: string }[] }[]>`
-          SELECT pages FROM sos_open(${driver}::uuid, gen_random_uuid(), 'app', 'robbery', 'critical', ${demo.zoneId}::uuid, 'inside',
-                                     ${DEMO.here.lat}, ${DEMO.here.lng}, 10, now(), NULL, ${'driver:' + driver}, NULL, 30, 10)`;
-        return r.pages;
-      });
+      // One statement, as src/incidents/store.ts calls it (by token, sos_open_by_token() calls this).
+      const [{ o_pages: claimed }] = await sql<{ o_pages: { id: string; channel: string }[] }[]>`
+        CALL sos_open_and_claim(${driver}::uuid, gen_random_uuid(), 'app', 'robbery', 'critical', ${demo.zoneId}::uuid, 'inside',
+                                ${DEMO.here.lat}, ${DEMO.here.lng}, 10, now(), NULL, ${'driver:' + driver}, 30, 10)`;
       if (claimed.length !== 2) throw new Error(`an SOS claimed ${claimed.length} pages, not 2 (the demo's on-call supervisor by SMS and voice)`);
       pages.push(...claimed);
     }

@@ -82,9 +82,10 @@ export async function scratchDatabases(suffixes: readonly string[], prefix = 'ma
  * A pool of this script's own (closed at the end), migrated to the current schema first if
  * `migrated`: this checkout's, or with MAYDAY_CHECKOUT=<dir> that checkout's (startMayday runs its
  * Mayday too), so that a before/after comparison measures the older SQL as well as the older code.
+ * `sender` names a sender on every connection (mayday.sender), as Mayday's own pool does.
  */
-export async function openPool(url: string, o: { max?: number; app?: string; what?: string; migrated?: boolean } = {}): Promise<Sql> {
-  const sql = connect(url, { max: o.max ?? 2, applicationName: o.app ?? 'mayday-bench' });
+export async function openPool(url: string, o: { max?: number; app?: string; what?: string; migrated?: boolean; sender?: string } = {}): Promise<Sql> {
+  const sql = connect(url, { max: o.max ?? 2, applicationName: o.app ?? 'mayday-bench', sender: o.sender });
   onCleanup(o.what ?? 'close the scratch pool', () => sql.end({ timeout: 2 }));
   const checkout = process.env.MAYDAY_CHECKOUT;
   if (o.migrated) await migrate(sql, checkout ? loadMigrations(join(checkout, 'sql')) : loadMigrations());
