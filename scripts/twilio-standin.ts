@@ -162,9 +162,11 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0)).on('error', (e) => resolve(e.message));
       });
-      // A kept-alive connection the server closed meanwhile: not a delivery failure, try a fresh one.
+      // A connection reset (a kept-alive one the server closed meanwhile, or a new one a loaded
+      // server dropped from its accept queue): tried once more on a fresh connection, as Twilio
+      // retries a failed callback once by default (twilio-notes.md, "Delivery").
       req.on('timeout', () => req.destroy(new Error('timed out after 15 s')))
-        .on('error', (e: NodeJS.ErrnoException) => resolve(req.reusedSocket && e.code === 'ECONNRESET' ? 'retry' : e.message));
+        .on('error', (e: NodeJS.ErrnoException) => resolve(!fresh && e.code === 'ECONNRESET' ? 'retry' : e.message));
       req.end(body);
     });
     let status = await once();
