@@ -16,6 +16,10 @@
  * own, measured the same way: a before/after in one run. Its SQL functions must take the
  * arguments this script passes.
  *
+ * BENCH_WAL_APPLY=<file.sql>: SQL run on this checkout's scratch database after its migrations
+ * (a trial: a function's new body, a trigger or an index dropped), so a change is measured, against
+ * BENCH_BASELINE=. (this checkout as it is) say, before it becomes a migration or a definition.
+ * BENCH_WAL_ROWS=<n> (default 14): how many relations and record types to list.
  * BENCH_WAL_BATCH=<k> (default 1): k SOS, then the send records of their pages in one
  * page_sent_many() and their callbacks in one page_callback_many(), as Mayday's sender batches
  * them under load (the durable minimum still one statement an SOS).
@@ -29,7 +33,8 @@
  * Database: DATABASE_URL's server (scratch databases, dropped at the end), else an embedded
  * PostgreSQL in a temporary directory.
  */
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Sql } from '../src/db/client';
 import { migrate } from '../src/db/migrate';
 import { loadMigrations } from '../src/db/migrations-fs';
@@ -42,8 +47,10 @@ import { intEnv, REPO, say } from './lib/run';
 const cfg = {
   warmup: intEnv('BENCH_WAL_WARMUP', 200, 0),
   count: intEnv('BENCH_WAL_SOS', 500),
-  baseline: process.env.BENCH_BASELINE || undefined,
+  baseline: process.env.BENCH_BASELINE ? resolve(process.env.BENCH_BASELINE) : undefined,
   batch: intEnv('BENCH_WAL_BATCH', 1),
+  apply: process.env.BENCH_WAL_APPLY ? resolve(process.env.BENCH_WAL_APPLY) : undefined,
+  rows: intEnv('BENCH_WAL_ROWS', 14),
 };
 
 interface Counted { bytes: number; fpi: number; records: number; rows: { rel: string; type: string; n: number; b: number }[] }
@@ -111,11 +118,12 @@ async function timeTogether(sides: { sql: Sql; fn: () => Promise<void> }[], n: n
 }
 
 /** A scratch database migrated by `checkout`'s sql/, seeded with the demo and enough drivers; its SOS lifecycle. */
-async function mayday(url: string, checkout: string): Promise<{ sql: Sql; lifecycle: () => Promise<void> }> {
+async function mayday(url: string, checkout: string, apply?: string): Promise<{ sql: Sql; lifecycle: () => Promise<void> }> {
   // The sender's id on the connection, as Mayday's pool sets it (src/db/client.ts).
   const sender = '00000000-0000-4000-8000-000000000001';
   const sql = await openPool(url, { max: 1, what: `close ${checkout}'s pool`, sender });
   await migrate(sql, loadMigrations(join(checkout, 'sql')));
+  if (apply) await sql.unsafe(readFileSync(apply, 'utf8'));
   await sql`CREATE EXTENSION IF NOT EXISTS pg_walinspect`;
   const { seedDemo, DEMO } = await import(join(checkout, 'src/demo/seed.ts'));
   const demo = await seedDemo(sql);
@@ -160,11 +168,11 @@ const kB = (b: number) => (b / 1024).toFixed(2);
 const rounds = (sos: number) => Math.ceil(sos / cfg.batch);
 
 async function main() {
-  const sides = [{ name: 'this checkout', dir: REPO }, ...(cfg.baseline ? [{ name: `baseline ${cfg.baseline}`, dir: cfg.baseline }] : [])];
+  const sides = [{ name: cfg.apply ? `this checkout + ${cfg.apply}` : 'this checkout', dir: REPO, apply: cfg.apply }, ...(cfg.baseline ? [{ name: `baseline ${cfg.baseline}`, dir: cfg.baseline }] : [])];
   const { urls, label } = await scratchDatabases(sides.map((_, i) => (i === 0 ? 'this' : 'base')));
   say(`${label}`);
   const ms: { sql: Sql; lifecycle: () => Promise<void> }[] = [];
-  for (const [i, side] of sides.entries()) ms.push(await mayday(urls[i], side.dir));
+  for (const [i, side] of sides.entries()) ms.push(await mayday(urls[i], side.dir, 'apply' in side ? side.apply : undefined));
   const ref = await openPool(urls[0], { max: 1, what: 'close the durable minimum\'s pool' });
   const all = [{ name: 'durable minimum', sql: ref, fn: await durable(ref) }, ...sides.map((s, i) => ({ name: s.name, sql: ms[i].sql, fn: ms[i].lifecycle }))];
   for (const s of all) for (let j = 0; j < rounds(cfg.warmup); j++) await s.fn();
@@ -189,7 +197,7 @@ async function main() {
   for (const [k, s] of all.entries()) {
     if (k === 0) continue;
     process.stdout.write(`where ${s.name}'s WAL went, per SOS:\n`);
-    for (const row of [...counted[k].rows].sort((a, b) => b.b - a.b).slice(0, 14)) {
+    for (const row of [...counted[k].rows].sort((a, b) => b.b - a.b).slice(0, cfg.rows)) {
       process.stdout.write(`  ${row.rel.slice(0, 48).padEnd(48)} ${row.type.padEnd(22)} ${row.n.toFixed(1).padStart(5)} ${row.b.toFixed(0).padStart(6)} B\n`);
     }
     process.stdout.write(`  its PL/pgSQL functions' own time per SOS (track_functions; wall time, on an idle connection nearly all CPU):\n`);
