@@ -4,10 +4,10 @@
  * (issue 21's goal of at most 6 kB an SOS; bench:intake measures the same under load).
  *
  * One SOS's life in its first seconds, one at a time on one connection, as Mayday's code calls the
- * database: sos_open_and_claim() in one statement, the first pages claimed for the sender named on the
- * connection (the SOS call, as src/incidents/store.ts makes it), page_sent_many()
- * for its two pages (the sends' record), and page_callback_many() with one status callback each
- * (the SMS delivered, the call in progress). The demo's zone: one on-call supervisor, paged by SMS
+ * database: sos_open_and_claim() in one statement, its first pages claimed for the sender named on
+ * the connection (the SOS call, as src/incidents/store.ts makes it), page_sent_many() for its two
+ * pages (the sends' record), and page_callback_many() with one status callback each (the SMS
+ * delivered, the call in progress). The demo's zone: one on-call supervisor, paged by SMS
  * and voice at once; every SOS from a driver of its own (no links between incidents).
  * The reference, in the same run: the durable minimum of bench:intake (bare-server's POST /durable,
  * one statement inserting an incident, its opening event and its two pages, no chain).

@@ -162,9 +162,9 @@ export async function startStandin(o: StandinOptions): Promise<Standin> {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0)).on('error', (e) => resolve(e.message));
       });
-      // A connection reset (a kept-alive one the server closed meanwhile, or a new one a loaded
-      // server dropped from its accept queue): tried once more on a fresh connection, as Twilio
-      // retries a failed callback once by default (twilio-notes.md, "Delivery").
+      // A connection reset (a kept-alive one the server closed meanwhile, or a new one reset under
+      // load): tried once more on a fresh connection, as Twilio retries a failed callback once by
+      // default (twilio-notes.md, "Delivery").
       req.on('timeout', () => req.destroy(new Error('timed out after 15 s')))
         .on('error', (e: NodeJS.ErrnoException) => resolve(!fresh && e.code === 'ECONNRESET' ? 'retry' : e.message));
       req.end(body);
