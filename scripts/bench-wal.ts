@@ -168,11 +168,11 @@ const kB = (b: number) => (b / 1024).toFixed(2);
 const rounds = (sos: number) => Math.ceil(sos / cfg.batch);
 
 async function main() {
-  const sides = [{ name: cfg.apply ? `this checkout + ${cfg.apply}` : 'this checkout', dir: REPO, apply: cfg.apply }, ...(cfg.baseline ? [{ name: `baseline ${cfg.baseline}`, dir: cfg.baseline }] : [])];
+  const sides = [{ name: cfg.apply ? `this checkout + ${cfg.apply}` : 'this checkout', dir: REPO }, ...(cfg.baseline ? [{ name: `baseline ${cfg.baseline}`, dir: cfg.baseline }] : [])];
   const { urls, label } = await scratchDatabases(sides.map((_, i) => (i === 0 ? 'this' : 'base')));
   say(`${label}`);
   const ms: { sql: Sql; lifecycle: () => Promise<void> }[] = [];
-  for (const [i, side] of sides.entries()) ms.push(await mayday(urls[i], side.dir, 'apply' in side ? side.apply : undefined));
+  for (const [i, side] of sides.entries()) ms.push(await mayday(urls[i], side.dir, i === 0 ? cfg.apply : undefined));
   const ref = await openPool(urls[0], { max: 1, what: 'close the durable minimum\'s pool' });
   const all = [{ name: 'durable minimum', sql: ref, fn: await durable(ref) }, ...sides.map((s, i) => ({ name: s.name, sql: ms[i].sql, fn: ms[i].lifecycle }))];
   for (const s of all) for (let j = 0; j < rounds(cfg.warmup); j++) await s.fn();
